@@ -1,0 +1,649 @@
+//! The SQLite catalog: the library's source of truth.
+//!
+//! Documents are identified by content (a BLAKE3 hash), so the same paper under two paths, or
+//! moved, is one document with several files. The catalog keeps each document's page text and
+//! passages with their vectors: the keyword and vector indexes are derived from it and can be
+//! rebuilt from it at any time without reading a PDF or running the model again.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// A document's row id. Never reused (AUTOINCREMENT), so a stale index entry can never point at
+/// a later document.
+pub type DocumentId = i64;
+/// A passage's row id, also its key in the keyword and vector indexes. Never reused.
+pub type ChunkId = i64;
+
+/// The on-disk schema version; bump it with a migration.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Where a document stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Extracted, chunked, embedded where a model is present, and in the indexes.
+    Indexed,
+    /// Could not be read; `error` says why. Not retried until the file changes.
+    Failed,
+    /// Found but not yet processed.
+    Pending,
+}
+
+impl Status {
+    /// The status as the catalog and JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Indexed => "indexed",
+            Status::Failed => "failed",
+            Status::Pending => "pending",
+        }
+    }
+    fn parse(s: &str) -> Status {
+        match s {
+            "indexed" => Status::Indexed,
+            "failed" => Status::Failed,
+            _ => Status::Pending,
+        }
+    }
+}
+
+/// A document as the catalog holds it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentRow {
+    /// Its id.
+    #[serde(skip)]
+    pub id: DocumentId,
+    /// The first of its paths, by name.
+    pub path: PathBuf,
+    /// Every path with this content.
+    pub paths: Vec<PathBuf>,
+    /// Its title, where one was found.
+    pub title: Option<String>,
+    /// Its page count.
+    pub pages: u32,
+    /// How many passages it was cut into.
+    pub chunks: u64,
+    /// Where it stands.
+    pub status: Status,
+    /// Why it failed, in words a person understands; `None` unless failed.
+    pub error: Option<String>,
+    /// The failure's stable code (`encrypted`, `no_text`, ...); `None` unless failed.
+    pub error_code: Option<String>,
+}
+
+/// What the catalog knows of a file path.
+#[derive(Debug, Clone)]
+pub struct FileRow {
+    /// The document it holds.
+    pub document: DocumentId,
+    /// Size in bytes when last seen.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch when last seen.
+    pub mtime_ns: i64,
+    /// That document's status.
+    pub status: Status,
+}
+
+/// A passage as stored.
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    /// Its id.
+    pub id: ChunkId,
+    /// Its document.
+    pub document: DocumentId,
+    /// Its 1-based page.
+    pub page: u32,
+    /// Byte offsets into the page text.
+    pub start: usize,
+    /// End offset, exclusive.
+    pub end: usize,
+    /// The passage text.
+    pub text: String,
+}
+
+/// A new passage to store.
+#[derive(Debug, Clone)]
+pub struct NewChunk<'a> {
+    /// Its 1-based page.
+    pub page: u32,
+    /// Byte offsets into the page text.
+    pub start: usize,
+    /// End offset, exclusive.
+    pub end: usize,
+    /// The passage text.
+    pub text: &'a str,
+    /// Its vector, where a model is present.
+    pub vector: Option<&'a [f32]>,
+}
+
+/// The catalog: one SQLite file.
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Catalog {
+    /// Opens (creating where absent) the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| sql(path, e))?;
+        let catalog = Catalog {
+            conn,
+            path: path.to_path_buf(),
+        };
+        catalog.init()?;
+        Ok(catalog)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        sql(&self.path, e)
+    }
+
+    fn init(&self) -> Result<()> {
+        // WAL lets searches read while an index run writes, from this or another process.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(|e| self.err(e))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Invalid(format!(
+                "{} was written by a newer MedShelf (schema {version}); update MedShelf to open it",
+                self.path.display()
+            )));
+        }
+        if version == 0 {
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                     CREATE TABLE IF NOT EXISTS documents (
+                         id INTEGER PRIMARY KEY AUTOINCREMENT,
+                         hash TEXT NOT NULL UNIQUE,
+                         title TEXT,
+                         pages INTEGER NOT NULL DEFAULT 0,
+                         size INTEGER NOT NULL DEFAULT 0,
+                         status TEXT NOT NULL,
+                         error TEXT,
+                         error_code TEXT
+                     );
+                     CREATE TABLE IF NOT EXISTS files (
+                         path TEXT PRIMARY KEY,
+                         document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                         size INTEGER NOT NULL,
+                         mtime_ns INTEGER NOT NULL
+                     );
+                     CREATE INDEX IF NOT EXISTS files_document ON files(document_id);
+                     CREATE TABLE IF NOT EXISTS pages (
+                         document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                         page INTEGER NOT NULL,
+                         text TEXT NOT NULL,
+                         PRIMARY KEY (document_id, page)
+                     );
+                     CREATE TABLE IF NOT EXISTS chunks (
+                         id INTEGER PRIMARY KEY AUTOINCREMENT,
+                         document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                         page INTEGER NOT NULL,
+                         start INTEGER NOT NULL,
+                         end INTEGER NOT NULL,
+                         text TEXT NOT NULL,
+                         vector BLOB
+                     );
+                     CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+                     PRAGMA user_version = 1;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a setting.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes a setting.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// What the catalog knows of a path.
+    pub fn file(&self, path: &Path) -> Result<Option<FileRow>> {
+        self.conn
+            .query_row(
+                "SELECT f.document_id, f.size, f.mtime_ns, d.status FROM files f
+                 JOIN documents d ON d.id = f.document_id WHERE f.path = ?1",
+                [path_str(path)],
+                |r| {
+                    Ok(FileRow {
+                        document: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        status: Status::parse(&r.get::<_, String>(3)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The document with this content hash, and its status.
+    pub fn document_by_hash(&self, hash: &str) -> Result<Option<(DocumentId, Status)>> {
+        self.conn
+            .query_row(
+                "SELECT id, status FROM documents WHERE hash = ?1",
+                [hash],
+                |r| Ok((r.get(0)?, Status::parse(&r.get::<_, String>(1)?))),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Points `path` at `document`, recording the size and time it was seen with.
+    pub fn link_file(
+        &self,
+        path: &Path,
+        document: DocumentId,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO files (path, document_id, size, mtime_ns) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(path) DO UPDATE SET document_id = excluded.document_id,
+                     size = excluded.size, mtime_ns = excluded.mtime_ns",
+                params![path_str(path), document, size as i64, mtime_ns],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Forgets a path. Returns the document it held where no other path holds it any longer
+    /// (the caller then removes that document from the indexes).
+    pub fn unlink_file(&self, path: &Path) -> Result<Option<DocumentId>> {
+        let Some(row) = self.file(path)? else {
+            return Ok(None);
+        };
+        self.conn
+            .execute("DELETE FROM files WHERE path = ?1", [path_str(path)])
+            .map_err(|e| self.err(e))?;
+        let others: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM files WHERE document_id = ?1",
+                [row.document],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok((others == 0).then_some(row.document))
+    }
+
+    /// Paths recorded under a folder (or the path itself), for `remove` of a folder.
+    pub fn paths_under(&self, prefix: &Path) -> Result<Vec<PathBuf>> {
+        let exact = path_str(prefix);
+        let mut folder = exact.clone();
+        if !folder.ends_with('/') {
+            folder.push('/');
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM files WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![exact, folder], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(PathBuf::from).map_err(|e| self.err(e)))
+            .collect()
+    }
+
+    /// Stores a document that was read, with its pages and passages, in one transaction: either
+    /// all of it is in the catalog or none of it is.
+    pub fn insert_indexed(
+        &mut self,
+        hash: &str,
+        size: u64,
+        title: Option<&str>,
+        pages: &[String],
+        chunks: &[NewChunk<'_>],
+    ) -> Result<(DocumentId, Vec<ChunkId>)> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        tx.execute(
+            "INSERT INTO documents (hash, title, pages, size, status) VALUES (?1, ?2, ?3, ?4, 'indexed')
+             ON CONFLICT(hash) DO UPDATE SET title = excluded.title, pages = excluded.pages,
+                 size = excluded.size, status = 'indexed', error = NULL, error_code = NULL",
+            params![hash, title, pages.len() as i64, size as i64],
+        )
+        .map_err(e)?;
+        let id: DocumentId = tx
+            .query_row("SELECT id FROM documents WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .map_err(e)?;
+        tx.execute("DELETE FROM pages WHERE document_id = ?1", [id])
+            .map_err(e)?;
+        tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])
+            .map_err(e)?;
+        let mut ids = Vec::with_capacity(chunks.len());
+        {
+            let mut page_stmt = tx
+                .prepare("INSERT INTO pages (document_id, page, text) VALUES (?1, ?2, ?3)")
+                .map_err(e)?;
+            for (i, text) in pages.iter().enumerate() {
+                page_stmt
+                    .execute(params![id, i as i64 + 1, text])
+                    .map_err(e)?;
+            }
+            let mut chunk_stmt = tx
+                .prepare(
+                    "INSERT INTO chunks (document_id, page, start, end, text, vector)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(e)?;
+            for c in chunks {
+                chunk_stmt
+                    .execute(params![
+                        id,
+                        c.page,
+                        c.start as i64,
+                        c.end as i64,
+                        c.text,
+                        c.vector.map(vector_bytes)
+                    ])
+                    .map_err(e)?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok((id, ids))
+    }
+
+    /// Records a file that could not be read, so it is not retried until it changes.
+    pub fn insert_failed(
+        &self,
+        hash: &str,
+        size: u64,
+        error: &str,
+        code: &str,
+    ) -> Result<DocumentId> {
+        self.conn
+            .execute(
+                "INSERT INTO documents (hash, size, status, error, error_code) VALUES (?1, ?2, 'failed', ?3, ?4)
+                 ON CONFLICT(hash) DO UPDATE SET status = 'failed', error = excluded.error,
+                     error_code = excluded.error_code",
+                params![hash, size as i64, error, code],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .query_row("SELECT id FROM documents WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes a document with its pages and passages.
+    pub fn delete_document(&self, id: DocumentId) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM documents WHERE id = ?1", [id])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every document, with its paths and passage counts, ordered by first path.
+    pub fn documents(&self) -> Result<Vec<DocumentRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.id, d.title, d.pages, d.status, d.error, d.error_code,
+                        (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
+                        (SELECT group_concat(path, char(10)) FROM
+                            (SELECT path FROM files f WHERE f.document_id = d.id ORDER BY path))
+                 FROM documents d",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let paths: Vec<PathBuf> = r
+                    .get::<_, Option<String>>(7)?
+                    .unwrap_or_default()
+                    .lines()
+                    .map(PathBuf::from)
+                    .collect();
+                Ok(DocumentRow {
+                    id: r.get(0)?,
+                    path: paths.first().cloned().unwrap_or_default(),
+                    paths,
+                    title: r.get(1)?,
+                    pages: r.get::<_, i64>(2)? as u32,
+                    status: Status::parse(&r.get::<_, String>(3)?),
+                    error: r.get(4)?,
+                    error_code: r.get(5)?,
+                    chunks: r.get::<_, i64>(6)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        let mut docs: Vec<DocumentRow> = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))?;
+        // A document whose every path was removed is gone; one without paths is mid-update.
+        docs.retain(|d| !d.paths.is_empty());
+        docs.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(docs)
+    }
+
+    /// Counts of indexed documents and of passages.
+    pub fn counts(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM documents WHERE status = 'indexed'),
+                        (SELECT COUNT(*) FROM chunks)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Looks up passages by id (missing ids are skipped: a search may race a removal).
+    pub fn chunks(&self, ids: &[ChunkId]) -> Result<Vec<ChunkRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, document_id, page, start, end, text FROM chunks WHERE id = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(row) = stmt
+                .query_row([id], chunk_row)
+                .optional()
+                .map_err(|e| self.err(e))?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every passage and the title of its document, for rebuilding the keyword index.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&ChunkRow, Option<&str>)) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, d.title
+                 FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = chunk_row(r).map_err(|e| self.err(e))?;
+            let title: Option<String> = r.get(6).map_err(|e| self.err(e))?;
+            f(&row, title.as_deref());
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every stored vector, for rebuilding the vector index without the model.
+    pub fn for_each_vector(&self, mut f: impl FnMut(ChunkId, &[f32])) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, vector FROM chunks WHERE vector IS NOT NULL ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: ChunkId = r.get(0).map_err(|e| self.err(e))?;
+            let blob: Vec<u8> = r.get(1).map_err(|e| self.err(e))?;
+            f(id, &vector_from_bytes(&blob));
+        }
+        Ok(())
+    }
+
+    /// Ids of every passage.
+    pub fn chunk_ids(&self) -> Result<Vec<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Ids of one document's passages.
+    pub fn chunk_ids_of(&self, document: DocumentId) -> Result<Vec<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks WHERE document_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([document], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many passages carry a vector.
+    pub fn vector_count(&self) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The title of a document.
+    pub fn title(&self, id: DocumentId) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT title FROM documents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The first path of a document, by name.
+    pub fn first_path(&self, id: DocumentId) -> Result<Option<PathBuf>> {
+        self.conn
+            .query_row(
+                "SELECT path FROM files WHERE document_id = ?1 ORDER BY path LIMIT 1",
+                [id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|p| p.map(PathBuf::from))
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
+    Ok(ChunkRow {
+        id: r.get(0)?,
+        document: r.get(1)?,
+        page: r.get::<_, i64>(2)? as u32,
+        start: r.get::<_, i64>(3)? as usize,
+        end: r.get::<_, i64>(4)? as usize,
+        text: r.get(5)?,
+    })
+}
+
+fn sql(path: &Path, source: rusqlite::Error) -> Error {
+    Error::Catalog {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Vectors are stored as little-endian f32s.
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn vector_from_bytes(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_content_under_two_paths_is_one_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalog::open(&dir.path().join("catalog.sqlite")).unwrap();
+        let pages = vec!["page one text".to_string()];
+        let v = [0.5f32, -0.25];
+        let chunks = [NewChunk {
+            page: 1,
+            start: 0,
+            end: 8,
+            text: "page one",
+            vector: Some(&v),
+        }];
+        let (doc, ids) = cat
+            .insert_indexed("h1", 10, Some("T"), &pages, &chunks)
+            .unwrap();
+        cat.link_file(Path::new("/a/x.pdf"), doc, 10, 1).unwrap();
+        cat.link_file(Path::new("/b/x.pdf"), doc, 10, 1).unwrap();
+        let docs = cat.documents().unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].paths.len(), 2);
+        assert_eq!(docs[0].chunks, 1);
+        let mut seen = Vec::new();
+        cat.for_each_vector(|id, v| seen.push((id, v.to_vec())))
+            .unwrap();
+        assert_eq!(seen, vec![(ids[0], v.to_vec())]);
+        assert_eq!(cat.unlink_file(Path::new("/a/x.pdf")).unwrap(), None);
+        assert_eq!(cat.unlink_file(Path::new("/b/x.pdf")).unwrap(), Some(doc));
+        assert_eq!(cat.paths_under(Path::new("/b")).unwrap().len(), 0);
+    }
+}

@@ -1,0 +1,217 @@
+//! Page text to passages: the `chunk` stage.
+//!
+//! Passages are cut on the model's own word pieces, so none is longer than the model reads
+//! (MedEmbed was trained on at most 256), preferring sentence ends, then word starts, and each
+//! starts a little before the previous one ends so that a fact straddling a cut is whole in one of
+//! them. A passage never spans pages: each keeps its page and its byte offsets into that page's
+//! text, which is what lets a hit be shown and highlighted in place.
+
+/// One passage of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage {
+    /// The 1-based page number.
+    pub page: u32,
+    /// Byte offset of the passage's first character in the page text.
+    pub start: usize,
+    /// Byte offset one past its last character.
+    pub end: usize,
+    /// How many word pieces it holds.
+    pub tokens: usize,
+}
+
+/// How passages are cut.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkOptions {
+    /// Most word pieces in a passage, special tokens excluded.
+    pub max_tokens: usize,
+    /// Word pieces repeated from the end of one passage at the start of the next, at most.
+    pub overlap: usize,
+}
+
+impl ChunkOptions {
+    /// Options for a model that reads at most `model_max` word pieces (special tokens included).
+    pub fn for_model(model_max: usize) -> Self {
+        // [CLS] and [SEP] take two places; 256 is MedEmbed's training length.
+        let max_tokens = model_max.min(crate::embed::DEFAULT_MAX_TOKENS) - 2;
+        ChunkOptions {
+            max_tokens,
+            overlap: max_tokens / 8,
+        }
+    }
+}
+
+/// Splits one page into passages, given the page's word pieces as byte spans (in order).
+pub fn chunk_page(
+    page: u32,
+    text: &str,
+    spans: &[(usize, usize)],
+    opts: ChunkOptions,
+) -> Vec<Passage> {
+    let n = spans.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let budget = opts.max_tokens.max(8);
+    let overlap = opts.overlap.min(budget / 4);
+    let sentence_start = sentence_starts(text, spans);
+    let word_start: Vec<bool> = (0..n)
+        .map(|i| i == 0 || spans[i].0 > spans[i - 1].1)
+        .collect();
+
+    let mut out = Vec::new();
+    let mut a = 0;
+    loop {
+        if n - a <= budget {
+            out.push(passage(page, spans, a, n));
+            break;
+        }
+        let limit = a + budget;
+        let floor = a + budget * 3 / 4;
+        let b = (floor..=limit)
+            .rev()
+            .find(|&i| sentence_start[i])
+            .or_else(|| (a + budget / 2..=limit).rev().find(|&i| word_start[i]))
+            .unwrap_or(limit);
+        out.push(passage(page, spans, a, b));
+        // Restart at a sentence start inside the overlap window, else at a word start in its
+        // second half, else right at the cut.
+        let next = (b - overlap..b)
+            .find(|&i| sentence_start[i])
+            .or_else(|| (b - overlap / 2..b).find(|&i| word_start[i]))
+            .unwrap_or(b);
+        a = next.max(a + 1);
+    }
+    out
+}
+
+fn passage(page: u32, spans: &[(usize, usize)], a: usize, b: usize) -> Passage {
+    Passage {
+        page,
+        start: spans[a].0,
+        end: spans[b - 1].1,
+        tokens: b - a,
+    }
+}
+
+/// Abbreviations after which a full stop does not end a sentence.
+const ABBREVIATIONS: [&str; 16] = [
+    "al", "e.g", "i.e", "fig", "figs", "vs", "dr", "eq", "ref", "refs", "no", "approx", "ca",
+    "resp", "cf", "etc",
+];
+
+/// For each word piece, whether a sentence starts at it.
+fn sentence_starts(text: &str, spans: &[(usize, usize)]) -> Vec<bool> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![false; spans.len()];
+    starts[0] = true;
+    for i in 1..spans.len() {
+        let prev_end = spans[i - 1].1;
+        let gap = &text[prev_end..spans[i].0];
+        if gap.contains("\n\n") {
+            starts[i] = true;
+            continue;
+        }
+        if gap.is_empty() || !matches!(bytes[prev_end - 1], b'.' | b'?' | b'!') {
+            continue;
+        }
+        let next = text[spans[i].0..].chars().next().unwrap_or(' ');
+        if !(next.is_uppercase() || next.is_ascii_digit() || next == '(' || next == '[') {
+            continue;
+        }
+        // The word before the full stop: abbreviations and initials ("J. Smith") do not end one.
+        let word_start = text[..prev_end - 1]
+            .rfind(char::is_whitespace)
+            .map_or(0, |p| p + 1);
+        let word = text[word_start..prev_end - 1]
+            .trim_end_matches('.')
+            .to_lowercase();
+        let initial = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
+        if !initial && !ABBREVIATIONS.contains(&word.as_str()) {
+            starts[i] = true;
+        }
+    }
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::word_spans;
+    use proptest::prelude::*;
+
+    fn opts(max_tokens: usize, overlap: usize) -> ChunkOptions {
+        ChunkOptions {
+            max_tokens,
+            overlap,
+        }
+    }
+
+    #[test]
+    fn short_page_is_one_passage() {
+        let text = "Sepsis is common. It kills.";
+        let p = chunk_page(3, text, &word_spans(text), opts(64, 8));
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].page, p[0].start, p[0].end), (3, 0, text.len()));
+    }
+
+    #[test]
+    fn cuts_fall_on_sentence_ends() {
+        let text = (0..40)
+            .map(|i| format!("Sentence number {i} has words in it."))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let passages = chunk_page(1, &text, &word_spans(&text), opts(40, 8));
+        assert!(passages.len() > 3);
+        for p in &passages {
+            let s = &text[p.start..p.end];
+            assert!(s.starts_with("Sentence"), "{s}");
+            assert!(s.ends_with("it."), "{s}");
+            assert!(p.tokens <= 40);
+        }
+    }
+
+    #[test]
+    fn abbreviations_do_not_end_sentences() {
+        let text = "As shown by Smith et al. in 2020, it held. The result held. See Fig. 2 for it.";
+        let spans = word_spans(text);
+        let starts = sentence_starts(text, &spans);
+        let starting: Vec<&str> = spans
+            .iter()
+            .zip(&starts)
+            .filter(|(_, &s)| s)
+            .map(|(&(a, b), _)| &text[a..b])
+            .collect();
+        assert_eq!(starting, ["As", "The", "See"]);
+    }
+
+    proptest! {
+        #[test]
+        fn passages_cover_the_page_in_order(
+            words in proptest::collection::vec("[a-zA-Z]{1,9}[.,]?", 0..600),
+            max in 8usize..80,
+            overlap in 0usize..20,
+        ) {
+            let text = words.join(" ");
+            let spans = word_spans(&text);
+            let passages = chunk_page(1, &text, &spans, opts(max, overlap));
+            if spans.is_empty() {
+                prop_assert!(passages.is_empty());
+            } else {
+                prop_assert_eq!(passages[0].start, 0);
+                prop_assert_eq!(passages.last().unwrap().end, text.len());
+                for w in passages.windows(2) {
+                    // In order, overlapping or separated by whitespace only: no word is lost.
+                    prop_assert!(w[1].start > w[0].start);
+                    prop_assert!(w[1].end > w[0].end);
+                    if w[1].start > w[0].end {
+                        prop_assert!(text[w[0].end..w[1].start].trim().is_empty());
+                    }
+                }
+                for p in &passages {
+                    prop_assert!(p.tokens <= max.max(8));
+                    prop_assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Arguments and dispatch. Each command lives in its own module and is a few lines over
+//! [`medshelf::Library`].
+
+mod index;
+mod info;
+mod search;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use medshelf::Library;
+
+/// Search your medical papers offline: keywords and meaning, the right paper and page.
+#[derive(Parser)]
+#[command(name = "medshelf", version, about)]
+pub struct Cli {
+    /// The library folder (default: the platform's data folder, e.g. ~/.local/share/medshelf).
+    #[arg(long, global = true, env = "MEDSHELF_LIBRARY", value_name = "DIR")]
+    library: Option<PathBuf>,
+    /// The embedding model folder (default: $MEDSHELF_MODEL, then the library's models/ folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    model: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add PDFs and folders of PDFs (recursively); unchanged files are skipped.
+    Index(index::IndexArgs),
+    /// Search the library.
+    Search(search::SearchArgs),
+    /// Counts, the model in use, and files that failed with the reason.
+    Status(info::JsonArg),
+    /// One row per document: path, title, pages, chunks, status, error.
+    Docs(info::JsonArg),
+    /// Take files, or every file under a folder, out of the library.
+    Remove(index::RemoveArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = match cli.library {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .context("no data folder on this system: pass --library DIR")?
+            .join("medshelf"),
+    };
+    let open = || {
+        Library::open(&dir, cli.model.as_deref())
+            .with_context(|| format!("cannot open the library {}", dir.display()))
+    };
+    match cli.command {
+        Command::Index(args) => index::index(open()?, args),
+        Command::Search(args) => search::search(open()?, args),
+        Command::Status(args) => info::status(open()?, args),
+        Command::Docs(args) => info::docs(open()?, args),
+        Command::Remove(args) => index::remove(open()?, args),
+    }
+}
+
+/// Prints a value as JSON on one line.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `medshelf search`.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+use medshelf::{Fusion, Library, Mode, SearchOptions};
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// The question or keywords.
+    #[arg(required = true, value_name = "QUERY", num_args = 1..)]
+    query: Vec<String>,
+    /// How many papers to show.
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    /// hybrid (keywords and meaning), lexical (keywords) or semantic (meaning).
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    mode: Mode,
+    /// Fuse hybrid results by a weighted sum of normalised scores with this semantic weight
+    /// (0 to 1) instead of reciprocal rank fusion.
+    #[arg(long, value_name = "W")]
+    semantic_weight: Option<f32>,
+    /// Print the results as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
+    let query = args.query.join(" ");
+    let fusion = match args.semantic_weight {
+        Some(w) if (0.0..=1.0).contains(&w) => Fusion::Weighted { semantic_weight: w },
+        Some(w) => anyhow::bail!("--semantic-weight must be between 0 and 1, not {w}"),
+        None => Fusion::default(),
+    };
+    let opts = SearchOptions {
+        mode: args.mode,
+        limit: args.limit,
+        fusion,
+        ..SearchOptions::default()
+    };
+    let response = library.search(&query, &opts)?;
+    if args.json {
+        return super::print_json(&response);
+    }
+    if let Some(notice) = &response.notice {
+        eprintln!("{notice}");
+    }
+    if response.results.is_empty() {
+        println!("No passage matches \"{query}\".");
+    }
+    let color = std::io::stdout().is_terminal();
+    for r in &response.results {
+        let title = r.title.as_deref().unwrap_or("(untitled)");
+        println!("{}. {title}", r.rank);
+        println!("   {}  page {}", r.path.display(), r.page);
+        println!("   {}", render(&r.snippet, color));
+        if !r.passages.is_empty() {
+            let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();
+            println!("   also on page {}", pages.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// Turns the snippet's `<mark>` tags into bold on a terminal, or brackets elsewhere.
+fn render(snippet: &str, color: bool) -> String {
+    let (open, close) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("[", "]")
+    };
+    snippet
+        .replace("<mark>", open)
+        .replace("</mark>", close)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -1,0 +1,413 @@
+//! Text to vectors: the `embed` stage.
+//!
+//! A model folder in the Hugging Face / sentence-transformers layout (`config.json`,
+//! `tokenizer.json`, `model.safetensors`, `modules.json`, `1_Pooling/config.json`) is loaded into a
+//! candle BERT. Pooling (CLS or mean) and normalisation are read from the folder, never assumed:
+//! MedEmbed pools the CLS token, the all-MiniLM stand-in averages tokens. Texts are batched by
+//! length so padding stays small, and padding is masked out everywhere, so a text embedded alone
+//! gives the same vector as the same text inside a batch.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::error::{Error, Result};
+
+/// How token vectors become one text vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// The first ([CLS]) token's vector.
+    Cls,
+    /// The mean of the real (unpadded) tokens' vectors.
+    Mean,
+}
+
+/// What a library records about the model its vectors came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// The model's name (its folder name).
+    pub name: String,
+    /// Vector dimensions.
+    pub dim: usize,
+    /// Pooling, as the model folder declares it.
+    pub pooling: Pooling,
+    /// Whether vectors are L2-normalised.
+    pub normalize: bool,
+    /// The longest input in word pieces, special tokens included; longer texts are truncated.
+    pub max_tokens: usize,
+    /// The device the model runs on ("cpu", "cuda:0", "metal").
+    pub device: String,
+}
+
+/// Turns texts into vectors. A seam between the candle model and the tests' tiny models.
+pub trait Embedder: Send + Sync {
+    /// Embeds texts, one vector per text, in order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// Describes the model.
+    fn info(&self) -> &ModelInfo;
+    /// The model's word pieces of `text`, as byte spans, without special tokens and untruncated:
+    /// the chunker cuts on these so a chunk never exceeds what the model reads.
+    fn token_spans(&self, text: &str) -> Vec<(usize, usize)>;
+}
+
+/// A BERT-family sentence-embedding model run by candle.
+pub struct BertEmbedder {
+    model: BertModel,
+    /// Truncating tokenizer for embedding.
+    tokenizer: Tokenizer,
+    /// The same tokenizer without truncation, for counting word pieces when chunking.
+    counter: Tokenizer,
+    info: ModelInfo,
+    pad_id: u32,
+    device: Device,
+    batch_size: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+    #[serde(default)]
+    pooling_mode_mean_sqrt_len_tokens: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct ModuleEntry {
+    #[serde(default)]
+    path: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+/// The files a model folder must hold.
+pub const REQUIRED_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// The longest passage MedEmbed was trained on, in word pieces: the default truncation.
+pub const DEFAULT_MAX_TOKENS: usize = 256;
+
+impl BertEmbedder {
+    /// Loads a model folder onto the best available device.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let err = |message: String| Error::Model {
+            path: dir.to_path_buf(),
+            message,
+        };
+        for file in REQUIRED_MODEL_FILES {
+            if !dir.join(file).is_file() {
+                return Err(err(format!("{file} is missing")));
+            }
+        }
+        let read = |rel: &str| -> Result<Option<String>> {
+            let p = dir.join(rel);
+            match std::fs::read_to_string(&p) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io(p, e)),
+            }
+        };
+        let config: Config = serde_json::from_str(&read("config.json")?.unwrap_or_default())
+            .map_err(|e| err(format!("config.json is not a BERT configuration: {e}")))?;
+
+        let modules: Vec<ModuleEntry> = match read("modules.json")? {
+            Some(s) => serde_json::from_str(&s)
+                .map_err(|e| err(format!("modules.json is unreadable: {e}")))?,
+            None => Vec::new(),
+        };
+        let pooling_dir = modules
+            .iter()
+            .find(|m| m.kind.ends_with("Pooling"))
+            .map(|m| m.path.clone())
+            .unwrap_or_else(|| "1_Pooling".to_string());
+        let pooling_json = read(&format!("{pooling_dir}/config.json"))?.ok_or_else(|| {
+            err(format!(
+                "{pooling_dir}/config.json is missing: it says how the model pools (CLS or mean)"
+            ))
+        })?;
+        let pooling_cfg: PoolingConfig = serde_json::from_str(&pooling_json)
+            .map_err(|e| err(format!("{pooling_dir}/config.json is unreadable: {e}")))?;
+        let pooling = match (
+            pooling_cfg.pooling_mode_cls_token,
+            pooling_cfg.pooling_mode_mean_tokens,
+        ) {
+            (true, false) => Pooling::Cls,
+            (false, true) => Pooling::Mean,
+            _ => {
+                return Err(err(format!(
+                    "{pooling_dir}/config.json asks for a pooling MedShelf does not support \
+                     (exactly one of CLS or mean pooling is supported; max={}, sqrt-len={})",
+                    pooling_cfg.pooling_mode_max_tokens,
+                    pooling_cfg.pooling_mode_mean_sqrt_len_tokens
+                )))
+            }
+        };
+        // Without modules.json (a bare transformers folder) assume normalised output: every model
+        // MedShelf ships is used with cosine similarity.
+        let normalize = modules.is_empty() || modules.iter().any(|m| m.kind.ends_with("Normalize"));
+
+        let seq_max = read("sentence_bert_config.json")?
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v.get("max_seq_length").and_then(|m| m.as_u64()))
+            .map(|m| m as usize)
+            .unwrap_or(DEFAULT_MAX_TOKENS);
+        let max_tokens = seq_max.min(config.max_position_embeddings);
+
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| err(format!("tokenizer.json is unreadable: {e}")))?;
+        // The file's own padding and truncation (the stand-in ships fixed padding to 128) would give
+        // vectors that differ from sentence-transformers': pad per batch ourselves, truncate at the
+        // model's sequence length.
+        tokenizer.with_padding(None);
+        let mut counter = tokenizer.clone();
+        counter
+            .with_truncation(None)
+            .map_err(|e| err(format!("tokenizer: {e}")))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| err(format!("tokenizer: {e}")))?;
+        let pad_id = tokenizer
+            .token_to_id("[PAD]")
+            .unwrap_or(config.pad_token_id as u32);
+
+        let device = select_device();
+        let weights = dir.join("model.safetensors");
+        // SAFETY: the weights file is memory-mapped read-only; MedShelf never writes to a model
+        // folder while a model from it is loaded.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
+            .map_err(|e| err(format!("model.safetensors is unreadable: {e}")))?;
+        let model = BertModel::load(vb, &config)
+            .map_err(|e| err(format!("model.safetensors does not match config.json: {e}")))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".to_string());
+        Ok(Self {
+            model,
+            tokenizer,
+            counter,
+            info: ModelInfo {
+                name,
+                dim: config.hidden_size,
+                pooling,
+                normalize,
+                max_tokens,
+                device: device_name(&device),
+            },
+            pad_id,
+            device,
+            batch_size: 16,
+        })
+    }
+
+    /// Sets how many texts go through the model at once.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    fn embed_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let len = ids.iter().map(|t| t.len()).max().unwrap_or(0).max(1);
+        let n = ids.len();
+        let mut input = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for t in ids {
+            input.extend_from_slice(t);
+            input.extend(std::iter::repeat_n(self.pad_id, len - t.len()));
+            mask.extend(std::iter::repeat_n(1u32, t.len()));
+            mask.extend(std::iter::repeat_n(0u32, len - t.len()));
+        }
+        let input = Tensor::from_vec(input, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let types = input.zeros_like()?;
+        let hidden = self.model.forward(&input, &types, Some(&mask))?;
+        let pooled = match self.info.pooling {
+            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+            Pooling::Mean => {
+                let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                let sum = hidden.broadcast_mul(&m)?.sum(1)?;
+                sum.broadcast_div(&m.sum(1)?)?
+            }
+        };
+        let pooled = if self.info.normalize {
+            let norm = pooled
+                .sqr()?
+                .sum_keepdim(1)?
+                .sqrt()?
+                .clamp(1e-12, f64::MAX)?;
+            pooled.broadcast_div(&norm)?
+        } else {
+            pooled
+        };
+        Ok(pooled.to_vec2::<f32>()?)
+    }
+}
+
+impl Embedder for BertEmbedder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| Error::Model {
+                path: PathBuf::from(&self.info.name),
+                message: format!("tokenizing failed: {e}"),
+            })?;
+        // Group by length so that a batch pads little; results go back in the caller's order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(self.batch_size) {
+            let ids: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+            for (&i, v) in batch.iter().zip(self.embed_batch(&ids)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn token_spans(&self, text: &str) -> Vec<(usize, usize)> {
+        match self.counter.encode(text, false) {
+            Ok(enc) => enc.get_offsets().to_vec(),
+            // The tokenizer only fails on inputs it cannot represent; fall back to words.
+            Err(_) => word_spans(text),
+        }
+    }
+}
+
+/// Byte spans of the words and punctuation marks of `text`: the chunker's units without a model.
+pub fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            spans.push((s, i));
+        }
+        if !c.is_whitespace() {
+            spans.push((i, i + c.len_utf8()));
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+fn select_device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = Device::new_cuda(0) {
+        return d;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(d) = Device::new_metal(0) {
+        return d;
+    }
+    Device::Cpu
+}
+
+fn device_name(device: &Device) -> String {
+    match device {
+        Device::Cpu => "cpu".to_string(),
+        Device::Cuda(_) => "cuda:0".to_string(),
+        Device::Metal(_) => "metal".to_string(),
+    }
+}
+
+/// Where to look for a model when none is named: `MEDSHELF_MODEL`, then the library's `models/`
+/// folder (a model folder itself, or the first model folder inside it, by name).
+pub fn find_model(explicit: Option<&Path>, library: &Path) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("MEDSHELF_MODEL").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let models = library.join("models");
+    if is_model_dir(&models) {
+        return Some(models);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&models)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_model_dir(p))
+        .collect();
+    dirs.sort();
+    dirs.into_iter().next()
+}
+
+fn is_model_dir(dir: &Path) -> bool {
+    REQUIRED_MODEL_FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb).max(1e-12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_spans_split_words_and_punctuation() {
+        let text = "IL-6 rose (p<0.05).";
+        let words: Vec<&str> = word_spans(text).iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(
+            words,
+            ["IL", "-", "6", "rose", "(", "p", "<", "0", ".", "05", ")", "."]
+        );
+    }
+
+    #[test]
+    fn tiny_model_alone_equals_batched() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::write_tiny_model(dir.path(), Pooling::Mean).unwrap();
+        let model = BertEmbedder::load(dir.path()).unwrap().with_batch_size(8);
+        let texts = [
+            "the heart rate",
+            "a much longer text about the kidney and the liver and the blood pressure of patients",
+            "blood",
+        ];
+        let batched = model.embed(&texts).unwrap();
+        for (text, v) in texts.iter().zip(&batched) {
+            let alone = &model.embed(&[text]).unwrap()[0];
+            assert!(cosine(alone, v) > 0.99999, "{text}");
+            let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4);
+        }
+        assert!(cosine(&batched[0], &batched[1]) < 0.9999);
+    }
+
+    #[test]
+    fn pooling_is_read_from_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::write_tiny_model(dir.path(), Pooling::Cls).unwrap();
+        let model = BertEmbedder::load(dir.path()).unwrap();
+        assert_eq!(model.info().pooling, Pooling::Cls);
+        std::fs::remove_file(dir.path().join("1_Pooling/config.json")).unwrap();
+        let err = BertEmbedder::load(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("1_Pooling/config.json is missing"), "{err}");
+    }
+}

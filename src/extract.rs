@@ -1,0 +1,531 @@
+//! PDF to per-page text: the `extract` stage.
+//!
+//! pdf-extract does the parsing; this module owns what surrounds it: reading the file once, telling
+//! a person why a file failed (encrypted, not a PDF, scanned, damaged), the document's title, and
+//! normalising the text so that chunks, snippets and the keyword index see clean prose: ligatures
+//! expanded, words hyphenated across line ends joined, running headers, footers and page numbers
+//! dropped, whitespace collapsed. Page numbers are kept: page `i` of [`Extracted::pages`] is the
+//! PDF's page `i + 1`, so a hit can always be shown in place.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use crate::error::Fault;
+
+/// Files larger than this are refused before parsing: no paper is this big, and a hostile file
+/// this big would exhaust memory during parsing.
+pub const MAX_PDF_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Why a file yielded no text. Each variant reads as advice a clinician can act on.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum ExtractError {
+    /// The file does not start like a PDF.
+    #[error("not a PDF (the file does not start with %PDF)")]
+    NotPdf,
+    /// The PDF is password-protected.
+    #[error("encrypted: the PDF is password-protected; save an unprotected copy and add that")]
+    Encrypted,
+    /// The PDF parsed but holds no text layer: a scan without OCR.
+    #[error("no text layer: the pages are images (a scan?); run OCR on it and add the result")]
+    NoText,
+    /// Too large to parse safely.
+    #[error("too large: {0} bytes is more than MedShelf reads from one PDF")]
+    TooLarge(u64),
+    /// The PDF's structure is broken in a way the parser cannot get past.
+    #[error("damaged: {0}")]
+    Damaged(String),
+    /// The parser took longer than the time allowed.
+    #[error("timed out: the PDF took longer than {0} s to read, and was skipped")]
+    TimedOut(u64),
+    /// The parser itself failed (a bug in it, triggered by this file).
+    #[error("the PDF reader failed on this file: {0}")]
+    ReaderCrashed(String),
+    /// The file could not be read.
+    #[error("unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl ExtractError {
+    /// A stable code for front ends and for counting failures by reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExtractError::NotPdf => "not_pdf",
+            ExtractError::Encrypted => "encrypted",
+            ExtractError::NoText => "no_text",
+            ExtractError::TooLarge(_) => "too_large",
+            ExtractError::Damaged(_) => "damaged",
+            ExtractError::TimedOut(_) => "timed_out",
+            ExtractError::ReaderCrashed(_) => "reader_crashed",
+            ExtractError::Unreadable(_) => "unreadable",
+        }
+    }
+
+    /// Whose fault it is: a crashing reader is ours, an unreadable file the machine's, the rest the file's.
+    pub fn fault(&self) -> Fault {
+        match self {
+            ExtractError::ReaderCrashed(_) => Fault::Internal,
+            ExtractError::Unreadable(_) => Fault::Machine,
+            _ => Fault::User,
+        }
+    }
+}
+
+/// The text of one PDF, ready to chunk.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Extracted {
+    /// The title: the PDF's Info title where it looks like one, else a first-page heuristic.
+    pub title: Option<String>,
+    /// Normalised text of each page, in page order (index 0 is page 1).
+    pub pages: Vec<String>,
+}
+
+/// Turns a file into [`Extracted`] text. A seam so that a PDF can be read in this process or in an
+/// isolated worker.
+pub trait Extractor: Send + Sync {
+    /// Extracts one file.
+    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError>;
+}
+
+/// Reads PDFs in this process, catching the parser's panics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InProcessExtractor;
+
+impl Extractor for InProcessExtractor {
+    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+        extract_file(path)
+    }
+}
+
+/// Reads and extracts one PDF file.
+pub fn extract_file(path: &Path) -> Result<Extracted, ExtractError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| ExtractError::Unreadable(e.to_string()))?
+        .len();
+    if size > MAX_PDF_BYTES {
+        return Err(ExtractError::TooLarge(size));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ExtractError::Unreadable(e.to_string()))?;
+    extract_bytes(&bytes)
+}
+
+/// Extracts a PDF held in memory.
+pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
+    // Many real PDFs carry a few bytes of junk before the header; readers accept up to 1 KiB.
+    let head = &bytes[..bytes.len().min(1024)];
+    if !head.windows(5).any(|w| w == b"%PDF-") {
+        return Err(ExtractError::NotPdf);
+    }
+    let raw = catch_unwind(AssertUnwindSafe(|| raw_pages(bytes))).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        ExtractError::ReaderCrashed(message)
+    })??;
+    let chars: usize = raw
+        .pages
+        .iter()
+        .map(|p| p.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum();
+    // A scanned page still yields a stray character or two (page numbers stamped as text, OCR
+    // fragments); fewer than this many letters a page means no usable text layer.
+    if raw.pages.is_empty() || chars < 20 * raw.pages.len().min(5) {
+        return Err(ExtractError::NoText);
+    }
+    let title = raw
+        .info_title
+        .filter(|t| plausible_title(t))
+        .or_else(|| first_page_title(&raw.pages[0]));
+    Ok(Extracted {
+        title,
+        pages: normalize_pages(&raw.pages),
+    })
+}
+
+struct RawPdf {
+    info_title: Option<String>,
+    pages: Vec<String>,
+}
+
+fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
+    let mut doc = lopdf::Document::load_mem(bytes).map_err(|e| pdf_error(&e))?;
+    if doc.is_encrypted() {
+        // An empty user password opens most "protected" papers (print or copy restrictions only).
+        doc.decrypt("").map_err(|_| ExtractError::Encrypted)?;
+    }
+    let info_title = info_title(&doc);
+    let pages = doc.get_pages();
+    let mut texts = Vec::with_capacity(pages.len());
+    let mut failures = 0;
+    let mut first_error = None;
+    for &number in pages.keys() {
+        let mut text = String::new();
+        let result = {
+            let mut out = pdf_extract::PlainTextOutput::new(&mut text);
+            pdf_extract::output_doc_page(&doc, &mut out, number)
+        };
+        if let Err(e) = result {
+            // One bad page must not cost the rest of the paper.
+            failures += 1;
+            first_error.get_or_insert_with(|| e.to_string());
+            text.clear();
+        }
+        texts.push(text);
+    }
+    if !texts.is_empty() && failures == texts.len() {
+        return Err(ExtractError::Damaged(first_error.unwrap_or_default()));
+    }
+    Ok(RawPdf {
+        info_title,
+        pages: texts,
+    })
+}
+
+fn pdf_error(e: &lopdf::Error) -> ExtractError {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("decrypt") || lower.contains("encrypt") || lower.contains("password") {
+        ExtractError::Encrypted
+    } else {
+        ExtractError::Damaged(text)
+    }
+}
+
+fn info_title(doc: &lopdf::Document) -> Option<String> {
+    let info = doc.trailer.get(b"Info").ok()?;
+    let info = match info {
+        lopdf::Object::Reference(id) => doc.get_dictionary(*id).ok()?,
+        lopdf::Object::Dictionary(d) => d,
+        _ => return None,
+    };
+    let title = match info.get(b"Title").ok()? {
+        lopdf::Object::String(bytes, _) => decode_pdf_string(bytes),
+        lopdf::Object::Reference(id) => match doc.get_object(*id).ok()? {
+            lopdf::Object::String(bytes, _) => decode_pdf_string(bytes),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let title = collapse_whitespace(&title);
+    (!title.is_empty()).then_some(title)
+}
+
+/// Decodes a PDF text string: UTF-16 with a byte-order mark, else PDFDocEncoding (Latin-1 here).
+fn decode_pdf_string(bytes: &[u8]) -> String {
+    if bytes.starts_with(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8_lossy(&bytes[3..]).into_owned()
+    } else {
+        bytes.iter().map(|&b| b as char).collect()
+    }
+}
+
+/// Producers often put a file name or a placeholder in the Info title; those are not titles.
+fn plausible_title(title: &str) -> bool {
+    let lower = title.to_lowercase();
+    let words = title.split_whitespace().count();
+    let junk = [
+        ".pdf",
+        ".doc",
+        ".tex",
+        ".dvi",
+        "untitled",
+        "microsoft word",
+        "title",
+        "manuscript",
+    ];
+    title.chars().count() >= 8
+        && title.chars().count() <= 300
+        && words >= 2
+        && !junk
+            .iter()
+            .any(|j| lower.ends_with(j) || lower.starts_with(j))
+        && title.chars().filter(|c| c.is_alphabetic()).count() * 2 > title.chars().count()
+}
+
+/// The first line of the first page that reads like a title: several words, mostly letters, and
+/// none of the masthead words journals put above it.
+fn first_page_title(page: &str) -> Option<String> {
+    let masthead = [
+        "doi",
+        "http",
+        "www.",
+        "journal",
+        "volume",
+        "vol.",
+        "issn",
+        "©",
+        "copyright",
+        "received",
+        "accepted",
+        "published",
+        "open access",
+        "article",
+        "research",
+        "license",
+        "licence",
+        "arxiv",
+        "preprint",
+        "page",
+        "citation",
+    ];
+    page.lines().map(collapse_whitespace).take(25).find(|line| {
+        let lower = line.to_lowercase();
+        let words = line.split_whitespace().count();
+        let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+        (3..=40).contains(&words)
+            && line.len() <= 250
+            && letters * 10 >= line.chars().count() * 7
+            && !masthead.iter().any(|m| lower.contains(m))
+    })
+}
+
+fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces typographic ligatures and invisible characters that break matching.
+fn normalize_chars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{FB00}' => out.push_str("ff"),
+            '\u{FB01}' => out.push_str("fi"),
+            '\u{FB02}' => out.push_str("fl"),
+            '\u{FB03}' => out.push_str("ffi"),
+            '\u{FB04}' => out.push_str("ffl"),
+            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
+            // Soft hyphens and zero-width characters only mark break opportunities.
+            '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => {}
+            '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' | '\t' | '\r' | '\u{000C}' => {
+                out.push(' ')
+            }
+            c if c.is_control() && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A line's shape with digits blanked, so "Page 3" and "Page 4" count as the same running line.
+fn line_key(line: &str) -> String {
+    line.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+fn is_page_number(line: &str) -> bool {
+    let lower = line.trim().to_lowercase();
+    let rest = lower.strip_prefix("page").unwrap_or(&lower).trim();
+    !rest.is_empty()
+        && rest.len() <= 12
+        && rest.chars().any(|c| c.is_ascii_digit())
+        && rest
+            .split(|c: char| c == '/' || c.is_whitespace())
+            .all(|w| w.is_empty() || w == "of" || w.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// How many lines at the top and bottom of a page may be running headers or footers.
+const MARGIN_LINES: usize = 3;
+
+/// Normalises every page of a document; see the module documentation.
+pub fn normalize_pages(raw: &[String]) -> Vec<String> {
+    let pages: Vec<Vec<String>> = raw
+        .iter()
+        .map(|p| {
+            normalize_chars(p)
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect();
+
+    // Count each margin line's shape once per page; shapes on many pages are running heads.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for lines in &pages {
+        let mut seen = std::collections::HashSet::new();
+        for i in margin_indices(lines) {
+            let key = line_key(&lines[i]);
+            if !key.is_empty() && seen.insert(key.clone()) {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+    }
+    // Running heads alternate between odd and even pages, so a bit under half the pages suffices.
+    let threshold = (pages.len() * 2 / 5).max(3);
+
+    pages
+        .iter()
+        .map(|lines| {
+            let margins: Vec<usize> = margin_indices(lines);
+            let kept: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, line)| {
+                    !(margins.contains(i)
+                        && (is_page_number(line)
+                            || counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold))
+                })
+                .map(|(_, l)| l.as_str())
+                .collect();
+            join_lines(&kept)
+        })
+        .collect()
+}
+
+/// Indices of the first and last few non-empty lines of a page.
+fn margin_indices(lines: &[String]) -> Vec<usize> {
+    let nonempty: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
+    // On a short page the margins would swallow the body: only its first and last lines count.
+    let margin = if nonempty.len() >= 4 * MARGIN_LINES {
+        MARGIN_LINES
+    } else {
+        1
+    };
+    let mut out: Vec<usize> = nonempty.iter().take(margin).copied().collect();
+    out.extend(nonempty.iter().rev().take(margin));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Joins a page's lines into prose: a word broken by a hyphen at a line end is rejoined, line
+/// breaks become spaces, and blank lines become paragraph breaks.
+fn join_lines(lines: &[&str]) -> String {
+    let mut out = String::new();
+    let mut pending_break = false;
+    for line in lines {
+        if line.is_empty() {
+            pending_break = !out.is_empty();
+            continue;
+        }
+        if out.is_empty() {
+        } else if pending_break {
+            out.push_str("\n\n");
+        } else if ends_with_broken_word(&out) && line.starts_with(|c: char| c.is_lowercase()) {
+            out.pop();
+        } else {
+            out.push(' ');
+        }
+        pending_break = false;
+        out.push_str(line);
+    }
+    out
+}
+
+/// "inter-" at a line end followed by a lowercase word is a hyphenation, unless the hyphen follows
+/// a digit or capital (IL-, COVID-), which marks a real compound.
+fn ends_with_broken_word(s: &str) -> bool {
+    let mut rev = s.chars().rev();
+    rev.next() == Some('-') && rev.next().is_some_and(|c| c.is_lowercase())
+}
+
+/// Lists the PDF files under each path (folders recursively), sorted, with absolute paths.
+pub fn find_pdfs(paths: &[PathBuf]) -> Vec<Result<PathBuf, crate::Error>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let path = match std::path::absolute(path) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(Err(crate::Error::io(path, e)));
+                continue;
+            }
+        };
+        if path.is_file() {
+            out.push(Ok(path));
+            continue;
+        }
+        if !path.exists() {
+            out.push(Err(crate::Error::io(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            )));
+            continue;
+        }
+        let mut found: Vec<PathBuf> = walkdir::WalkDir::new(&path)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file() && is_pdf_name(e.path()))
+            .map(|e| e.into_path())
+            .collect();
+        found.sort();
+        out.extend(found.into_iter().map(Ok));
+    }
+    out
+}
+
+fn is_pdf_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ligatures_and_soft_hyphens_are_normalised() {
+        assert_eq!(
+            normalize_chars("e\u{FB03}cacy of \u{FB01}brin"),
+            "efficacy of fibrin"
+        );
+        assert_eq!(normalize_chars("anti\u{00AD}body"), "antibody");
+    }
+
+    #[test]
+    fn hyphenated_line_ends_are_joined_but_compounds_kept() {
+        let text = join_lines(&["the thera-", "peutic effect of IL-", "6 blockade"]);
+        assert_eq!(text, "the therapeutic effect of IL- 6 blockade");
+    }
+
+    #[test]
+    fn running_headers_and_page_numbers_are_dropped() {
+        let raw: Vec<String> = (1..=6)
+            .map(|i| {
+                format!("Journal of Tests 2024\nBody text of page {i} here.\nMore words.\n{i}")
+            })
+            .collect();
+        let pages = normalize_pages(&raw);
+        for (i, page) in pages.iter().enumerate() {
+            assert!(!page.contains("Journal of Tests"), "{page}");
+            assert!(
+                page.starts_with(&format!("Body text of page {}", i + 1)),
+                "{page}"
+            );
+            assert!(!page.ends_with(&format!(" {}", i + 1)), "{page}");
+        }
+    }
+
+    #[test]
+    fn page_numbers_are_recognised() {
+        for yes in ["12", "Page 3", "3 of 10", "4 / 12"] {
+            assert!(is_page_number(yes), "{yes}");
+        }
+        for no in ["12 patients", "Table 3", "IL-6"] {
+            assert!(!is_page_number(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn not_a_pdf_is_named() {
+        assert!(matches!(extract_bytes(b"hello"), Err(ExtractError::NotPdf)));
+    }
+
+    #[test]
+    fn titles_from_info_are_checked() {
+        assert!(plausible_title("Interleukin-6 blockade in sepsis"));
+        assert!(!plausible_title("Microsoft Word - draft3.doc"));
+        assert!(!plausible_title("untitled"));
+    }
+}

@@ -1,0 +1,362 @@
+//! The keyword index: BM25 over passage text and document titles, in tantivy.
+//!
+//! The analyzer keeps the terms clinicians type: `IL-6`, `COVID-19` and `HbA1c` are indexed whole
+//! as well as by their parts, so `IL-6` finds IL-6 and not every passage with a 6 in it, while
+//! `IL 6` still matches. Words are lowercased, English stop words dropped and the rest stemmed.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::catalog::{ChunkId, DocumentId};
+use crate::error::Result;
+
+const ANALYZER: &str = "medshelf";
+
+/// How much a title match counts against a passage match. Titles repeat on every passage of a
+/// paper, so they lift the paper without deciding which of its passages comes first.
+const TITLE_BOOST: f32 = 0.5;
+
+/// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
+#[derive(Clone, Default)]
+pub struct CompoundTokenizer;
+
+/// The tokens of one text, computed up front: passages are short, and it keeps the stream simple.
+pub struct CompoundTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl Tokenizer for CompoundTokenizer {
+    type TokenStream<'a> = CompoundTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CompoundTokenStream {
+        CompoundTokenStream {
+            tokens: compound_tokens(text),
+            index: 0,
+        }
+    }
+}
+
+impl TokenStream for CompoundTokenStream {
+    fn advance(&mut self) -> bool {
+        self.index += 1;
+        self.index <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.index - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.index - 1]
+    }
+}
+
+fn compound_tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut position = 0;
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let flush = |parts: &mut Vec<(usize, usize)>, tokens: &mut Vec<Token>, position: &mut usize| {
+        if parts.len() > 1 {
+            let (from, to) = (parts[0].0, parts[parts.len() - 1].1);
+            tokens.push(token(text, from, to, *position));
+        }
+        for &(from, to) in parts.iter() {
+            tokens.push(token(text, from, to, *position));
+            *position += 1;
+        }
+        parts.clear();
+    };
+    while let Some((i, c)) = chars.next() {
+        if !c.is_alphanumeric() {
+            // A single hyphen between two alphanumeric runs joins them into a compound.
+            let joins = c == '-'
+                && !parts.is_empty()
+                && parts.last().is_some_and(|p| p.1 == i)
+                && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
+            if !joins {
+                flush(&mut parts, &mut tokens, &mut position);
+            }
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, n)) = chars.peek() {
+            if !n.is_alphanumeric() {
+                break;
+            }
+            end = j + n.len_utf8();
+            chars.next();
+        }
+        parts.push((i, end));
+    }
+    flush(&mut parts, &mut tokens, &mut position);
+    tokens
+}
+
+fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
+    Token {
+        offset_from: from,
+        offset_to: to,
+        position,
+        text: text[from..to].to_string(),
+        position_length: 1,
+    }
+}
+
+/// The analyzer used for passages, titles, queries and snippet highlighting alike.
+pub fn analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(CompoundTokenizer)
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser);
+    builder
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|w| w.to_string()),
+        ))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// English function words, dropped before stemming. Larger than tantivy's built-in list (which
+/// keeps "were", "has", "which" ...): BM25 on biomedical abstracts gains from dropping them.
+const STOP_WORDS: [&str; 124] = [
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so",
+    "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "also", "may",
+];
+
+/// The analysed terms of `text` with their byte spans.
+pub fn analyze(text: &str) -> Vec<(String, usize, usize)> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push((t.text.clone(), t.offset_from, t.offset_to));
+    }
+    out
+}
+
+/// The keyword index of a library.
+pub struct LexicalIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Option<IndexWriter>,
+    chunk_id: Field,
+    doc_id: Field,
+    text: Field,
+    title: Field,
+}
+
+impl LexicalIndex {
+    /// Opens (creating where absent) the index in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+        let mut builder = Schema::builder();
+        let id_options = NumericOptions::default().set_indexed().set_fast();
+        let chunk_id = builder.add_u64_field("chunk_id", id_options.clone().set_stored());
+        let doc_id = builder.add_u64_field("doc_id", id_options);
+        let text_options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let text = builder.add_text_field("text", text_options.clone());
+        let title = builder.add_text_field("title", text_options);
+        let schema = builder.build();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| tantivy::TantivyError::from(e))?;
+        let index = Index::open_or_create(directory, schema)?;
+        index.tokenizers().register(ANALYZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(LexicalIndex {
+            index,
+            reader,
+            writer: None,
+            chunk_id,
+            doc_id,
+            text,
+            title,
+        })
+    }
+
+    fn writer(&mut self) -> Result<&mut IndexWriter> {
+        if self.writer.is_none() {
+            // One thread: the machine's cores are better spent embedding.
+            self.writer = Some(self.index.writer_with_num_threads(1, 64 * 1024 * 1024)?);
+        }
+        Ok(self.writer.as_mut().expect("writer was just created"))
+    }
+
+    /// Adds one passage.
+    pub fn add(
+        &mut self,
+        chunk: ChunkId,
+        document: DocumentId,
+        text: &str,
+        title: Option<&str>,
+    ) -> Result<()> {
+        let (c, d, t, ti) = (self.chunk_id, self.doc_id, self.text, self.title);
+        self.writer()?.add_document(doc!(
+            c => chunk as u64,
+            d => document as u64,
+            t => text,
+            ti => title.unwrap_or(""),
+        ))?;
+        Ok(())
+    }
+
+    /// Removes every passage of a document.
+    pub fn delete_document(&mut self, document: DocumentId) -> Result<()> {
+        let term = Term::from_field_u64(self.doc_id, document as u64);
+        self.writer()?.delete_term(term);
+        Ok(())
+    }
+
+    /// Removes one passage.
+    pub fn delete_chunk(&mut self, chunk: ChunkId) -> Result<()> {
+        let term = Term::from_field_u64(self.chunk_id, chunk as u64);
+        self.writer()?.delete_term(term);
+        Ok(())
+    }
+
+    /// Removes everything.
+    pub fn clear(&mut self) -> Result<()> {
+        self.writer()?.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes every change since the last commit durable and visible to searches.
+    pub fn commit(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.as_mut() {
+            w.commit()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Picks up commits made by another process.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The ids of every passage in the index, for checking it against the catalog.
+    pub fn chunk_ids(&self) -> Result<HashSet<ChunkId>> {
+        let searcher = self.reader.searcher();
+        let mut ids = HashSet::new();
+        for segment in searcher.segment_readers() {
+            let column = segment.fast_fields().u64("chunk_id")?;
+            for doc in segment.doc_ids_alive() {
+                if let Some(id) = column.first(doc) {
+                    ids.insert(id as ChunkId);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The best `limit` passages for `query` by BM25, best first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
+        let mut seen = HashSet::new();
+        let terms: Vec<String> = analyze(query)
+            .into_iter()
+            .map(|(t, _, _)| t)
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for t in &terms {
+            let text = TermQuery::new(
+                Term::from_field_text(self.text, t),
+                IndexRecordOption::WithFreqs,
+            );
+            let title = TermQuery::new(
+                Term::from_field_text(self.title, t),
+                IndexRecordOption::WithFreqs,
+            );
+            clauses.push((Occur::Should, Box::new(text)));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST)),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(self.chunk_id).and_then(|v| v.as_u64()) {
+                out.push((id as ChunkId, score));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(text: &str) -> Vec<String> {
+        analyze(text).into_iter().map(|t| t.0).collect()
+    }
+
+    #[test]
+    fn medical_compounds_stay_findable() {
+        assert_eq!(terms("IL-6 levels"), ["il-6", "il", "6", "level"]);
+        assert_eq!(terms("COVID-19"), ["covid-19", "covid", "19"]);
+        assert_eq!(terms("HbA1c"), ["hba1c"]);
+        assert_eq!(terms("the patients were treated"), ["patient", "treat"]);
+    }
+
+    #[test]
+    fn search_finds_the_compound_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = LexicalIndex::open(dir.path()).unwrap();
+        index
+            .add(
+                1,
+                10,
+                "Serum IL-6 predicted mortality in sepsis.",
+                Some("Sepsis"),
+            )
+            .unwrap();
+        index
+            .add(2, 11, "Six patients had IL 2 therapy and 6 had none.", None)
+            .unwrap();
+        index
+            .add(3, 11, "HbA1c fell after metformin.", None)
+            .unwrap();
+        index.commit().unwrap();
+        let hits = index.search("IL-6", 10).unwrap();
+        assert_eq!(hits[0].0, 1);
+        assert_eq!(index.search("hba1c", 10).unwrap()[0].0, 3);
+        index.delete_document(11).unwrap();
+        index.commit().unwrap();
+        assert_eq!(index.chunk_ids().unwrap(), HashSet::from([1]));
+        assert!(index.search("the of", 10).unwrap().is_empty());
+    }
+}

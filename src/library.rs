@@ -1,0 +1,680 @@
+//! The library: a folder holding the catalog and both indexes, and the one place that changes
+//! them together.
+//!
+//! Writes follow one order: the catalog first (one transaction per paper), then the indexes. A
+//! crash between the two leaves indexes that lag the catalog; [`Library::open_for_writing`]
+//! compares them and re-adds what is missing from the catalog's stored text and vectors, without
+//! reading a PDF or running the model again.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::catalog::{Catalog, ChunkId, DocumentId, NewChunk, Status};
+use crate::chunk::{chunk_page, ChunkOptions};
+use crate::embed::{find_model, word_spans, BertEmbedder, Embedder, ModelInfo};
+use crate::error::{Error, Result};
+use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
+use crate::index::{LexicalIndex, VectorIndex};
+use crate::search::{fuse, group, Mode, SearchOptions, SearchResponse};
+
+/// What every output says when no model is loaded.
+pub const NO_MODEL_NOTICE: &str = "No embedding model found: MedShelf is searching by keywords only. \
+     Add a model folder (MedEmbed-small-v0.1) with --model, MEDSHELF_MODEL or the library's models/ \
+     folder to also search by meaning.";
+
+/// How often (in papers) an index run makes its work durable.
+const COMMIT_EVERY: usize = 16;
+
+/// What happened to one file in an index run.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// Read and indexed.
+    Indexed {
+        /// Its pages.
+        pages: usize,
+        /// Passages it was cut into.
+        chunks: usize,
+    },
+    /// Already indexed with this content (possibly under another path): nothing to do.
+    Unchanged,
+    /// Could not be read.
+    Failed {
+        /// Why, in words a person can act on.
+        error: String,
+        /// A stable code for the reason.
+        code: String,
+    },
+}
+
+/// Progress of an index run, as it happens.
+#[derive(Debug)]
+pub enum IndexEvent<'a> {
+    /// The run found this many files.
+    Started {
+        /// Files to look at.
+        files: usize,
+    },
+    /// A file is being looked at.
+    FileStarted {
+        /// The file.
+        path: &'a Path,
+    },
+    /// A file is done.
+    FileDone {
+        /// The file.
+        path: &'a Path,
+        /// What happened.
+        outcome: &'a FileOutcome,
+    },
+}
+
+/// Receives progress: the CLI draws a bar from it, the app sends events to the page.
+pub trait Sink: Sync {
+    /// Called for each event, in order, from the indexing thread.
+    fn event(&self, event: &IndexEvent<'_>);
+}
+
+/// A sink that ignores everything.
+pub struct NoSink;
+
+impl Sink for NoSink {
+    fn event(&self, _: &IndexEvent<'_>) {}
+}
+
+/// Where an index run spent its time, in seconds.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StageTimes {
+    /// Hashing files to see what changed.
+    pub hash: f64,
+    /// PDF to text.
+    pub extract: f64,
+    /// Text to passages (tokenising included).
+    pub chunk: f64,
+    /// Passages to vectors.
+    pub embed: f64,
+    /// Catalog and index writes, commits included.
+    pub write: f64,
+}
+
+/// What an index run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IndexSummary {
+    /// Files read and indexed.
+    pub indexed: usize,
+    /// Files already indexed with the same content.
+    pub unchanged: usize,
+    /// Files that could not be read.
+    pub failed: usize,
+    /// Each failure, with its reason.
+    pub failures: Vec<FailedFile>,
+    /// Pages read.
+    pub pages: usize,
+    /// Passages made.
+    pub chunks: usize,
+    /// Whether the run was cancelled before the end.
+    pub cancelled: bool,
+    /// Wall time of the run, in seconds.
+    pub seconds: f64,
+    /// Time per stage.
+    pub stages: StageTimes,
+}
+
+/// A file that could not be indexed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub error: String,
+}
+
+/// The state of a library.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LibraryStatus {
+    /// The library folder.
+    pub library: PathBuf,
+    /// Indexed papers.
+    pub documents: u64,
+    /// Passages.
+    pub chunks: u64,
+    /// Passages with a vector.
+    pub vectors: u64,
+    /// Papers that could not be read, with the reason.
+    pub failed: Vec<FailedFile>,
+    /// The model in use, or `None` when searching by keywords only.
+    pub model: Option<ModelInfo>,
+    /// Something the person should know (no model, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// A library folder, open.
+pub struct Library {
+    dir: PathBuf,
+    catalog: Catalog,
+    lexical: LexicalIndex,
+    vectors: Option<VectorIndex>,
+    embedder: Option<Arc<dyn Embedder>>,
+    extractor: Box<dyn Extractor>,
+    /// Held while this process may write; released on drop.
+    lock: Option<File>,
+}
+
+impl Library {
+    /// Opens the library in `dir` for searching, creating it where absent. `model` names a model
+    /// folder; without one, `MEDSHELF_MODEL` and then the library's `models/` folder are tried,
+    /// and without any the library works by keywords only.
+    pub fn open(dir: &Path, model: Option<&Path>) -> Result<Self> {
+        let embedder: Option<Arc<dyn Embedder>> = match find_model(model, dir) {
+            Some(path) => Some(Arc::new(BertEmbedder::load(&path)?)),
+            None => None,
+        };
+        Self::open_with(dir, embedder)
+    }
+
+    /// Opens the library with a given embedder (or none).
+    pub fn open_with(dir: &Path, embedder: Option<Arc<dyn Embedder>>) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+        let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        let lexical = LexicalIndex::open(&dir.join("lexical"))?;
+        let vectors = match &embedder {
+            Some(e) => {
+                check_model(&catalog, e.info())?;
+                Some(VectorIndex::open(
+                    &dir.join("vectors.usearch"),
+                    e.info().dim,
+                )?)
+            }
+            None => None,
+        };
+        Ok(Library {
+            dir,
+            catalog,
+            lexical,
+            vectors,
+            embedder,
+            extractor: Box::new(InProcessExtractor),
+            lock: None,
+        })
+    }
+
+    /// Replaces the PDF reader (an isolated worker, say).
+    pub fn set_extractor(&mut self, extractor: Box<dyn Extractor>) {
+        self.extractor = extractor;
+    }
+
+    /// Takes the library's write lock and repairs the indexes from the catalog where a crash left
+    /// them behind. Only one process at a time may write.
+    pub fn open_for_writing(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let path = self.dir.join("write.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(self.dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        self.lock = Some(file);
+        self.repair()
+    }
+
+    /// Brings both indexes in line with the catalog.
+    fn repair(&mut self) -> Result<()> {
+        let catalog_ids: HashSet<ChunkId> = self.catalog.chunk_ids()?.into_iter().collect();
+        let lexical_ids = self.lexical.chunk_ids()?;
+        let missing: HashSet<ChunkId> = catalog_ids.difference(&lexical_ids).copied().collect();
+        let extra: Vec<ChunkId> = lexical_ids.difference(&catalog_ids).copied().collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            for id in extra {
+                self.lexical.delete_chunk(id)?;
+            }
+            let mut rows = Vec::new();
+            self.catalog.for_each_chunk(|row, title| {
+                if missing.contains(&row.id) {
+                    rows.push((
+                        row.id,
+                        row.document,
+                        row.text.clone(),
+                        title.map(str::to_string),
+                    ));
+                }
+            })?;
+            for (id, doc, text, title) in rows {
+                self.lexical.add(id, doc, &text, title.as_deref())?;
+            }
+            self.lexical.commit()?;
+        }
+        if let Some(vectors) = self.vectors.as_mut() {
+            let expected = self.catalog.vector_count()?;
+            let mut consistent = vectors.len() as u64 == expected;
+            if consistent {
+                let mut all_present = true;
+                self.catalog
+                    .for_each_vector(|id, _| all_present &= vectors.contains(id))?;
+                consistent = all_present;
+            }
+            if !consistent {
+                vectors.clear()?;
+                let mut result = Ok(());
+                self.catalog.for_each_vector(|id, v| {
+                    if result.is_ok() {
+                        result = vectors.add(id, v);
+                    }
+                })?;
+                result?;
+                vectors.save()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The library folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The model in use, if any.
+    pub fn model(&self) -> Option<&ModelInfo> {
+        self.embedder.as_ref().map(|e| e.info())
+    }
+
+    /// Indexes files and folders (recursively): new and changed PDFs are read, unchanged ones
+    /// skipped, unreadable ones recorded with the reason. One bad file never stops the run.
+    pub fn index(
+        &mut self,
+        paths: &[PathBuf],
+        sink: &dyn Sink,
+        cancel: &AtomicBool,
+    ) -> Result<IndexSummary> {
+        self.open_for_writing()?;
+        let started = Instant::now();
+        let mut summary = IndexSummary::default();
+        let found = find_pdfs(paths);
+        sink.event(&IndexEvent::Started { files: found.len() });
+        let mut since_commit = 0;
+        for item in found {
+            if cancel.load(Ordering::Relaxed) {
+                summary.cancelled = true;
+                break;
+            }
+            let path = match item {
+                Ok(p) => p,
+                Err(e) => {
+                    // A path given on the command line that does not exist.
+                    let (path, error) = match &e {
+                        Error::Io { path, source } => (path.clone(), source.to_string()),
+                        other => (PathBuf::new(), other.to_string()),
+                    };
+                    let outcome = FileOutcome::Failed {
+                        error: error.clone(),
+                        code: "not_found".into(),
+                    };
+                    sink.event(&IndexEvent::FileDone {
+                        path: &path,
+                        outcome: &outcome,
+                    });
+                    summary.failed += 1;
+                    summary.failures.push(FailedFile { path, error });
+                    continue;
+                }
+            };
+            sink.event(&IndexEvent::FileStarted { path: &path });
+            let outcome = match self.index_file(&path, &mut summary.stages) {
+                Ok(o) => o,
+                Err(e) if matches!(e.fault(), crate::Fault::Machine | crate::Fault::User) => {
+                    FileOutcome::Failed {
+                        error: e.to_string(),
+                        code: e.code().into(),
+                    }
+                }
+                // Our own stores failing is not this file's fault: stop rather than go on writing.
+                Err(e) => return Err(e),
+            };
+            match &outcome {
+                FileOutcome::Indexed { pages, chunks } => {
+                    summary.indexed += 1;
+                    summary.pages += pages;
+                    summary.chunks += chunks;
+                    since_commit += 1;
+                }
+                FileOutcome::Unchanged => summary.unchanged += 1,
+                FileOutcome::Failed { error, .. } => {
+                    summary.failed += 1;
+                    summary.failures.push(FailedFile {
+                        path: path.clone(),
+                        error: error.clone(),
+                    });
+                }
+            }
+            sink.event(&IndexEvent::FileDone {
+                path: &path,
+                outcome: &outcome,
+            });
+            if since_commit >= COMMIT_EVERY {
+                let t = Instant::now();
+                self.commit()?;
+                summary.stages.write += t.elapsed().as_secs_f64();
+                since_commit = 0;
+            }
+        }
+        let t = Instant::now();
+        self.commit()?;
+        summary.stages.write += t.elapsed().as_secs_f64();
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.lexical.commit()?;
+        if let Some(v) = self.vectors.as_mut() {
+            v.save()?;
+        }
+        Ok(())
+    }
+
+    fn index_file(&mut self, path: &Path, times: &mut StageTimes) -> Result<FileOutcome> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let size = meta.len();
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        let known = self.catalog.file(path)?;
+        if let Some(row) = &known {
+            if row.size == size && row.mtime_ns == mtime_ns && row.status != Status::Pending {
+                return Ok(FileOutcome::Unchanged);
+            }
+        }
+        let t = Instant::now();
+        let hash = hash_file(path)?;
+        times.hash += t.elapsed().as_secs_f64();
+
+        let document = match self.catalog.document_by_hash(&hash)? {
+            // Known content under a new or touched path (a copy, a move, a `touch`): link it.
+            Some((doc, status)) if status != Status::Pending => {
+                self.relink(
+                    path,
+                    known.as_ref().map(|k| k.document),
+                    doc,
+                    size,
+                    mtime_ns,
+                )?;
+                return Ok(FileOutcome::Unchanged);
+            }
+            _ => {
+                let t = Instant::now();
+                let extracted = self.extractor.extract(path);
+                times.extract += t.elapsed().as_secs_f64();
+                match extracted {
+                    Ok(extracted) => self.store(&hash, size, &extracted, times)?,
+                    Err(e) => {
+                        let doc =
+                            self.catalog
+                                .insert_failed(&hash, size, &e.to_string(), e.code())?;
+                        self.relink(
+                            path,
+                            known.as_ref().map(|k| k.document),
+                            doc,
+                            size,
+                            mtime_ns,
+                        )?;
+                        return Ok(FileOutcome::Failed {
+                            error: e.to_string(),
+                            code: e.code().into(),
+                        });
+                    }
+                }
+            }
+        };
+        let (doc, pages, chunks) = document;
+        self.relink(
+            path,
+            known.as_ref().map(|k| k.document),
+            doc,
+            size,
+            mtime_ns,
+        )?;
+        Ok(FileOutcome::Indexed { pages, chunks })
+    }
+
+    /// Points `path` at `doc`; the document it pointed at before goes where no path holds it.
+    fn relink(
+        &mut self,
+        path: &Path,
+        old: Option<DocumentId>,
+        doc: DocumentId,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
+        if old.is_some_and(|o| o != doc) {
+            if let Some(orphan) = self.catalog.unlink_file(path)? {
+                self.drop_document(orphan)?;
+            }
+        }
+        self.catalog.link_file(path, doc, size, mtime_ns)
+    }
+
+    /// Chunks, embeds and stores one extracted paper. Returns its id, pages and passage count.
+    fn store(
+        &mut self,
+        hash: &str,
+        size: u64,
+        doc: &Extracted,
+        times: &mut StageTimes,
+    ) -> Result<(DocumentId, usize, usize)> {
+        let t = Instant::now();
+        let opts = ChunkOptions::for_model(
+            self.embedder
+                .as_ref()
+                .map_or(crate::embed::DEFAULT_MAX_TOKENS, |e| e.info().max_tokens),
+        );
+        let mut passages = Vec::new();
+        for (i, text) in doc.pages.iter().enumerate() {
+            let spans = match &self.embedder {
+                Some(e) => e.token_spans(text),
+                None => word_spans(text),
+            };
+            passages.extend(chunk_page(i as u32 + 1, text, &spans, opts));
+        }
+        let texts: Vec<&str> = passages
+            .iter()
+            .map(|p| &doc.pages[p.page as usize - 1][p.start..p.end])
+            .collect();
+        times.chunk += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let vectors = match &self.embedder {
+            Some(e) => Some(e.embed(&texts)?),
+            None => None,
+        };
+        times.embed += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let new: Vec<NewChunk<'_>> = passages
+            .iter()
+            .zip(&texts)
+            .enumerate()
+            .map(|(i, (p, text))| NewChunk {
+                page: p.page,
+                start: p.start,
+                end: p.end,
+                text,
+                vector: vectors.as_ref().map(|v| v[i].as_slice()),
+            })
+            .collect();
+        let (id, ids) =
+            self.catalog
+                .insert_indexed(hash, size, doc.title.as_deref(), &doc.pages, &new)?;
+        // A re-read of known content (a retry) replaces whatever the indexes held for it.
+        self.lexical.delete_document(id)?;
+        for (i, (&chunk, text)) in ids.iter().zip(&texts).enumerate() {
+            self.lexical.add(chunk, id, text, doc.title.as_deref())?;
+            if let (Some(index), Some(v)) = (self.vectors.as_mut(), vectors.as_ref()) {
+                index.add(chunk, &v[i])?;
+            }
+        }
+        times.write += t.elapsed().as_secs_f64();
+        Ok((id, doc.pages.len(), ids.len()))
+    }
+
+    /// Removes a document from all three stores.
+    fn drop_document(&mut self, doc: DocumentId) -> Result<()> {
+        let ids = self.catalog.chunk_ids_of(doc)?;
+        self.lexical.delete_document(doc)?;
+        if let Some(v) = self.vectors.as_mut() {
+            for id in &ids {
+                v.remove(*id)?;
+            }
+        }
+        self.catalog.delete_document(doc)
+    }
+
+    /// Takes files (or every file under a folder) out of the library. Returns the paths removed.
+    pub fn remove(&mut self, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+        self.open_for_writing()?;
+        let mut removed = Vec::new();
+        for p in paths {
+            let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+            for path in self.catalog.paths_under(&abs)? {
+                if let Some(orphan) = self.catalog.unlink_file(&path)? {
+                    self.drop_document(orphan)?;
+                }
+                removed.push(path);
+            }
+        }
+        self.commit()?;
+        Ok(removed)
+    }
+
+    /// Answers a query.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResponse> {
+        self.lexical.reload()?;
+        let mut notice = None;
+        let mode = match (opts.mode, &self.embedder) {
+            (Mode::Semantic, None) => {
+                return Err(Error::Invalid(format!(
+                    "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
+                )))
+            }
+            (Mode::Hybrid, None) => {
+                notice = Some(NO_MODEL_NOTICE.to_string());
+                Mode::Lexical
+            }
+            (mode, _) => mode,
+        };
+        let lexical = if mode == Mode::Semantic {
+            Vec::new()
+        } else {
+            self.lexical.search(query, opts.candidates)?
+        };
+        let semantic = match (mode, &self.embedder, &self.vectors) {
+            (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => Vec::new(),
+            (_, Some(e), Some(v)) => {
+                let q = e.embed(&[query])?;
+                v.search(&q[0], opts.candidates)?
+            }
+        };
+        let ranked = match mode {
+            Mode::Lexical => lexical,
+            Mode::Semantic => semantic,
+            Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
+        };
+        let ids: Vec<ChunkId> = ranked.iter().map(|r| r.0).collect();
+        let rows = self.catalog.chunks(&ids)?;
+        let catalog = &self.catalog;
+        let results = group(query, &ranked, &rows, opts.limit, |doc| {
+            let path = catalog.first_path(doc).ok().flatten()?;
+            Some((path, catalog.title(doc).ok().flatten()))
+        });
+        Ok(SearchResponse {
+            query: query.to_string(),
+            mode,
+            results,
+            notice,
+        })
+    }
+
+    /// Every document with its state.
+    pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
+        self.catalog.documents()
+    }
+
+    /// Counts, the model, and failures.
+    pub fn status(&self) -> Result<LibraryStatus> {
+        let (documents, chunks) = self.catalog.counts()?;
+        let failed = self
+            .catalog
+            .documents()?
+            .into_iter()
+            .filter(|d| d.status == Status::Failed)
+            .map(|d| FailedFile {
+                path: d.path,
+                error: d.error.unwrap_or_default(),
+            })
+            .collect();
+        Ok(LibraryStatus {
+            library: self.dir.clone(),
+            documents,
+            chunks,
+            vectors: self.catalog.vector_count()?,
+            failed,
+            model: self.model().cloned(),
+            notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
+        })
+    }
+}
+
+/// The first model to write vectors into a library is recorded; another model is refused rather
+/// than mixed in, since its vectors would not be comparable.
+fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
+    match catalog.meta("model")? {
+        Some(json) => {
+            let stored: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+            let name = stored.get("name").and_then(|v| v.as_str()).unwrap_or("?");
+            let dim = stored.get("dim").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+            if name != info.name || dim != info.dim {
+                return Err(Error::Invalid(format!(
+                    "this library's vectors were made by the model {name} ({dim} dimensions), not by \
+                     {} ({} dimensions); point --model at {name}, or use another library folder",
+                    info.name, info.dim
+                )));
+            }
+            Ok(())
+        }
+        None => {
+            let json =
+                serde_json::json!({ "name": info.name, "dim": info.dim, "pooling": info.pooling });
+            catalog.set_meta("model", &json.to_string())
+        }
+    }
+}
+
+/// The BLAKE3 hash of a file's content, streamed.
+fn hash_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}

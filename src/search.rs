@@ -1,0 +1,420 @@
+//! Ranking: fusing keyword and vector hits, grouping them per paper, and cutting snippets.
+//!
+//! Passages are ranked, papers are shown: a paper's rank is its best passage's, and its other
+//! matching pages follow that passage. Fusion is reciprocal rank fusion (k = 60) by default, or a
+//! convex combination of min-max normalised scores.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use crate::catalog::{ChunkId, ChunkRow, DocumentId};
+use crate::index::lexical::analyze;
+
+/// Which evidence ranks passages.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Keywords and meaning, fused.
+    #[default]
+    Hybrid,
+    /// Keywords only (BM25).
+    Lexical,
+    /// Meaning only (nearest vectors).
+    Semantic,
+}
+
+impl Mode {
+    /// The mode's name as the CLI and JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
+        }
+    }
+}
+
+/// How the two ranked lists become one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fusion {
+    /// Reciprocal rank fusion: each list adds `1 / (k + rank)`.
+    Rrf {
+        /// The damping constant; 60 in the original paper.
+        k: f32,
+    },
+    /// `w * semantic + (1 - w) * lexical` over scores min-max normalised per list.
+    Weighted {
+        /// The weight of the semantic side, in [0, 1].
+        semantic_weight: f32,
+    },
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion::Rrf { k: 60.0 }
+    }
+}
+
+/// What a search asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    /// Which evidence ranks passages.
+    pub mode: Mode,
+    /// How many papers to return.
+    pub limit: usize,
+    /// How the lists are fused in hybrid mode.
+    pub fusion: Fusion,
+    /// How many passages each side contributes before fusion.
+    pub candidates: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            mode: Mode::Hybrid,
+            limit: 10,
+            fusion: Fusion::default(),
+            candidates: 100,
+        }
+    }
+}
+
+/// A search's answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchResponse {
+    /// The query as asked.
+    pub query: String,
+    /// The mode that actually ranked the results (hybrid falls back to lexical without a model).
+    pub mode: Mode,
+    /// Papers, best first.
+    pub results: Vec<SearchResult>,
+    /// Something the person should know about these results (no model, say), else absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// One paper in the results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchResult {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The paper's file (the first of its paths).
+    pub path: PathBuf,
+    /// Its title, where known.
+    pub title: Option<String>,
+    /// The page of the best passage.
+    pub page: u32,
+    /// The best passage's fused score.
+    pub score: f32,
+    /// The best passage, trimmed, with the query's terms in `<mark>` tags (HTML-escaped text).
+    pub snippet: String,
+    /// Byte offsets of the best passage in its page's text, for highlighting it in place.
+    pub start: usize,
+    /// End offset, exclusive.
+    pub end: usize,
+    /// The best passages of the paper's other matching pages, best first.
+    pub passages: Vec<PassageHit>,
+}
+
+/// A further matching page of a paper.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PassageHit {
+    /// Its page.
+    pub page: u32,
+    /// The passage, marked as [`SearchResult::snippet`] is.
+    pub snippet: String,
+    /// Its fused score.
+    pub score: f32,
+    /// Byte offsets in the page text.
+    pub start: usize,
+    /// End offset, exclusive.
+    pub end: usize,
+}
+
+/// Fuses two ranked lists (best first) into one, best first.
+pub fn fuse(
+    lexical: &[(ChunkId, f32)],
+    semantic: &[(ChunkId, f32)],
+    fusion: Fusion,
+) -> Vec<(ChunkId, f32)> {
+    let mut scores: HashMap<ChunkId, f32> = HashMap::new();
+    match fusion {
+        Fusion::Rrf { k } => {
+            for list in [lexical, semantic] {
+                for (rank, &(id, _)) in list.iter().enumerate() {
+                    *scores.entry(id).or_default() += 1.0 / (k + rank as f32 + 1.0);
+                }
+            }
+        }
+        Fusion::Weighted { semantic_weight } => {
+            let w = semantic_weight.clamp(0.0, 1.0);
+            for (list, weight) in [(lexical, 1.0 - w), (semantic, w)] {
+                let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+                let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
+                let span = max - min;
+                for &(id, s) in list {
+                    // A list of one (or of equal scores) carries full weight for its members.
+                    let norm = if span > 0.0 { (s - min) / span } else { 1.0 };
+                    *scores.entry(id).or_default() += weight * norm;
+                }
+            }
+        }
+    }
+    let mut out: Vec<(ChunkId, f32)> = scores.into_iter().collect();
+    // Ties break on id so that results are stable from run to run.
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// How many further pages a paper lists under its best passage.
+const MAX_PASSAGES: usize = 4;
+/// How long a snippet may be, in characters.
+const SNIPPET_CHARS: usize = 280;
+
+/// Groups ranked passages per paper. `rows` holds the catalog rows of the ranked ids (any order);
+/// `paper` gives a document's path and title.
+pub fn group(
+    query: &str,
+    ranked: &[(ChunkId, f32)],
+    rows: &[ChunkRow],
+    limit: usize,
+    mut paper: impl FnMut(DocumentId) -> Option<(PathBuf, Option<String>)>,
+) -> Vec<SearchResult> {
+    let by_id: HashMap<ChunkId, &ChunkRow> = rows.iter().map(|r| (r.id, r)).collect();
+    let terms: HashSet<String> = analyze(query).into_iter().map(|t| t.0).collect();
+    let mut order: Vec<DocumentId> = Vec::new();
+    let mut hits: HashMap<DocumentId, Vec<(&ChunkRow, f32)>> = HashMap::new();
+    for &(id, score) in ranked {
+        let Some(row) = by_id.get(&id) else { continue };
+        let entry = hits.entry(row.document).or_default();
+        if entry.is_empty() {
+            order.push(row.document);
+        }
+        entry.push((row, score));
+    }
+    let mut results = Vec::new();
+    for doc in order {
+        if results.len() == limit {
+            break;
+        }
+        // A passage of a paper removed since the search began has no path: skip it.
+        let Some((path, title)) = paper(doc) else {
+            continue;
+        };
+        let list = &hits[&doc];
+        let (best, score) = list[0];
+        let mut pages_seen = HashSet::from([best.page]);
+        let passages = list[1..]
+            .iter()
+            .filter(|(row, _)| pages_seen.insert(row.page))
+            .take(MAX_PASSAGES)
+            .map(|&(row, score)| PassageHit {
+                page: row.page,
+                snippet: snippet(&row.text, &terms, SNIPPET_CHARS),
+                score,
+                start: row.start,
+                end: row.end,
+            })
+            .collect();
+        results.push(SearchResult {
+            rank: results.len() + 1,
+            path,
+            title,
+            page: best.page,
+            score,
+            snippet: snippet(&best.text, &terms, SNIPPET_CHARS),
+            start: best.start,
+            end: best.end,
+            passages,
+        });
+    }
+    results
+}
+
+/// The part of `text` (at most about `max_chars`) with the most query terms, the terms in `<mark>`
+/// tags and everything else HTML-escaped.
+pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> String {
+    let hits: Vec<(usize, usize)> = analyze(text)
+        .into_iter()
+        .filter(|(t, _, _)| terms.contains(t))
+        .map(|(_, a, b)| (a, b))
+        .collect();
+    let max_bytes = max_chars; // Text is mostly ASCII; bytes bound the window closely enough.
+    let (mut start, mut end) = (0, text.len());
+    if text.len() > max_bytes {
+        // The window that starts a little before a hit and holds the most hits.
+        let lead = max_bytes / 6;
+        let mut best = (0usize, 0usize);
+        for &(a, _) in &hits {
+            let s = a.saturating_sub(lead);
+            let count = hits
+                .iter()
+                .filter(|h| h.0 >= s && h.1 <= s + max_bytes)
+                .count();
+            if count > best.1 {
+                best = (s, count);
+            }
+        }
+        start = best.0;
+        end = (start + max_bytes).min(text.len());
+        // Snap to word boundaries, never inside a character.
+        while start > 0 && !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        if start > 0 {
+            start = text[start..end]
+                .find(char::is_whitespace)
+                .map_or(start, |p| start + p + 1);
+        }
+        while end < text.len() && !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if end < text.len() {
+            end = text[start..end]
+                .rfind(char::is_whitespace)
+                .map_or(end, |p| start + p);
+        }
+    }
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = start;
+    for &(a, b) in hits.iter().filter(|h| h.0 >= start && h.1 <= end) {
+        if a < at {
+            continue; // A compound and its parts overlap: mark the compound once.
+        }
+        escape_into(&mut out, &text[at..a]);
+        out.push_str("<mark>");
+        escape_into(&mut out, &text[a..b]);
+        out.push_str("</mark>");
+        at = b;
+    }
+    escape_into(&mut out, &text[at..end]);
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rrf_rewards_agreement() {
+        let lex = [(1, 9.0), (2, 5.0), (3, 1.0)];
+        let sem = [(4, 0.9), (2, 0.8), (3, 0.1)];
+        let fused = fuse(&lex, &sem, Fusion::default());
+        assert_eq!(fused[0].0, 2);
+        assert_eq!(fused.len(), 4);
+    }
+
+    #[test]
+    fn weighted_fusion_follows_the_weight() {
+        let lex = [(1, 9.0), (2, 1.0)];
+        let sem = [(2, 0.9), (1, 0.1)];
+        assert_eq!(
+            fuse(
+                &lex,
+                &sem,
+                Fusion::Weighted {
+                    semantic_weight: 0.9
+                }
+            )[0]
+            .0,
+            2
+        );
+        assert_eq!(
+            fuse(
+                &lex,
+                &sem,
+                Fusion::Weighted {
+                    semantic_weight: 0.1
+                }
+            )[0]
+            .0,
+            1
+        );
+    }
+
+    #[test]
+    fn snippet_marks_terms_and_escapes() {
+        let terms: HashSet<String> = analyze("IL-6 sepsis").into_iter().map(|t| t.0).collect();
+        let s = snippet("In sepsis, IL-6 <rose> & fell.", &terms, 280);
+        assert_eq!(
+            s,
+            "In <mark>sepsis</mark>, <mark>IL-6</mark> &lt;rose&gt; &amp; fell."
+        );
+    }
+
+    #[test]
+    fn long_snippet_is_cut_around_the_hits() {
+        let text = format!(
+            "{} the ferritin level was high {}",
+            "word ".repeat(200),
+            "tail ".repeat(200)
+        );
+        let terms: HashSet<String> = analyze("ferritin").into_iter().map(|t| t.0).collect();
+        let s = snippet(&text, &terms, 120);
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("<mark>ferritin</mark>"));
+        assert!(s.chars().count() < 140);
+    }
+
+    /// The obvious reference: sum 1/(k+rank) per list, sort.
+    fn rrf_reference(lists: &[Vec<ChunkId>], k: f32) -> HashMap<ChunkId, f32> {
+        let mut m = HashMap::new();
+        for list in lists {
+            for (i, id) in list.iter().enumerate() {
+                *m.entry(*id).or_insert(0.0) += 1.0 / (k + (i + 1) as f32);
+            }
+        }
+        m
+    }
+
+    proptest! {
+        #[test]
+        fn rrf_matches_the_reference(
+            a in proptest::collection::hash_set(0i64..50, 0..20),
+            b in proptest::collection::hash_set(0i64..50, 0..20),
+        ) {
+            let a: Vec<ChunkId> = a.into_iter().collect();
+            let b: Vec<ChunkId> = b.into_iter().collect();
+            let lex: Vec<(ChunkId, f32)> = a.iter().map(|&i| (i, 1.0)).collect();
+            let sem: Vec<(ChunkId, f32)> = b.iter().map(|&i| (i, 1.0)).collect();
+            let fused = fuse(&lex, &sem, Fusion::Rrf { k: 60.0 });
+            let reference = rrf_reference(&[a, b], 60.0);
+            prop_assert_eq!(fused.len(), reference.len());
+            for w in fused.windows(2) {
+                prop_assert!(w[0].1 >= w[1].1);
+            }
+            for (id, s) in fused {
+                prop_assert!((reference[&id] - s).abs() < 1e-6);
+            }
+        }
+    }
+}
