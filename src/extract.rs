@@ -209,8 +209,48 @@ fn info_title(doc: &lopdf::Document) -> Option<String> {
         },
         _ => return None,
     };
-    let title = collapse_whitespace(&title);
+    let title = collapse_whitespace(&decode_entities(&normalize_chars(&title)));
     (!title.is_empty()).then_some(title)
+}
+
+/// Some producers write HTML entities into the Info title (`&rsquo;`, `&#x02010;`).
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let decoded = rest[..rest.len().min(12)].find(';').and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" | "rsquo" | "lsquo" => Some('\''),
+                "ndash" | "mdash" => Some('-'),
+                e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32),
+                e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+                _ => None,
+            }?;
+            Some((c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                // U+2010 HYPHEN reads as a plain hyphen, so the title's terms stay searchable.
+                out.push(if c == '\u{2010}' { '-' } else { c });
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Decodes a PDF text string: UTF-16 with a byte-order mark, else PDFDocEncoding (Latin-1 here).
@@ -254,7 +294,7 @@ fn plausible_title(title: &str) -> bool {
 /// The first line of the first page that reads like a title: several words, mostly letters, and
 /// none of the masthead words journals put above it.
 fn first_page_title(page: &str) -> Option<String> {
-    let masthead = [
+    const MASTHEAD: [&str; 32] = [
         "doi",
         "http",
         "www.",
@@ -276,16 +316,48 @@ fn first_page_title(page: &str) -> Option<String> {
         "preprint",
         "page",
         "citation",
+        "press",
+        "publishing",
+        "permission",
+        "rights",
+        "corporation",
+        "proceedings",
+        "template",
+        "university",
+        "department",
+        "abstract",
+        "keywords",
     ];
-    page.lines().map(collapse_whitespace).take(25).find(|line| {
+    // A title broken over lines goes on while a line ends on a word that cannot end a title.
+    const DANGLING: [&str; 14] = [
+        "a", "an", "the", "of", "for", "in", "on", "to", "and", "with", "by", "from", "via", "at",
+    ];
+    let lines: Vec<String> = page
+        .lines()
+        .map(|l| collapse_whitespace(&normalize_chars(l)))
+        .filter(|l| !l.is_empty())
+        .take(25)
+        .collect();
+    let start = lines.iter().position(|line| {
         let lower = line.to_lowercase();
         let words = line.split_whitespace().count();
         let letters = line.chars().filter(|c| c.is_alphabetic()).count();
         (3..=40).contains(&words)
             && line.len() <= 250
             && letters * 10 >= line.chars().count() * 7
-            && !masthead.iter().any(|m| lower.contains(m))
-    })
+            && !line.ends_with(',')
+            && !MASTHEAD.iter().any(|m| lower.contains(m))
+    })?;
+    let mut title = lines[start].clone();
+    for next in &lines[start + 1..] {
+        let last = title.rsplit(' ').next().unwrap_or("").to_lowercase();
+        if title.len() + next.len() > 250 || !DANGLING.contains(&last.as_str()) {
+            break;
+        }
+        title.push(' ');
+        title.push_str(next);
+    }
+    Some(title)
 }
 
 fn collapse_whitespace(s: &str) -> String {
@@ -520,6 +592,19 @@ mod tests {
     #[test]
     fn not_a_pdf_is_named() {
         assert!(matches!(extract_bytes(b"hello"), Err(ExtractError::NotPdf)));
+    }
+
+    #[test]
+    fn titles_decode_entities_and_join_broken_lines() {
+        assert_eq!(
+            decode_entities("Apollo&rsquo;s COVID&#x02010;19 &amp; more"),
+            "Apollo's COVID-19 & more"
+        );
+        let page = "Journal of Things\nUnderstanding the barriers to setting up a\nhealthcare quality programme\nJ. Smith,";
+        assert_eq!(
+            first_page_title(page).as_deref(),
+            Some("Understanding the barriers to setting up a healthcare quality programme")
+        );
     }
 
     #[test]

@@ -267,17 +267,19 @@ pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> String 
         }
         start = best.0;
         end = (start + max_bytes).min(text.len());
-        // Snap to word boundaries, never inside a character.
-        while start > 0 && !text.is_char_boundary(start) {
+        // Never inside a character: widen to the nearest boundaries first.
+        while !text.is_char_boundary(start) {
             start -= 1;
         }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        // Then to word boundaries, so no word is cut.
         if start > 0 {
             start = text[start..end]
-                .find(char::is_whitespace)
-                .map_or(start, |p| start + p + 1);
-        }
-        while end < text.len() && !text.is_char_boundary(end) {
-            end += 1;
+                .char_indices()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(start, |(p, c)| start + p + c.len_utf8());
         }
         if end < text.len() {
             end = text[start..end]
@@ -397,6 +399,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn regression_snippet_never_cuts_a_character(
+            text in "[a-z ’–é中\u{3000}]{0,400}",
+            max in 10usize..120,
+        ) {
+            let terms: HashSet<String> = ["é".to_string(), "a".to_string()].into();
+            let s = snippet(&text, &terms, max);
+            // Unmarked, the snippet is a piece of the text, cut only between words.
+            let plain = s.replace("<mark>", "").replace("</mark>", "");
+            let plain = plain.trim_start_matches('…').trim_end_matches('…');
+            prop_assert!(text.contains(plain), "{plain:?} is not in {text:?}");
+        }
+
         #[test]
         fn rrf_matches_the_reference(
             a in proptest::collection::hash_set(0i64..50, 0..20),

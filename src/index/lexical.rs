@@ -180,8 +180,8 @@ impl LexicalIndex {
         let text = builder.add_text_field("text", text_options.clone());
         let title = builder.add_text_field("title", text_options);
         let schema = builder.build();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| tantivy::TantivyError::from(e))?;
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
         let index = Index::open_or_create(directory, schema)?;
         index.tokenizers().register(ANALYZER, analyzer());
         let reader = index

@@ -1,0 +1,186 @@
+//! The `medshelf` command-line contract: commands, flags, JSON fields and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use medshelf::fixtures::write_tiny_model;
+use medshelf::Pooling;
+use serde_json::Value;
+
+use crate::support::write_papers;
+
+fn medshelf(library: &Path, model: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_medshelf"));
+    cmd.arg("--library")
+        .arg(library)
+        .env_remove("MEDSHELF_MODEL")
+        .env_remove("MEDSHELF_LIBRARY");
+    if let Some(m) = model {
+        cmd.arg("--model").arg(m);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn index_search_status_docs_remove() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    std::fs::write(papers.dir.join("broken.pdf"), b"%PDF-1.4 nothing else").unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    let m = Some(model.as_path());
+
+    let out = medshelf(&lib, m, &["index", papers.dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("indexed 3, unchanged 0, failed 1"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.pdf: damaged"));
+    let out = medshelf(&lib, m, &["index", papers.dir.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 0, unchanged 4, failed 0"));
+
+    let v = json(&medshelf(
+        &lib,
+        m,
+        &["search", "serum", "ferritin", "--json", "--limit", "2"],
+    ));
+    assert_eq!(v["query"], "serum ferritin");
+    assert_eq!(v["mode"], "hybrid");
+    let top = &v["results"][0];
+    for field in [
+        "rank", "path", "title", "page", "score", "snippet", "passages",
+    ] {
+        assert!(top.get(field).is_some(), "missing {field} in {top}");
+    }
+    assert_eq!(top["rank"], 1);
+    assert_eq!(top["path"], papers.sepsis.to_str().unwrap());
+    assert_eq!(top["page"], 2);
+    assert!(v["results"].as_array().unwrap().len() <= 2);
+    let v = json(&medshelf(
+        &lib,
+        m,
+        &["search", "HbA1c", "--mode", "lexical", "--json"],
+    ));
+    assert_eq!(v["mode"], "lexical");
+    assert_eq!(v["results"][0]["path"], papers.diabetes.to_str().unwrap());
+
+    let s = json(&medshelf(&lib, m, &["status", "--json"]));
+    assert_eq!(s["documents"], 3);
+    assert!(s["chunks"].as_u64().unwrap() >= 3);
+    assert_eq!(s["model"]["name"], "tiny-bert");
+    assert_eq!(s["model"]["dim"], 32);
+    assert_eq!(s["model"]["pooling"], "mean");
+    assert_eq!(
+        s["failed"][0]["path"],
+        papers.dir.join("broken.pdf").to_str().unwrap()
+    );
+    assert!(s["failed"][0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("damaged"));
+
+    let d = json(&medshelf(&lib, m, &["docs", "--json"]));
+    let docs = d.as_array().unwrap();
+    assert_eq!(docs.len(), 4);
+    for doc in docs {
+        for field in [
+            "path", "paths", "title", "pages", "chunks", "status", "error",
+        ] {
+            assert!(doc.get(field).is_some(), "missing {field} in {doc}");
+        }
+        assert!(Path::new(doc["path"].as_str().unwrap()).is_absolute());
+    }
+    let sepsis = docs
+        .iter()
+        .find(|d| d["path"] == papers.sepsis.to_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        (sepsis["pages"].as_u64(), sepsis["status"].as_str()),
+        (Some(3), Some("indexed"))
+    );
+    assert_eq!(sepsis["error"], Value::Null);
+
+    let out = medshelf(&lib, m, &["remove", papers.sepsis.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v = json(&medshelf(&lib, m, &["search", "ferritin", "--json"]));
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["path"] != papers.sepsis.to_str().unwrap()));
+    assert_eq!(
+        json(&medshelf(&lib, m, &["status", "--json"]))["documents"],
+        2
+    );
+}
+
+#[test]
+fn without_a_model_every_output_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let out = medshelf(&lib, None, &["index", papers.dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keywords only"));
+    let v = json(&medshelf(&lib, None, &["search", "ferritin", "--json"]));
+    assert_eq!(v["mode"], "lexical");
+    assert!(v["notice"].as_str().unwrap().contains("keywords only"));
+    let s = json(&medshelf(&lib, None, &["status", "--json"]));
+    assert_eq!(s["model"], Value::Null);
+    let out = medshelf(&lib, None, &["search", "ferritin", "--mode", "semantic"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an embedding model"));
+}
+
+#[test]
+fn bad_arguments_and_unusable_libraries_fail_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let out = medshelf(&file, None, &["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open the library") && err.contains("not-a-folder"),
+        "{err}"
+    );
+
+    let out = medshelf(
+        &tmp.path().join("lib"),
+        None,
+        &["search", "x", "--mode", "fuzzy"],
+    );
+    assert!(!out.status.success());
+    let out = medshelf(
+        &tmp.path().join("lib"),
+        Some(&tmp.path().join("no-model")),
+        &["status"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.json is missing"));
+
+    // A missing path is reported and counted; the run itself succeeds.
+    let out = medshelf(
+        &tmp.path().join("lib"),
+        None,
+        &["index", tmp.path().join("nowhere").to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed 1"));
+}

@@ -1,0 +1,244 @@
+//! The library over generated papers with the tiny model: incremental indexing, duplicates,
+//! changes, removal from all three stores, repair after a crash, and keyword-only libraries.
+
+use std::sync::atomic::AtomicBool;
+
+use medshelf::library::NoSink;
+use medshelf::{Library, Mode, SearchOptions, Status};
+
+use crate::support::{tiny_library, tiny_model, write_papers};
+
+fn opts(mode: Mode) -> SearchOptions {
+    SearchOptions {
+        mode,
+        ..SearchOptions::default()
+    }
+}
+
+#[test]
+fn index_search_reindex_remove() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let mut lib = tiny_library(tmp.path());
+    let no = AtomicBool::new(false);
+
+    let first = lib
+        .index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    assert_eq!((first.indexed, first.unchanged, first.failed), (3, 0, 0));
+    assert_eq!(first.pages, 7);
+
+    let hits = lib.search("ferritin", &opts(Mode::Lexical)).unwrap();
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    assert_eq!(hits.results[0].page, 2);
+    assert!(
+        hits.results[0].snippet.contains("<mark>ferritin</mark>"),
+        "{}",
+        hits.results[0].snippet
+    );
+    let hits = lib.search("HbA1c", &opts(Mode::Hybrid)).unwrap();
+    assert_eq!(
+        (hits.results[0].path.clone(), hits.results[0].page),
+        (papers.diabetes.clone(), 2)
+    );
+    // The tiny model's vectors are random, but a passage is always its own nearest neighbour.
+    let exact = "Weight was stable and hypoglycaemia was rare.";
+    let hits = lib.search(exact, &opts(Mode::Semantic)).unwrap();
+    assert_eq!(hits.results[0].path, papers.diabetes);
+
+    // A second run does no work.
+    let again = lib
+        .index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    assert_eq!((again.indexed, again.unchanged), (0, 3));
+    assert_eq!(again.stages.extract, 0.0);
+
+    // The same content under another path is one document with two paths, read once.
+    let copy = tmp.path().join("copy-of-sepsis.pdf");
+    std::fs::copy(&papers.sepsis, &copy).unwrap();
+    let dup = lib
+        .index(std::slice::from_ref(&copy), &NoSink, &no)
+        .unwrap();
+    assert_eq!((dup.indexed, dup.unchanged), (0, 1));
+    let docs = lib.documents().unwrap();
+    assert_eq!(docs.len(), 3);
+    let sepsis = docs
+        .iter()
+        .find(|d| d.paths.contains(&papers.sepsis))
+        .unwrap();
+    assert_eq!(sepsis.paths.len(), 2);
+
+    // Removing one path keeps the paper; removing the other takes it out of every store.
+    let status = lib.status().unwrap();
+    lib.remove(std::slice::from_ref(&papers.sepsis)).unwrap();
+    assert_eq!(lib.status().unwrap().chunks, status.chunks);
+    lib.remove(&[copy]).unwrap();
+    let after = lib.status().unwrap();
+    assert_eq!(after.documents, 2);
+    assert!(after.chunks < status.chunks);
+    assert_eq!(after.vectors, after.chunks);
+    assert!(lib
+        .search("ferritin", &opts(Mode::Lexical))
+        .unwrap()
+        .results
+        .is_empty());
+    let semantic = lib
+        .search(
+            "Serum ferritin above 4000 ng/mL predicted death within 28 days.",
+            &opts(Mode::Semantic),
+        )
+        .unwrap();
+    assert!(semantic.results.iter().all(|r| r.path != papers.sepsis));
+}
+
+#[test]
+fn a_changed_file_replaces_its_passages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let mut lib = tiny_library(tmp.path());
+    let no = AtomicBool::new(false);
+    lib.index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    // Overwrite asthma.pdf with other content.
+    medshelf::fixtures::write_pdf(
+        &papers.asthma,
+        Some("Bronchiolitis in infants"),
+        &[medshelf::fixtures::FixturePage::text(&[
+            "Nebulised saline shortened the stay of infants with bronchiolitis.",
+        ])],
+    )
+    .unwrap();
+    let run = lib
+        .index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    assert_eq!((run.indexed, run.unchanged), (1, 2));
+    assert!(lib
+        .search("budesonide", &opts(Mode::Lexical))
+        .unwrap()
+        .results
+        .is_empty());
+    let hits = lib
+        .search("bronchiolitis saline", &opts(Mode::Lexical))
+        .unwrap();
+    assert_eq!(hits.results[0].path, papers.asthma);
+    assert_eq!(
+        hits.results[0].title.as_deref(),
+        Some("Bronchiolitis in infants")
+    );
+    assert_eq!(lib.documents().unwrap().len(), 3);
+}
+
+#[test]
+fn lost_indexes_are_rebuilt_from_the_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let no = AtomicBool::new(false);
+    let dir = tmp.path().join("library");
+    {
+        let mut lib = tiny_library(tmp.path());
+        lib.index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+            .unwrap();
+    }
+    // As after a crash between the catalog's commit and the indexes' saves.
+    std::fs::remove_dir_all(dir.join("lexical")).unwrap();
+    std::fs::remove_file(dir.join("vectors.usearch")).unwrap();
+    let mut lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    lib.open_for_writing().unwrap();
+    let hits = lib.search("ferritin", &opts(Mode::Hybrid)).unwrap();
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    let status = lib.status().unwrap();
+    assert_eq!(status.vectors, status.chunks);
+    let exact = "Weight was stable and hypoglycaemia was rare.";
+    assert_eq!(
+        lib.search(exact, &opts(Mode::Semantic)).unwrap().results[0].path,
+        papers.diabetes
+    );
+}
+
+#[test]
+fn one_writer_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut a = tiny_library(tmp.path());
+    a.open_for_writing().unwrap();
+    let mut b = Library::open_with(&tmp.path().join("library"), None).unwrap();
+    let err = b.open_for_writing().unwrap_err();
+    assert_eq!(err.code(), "locked", "{err}");
+}
+
+#[test]
+fn without_a_model_keywords_still_work_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let mut lib = Library::open_with(&tmp.path().join("library"), None).unwrap();
+    let run = lib
+        .index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!(run.indexed, 3);
+    let hits = lib.search("ferritin", &SearchOptions::default()).unwrap();
+    assert_eq!(hits.mode, Mode::Lexical);
+    assert!(hits.notice.as_deref().unwrap().contains("keywords only"));
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    let err = lib.search("ferritin", &opts(Mode::Semantic)).unwrap_err();
+    assert!(
+        err.to_string().contains("needs an embedding model"),
+        "{err}"
+    );
+    let status = lib.status().unwrap();
+    assert!(status.model.is_none() && status.notice.is_some());
+}
+
+#[test]
+fn a_library_refuses_vectors_from_another_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    {
+        let mut lib = tiny_library(tmp.path());
+        lib.index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    }
+    let other = tmp.path().join("other-model");
+    medshelf::fixtures::write_tiny_model(&other, medshelf::Pooling::Cls).unwrap();
+    let err = Library::open(&tmp.path().join("library"), Some(&other))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("vectors were made by the model tiny-bert"),
+        "{err}"
+    );
+}
+
+#[test]
+fn broken_and_good_files_in_one_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    std::fs::write(papers.dir.join("broken.pdf"), b"%PDF-1.7\ngarbage").unwrap();
+    std::fs::write(papers.dir.join("letter.pdf"), b"Dear colleague").unwrap();
+    let mut lib = tiny_library(tmp.path());
+    let no = AtomicBool::new(false);
+    let run = lib
+        .index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    assert_eq!((run.indexed, run.failed), (3, 2));
+    let docs = lib.documents().unwrap();
+    let letter = docs
+        .iter()
+        .find(|d| d.path.ends_with("letter.pdf"))
+        .unwrap();
+    assert_eq!(letter.status, Status::Failed);
+    assert!(letter.error.as_deref().unwrap().contains("not a PDF"));
+    // Failures are remembered, not retried on every run.
+    let again = lib
+        .index(std::slice::from_ref(&papers.dir), &NoSink, &no)
+        .unwrap();
+    assert_eq!((again.indexed, again.unchanged, again.failed), (0, 5, 0));
+    assert_eq!(lib.status().unwrap().failed.len(), 2);
+}
