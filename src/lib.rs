@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod index;
 pub mod library;
 pub mod search;
+pub mod watch;
 
 pub use catalog::{ChunkId, DocumentId, DocumentRow, Status};
 pub use embed::{BertEmbedder, Embedder, ModelInfo, Pooling};

@@ -65,6 +65,16 @@ pub enum IndexEvent<'a> {
         /// The file.
         path: &'a Path,
     },
+    /// A file the library held is gone from disk (or was removed) and was forgotten.
+    Removed {
+        /// The file.
+        path: &'a Path,
+    },
+    /// The watcher caught up and now follows these folders.
+    Watching {
+        /// The folders.
+        folders: &'a [PathBuf],
+    },
     /// A file is done.
     FileDone {
         /// The file.
@@ -111,6 +121,8 @@ pub struct IndexSummary {
     pub unchanged: usize,
     /// Files that could not be read.
     pub failed: usize,
+    /// Files under the given folders that had vanished from disk and were forgotten.
+    pub removed: usize,
     /// Each failure, with its reason.
     pub failures: Vec<FailedFile>,
     /// Pages read.
@@ -121,8 +133,17 @@ pub struct IndexSummary {
     pub cancelled: bool,
     /// Wall time of the run, in seconds.
     pub seconds: f64,
+    /// The file that took longest, and how long (seconds), where any file was looked at.
+    pub slowest: Option<(PathBuf, f64)>,
     /// Time per stage.
     pub stages: StageTimes,
+}
+
+/// How an index run treats files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexOptions {
+    /// Read again the files that failed before, though they did not change.
+    pub retry_failed: bool,
 }
 
 /// A file that could not be indexed.
@@ -145,6 +166,10 @@ pub struct LibraryStatus {
     pub chunks: u64,
     /// Passages with a vector.
     pub vectors: u64,
+    /// Passages in the keyword index: equals `chunks` when the stores agree.
+    pub lexical_entries: u64,
+    /// Vectors in the vector index: equals `vectors` when the stores agree (0 without a model).
+    pub vector_entries: u64,
     /// Papers that could not be read, with the reason.
     pub failed: Vec<FailedFile>,
     /// The model in use, or `None` when searching by keywords only.
@@ -194,7 +219,7 @@ impl Library {
             }
             None => None,
         };
-        Ok(Library {
+        let mut library = Library {
             dir,
             catalog,
             lexical,
@@ -202,7 +227,31 @@ impl Library {
             embedder,
             extractor: Box::new(InProcessExtractor),
             lock: None,
-        })
+        };
+        // Where no other process is writing, make sure a crash left nothing behind, so that
+        // a search after a kill answers for everything the catalog holds. Where one is writing,
+        // it has repaired already.
+        if let Ok(Some(lock)) = library.try_lock() {
+            library.repair()?;
+            drop(lock);
+        }
+        Ok(library)
+    }
+
+    /// Takes the write lock if it is free.
+    fn try_lock(&self) -> Result<Option<File>> {
+        let path = self.dir.join("write.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
     }
 
     /// Replaces the PDF reader (an isolated worker, say).
@@ -216,19 +265,10 @@ impl Library {
         if self.lock.is_some() {
             return Ok(());
         }
-        let path = self.dir.join("write.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked(self.dir.clone())),
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-        }
-        self.lock = Some(file);
+        let lock = self
+            .try_lock()?
+            .ok_or_else(|| Error::Locked(self.dir.clone()))?;
+        self.lock = Some(lock);
         self.repair()
     }
 
@@ -300,10 +340,23 @@ impl Library {
         sink: &dyn Sink,
         cancel: &AtomicBool,
     ) -> Result<IndexSummary> {
+        self.index_with(paths, IndexOptions::default(), sink, cancel)
+    }
+
+    /// [`Library::index`] with options.
+    pub fn index_with(
+        &mut self,
+        paths: &[PathBuf],
+        options: IndexOptions,
+        sink: &dyn Sink,
+        cancel: &AtomicBool,
+    ) -> Result<IndexSummary> {
         self.open_for_writing()?;
         let started = Instant::now();
         let mut summary = IndexSummary::default();
         let found = find_pdfs(paths);
+        self.remember_folders(paths)?;
+        summary.removed = self.forget_vanished(paths, &found)?;
         sink.event(&IndexEvent::Started { files: found.len() });
         let mut since_commit = 0;
         for item in found {
@@ -333,7 +386,8 @@ impl Library {
                 }
             };
             sink.event(&IndexEvent::FileStarted { path: &path });
-            let outcome = match self.index_file(&path, &mut summary.stages) {
+            let file_started = Instant::now();
+            let outcome = match self.index_file(&path, options, &mut summary.stages) {
                 Ok(o) => o,
                 Err(e) if matches!(e.fault(), crate::Fault::Machine | crate::Fault::User) => {
                     FileOutcome::Failed {
@@ -360,6 +414,10 @@ impl Library {
                     });
                 }
             }
+            let took = file_started.elapsed().as_secs_f64();
+            if summary.slowest.as_ref().is_none_or(|s| took > s.1) {
+                summary.slowest = Some((path.clone(), took));
+            }
             sink.event(&IndexEvent::FileDone {
                 path: &path,
                 outcome: &outcome,
@@ -378,6 +436,61 @@ impl Library {
         Ok(summary)
     }
 
+    /// The folders this library was asked to index, for watching them later.
+    pub fn folders(&self) -> Result<Vec<PathBuf>> {
+        Ok(self
+            .catalog
+            .meta("folders")?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
+    }
+
+    fn remember_folders(&mut self, paths: &[PathBuf]) -> Result<()> {
+        let mut folders = self.folders()?;
+        let before = folders.len();
+        for p in paths.iter().filter(|p| p.is_dir()) {
+            let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+            if !folders.iter().any(|f| abs.starts_with(f)) {
+                folders.retain(|f| !f.starts_with(&abs));
+                folders.push(abs);
+            }
+        }
+        if folders.len() != before {
+            let json = serde_json::to_string(&folders).expect("paths serialise");
+            self.catalog.set_meta("folders", &json)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets files the catalog holds under the given folders that are no longer on disk: a
+    /// paper deleted or moved away since the last run. Returns how many paths were forgotten.
+    fn forget_vanished(&mut self, paths: &[PathBuf], found: &[Result<PathBuf>]) -> Result<usize> {
+        let present: HashSet<&Path> = found
+            .iter()
+            .filter_map(|f| f.as_ref().ok().map(PathBuf::as_path))
+            .collect();
+        let mut gone = Vec::new();
+        for folder in paths.iter().filter(|p| p.is_dir()) {
+            let abs = std::path::absolute(folder).map_err(|e| Error::io(folder, e))?;
+            for path in self.catalog.paths_under(&abs)? {
+                if !present.contains(path.as_path()) && !path.exists() {
+                    gone.push(path);
+                }
+            }
+        }
+        for path in &gone {
+            self.forget_path(path)?;
+        }
+        Ok(gone.len())
+    }
+
+    fn forget_path(&mut self, path: &Path) -> Result<()> {
+        if let Some(orphan) = self.catalog.unlink_file(path)? {
+            self.drop_document(orphan)?;
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) -> Result<()> {
         self.lexical.commit()?;
         if let Some(v) = self.vectors.as_mut() {
@@ -386,7 +499,15 @@ impl Library {
         Ok(())
     }
 
-    fn index_file(&mut self, path: &Path, times: &mut StageTimes) -> Result<FileOutcome> {
+    fn index_file(
+        &mut self,
+        path: &Path,
+        options: IndexOptions,
+        times: &mut StageTimes,
+    ) -> Result<FileOutcome> {
+        let settled = |status: Status| {
+            status == Status::Indexed || (status == Status::Failed && !options.retry_failed)
+        };
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         let size = meta.len();
         let mtime_ns = meta
@@ -396,7 +517,7 @@ impl Library {
             .map_or(0, |d| d.as_nanos() as i64);
         let known = self.catalog.file(path)?;
         if let Some(row) = &known {
-            if row.size == size && row.mtime_ns == mtime_ns && row.status != Status::Pending {
+            if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
                 return Ok(FileOutcome::Unchanged);
             }
         }
@@ -406,7 +527,7 @@ impl Library {
 
         let document = match self.catalog.document_by_hash(&hash)? {
             // Known content under a new or touched path (a copy, a move, a `touch`): link it.
-            Some((doc, status)) if status != Status::Pending => {
+            Some((doc, status)) if settled(status) => {
                 self.relink(
                     path,
                     known.as_ref().map(|k| k.document),
@@ -551,9 +672,7 @@ impl Library {
         for p in paths {
             let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
             for path in self.catalog.paths_under(&abs)? {
-                if let Some(orphan) = self.catalog.unlink_file(&path)? {
-                    self.drop_document(orphan)?;
-                }
+                self.forget_path(&path)?;
                 removed.push(path);
             }
         }
@@ -632,6 +751,8 @@ impl Library {
             documents,
             chunks,
             vectors: self.catalog.vector_count()?,
+            lexical_entries: self.lexical.len()?,
+            vector_entries: self.vectors.as_ref().map_or(0, |v| v.len() as u64),
             failed,
             model: self.model().cloned(),
             notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use medshelf::extract::WorkerExtractor;
+use medshelf::library::IndexOptions;
 use medshelf::library::NO_MODEL_NOTICE;
 use medshelf::{FileOutcome, IndexEvent, Library, Sink};
 
@@ -16,6 +19,40 @@ pub struct IndexArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Read again the files that failed before, though they did not change.
+    #[arg(long)]
+    retry_failed: bool,
+    #[command(flatten)]
+    reader: ReaderArgs,
+}
+
+/// How PDFs are read.
+#[derive(Args)]
+pub struct ReaderArgs {
+    /// Seconds allowed to read one PDF before it is skipped as timed out.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+}
+
+impl ReaderArgs {
+    /// Reads PDFs in a worker process (this binary), so a hostile file cannot stall or crash
+    /// the run.
+    fn install(&self, library: &mut Library) -> anyhow::Result<()> {
+        let exe = std::env::current_exe()?;
+        let worker = WorkerExtractor::new(exe, &["extract-worker"])
+            .with_timeout(Duration::from_secs(self.timeout.max(1)));
+        library.set_extractor(Box::new(worker));
+        Ok(())
+    }
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Folders to follow (default: every folder indexed before).
+    #[arg(value_name = "FOLDER")]
+    folders: Vec<PathBuf>,
+    #[command(flatten)]
+    reader: ReaderArgs,
 }
 
 #[derive(Args)]
@@ -25,8 +62,9 @@ pub struct RemoveArgs {
     paths: Vec<PathBuf>,
 }
 
-/// Draws a progress bar (on a terminal only) and prints each failure above it.
-struct Bar(ProgressBar);
+/// Draws a progress bar (on a terminal only) and prints each failure above it; when watching,
+/// also each file indexed.
+struct Bar(ProgressBar, bool);
 
 impl Sink for Bar {
     fn event(&self, event: &IndexEvent<'_>) {
@@ -36,7 +74,17 @@ impl Sink for Bar {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 self.0.set_message(name.into_owned());
             }
+            IndexEvent::Removed { path } => {
+                self.0.suspend(|| println!("removed {}", path.display()));
+            }
+            IndexEvent::Watching { folders } => {
+                let list: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+                self.0.suspend(|| println!("watching {}", list.join(", ")));
+            }
             IndexEvent::FileDone { path, outcome } => {
+                if let (FileOutcome::Indexed { .. }, true) = (outcome, self.1) {
+                    self.0.suspend(|| println!("indexed {}", path.display()));
+                }
                 if let FileOutcome::Failed { error, .. } = outcome {
                     self.0
                         .suspend(|| eprintln!("failed: {}: {error}", path.display()));
@@ -57,13 +105,20 @@ pub fn index(mut library: Library, args: IndexArgs) -> anyhow::Result<()> {
         )
         .expect("the template is valid"),
     );
+    args.reader.install(&mut library)?;
     let cancel = AtomicBool::new(false);
-    let summary = library.index(&args.paths, &Bar(bar.clone()), &cancel)?;
+    let options = IndexOptions {
+        retry_failed: args.retry_failed,
+    };
+    let summary = library.index_with(&args.paths, options, &Bar(bar.clone(), false), &cancel)?;
     bar.finish_and_clear();
     if args.json {
         return super::print_json(&summary);
     }
     let s = &summary.stages;
+    if summary.removed > 0 {
+        println!("forgot {} files no longer on disk", summary.removed);
+    }
     println!(
         "indexed {}, unchanged {}, failed {} ({} pages, {} passages in {:.1} s: hash {:.1} s, extract {:.1} s, chunk {:.1} s, embed {:.1} s, write {:.1} s)",
         summary.indexed, summary.unchanged, summary.failed, summary.pages, summary.chunks,
@@ -80,5 +135,26 @@ pub fn remove(mut library: Library, args: RemoveArgs) -> anyhow::Result<()> {
     if removed.is_empty() {
         eprintln!("nothing in the library matched those paths");
     }
+    Ok(())
+}
+
+pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
+    let folders = if args.folders.is_empty() {
+        library.folders()?
+    } else {
+        args.folders
+            .iter()
+            .map(std::path::absolute)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    anyhow::ensure!(
+        !folders.is_empty(),
+        "no folders to watch: name them, or index a folder first"
+    );
+    args.reader.install(&mut library)?;
+    // The progress bar would flicker on every event: watching prints one line per change.
+    let sink = Bar(ProgressBar::hidden(), true);
+    let stop = AtomicBool::new(false);
+    medshelf::watch::watch(&mut library, &folders, &sink, &stop)?;
     Ok(())
 }

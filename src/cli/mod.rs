@@ -37,10 +37,19 @@ enum Command {
     Docs(info::JsonArg),
     /// Take files, or every file under a folder, out of the library.
     Remove(index::RemoveArgs),
+    /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
+    /// are reflected within seconds. Runs until stopped.
+    Watch(index::WatchArgs),
+    /// Internal: read PDFs for an index run in an isolated process.
+    #[command(hide = true)]
+    ExtractWorker,
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::ExtractWorker = cli.command {
+        return Ok(medshelf::extract::run_worker()?);
+    }
     let dir = match cli.library {
         Some(dir) => dir,
         None => dirs::data_dir()
@@ -57,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => info::status(open()?, args),
         Command::Docs(args) => info::docs(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
+        Command::Watch(args) => index::watch(open()?, args),
+        Command::ExtractWorker => unreachable!("handled above"),
     }
 }
 

@@ -260,6 +260,17 @@ impl LexicalIndex {
         Ok(())
     }
 
+    /// How many passages the index holds, as of the last commit it has seen.
+    pub fn len(&self) -> Result<u64> {
+        self.reader.reload()?;
+        Ok(self.reader.searcher().num_docs())
+    }
+
+    /// Whether the index holds no passage.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
     /// The ids of every passage in the index, for checking it against the catalog.
     pub fn chunk_ids(&self) -> Result<HashSet<ChunkId>> {
         let searcher = self.reader.searcher();

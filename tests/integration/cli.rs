@@ -1,7 +1,7 @@
 //! The `medshelf` command-line contract: commands, flags, JSON fields and exit codes.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use medshelf::fixtures::write_tiny_model;
 use medshelf::Pooling;
@@ -10,15 +10,10 @@ use serde_json::Value;
 use crate::support::write_papers;
 
 fn medshelf(library: &Path, model: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_medshelf"));
-    cmd.arg("--library")
-        .arg(library)
-        .env_remove("MEDSHELF_MODEL")
-        .env_remove("MEDSHELF_LIBRARY");
-    if let Some(m) = model {
-        cmd.arg("--model").arg(m);
-    }
-    cmd.args(args).output().unwrap()
+    crate::support::cli(library, model)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn json(out: &Output) -> Value {

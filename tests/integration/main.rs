@@ -8,4 +8,6 @@ mod extract;
 mod golden;
 mod library;
 mod papers;
+mod robustness;
 mod support;
+mod watch;

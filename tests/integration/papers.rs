@@ -70,7 +70,7 @@ fn questions_find_the_right_paper_and_page() {
         .find(|d| d.path.ends_with("docling__ocr_test.pdf"))
         .unwrap();
     assert_eq!(scan.status, Status::Failed);
-    assert!(scan.error.as_deref().unwrap().contains("no text layer"));
+    assert!(scan.error.as_deref().unwrap().contains("no text found"));
     let booklet = docs.iter().find(|d| d.path.ends_with(PAPERS[0])).unwrap();
     assert_eq!(booklet.pages, 76);
 

@@ -2,6 +2,7 @@
 //! stand-in model and `../shared` are.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
 use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
@@ -136,4 +137,28 @@ pub fn write_papers(dir: &Path) -> Papers {
 pub fn tiny_library(tmp: &Path) -> Library {
     let embedder = tiny_model(tmp);
     Library::open_with(&tmp.join("library"), Some(embedder)).unwrap()
+}
+
+/// The `medshelf` binary on a library, with a model or none (the environment's model ignored).
+pub fn cli(library: &Path, model: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_medshelf"));
+    cmd.arg("--library")
+        .arg(library)
+        .env_remove("MEDSHELF_MODEL")
+        .env_remove("MEDSHELF_LIBRARY");
+    if let Some(m) = model {
+        cmd.arg("--model").arg(m);
+    }
+    cmd
+}
+
+/// Runs `medshelf ... --json` and parses its output, failing the test on a non-zero exit.
+pub fn cli_json(library: &Path, model: Option<&Path>, args: &[&str]) -> serde_json::Value {
+    let out = cli(library, model).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "medshelf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

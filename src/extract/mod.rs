@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Fault;
 
+pub mod worker;
+
+pub use worker::{run_worker, WorkerExtractor};
+
 /// Files larger than this are refused before parsing: no paper is this big, and a hostile file
 /// this big would exhaust memory during parsing.
 pub const MAX_PDF_BYTES: u64 = 512 * 1024 * 1024;
@@ -28,7 +32,7 @@ pub enum ExtractError {
     #[error("encrypted: the PDF is password-protected; save an unprotected copy and add that")]
     Encrypted,
     /// The PDF parsed but holds no text layer: a scan without OCR.
-    #[error("no text layer: the pages are images (a scan?); run OCR on it and add the result")]
+    #[error("no text found: the pages hold no readable text (a scan, or text drawn as images?); run OCR on it and add the result")]
     NoText,
     /// Too large to parse safely.
     #[error("too large: {0} bytes is more than MedShelf reads from one PDF")]
@@ -537,7 +541,8 @@ pub fn find_pdfs(paths: &[PathBuf]) -> Vec<Result<PathBuf, crate::Error>> {
     out
 }
 
-fn is_pdf_name(path: &Path) -> bool {
+/// Whether a file name ends in `.pdf`, in any case.
+pub fn is_pdf_name(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
 }

@@ -1,0 +1,215 @@
+//! PDF reading in a separate process, so that nothing a hostile or broken PDF does to the parser
+//! (a panic, an endless loop, a stack overflow, a decompression bomb) can stall or take down the
+//! app or the index run.
+//!
+//! The worker is the `medshelf` binary itself (`medshelf extract-worker`), kept running across
+//! files. It reads one JSON-encoded path a line on standard input and answers one JSON line per
+//! file. The parent gives each file a time limit; the worker runs under an address-space limit.
+//! A worker that overruns is killed, one that dies is reported by how it died, and either is
+//! restarted for the next file.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{extract_file, ExtractError, Extracted, Extractor};
+
+/// The default time allowed to read one PDF. The slowest real paper seen takes under a second.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default address-space limit of a worker: far above what a paper needs, far below what
+/// would push the machine into swap.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 3 << 30;
+
+/// Reads PDFs in a worker process; see the module documentation.
+pub struct WorkerExtractor {
+    program: PathBuf,
+    args: Vec<String>,
+    timeout: Duration,
+    memory_limit: u64,
+    worker: Mutex<Option<Worker>>,
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl WorkerExtractor {
+    /// A worker started as `program args...`, which must run [`run_worker`].
+    pub fn new(program: impl Into<PathBuf>, args: &[&str]) -> Self {
+        WorkerExtractor {
+            program: program.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            timeout: DEFAULT_TIMEOUT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            worker: Mutex::new(None),
+        }
+    }
+
+    /// Sets the time allowed per file.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the worker's address-space limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    fn spawn(&self) -> Result<Worker, ExtractError> {
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .env("MEDSHELF_WORKER_MEMORY", self.memory_limit.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                ExtractError::ReaderCrashed(format!(
+                    "cannot start the PDF reader {}: {e}",
+                    self.program.display()
+                ))
+            })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        // A thread per worker turns its answers into a channel the parent can wait on with a limit.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Worker {
+            child,
+            stdin,
+            lines,
+        })
+    }
+}
+
+impl Extractor for WorkerExtractor {
+    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(self.spawn()?);
+        }
+        let worker = slot.as_mut().expect("a worker was just started");
+        let request = serde_json::to_string(&path.to_string_lossy()).expect("a string serialises");
+        let sent = writeln!(worker.stdin, "{request}").and_then(|_| worker.stdin.flush());
+        let answer = match sent {
+            Ok(()) => worker.lines.recv_timeout(self.timeout),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        };
+        match answer {
+            Ok(line) => serde_json::from_str::<Result<Extracted, ExtractError>>(&line)
+                .unwrap_or_else(|e| {
+                    Err(ExtractError::ReaderCrashed(format!(
+                        "unreadable answer: {e}"
+                    )))
+                }),
+            Err(RecvTimeoutError::Timeout) => {
+                let mut worker = slot.take().expect("the worker is present");
+                let _ = worker.child.kill();
+                let _ = worker.child.wait();
+                Err(ExtractError::TimedOut(self.timeout.as_secs()))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let mut worker = slot.take().expect("the worker is present");
+                let status = worker.child.wait().ok();
+                Err(died(status))
+            }
+        }
+    }
+}
+
+impl Drop for WorkerExtractor {
+    fn drop(&mut self) {
+        if let Some(mut worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+            // Closing stdin ends the worker's loop; kill covers a worker stuck in a file.
+            let _ = worker.child.kill();
+            let _ = worker.child.wait();
+        }
+    }
+}
+
+/// Says how a worker died, in the terms a person can act on.
+fn died(status: Option<std::process::ExitStatus>) -> ExtractError {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        match status.and_then(|s| s.signal()) {
+            // abort() is how Rust reports an allocation that failed under the memory limit.
+            Some(libc::SIGABRT) | Some(libc::SIGKILL) => {
+                return ExtractError::Damaged(
+                    "reading it needed more memory than MedShelf allows (a decompression bomb?)"
+                        .into(),
+                )
+            }
+            Some(libc::SIGSEGV) | Some(libc::SIGBUS) => {
+                return ExtractError::ReaderCrashed(
+                    "the PDF reader overflowed its stack on this file".into(),
+                )
+            }
+            Some(sig) => {
+                return ExtractError::ReaderCrashed(format!("the PDF reader died (signal {sig})"))
+            }
+            None => {}
+        }
+    }
+    ExtractError::ReaderCrashed(format!(
+        "the PDF reader stopped ({})",
+        status.map_or("unknown status".to_string(), |s| s.to_string())
+    ))
+}
+
+/// The worker's side: reads paths from standard input until it closes, answering each with a
+/// JSON line. Applies the memory limit the parent passed in `MEDSHELF_WORKER_MEMORY`.
+pub fn run_worker() -> std::io::Result<()> {
+    if let Some(limit) = std::env::var("MEDSHELF_WORKER_MEMORY")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        limit_memory(limit);
+    }
+    // Panics are caught and answered as errors; the default hook would only add noise.
+    std::panic::set_hook(Box::new(|_| {}));
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        let answer = match serde_json::from_str::<String>(&line) {
+            Ok(path) => extract_file(Path::new(&path)),
+            Err(e) => Err(ExtractError::Unreadable(format!("bad request: {e}"))),
+        };
+        serde_json::to_writer(&mut stdout, &answer).map_err(std::io::Error::other)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn limit_memory(bytes: u64) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: setrlimit only reads the struct we pass; failure leaves the process unlimited,
+    // which the parent's time limit still bounds.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_AS, &limit);
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_memory(_bytes: u64) {}

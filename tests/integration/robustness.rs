@@ -1,0 +1,291 @@
+//! Ingestion that never loses work: hostile PDFs in one batch, kill -9 at any moment, searches
+//! while another process indexes, one writer at a time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use medshelf::fixtures::write_tiny_model;
+use medshelf::Pooling;
+use serde_json::Value;
+
+use crate::support::{cli, cli_json, shared, skip, write_papers};
+
+#[test]
+fn every_bad_pdf_ends_indexed_or_failed_with_a_reason() {
+    let Some(shared) = shared().or_else(|| skip("bad_pdfs", "../shared is absent")) else {
+        return;
+    };
+    let bad = shared.join("data/bad_pdfs");
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let limit = 10;
+    let started = Instant::now();
+    let out = cli(&lib, None)
+        .args(["index", "--json", "--timeout", &limit.to_string()])
+        .arg(&bad)
+        .arg(&papers.dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The main process survives every file: no panic reaches it, and the run completes.
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pdfs = std::fs::read_dir(&bad)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pdf")
+        })
+        .count();
+    let count = |k: &str| summary[k].as_u64().unwrap() as usize;
+    assert_eq!(
+        count("indexed") + count("unchanged") + count("failed"),
+        pdfs + 3
+    );
+    let slowest = summary["slowest"][1].as_f64().unwrap();
+    assert!(
+        slowest <= limit as f64 + 5.0,
+        "a file took {slowest} s: {}",
+        summary["slowest"]
+    );
+    eprintln!(
+        "bad_pdfs: {pdfs} files in {:.1} s: indexed {}, unchanged {}, failed {}; slowest {}",
+        started.elapsed().as_secs_f64(),
+        count("indexed"),
+        count("unchanged"),
+        count("failed"),
+        summary["slowest"]
+    );
+
+    let docs = cli_json(&lib, None, &["docs", "--json"]);
+    let docs = docs.as_array().unwrap();
+    for doc in docs {
+        match doc["status"].as_str().unwrap() {
+            "indexed" => assert!(doc["error"].is_null()),
+            "failed" => assert!(doc["error"].as_str().is_some_and(|e| e.len() > 10), "{doc}"),
+            other => panic!("{} left {other}", doc["path"]),
+        }
+    }
+    // Every file has a row: duplicates of one content share it.
+    let paths: usize = docs
+        .iter()
+        .map(|d| d["paths"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(paths, pdfs + 3);
+    // The good files of the batch are searchable.
+    let hits = cli_json(&lib, None, &["search", "ferritin", "--json"]);
+    assert_eq!(hits["results"][0]["path"], papers.sepsis.to_str().unwrap());
+}
+
+fn start_index(lib: &Path, model: &Path, files: &[PathBuf]) -> Child {
+    cli(lib, Some(model))
+        .arg("index")
+        .args(files)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn committed_documents(lib: &Path) -> i64 {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        lib.join("catalog.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+fn top_results(lib: &Path, model: &Path, query: &str) -> Vec<(String, u64)> {
+    let v = cli_json(
+        lib,
+        Some(model),
+        &["search", query, "--json", "--limit", "3"],
+    );
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["page"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn assert_stores_agree(lib: &Path, model: &Path) -> Value {
+    let s = cli_json(lib, Some(model), &["status", "--json"]);
+    assert_eq!(s["lexical_entries"], s["chunks"], "{s}");
+    assert_eq!(s["vector_entries"], s["vectors"], "{s}");
+    assert_eq!(s["vectors"], s["chunks"], "{s}");
+    s
+}
+
+#[test]
+fn kill_nine_at_any_moment_loses_nothing() {
+    let Some(shared) = shared().or_else(|| skip("kill", "../shared is absent")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(shared.join("data/pdfs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    files.sort();
+    files.truncate(30);
+
+    let reference = tmp.path().join("reference");
+    assert!(start_index(&reference, &model, &files)
+        .wait()
+        .unwrap()
+        .success());
+
+    let lib = tmp.path().join("interrupted");
+    let mut kills = 0;
+    // Kill at five different moments: before anything is committed, then after a growing
+    // number of papers are in the catalog (and likely not yet in the indexes' last commit).
+    for threshold in [0, 3, 9, 16, 24] {
+        let mut child = start_index(&lib, &model, &files);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        if threshold == 0 {
+            std::thread::sleep(Duration::from_millis(150));
+        } else {
+            while committed_documents(&lib) < threshold && Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // The library opens, agrees with itself, and answers for what was committed.
+        assert_stores_agree(&lib, &model);
+        let out = cli(&lib, Some(&model))
+            .args(["search", "receptor"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(kills >= 5, "only {kills} runs were killed mid-way");
+    // The last run finishes the rest without redoing committed work.
+    let out = cli(&lib, Some(&model))
+        .args(["index", "--json"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let last: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(last["unchanged"].as_u64().unwrap() >= 24, "{last}");
+
+    let want = assert_stores_agree(&reference, &model);
+    let got = assert_stores_agree(&lib, &model);
+    for key in ["documents", "chunks", "vectors"] {
+        assert_eq!(got[key], want[key], "{key}");
+    }
+    let docs = cli_json(&lib, Some(&model), &["docs", "--json"]);
+    let mut paths: Vec<&str> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+        })
+        .collect();
+    paths.sort();
+    let before = paths.len();
+    paths.dedup();
+    assert_eq!(paths.len(), before, "a paper is held twice");
+    assert_eq!(paths.len(), files.len());
+    for query in [
+        "opioid receptor in yeast",
+        "dark matter",
+        "deep venous thrombosis",
+        "table structure",
+    ] {
+        assert_eq!(
+            top_results(&lib, &model, query),
+            top_results(&reference, &model, query),
+            "{query}"
+        );
+    }
+    eprintln!("kill: survived {kills} kills over {} papers", files.len());
+}
+
+#[test]
+fn searches_answer_while_another_process_indexes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    assert!(start_index(&lib, &model, std::slice::from_ref(&papers.dir))
+        .wait()
+        .unwrap()
+        .success());
+    // A writer holds the library (the watcher keeps it); readers still answer, a second
+    // writer is told plainly.
+    let mut writer = cli(&lib, Some(&model))
+        .args(["watch"])
+        .arg(&papers.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_line(&mut writer, "watching");
+    let hits = cli_json(&lib, Some(&model), &["search", "ferritin", "--json"]);
+    assert_eq!(hits["results"][0]["path"], papers.sepsis.to_str().unwrap());
+    let out = cli(&lib, Some(&model))
+        .arg("index")
+        .arg(&papers.dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("being updated by another MedShelf process")
+    );
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+}
+
+/// Reads the child's standard output until a line contains `needle` (30 s at most).
+pub fn wait_for_line(child: &mut Child, needle: &str) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(&needle) {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the line never came");
+}

@@ -1,0 +1,109 @@
+//! `medshelf watch`: PDFs added, changed, renamed and deleted in a watched folder are reflected.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
+use medshelf::Pooling;
+
+use crate::robustness::wait_for_line;
+use crate::support::{cli, cli_json, write_papers};
+
+/// Polls until `check` holds (20 s at most).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{what} was never seen");
+}
+
+fn paths(lib: &Path, model: &Path) -> Vec<String> {
+    cli_json(lib, Some(model), &["docs", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn top_path(lib: &Path, model: &Path, query: &str) -> Option<String> {
+    let v = cli_json(
+        lib,
+        Some(model),
+        &["search", query, "--mode", "lexical", "--json"],
+    );
+    v["results"][0]["path"].as_str().map(str::to_string)
+}
+
+#[test]
+fn added_changed_renamed_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    let mut watcher = cli(&lib, Some(&model))
+        .arg("watch")
+        .arg(&papers.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_line(&mut watcher, "watching");
+    assert_eq!(
+        paths(&lib, &model).len(),
+        3,
+        "the catch-up indexed the folder"
+    );
+
+    let added = papers.dir.join("added.pdf");
+    write_pdf(
+        &added,
+        Some("Lithium in bipolar disorder"),
+        &[FixturePage::text(&[
+            "Lithium reduced suicide in bipolar disorder.",
+        ])],
+    )
+    .unwrap();
+    let added_s = added.to_str().unwrap().to_string();
+    eventually("the added paper", || {
+        top_path(&lib, &model, "lithium").as_deref() == Some(&added_s)
+    });
+
+    write_pdf(
+        &added,
+        Some("Valproate in bipolar disorder"),
+        &[FixturePage::text(&["Valproate prevented mania relapses."])],
+    )
+    .unwrap();
+    eventually("the changed paper", || {
+        top_path(&lib, &model, "valproate").as_deref() == Some(&added_s)
+            && top_path(&lib, &model, "lithium").is_none()
+    });
+
+    let renamed = papers.dir.join("renamed.pdf");
+    std::fs::rename(&added, &renamed).unwrap();
+    let renamed_s = renamed.to_str().unwrap().to_string();
+    eventually("the rename", || {
+        let p = paths(&lib, &model);
+        p.contains(&renamed_s) && !p.contains(&added_s)
+    });
+
+    std::fs::remove_file(&renamed).unwrap();
+    eventually("the deletion", || {
+        !paths(&lib, &model).contains(&renamed_s) && top_path(&lib, &model, "valproate").is_none()
+    });
+    watcher.kill().unwrap();
+    watcher.wait().unwrap();
+}
