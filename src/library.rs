@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 use std::time::Instant;
 
 use crate::catalog::{Catalog, ChunkId, DocumentId, NewChunk, Status};
@@ -19,6 +19,7 @@ use crate::chunk::{chunk_page, ChunkOptions};
 use crate::embed::{find_model, word_spans, BertEmbedder, Embedder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
+use crate::index::lexical::LexicalReader;
 use crate::index::{LexicalIndex, VectorIndex};
 use crate::search::{fuse, group, Mode, SearchOptions, SearchResponse};
 
@@ -184,7 +185,8 @@ pub struct Library {
     dir: PathBuf,
     catalog: Catalog,
     lexical: LexicalIndex,
-    vectors: Option<VectorIndex>,
+    /// Shared with [`Searcher`]s: written here, read there.
+    vectors: Option<Arc<RwLock<VectorIndex>>>,
     embedder: Option<Arc<dyn Embedder>>,
     extractor: Box<dyn Extractor>,
     /// Held while this process may write; released on drop.
@@ -212,10 +214,8 @@ impl Library {
         let vectors = match &embedder {
             Some(e) => {
                 check_model(&catalog, e.info())?;
-                Some(VectorIndex::open(
-                    &dir.join("vectors.usearch"),
-                    e.info().dim,
-                )?)
+                let index = VectorIndex::open(&dir.join("vectors.usearch"), e.info().dim)?;
+                Some(Arc::new(RwLock::new(index)))
             }
             None => None,
         };
@@ -298,7 +298,7 @@ impl Library {
             }
             self.lexical.commit()?;
         }
-        if let Some(vectors) = self.vectors.as_mut() {
+        if let Some(mut vectors) = self.vectors_mut() {
             let expected = self.catalog.vector_count()?;
             let mut consistent = vectors.len() as u64 == expected;
             if consistent {
@@ -493,7 +493,7 @@ impl Library {
 
     fn commit(&mut self) -> Result<()> {
         self.lexical.commit()?;
-        if let Some(v) = self.vectors.as_mut() {
+        if let Some(mut v) = self.vectors_mut() {
             v.save()?;
         }
         Ok(())
@@ -645,7 +645,7 @@ impl Library {
         self.lexical.delete_document(id)?;
         for (i, (&chunk, text)) in ids.iter().zip(&texts).enumerate() {
             self.lexical.add(chunk, id, text, doc.title.as_deref())?;
-            if let (Some(index), Some(v)) = (self.vectors.as_mut(), vectors.as_ref()) {
+            if let (Some(mut index), Some(v)) = (self.vectors_mut(), vectors.as_ref()) {
                 index.add(chunk, &v[i])?;
             }
         }
@@ -657,7 +657,7 @@ impl Library {
     fn drop_document(&mut self, doc: DocumentId) -> Result<()> {
         let ids = self.catalog.chunk_ids_of(doc)?;
         self.lexical.delete_document(doc)?;
-        if let Some(v) = self.vectors.as_mut() {
+        if let Some(mut v) = self.vectors_mut() {
             for id in &ids {
                 v.remove(*id)?;
             }
@@ -682,50 +682,31 @@ impl Library {
 
     /// Answers a query.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResponse> {
-        self.lexical.reload()?;
-        let mut notice = None;
-        let mode = match (opts.mode, &self.embedder) {
-            (Mode::Semantic, None) => {
-                return Err(Error::Invalid(format!(
-                    "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
-                )))
-            }
-            (Mode::Hybrid, None) => {
-                notice = Some(NO_MODEL_NOTICE.to_string());
-                Mode::Lexical
-            }
-            (mode, _) => mode,
-        };
-        let lexical = if mode == Mode::Semantic {
-            Vec::new()
-        } else {
-            self.lexical.search(query, opts.candidates)?
-        };
-        let semantic = match (mode, &self.embedder, &self.vectors) {
-            (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => Vec::new(),
-            (_, Some(e), Some(v)) => {
-                let q = e.embed(&[query])?;
-                v.search(&q[0], opts.candidates)?
-            }
-        };
-        let ranked = match mode {
-            Mode::Lexical => lexical,
-            Mode::Semantic => semantic,
-            Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
-        };
-        let ids: Vec<ChunkId> = ranked.iter().map(|r| r.0).collect();
-        let rows = self.catalog.chunks(&ids)?;
-        let catalog = &self.catalog;
-        let results = group(query, &ranked, &rows, opts.limit, |doc| {
-            let path = catalog.first_path(doc).ok().flatten()?;
-            Some((path, catalog.title(doc).ok().flatten()))
-        });
-        Ok(SearchResponse {
-            query: query.to_string(),
-            mode,
-            results,
-            notice,
+        run_search(
+            &self.catalog,
+            &self.lexical.reader(),
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+            query,
+            opts,
+        )
+    }
+
+    /// A handle that searches this library from another thread, also while this one indexes:
+    /// it sees each paper once the paper's catalog transaction and index commit are done.
+    pub fn searcher(&self) -> Result<Searcher> {
+        Ok(Searcher {
+            catalog: Mutex::new(Catalog::open(&self.dir.join("catalog.sqlite"))?),
+            lexical: self.lexical.reader(),
+            vectors: self.vectors.clone(),
+            embedder: self.embedder.clone(),
         })
+    }
+
+    fn vectors_mut(&self) -> Option<RwLockWriteGuard<'_, VectorIndex>> {
+        self.vectors
+            .as_ref()
+            .map(|v| v.write().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Every document with its state.
@@ -752,7 +733,7 @@ impl Library {
             chunks,
             vectors: self.catalog.vector_count()?,
             lexical_entries: self.lexical.len()?,
-            vector_entries: self.vectors.as_ref().map_or(0, |v| v.len() as u64),
+            vector_entries: self.vectors.as_ref().map_or(0, |v| read(v).len() as u64),
             failed,
             model: self.model().cloned(),
             notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
@@ -798,4 +779,88 @@ fn hash_file(path: &Path) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Searches a library from any thread; see [`Library::searcher`].
+pub struct Searcher {
+    catalog: Mutex<Catalog>,
+    lexical: LexicalReader,
+    vectors: Option<Arc<RwLock<VectorIndex>>>,
+    embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl Searcher {
+    /// Answers a query, as [`Library::search`] does.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResponse> {
+        let catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        run_search(
+            &catalog,
+            &self.lexical,
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+            query,
+            opts,
+        )
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-search; the index itself is intact.
+fn read(v: &RwLock<VectorIndex>) -> std::sync::RwLockReadGuard<'_, VectorIndex> {
+    v.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn run_search(
+    catalog: &Catalog,
+    lexical: &LexicalReader,
+    vectors: Option<&RwLock<VectorIndex>>,
+    embedder: Option<&dyn Embedder>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<SearchResponse> {
+    lexical.reload()?;
+    // Asking for more papers than there are candidates could never be answered in full.
+    let candidates = opts.candidates.max(opts.limit);
+    let mut notice = None;
+    let mode = match (opts.mode, embedder) {
+        (Mode::Semantic, None) => {
+            return Err(Error::Invalid(format!(
+                "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
+            )))
+        }
+        (Mode::Hybrid, None) => {
+            notice = Some(NO_MODEL_NOTICE.to_string());
+            Mode::Lexical
+        }
+        (mode, _) => mode,
+    };
+    let lexical = if mode == Mode::Semantic {
+        Vec::new()
+    } else {
+        lexical.search(query, candidates)?
+    };
+    let semantic = match (mode, embedder, vectors) {
+        (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => Vec::new(),
+        (_, Some(e), Some(v)) => {
+            // Embed before taking the lock: the model is the slow part.
+            let q = e.embed(&[query])?;
+            read(v).search(&q[0], candidates)?
+        }
+    };
+    let ranked = match mode {
+        Mode::Lexical => lexical,
+        Mode::Semantic => semantic,
+        Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
+    };
+    let ids: Vec<ChunkId> = ranked.iter().map(|r| r.0).collect();
+    let rows = catalog.chunks(&ids)?;
+    let results = group(query, &ranked, &rows, opts.limit, |doc| {
+        let path = catalog.first_path(doc).ok().flatten()?;
+        Some((path, catalog.title(doc).ok().flatten()))
+    });
+    Ok(SearchResponse {
+        query: query.to_string(),
+        mode,
+        results,
+        notice,
+    })
 }

@@ -288,6 +288,38 @@ impl LexicalIndex {
 
     /// The best `limit` passages for `query` by BM25, best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
+        self.reader().search(query, limit)
+    }
+
+    /// A read-only handle for searching from another thread while this one writes.
+    pub fn reader(&self) -> LexicalReader {
+        LexicalReader {
+            reader: self.reader.clone(),
+            chunk_id: self.chunk_id,
+            text: self.text,
+            title: self.title,
+        }
+    }
+}
+
+/// Searches the keyword index; sees every commit, from this process or another.
+#[derive(Clone)]
+pub struct LexicalReader {
+    reader: IndexReader,
+    chunk_id: Field,
+    text: Field,
+    title: Field,
+}
+
+impl LexicalReader {
+    /// Picks up the latest commit.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The best `limit` passages for `query` by BM25, best first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
         let mut seen = HashSet::new();
         let terms: Vec<String> = analyze(query)
             .into_iter()

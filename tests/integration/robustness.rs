@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use medshelf::fixtures::write_tiny_model;
+use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
 use medshelf::Pooling;
 use serde_json::Value;
 
@@ -288,4 +288,147 @@ pub fn wait_for_line(child: &mut Child, needle: &str) {
     });
     rx.recv_timeout(Duration::from_secs(30))
         .expect("the line never came");
+}
+
+#[test]
+fn searches_answer_from_the_same_process_while_it_indexes() {
+    use medshelf::library::NoSink;
+    use medshelf::{Mode, SearchOptions};
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 120;
+    for i in 0..n {
+        let line = format!("Cohort study number {i} of statins and marker{i} in older adults.");
+        medshelf::fixtures::write_pdf(
+            &dir.join(format!("p{i:03}.pdf")),
+            None,
+            &[FixturePage::text(&[&line])],
+        )
+        .unwrap();
+    }
+    let mut lib = crate::support::tiny_library(tmp.path());
+    let searcher = lib.searcher().unwrap();
+    let indexing =
+        std::thread::spawn(move || lib.index(&[dir], &NoSink, &AtomicBool::new(false)).unwrap());
+    let opts = SearchOptions {
+        mode: Mode::Hybrid,
+        limit: 1000,
+        ..SearchOptions::default()
+    };
+    let mut seen = 0;
+    let mut searches = 0;
+    while !indexing.is_finished() {
+        let found = searcher
+            .search("cohort statins", &opts)
+            .unwrap()
+            .results
+            .len();
+        // Papers only ever appear: a search never loses what an earlier one saw.
+        assert!(found >= seen, "{found} after {seen}");
+        seen = found;
+        searches += 1;
+    }
+    let summary = indexing.join().unwrap();
+    assert_eq!(summary.indexed, n);
+    assert_eq!(
+        searcher
+            .search("cohort statins", &opts)
+            .unwrap()
+            .results
+            .len(),
+        n
+    );
+    assert!(
+        searches > 1,
+        "the index run ended before a search could overlap it"
+    );
+}
+
+/// Runs a command to its end, sampling its peak resident memory (VmHWM) as it goes.
+fn peak_rss_mb(mut cmd: std::process::Command) -> (std::process::ExitStatus, f64) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak_kb as f64 / 1024.0);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn memory_stays_bounded_on_a_2000_page_pdf_and_1000_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let big = tmp.path().join("big.pdf");
+    let pages: Vec<FixturePage> = (0..2000)
+        .map(|i| {
+            FixturePage::text(&[
+                &format!(
+                    "Chapter {i}: renal outcomes in a long follow-up of patients with diabetes."
+                ),
+                "Creatinine clearance declined slowly; albuminuria predicted the decline.",
+                "Blood pressure control slowed progression across all age groups studied.",
+            ])
+        })
+        .collect();
+    write_pdf(&big, Some("A very long report"), &pages).unwrap();
+    let many = tmp.path().join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..1000 {
+        let line = format!("Paper {i} on anticoagulation and stroke prevention, sample {i}.");
+        write_pdf(
+            &many.join(format!("f{i:04}.pdf")),
+            None,
+            &[FixturePage::text(&[&line])],
+        )
+        .unwrap();
+    }
+
+    let mut cmd = cli(&tmp.path().join("lib-big"), Some(&model));
+    cmd.arg("index").arg(&big);
+    let (status, big_mb) = peak_rss_mb(cmd);
+    assert!(status.success());
+    let mut cmd = cli(&tmp.path().join("lib-many"), Some(&model));
+    cmd.arg("index").arg(&many);
+    let (status, many_mb) = peak_rss_mb(cmd);
+    assert!(status.success());
+    eprintln!(
+        "memory: 2000-page PDF {big_mb:.0} MB peak, 1000 files {many_mb:.0} MB peak (main process)"
+    );
+    let docs = cli_json(
+        &tmp.path().join("lib-many"),
+        Some(&model),
+        &["status", "--json"],
+    );
+    assert_eq!(docs["documents"], 1000);
+    let big_status = cli_json(
+        &tmp.path().join("lib-big"),
+        Some(&model),
+        &["docs", "--json"],
+    );
+    assert_eq!(big_status[0]["pages"], 2000);
+    // Bounds far above what these need and far below what a leak or a whole-batch buffer
+    // would take; the worker process reads the PDF and is limited separately.
+    assert!(big_mb < 400.0, "{big_mb} MB");
+    assert!(many_mb < 400.0, "{many_mb} MB");
 }
