@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod chunk;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod extract;
 pub mod fixtures;
 pub mod index;

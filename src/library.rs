@@ -599,6 +599,19 @@ impl Library {
         times: &mut StageTimes,
     ) -> Result<(DocumentId, usize, usize)> {
         let t = Instant::now();
+        let passages = self.passages(doc);
+        times.chunk += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let vectors = self.embed_passages(&[(doc, &passages)])?;
+        times.embed += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let stored = self.write(hash, size, doc, &passages, vectors.as_deref())?;
+        times.write += t.elapsed().as_secs_f64();
+        Ok(stored)
+    }
+
+    /// Cuts a paper's pages into passages on the model's word pieces (or words, without one).
+    fn passages(&self, doc: &Extracted) -> Vec<crate::chunk::Passage> {
         let opts = ChunkOptions::for_model(
             self.embedder
                 .as_ref()
@@ -612,30 +625,47 @@ impl Library {
             };
             passages.extend(chunk_page(i as u32 + 1, text, &spans, opts));
         }
-        let texts: Vec<&str> = passages
-            .iter()
-            .map(|p| &doc.pages[p.page as usize - 1][p.start..p.end])
-            .collect();
-        times.chunk += t.elapsed().as_secs_f64();
+        passages
+    }
 
-        let t = Instant::now();
-        let vectors = match &self.embedder {
-            Some(e) => Some(e.embed(&texts)?),
-            None => None,
+    /// Embeds the passages of several papers in one call, so that short papers fill batches.
+    /// Returns the vectors in order, or `None` without a model.
+    fn embed_passages(
+        &self,
+        docs: &[(&Extracted, &Vec<crate::chunk::Passage>)],
+    ) -> Result<Option<Vec<Vec<f32>>>> {
+        let Some(e) = &self.embedder else {
+            return Ok(None);
         };
-        times.embed += t.elapsed().as_secs_f64();
+        let texts: Vec<&str> = docs
+            .iter()
+            .flat_map(|(doc, passages)| {
+                passages
+                    .iter()
+                    .map(|p| &doc.pages[p.page as usize - 1][p.start..p.end])
+            })
+            .collect();
+        Ok(Some(e.embed(&texts)?))
+    }
 
-        let t = Instant::now();
+    /// Stores a chunked (and embedded) paper in the catalog, then the indexes.
+    fn write(
+        &mut self,
+        hash: &str,
+        size: u64,
+        doc: &Extracted,
+        passages: &[crate::chunk::Passage],
+        vectors: Option<&[Vec<f32>]>,
+    ) -> Result<(DocumentId, usize, usize)> {
         let new: Vec<NewChunk<'_>> = passages
             .iter()
-            .zip(&texts)
             .enumerate()
-            .map(|(i, (p, text))| NewChunk {
+            .map(|(i, p)| NewChunk {
                 page: p.page,
                 start: p.start,
                 end: p.end,
-                text,
-                vector: vectors.as_ref().map(|v| v[i].as_slice()),
+                text: &doc.pages[p.page as usize - 1][p.start..p.end],
+                vector: vectors.map(|v| v[i].as_slice()),
             })
             .collect();
         let (id, ids) =
@@ -643,14 +673,87 @@ impl Library {
                 .insert_indexed(hash, size, doc.title.as_deref(), &doc.pages, &new)?;
         // A re-read of known content (a retry) replaces whatever the indexes held for it.
         self.lexical.delete_document(id)?;
-        for (i, (&chunk, text)) in ids.iter().zip(&texts).enumerate() {
-            self.lexical.add(chunk, id, text, doc.title.as_deref())?;
-            if let (Some(mut index), Some(v)) = (self.vectors_mut(), vectors.as_ref()) {
+        for (i, (&chunk, c)) in ids.iter().zip(&new).enumerate() {
+            self.lexical.add(chunk, id, c.text, doc.title.as_deref())?;
+            if let (Some(mut index), Some(v)) = (self.vectors_mut(), vectors) {
                 index.add(chunk, &v[i])?;
             }
         }
-        times.write += t.elapsed().as_secs_f64();
         Ok((id, doc.pages.len(), ids.len()))
+    }
+
+    /// Indexes documents that are already text (a benchmark corpus, say) through the same
+    /// chunking, embedding and stores as PDFs, each filed under its own path. Paths already in
+    /// the library are skipped, so an interrupted run resumes.
+    pub fn index_extracted(
+        &mut self,
+        docs: &[(PathBuf, Extracted)],
+        sink: &dyn Sink,
+        cancel: &AtomicBool,
+    ) -> Result<IndexSummary> {
+        self.open_for_writing()?;
+        let started = Instant::now();
+        let mut summary = IndexSummary::default();
+        sink.event(&IndexEvent::Started { files: docs.len() });
+        // Groups big enough to fill the model's batches, small enough to commit often.
+        for group in docs.chunks(64) {
+            if cancel.load(Ordering::Relaxed) {
+                summary.cancelled = true;
+                break;
+            }
+            let mut todo = Vec::new();
+            for (path, doc) in group {
+                if self.catalog.file(path)?.is_some() {
+                    summary.unchanged += 1;
+                    sink.event(&IndexEvent::FileDone {
+                        path,
+                        outcome: &FileOutcome::Unchanged,
+                    });
+                } else {
+                    todo.push((path, doc));
+                }
+            }
+            let t = Instant::now();
+            let passages: Vec<_> = todo.iter().map(|(_, doc)| self.passages(doc)).collect();
+            summary.stages.chunk += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let pairs: Vec<_> = todo
+                .iter()
+                .zip(&passages)
+                .map(|((_, d), p)| (*d, p))
+                .collect();
+            let vectors = self.embed_passages(&pairs)?;
+            summary.stages.embed += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let mut offset = 0;
+            for ((path, doc), passages) in todo.iter().zip(&passages) {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(path.to_string_lossy().as_bytes());
+                for page in &doc.pages {
+                    hasher.update(page.as_bytes());
+                }
+                let hash = hasher.finalize().to_hex().to_string();
+                let size: usize = doc.pages.iter().map(String::len).sum();
+                let own = vectors
+                    .as_ref()
+                    .map(|v| &v[offset..offset + passages.len()]);
+                offset += passages.len();
+                let (id, pages, chunks) = self.write(&hash, size as u64, doc, passages, own)?;
+                self.catalog.link_file(path, id, size as u64, 0)?;
+                summary.indexed += 1;
+                summary.pages += pages;
+                summary.chunks += chunks;
+                let outcome = FileOutcome::Indexed { pages, chunks };
+                sink.event(&IndexEvent::FileDone {
+                    path,
+                    outcome: &outcome,
+                });
+            }
+            self.commit()?;
+            summary.stages.write += t.elapsed().as_secs_f64();
+        }
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
     }
 
     /// Removes a document from all three stores.

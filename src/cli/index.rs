@@ -64,7 +64,7 @@ pub struct RemoveArgs {
 
 /// Draws a progress bar (on a terminal only) and prints each failure above it; when watching,
 /// also each file indexed.
-struct Bar(ProgressBar, bool);
+pub struct Bar(pub ProgressBar, pub bool);
 
 impl Sink for Bar {
     fn event(&self, event: &IndexEvent<'_>) {
@@ -99,12 +99,7 @@ pub fn index(mut library: Library, args: IndexArgs) -> anyhow::Result<()> {
     if library.model().is_none() {
         eprintln!("{NO_MODEL_NOTICE}");
     }
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} files  {elapsed_precise} (left {eta})  {wide_msg}",
-        )
-        .expect("the template is valid"),
-    );
+    let bar = progress_bar("files");
     args.reader.install(&mut library)?;
     let cancel = AtomicBool::new(false);
     let options = IndexOptions {
@@ -157,4 +152,13 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
     let stop = AtomicBool::new(false);
     medshelf::watch::watch(&mut library, &folders, &sink, &stop)?;
     Ok(())
+}
+
+/// A progress bar that draws only on a terminal.
+pub fn progress_bar(unit: &str) -> ProgressBar {
+    let template = format!(
+        "{{bar:30}} {{pos}}/{{len}} {unit}  {{elapsed_precise}} (left {{eta}})  {{wide_msg}}"
+    );
+    ProgressBar::new(0)
+        .with_style(ProgressStyle::with_template(&template).expect("the template is valid"))
 }

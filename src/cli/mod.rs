@@ -1,6 +1,7 @@
 //! Arguments and dispatch. Each command lives in its own module and is a few lines over
 //! [`medshelf::Library`].
 
+mod eval;
 mod index;
 mod info;
 mod search;
@@ -40,6 +41,8 @@ enum Command {
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
     /// are reflected within seconds. Runs until stopped.
     Watch(index::WatchArgs),
+    /// Measure retrieval quality on a benchmark in BEIR layout (nDCG@10, Recall@100, MRR@10).
+    Eval(eval::EvalArgs),
     /// Internal: read PDFs for an index run in an isolated process.
     #[command(hide = true)]
     ExtractWorker,
@@ -47,8 +50,10 @@ enum Command {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::ExtractWorker = cli.command {
-        return Ok(medshelf::extract::run_worker()?);
+    match cli.command {
+        Command::ExtractWorker => return Ok(medshelf::extract::run_worker()?),
+        Command::Eval(args) => return eval::eval(cli.model.as_deref(), args),
+        _ => {}
     }
     let dir = match cli.library {
         Some(dir) => dir,
@@ -67,7 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(args) => info::docs(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
-        Command::ExtractWorker => unreachable!("handled above"),
+        Command::ExtractWorker | Command::Eval(_) => unreachable!("handled above"),
     }
 }
 

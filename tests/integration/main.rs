@@ -4,6 +4,7 @@
 //! (`scripts/fetch-model`) print why they skip where those are absent.
 
 mod cli;
+mod eval;
 mod extract;
 mod golden;
 mod library;

@@ -1,0 +1,102 @@
+//! `medshelf eval`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use medshelf::eval::{cache_dir, evaluate, load_beir};
+use medshelf::{BertEmbedder, Embedder, Fusion, Library, Mode, SearchOptions};
+
+use super::index::{progress_bar, Bar};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EvalMode {
+    Hybrid,
+    Lexical,
+    Semantic,
+    All,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A benchmark folder in BEIR layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Which judgements to score.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Which ranking to measure.
+    #[arg(long, value_enum, default_value_t = EvalMode::All)]
+    mode: EvalMode,
+    /// Fuse hybrid results by a weighted sum with this semantic weight instead of RRF.
+    #[arg(long, value_name = "W")]
+    semantic_weight: Option<f32>,
+    /// Passages each side contributes before fusion.
+    #[arg(long, default_value_t = 100)]
+    candidates: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(model: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
+    let bench = load_beir(&args.dir, &args.split)?;
+    let model_dir = model
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from));
+    let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
+        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
+        None => None,
+    };
+    let modes = match (args.mode, &embedder) {
+        (EvalMode::All, Some(_)) => vec![Mode::Lexical, Mode::Semantic, Mode::Hybrid],
+        (EvalMode::All, None) => vec![Mode::Lexical],
+        (EvalMode::Hybrid, _) => vec![Mode::Hybrid],
+        (EvalMode::Lexical, _) => vec![Mode::Lexical],
+        (EvalMode::Semantic, _) => vec![Mode::Semantic],
+    };
+    if embedder.is_none() {
+        eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
+    }
+    let fusion = match args.semantic_weight {
+        Some(w) => Fusion::Weighted { semantic_weight: w },
+        None => Fusion::default(),
+    };
+    let base = SearchOptions {
+        fusion,
+        candidates: args.candidates,
+        ..SearchOptions::default()
+    };
+    let dir = cache_dir(&bench, embedder.as_ref().map(|e| e.info().name.as_str()));
+    let mut library = Library::open_with(&dir, embedder)?;
+    let bar = progress_bar("documents");
+    let report = evaluate(
+        &mut library,
+        &bench,
+        &modes,
+        &base,
+        &Bar(bar.clone(), false),
+    )?;
+    bar.finish_and_clear();
+    if args.json {
+        return super::print_json(&report);
+    }
+    println!(
+        "{} ({} split, {} queries, {} documents; model {})",
+        report.dataset,
+        report.split,
+        report.queries,
+        bench.corpus.len(),
+        report.model.as_deref().unwrap_or("none")
+    );
+    println!(
+        "{:<10} {:>8} {:>11} {:>7}",
+        "mode", "nDCG@10", "Recall@100", "MRR@10"
+    );
+    for (mode, s) in &report.modes {
+        println!(
+            "{mode:<10} {:>8.4} {:>11.4} {:>7.4}",
+            s.ndcg_10, s.recall_100, s.mrr_10
+        );
+    }
+    Ok(())
+}
