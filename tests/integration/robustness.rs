@@ -432,3 +432,43 @@ fn memory_stays_bounded_on_a_2000_page_pdf_and_1000_files() {
     assert!(big_mb < 400.0, "{big_mb} MB");
     assert!(many_mb < 400.0, "{many_mb} MB");
 }
+
+#[test]
+fn a_hanging_or_dying_reader_is_named_and_replaced() {
+    use medshelf::extract::{ExtractError, Extractor, WorkerExtractor};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    // Stand-ins for a parser stuck in a loop, overflowing its stack, or failing an allocation.
+    let hang = WorkerExtractor::new("sh", &["-c", "sleep 60"]).with_timeout(Duration::from_secs(1));
+    let started = Instant::now();
+    assert!(matches!(
+        hang.extract(&papers.sepsis),
+        Err(ExtractError::TimedOut(1))
+    ));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let segv = WorkerExtractor::new("sh", &["-c", "read line; kill -SEGV $$"]);
+    let err = segv.extract(&papers.sepsis).unwrap_err();
+    assert!(
+        matches!(err, ExtractError::ReaderCrashed(_)) && err.to_string().contains("stack"),
+        "{err}"
+    );
+    let abort = WorkerExtractor::new("sh", &["-c", "read line; kill -ABRT $$"]);
+    let err = abort.extract(&papers.sepsis).unwrap_err();
+    assert!(
+        err.to_string().contains("more memory than MedShelf allows"),
+        "{err}"
+    );
+
+    // The real worker answers a good file after a bad one, and again after being restarted.
+    let real = WorkerExtractor::new(env!("CARGO_BIN_EXE_medshelf"), &["extract-worker"]);
+    let junk = tmp.path().join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.4 nothing").unwrap();
+    assert!(matches!(real.extract(&junk), Err(ExtractError::Damaged(_))));
+    let text = real.extract(&papers.sepsis).unwrap();
+    assert_eq!(text.pages.len(), 3);
+    // A worker under a tiny memory limit cannot even start reading: reported, then replaced.
+    let starved = WorkerExtractor::new(env!("CARGO_BIN_EXE_medshelf"), &["extract-worker"])
+        .with_memory_limit(8 << 20);
+    assert!(starved.extract(&papers.sepsis).is_err());
+}
