@@ -7,6 +7,7 @@
 //! and the desktop app are thin faces over [`Library`]. See `ARCHITECTURE.md`.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod catalog;
 pub mod chunk;
 pub mod embed;

@@ -1,6 +1,7 @@
 //! Arguments and dispatch. Each command lives in its own module and is a few lines over
 //! [`medshelf::Library`].
 
+mod bench;
 mod eval;
 mod index;
 mod info;
@@ -41,6 +42,9 @@ enum Command {
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
     /// are reflected within seconds. Runs until stopped.
     Watch(index::WatchArgs),
+    /// Measure speed: embedding throughput and single-query latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Measure retrieval quality on a benchmark in BEIR layout (nDCG@10, Recall@100, MRR@10).
     Eval(eval::EvalArgs),
     /// Internal: read PDFs for an index run in an isolated process.
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::ExtractWorker => return Ok(medshelf::extract::run_worker()?),
         Command::Eval(args) => return eval::eval(cli.model.as_deref(), args),
+        Command::Bench(cmd) => return bench::bench(cli.model.as_deref(), cmd),
         _ => {}
     }
     let dir = match cli.library {
@@ -72,7 +77,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(args) => info::docs(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
-        Command::ExtractWorker | Command::Eval(_) => unreachable!("handled above"),
+        Command::ExtractWorker | Command::Eval(_) | Command::Bench(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -179,3 +179,32 @@ fn bad_arguments_and_unusable_libraries_fail_clearly() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed 1"));
 }
+
+#[test]
+fn bench_embed_reports_its_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let texts = tmp.path().join("texts.jsonl");
+    let lines: Vec<String> = (0..12)
+        .map(|i| {
+            serde_json::json!({ "text": format!("patients {i} had fever and sepsis") }).to_string()
+        })
+        .collect();
+    std::fs::write(&texts, lines.join("\n")).unwrap();
+    let args = [
+        "bench",
+        "embed",
+        "--texts",
+        texts.to_str().unwrap(),
+        "--batch",
+        "4",
+        "--json",
+    ];
+    let v = json(&medshelf(&tmp.path().join("lib"), Some(&model), &args));
+    assert_eq!(v["model"], "tiny-bert");
+    assert_eq!(v["chunks"], 12);
+    for field in ["chunks_per_s", "tokens_per_s", "query_ms_p50"] {
+        assert!(v[field].as_f64().unwrap() > 0.0, "{field} in {v}");
+    }
+}
