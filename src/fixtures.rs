@@ -311,3 +311,40 @@ pub fn write_tiny_model(dir: &Path, pooling: Pooling) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
     Ok(())
 }
+
+/// Writes a one-page PDF whose content stream inflates to `inflated` bytes of zeros: a
+/// decompression bomb of a few kilobytes, for testing the reader's memory limit.
+pub fn write_bomb_pdf(path: &Path, inflated: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    let mut left = inflated;
+    while left > 0 {
+        let n = left.min(block.len());
+        encoder.write_all(&block[..n])?;
+        left -= n;
+    }
+    let compressed = encoder.finish()?;
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let content_id = doc.add_object(Stream::new(
+        dictionary! { "Filter" => "FlateDecode" },
+        compressed,
+    ));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "Contents" => content_id,
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    doc.save(path).map_err(std::io::Error::other)?;
+    Ok(())
+}

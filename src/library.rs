@@ -6,7 +6,7 @@
 //! compares them and re-adds what is missing from the catalog's stored text and vectors, without
 //! reading a PDF or running the model again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
 use crate::index::lexical::LexicalReader;
 use crate::index::{LexicalIndex, VectorIndex};
-use crate::search::{fuse, group, Mode, SearchOptions, SearchResponse};
+use crate::search::{best_per_document, fuse, group, Mode, SearchOptions, SearchResponse};
 
 /// What every output says when no model is loaded.
 pub const NO_MODEL_NOTICE: &str = "No embedding model found: MedShelf is searching by keywords only. \
@@ -921,8 +921,9 @@ fn run_search(
     opts: &SearchOptions,
 ) -> Result<SearchResponse> {
     lexical.reload()?;
-    // Asking for more papers than there are candidates could never be answered in full.
-    let candidates = opts.candidates.max(opts.limit);
+    // Papers are ranked, passages are fetched: a paper has several passages among the
+    // candidates, so asking for many papers needs a wider pool.
+    let candidates = opts.candidates.max(opts.limit * 3);
     let mut notice = None;
     let mode = match (opts.mode, embedder) {
         (Mode::Semantic, None) => {
@@ -949,14 +950,30 @@ fn run_search(
             read(v).search(&q[0], candidates)?
         }
     };
+    let mut ids: Vec<ChunkId> = lexical.iter().chain(&semantic).map(|r| r.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = catalog.chunks(&ids)?;
+    let document_of: HashMap<ChunkId, DocumentId> =
+        rows.iter().map(|r| (r.id, r.document)).collect();
+    // Papers are fused as papers: each side ranks a paper by its best passage, so a paper cut
+    // into many passages neither crowds out the others nor dilutes its own rank.
+    let documents = match mode {
+        Mode::Lexical => best_per_document(&lexical, &document_of),
+        Mode::Semantic => best_per_document(&semantic, &document_of),
+        Mode::Hybrid => fuse(
+            &best_per_document(&lexical, &document_of),
+            &best_per_document(&semantic, &document_of),
+            opts.fusion,
+        ),
+    };
+    // Within a paper, its passages are ranked by the same fusion.
     let ranked = match mode {
         Mode::Lexical => lexical,
         Mode::Semantic => semantic,
         Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
     };
-    let ids: Vec<ChunkId> = ranked.iter().map(|r| r.0).collect();
-    let rows = catalog.chunks(&ids)?;
-    let results = group(query, &ranked, &rows, opts.limit, |doc| {
+    let results = group(query, &documents, &ranked, &rows, opts.limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;
         Some((path, catalog.title(doc).ok().flatten()))
     });

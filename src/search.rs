@@ -176,15 +176,33 @@ pub fn fuse(
     out
 }
 
+/// Ranks papers by their best passage in a ranked list of passages (best first): the first
+/// passage of each paper gives the paper's place and score.
+pub fn best_per_document(
+    ranked: &[(ChunkId, f32)],
+    document_of: &HashMap<ChunkId, DocumentId>,
+) -> Vec<(DocumentId, f32)> {
+    let mut seen = HashSet::new();
+    ranked
+        .iter()
+        .filter_map(|&(id, score)| {
+            let doc = *document_of.get(&id)?;
+            seen.insert(doc).then_some((doc, score))
+        })
+        .collect()
+}
+
 /// How many further pages a paper lists under its best passage.
 const MAX_PASSAGES: usize = 4;
 /// How long a snippet may be, in characters.
 const SNIPPET_CHARS: usize = 280;
 
-/// Groups ranked passages per paper. `rows` holds the catalog rows of the ranked ids (any order);
-/// `paper` gives a document's path and title.
+/// Builds the results: papers in the order (and with the scores) of `documents`, each with its
+/// best passage in `ranked` and the best passages of its other pages. `rows` holds the catalog
+/// rows of the ranked ids (any order); `paper` gives a document's path and title.
 pub fn group(
     query: &str,
+    documents: &[(DocumentId, f32)],
     ranked: &[(ChunkId, f32)],
     rows: &[ChunkRow],
     limit: usize,
@@ -192,27 +210,22 @@ pub fn group(
 ) -> Vec<SearchResult> {
     let by_id: HashMap<ChunkId, &ChunkRow> = rows.iter().map(|r| (r.id, r)).collect();
     let terms: HashSet<String> = analyze(query).into_iter().map(|t| t.0).collect();
-    let mut order: Vec<DocumentId> = Vec::new();
     let mut hits: HashMap<DocumentId, Vec<(&ChunkRow, f32)>> = HashMap::new();
     for &(id, score) in ranked {
         let Some(row) = by_id.get(&id) else { continue };
-        let entry = hits.entry(row.document).or_default();
-        if entry.is_empty() {
-            order.push(row.document);
-        }
-        entry.push((row, score));
+        hits.entry(row.document).or_default().push((row, score));
     }
     let mut results = Vec::new();
-    for doc in order {
+    for &(doc, score) in documents {
         if results.len() == limit {
             break;
         }
         // A passage of a paper removed since the search began has no path: skip it.
+        let Some(list) = hits.get(&doc) else { continue };
         let Some((path, title)) = paper(doc) else {
             continue;
         };
-        let list = &hits[&doc];
-        let (best, score) = list[0];
+        let best = list[0].0;
         let mut pages_seen = HashSet::from([best.page]);
         let passages = list[1..]
             .iter()

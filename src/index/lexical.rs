@@ -25,7 +25,7 @@ const ANALYZER: &str = "medshelf";
 
 /// How much a title match counts against a passage match. Titles repeat on every passage of a
 /// paper, so they lift the paper without deciding which of its passages comes first.
-const TITLE_BOOST: f32 = 0.5;
+const TITLE_BOOST: f32 = 0.25;
 
 /// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
 #[derive(Clone, Default)]

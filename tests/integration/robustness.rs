@@ -467,8 +467,18 @@ fn a_hanging_or_dying_reader_is_named_and_replaced() {
     assert!(matches!(real.extract(&junk), Err(ExtractError::Damaged(_))));
     let text = real.extract(&papers.sepsis).unwrap();
     assert_eq!(text.pages.len(), 3);
-    // A worker under a tiny memory limit cannot even start reading: reported, then replaced.
-    let starved = WorkerExtractor::new(env!("CARGO_BIN_EXE_medshelf"), &["extract-worker"])
-        .with_memory_limit(8 << 20);
-    assert!(starved.extract(&papers.sepsis).is_err());
+    // A decompression bomb (1 GiB of page content in a few kilobytes) under a 256 MiB limit:
+    // the worker dies, the file is named as too demanding, and the next file is read.
+    let bomb = tmp.path().join("bomb.pdf");
+    medshelf::fixtures::write_bomb_pdf(&bomb, 1 << 30).unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    let limited = WorkerExtractor::new(env!("CARGO_BIN_EXE_medshelf"), &["extract-worker"])
+        .with_memory_limit(256 << 20)
+        .with_timeout(Duration::from_secs(60));
+    let err = limited.extract(&bomb).unwrap_err();
+    assert!(
+        err.to_string().contains("more memory than MedShelf allows"),
+        "{err}"
+    );
+    assert_eq!(limited.extract(&papers.sepsis).unwrap().pages.len(), 3);
 }
