@@ -208,3 +208,33 @@ fn bench_embed_reports_its_fields() {
         assert!(v[field].as_f64().unwrap() > 0.0, "{field} in {v}");
     }
 }
+
+#[test]
+fn regression_a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    assert!(
+        medshelf(&lib, None, &["index", papers.dir.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // The reader closes its end at once, as `| head -c0` would.
+    let mut child = crate::support::cli(&lib, None)
+        .args(["docs"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
