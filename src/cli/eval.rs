@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use medshelf::eval::{cache_dir, evaluate, load_beir};
-use medshelf::{BertEmbedder, Embedder, Fusion, Library, Mode, SearchOptions};
+use medshelf::{BertEmbedder, Embedder, Library, Mode, SearchOptions};
 
 use super::index::{progress_bar, Bar};
 
@@ -27,9 +27,8 @@ pub struct EvalArgs {
     /// Which ranking to measure.
     #[arg(long, value_enum, default_value_t = EvalMode::All)]
     mode: EvalMode,
-    /// Fuse hybrid results by a weighted sum with this semantic weight instead of RRF.
-    #[arg(long, value_name = "W")]
-    semantic_weight: Option<f32>,
+    #[command(flatten)]
+    fusion: super::search::FusionArgs,
     /// Passages each side contributes before fusion.
     #[arg(long, default_value_t = 100)]
     candidates: usize,
@@ -57,10 +56,7 @@ pub fn eval(model: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
     if embedder.is_none() {
         eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
     }
-    let fusion = match args.semantic_weight {
-        Some(w) => Fusion::Weighted { semantic_weight: w },
-        None => Fusion::default(),
-    };
+    let fusion = args.fusion.fusion()?;
     let base = SearchOptions {
         fusion,
         candidates: args.candidates,

@@ -5,7 +5,7 @@ mod bench;
 mod eval;
 mod index;
 mod info;
-mod search;
+pub mod search;
 
 use std::path::PathBuf;
 

@@ -5,6 +5,43 @@ use std::io::IsTerminal;
 use clap::Args;
 use medshelf::{Fusion, Library, Mode, SearchOptions};
 
+/// How hybrid search fuses keyword and meaning rankings.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FusionKind {
+    /// A weighted sum of min-max normalised scores (the default).
+    Weighted,
+    /// Reciprocal rank fusion, k = 60.
+    Rrf,
+}
+
+/// The fusion flags shared by `search` and `eval`.
+#[derive(Args)]
+pub struct FusionArgs {
+    /// How hybrid results are fused.
+    #[arg(long, value_enum, default_value_t = FusionKind::Weighted)]
+    fusion: FusionKind,
+    /// The semantic side's weight in weighted fusion, 0 to 1.
+    #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_SEMANTIC_WEIGHT)]
+    semantic_weight: f32,
+}
+
+impl FusionArgs {
+    /// The fusion these flags ask for.
+    pub fn fusion(&self) -> anyhow::Result<Fusion> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.semantic_weight),
+            "--semantic-weight must be between 0 and 1, not {}",
+            self.semantic_weight
+        );
+        Ok(match self.fusion {
+            FusionKind::Weighted => Fusion::Weighted {
+                semantic_weight: self.semantic_weight,
+            },
+            FusionKind::Rrf => Fusion::Rrf { k: 60.0 },
+        })
+    }
+}
+
 #[derive(Args)]
 pub struct SearchArgs {
     /// The question or keywords.
@@ -16,10 +53,8 @@ pub struct SearchArgs {
     /// hybrid (keywords and meaning), lexical (keywords) or semantic (meaning).
     #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
     mode: Mode,
-    /// Fuse hybrid results by a weighted sum of normalised scores with this semantic weight
-    /// (0 to 1) instead of reciprocal rank fusion.
-    #[arg(long, value_name = "W")]
-    semantic_weight: Option<f32>,
+    #[command(flatten)]
+    fusion: FusionArgs,
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
@@ -27,11 +62,7 @@ pub struct SearchArgs {
 
 pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     let query = args.query.join(" ");
-    let fusion = match args.semantic_weight {
-        Some(w) if (0.0..=1.0).contains(&w) => Fusion::Weighted { semantic_weight: w },
-        Some(w) => anyhow::bail!("--semantic-weight must be between 0 and 1, not {w}"),
-        None => Fusion::default(),
-    };
+    let fusion = args.fusion.fusion()?;
     let opts = SearchOptions {
         mode: args.mode,
         limit: args.limit,
