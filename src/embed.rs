@@ -205,7 +205,9 @@ impl BertEmbedder {
             },
             pad_id,
             device,
-            batch_size: 16,
+            // Measured with `medshelf bench embed` on two cores: batch 8 gave 19.5 chunks/s,
+            // 4 gave 18.8, 16 gave 15.8, 32 gave 12.5 (larger activations fall out of cache).
+            batch_size: 8,
         })
     }
 
@@ -329,6 +331,24 @@ fn device_name(device: &Device) -> String {
         Device::Cpu => "cpu".to_string(),
         Device::Cuda(_) => "cuda:0".to_string(),
         Device::Metal(_) => "metal".to_string(),
+    }
+}
+
+/// Keeps memory the model frees for its next batch instead of handing it back to the system.
+///
+/// Each layer allocates and frees activations of tens of megabytes; glibc's default returns the
+/// top of the heap to the system once 128 KiB is free, so every batch faults the same pages in
+/// again. Measured with `medshelf bench embed` on all-MiniLM-L6-v2, batch 8, two cores: 12.8 ->
+/// 20.1 chunks/s (profile before: about 10 % of the time in page faults, brk and munmap). The
+/// cost is that resident memory stays at its peak rather than shrinking between batches. Call it
+/// once at start-up, before other threads run; it does nothing off glibc.
+pub fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's thresholds; it is called before any thread
+    // that allocates concurrently is started.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }
 }
 
