@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use medshelf::embed::Encoder;
 use medshelf::BertEmbedder;
 
 #[derive(Subcommand)]
@@ -23,6 +24,9 @@ pub struct EmbedArgs {
     /// Print JSON: {"model", "chunks", "chunks_per_s", "tokens_per_s", "query_ms_p50", ...}.
     #[arg(long)]
     json: bool,
+    /// Also run candle-transformers' stock BERT on the same texts and print both, with the ratio.
+    #[arg(long)]
+    compare_stock: bool,
 }
 
 pub fn bench(model: Option<&Path>, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -32,16 +36,40 @@ pub fn bench(model: Option<&Path>, cmd: BenchCommand) -> anyhow::Result<()> {
                 .map(Path::to_path_buf)
                 .or_else(|| std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from))
                 .context("bench embed needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
-            let embedder = BertEmbedder::load(&dir)?.with_batch_size(args.batch);
             let texts = medshelf::bench::read_texts(&args.texts)?;
-            let r = medshelf::bench::embed(&embedder, &texts, args.batch)?;
+            let run = |encoder| -> anyhow::Result<medshelf::bench::EmbedBench> {
+                let embedder = BertEmbedder::load_with(&dir, encoder)?.with_batch_size(args.batch);
+                Ok(medshelf::bench::embed(&embedder, &texts, args.batch)?)
+            };
+            let r = run(Encoder::Own)?;
+            let stock = if args.compare_stock {
+                Some(run(Encoder::Stock)?)
+            } else {
+                None
+            };
             if args.json {
-                return super::print_json(&r);
+                return match stock {
+                    Some(s) => super::print_json(&serde_json::json!({
+                        "medshelf": r, "candle_stock": s, "speedup": r.chunks_per_s / s.chunks_per_s,
+                    })),
+                    None => super::print_json(&r),
+                };
             }
-            println!(
-                "{}: {} texts ({} tokens), batch {}: {:.1} chunks/s, {:.0} tokens/s, query p50 {:.2} ms",
-                r.model, r.chunks, r.tokens, r.batch, r.chunks_per_s, r.tokens_per_s, r.query_ms_p50
-            );
+            let line = |name: &str, r: &medshelf::bench::EmbedBench| {
+                println!(
+                    "{name}: {} {} texts ({} tokens), batch {}: {:.1} chunks/s, {:.0} tokens/s, query p50 {:.2} ms",
+                    r.model, r.chunks, r.tokens, r.batch, r.chunks_per_s, r.tokens_per_s, r.query_ms_p50
+                )
+            };
+            line("medshelf", &r);
+            if let Some(s) = stock {
+                line("candle stock", &s);
+                println!(
+                    "medshelf / stock: {:.2}x throughput, {:.2}x query latency",
+                    r.chunks_per_s / s.chunks_per_s,
+                    r.query_ms_p50 / s.query_ms_p50
+                );
+            }
             Ok(())
         }
     }

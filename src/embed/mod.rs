@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+mod bert;
+
+pub use bert::erf;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::error::{Error, Result};
@@ -54,9 +58,24 @@ pub trait Embedder: Send + Sync {
     fn token_spans(&self, text: &str) -> Vec<(usize, usize)>;
 }
 
+/// Which implementation of the encoder runs the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoder {
+    /// MedShelf's own forward pass (fused QKV, vectorised GELU): the default.
+    #[default]
+    Own,
+    /// candle-transformers' BERT, kept for comparison in `medshelf bench embed`.
+    Stock,
+}
+
+enum Model {
+    Own(bert::Bert),
+    Stock(BertModel),
+}
+
 /// A BERT-family sentence-embedding model run by candle.
 pub struct BertEmbedder {
-    model: BertModel,
+    model: Model,
     /// Truncating tokenizer for embedding.
     tokenizer: Tokenizer,
     /// The same tokenizer without truncation, for counting word pieces when chunking.
@@ -96,6 +115,11 @@ pub const DEFAULT_MAX_TOKENS: usize = 256;
 impl BertEmbedder {
     /// Loads a model folder onto the best available device.
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with(dir, Encoder::default())
+    }
+
+    /// Loads a model folder with the given encoder implementation.
+    pub fn load_with(dir: &Path, encoder: Encoder) -> Result<Self> {
         let err = |message: String| Error::Model {
             path: dir.to_path_buf(),
             message,
@@ -185,8 +209,11 @@ impl BertEmbedder {
         // folder while a model from it is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| err(format!("model.safetensors is unreadable: {e}")))?;
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| err(format!("model.safetensors does not match config.json: {e}")))?;
+        let model = match encoder {
+            Encoder::Own => bert::Bert::load(vb, &config).map(Model::Own),
+            Encoder::Stock => BertModel::load(vb, &config).map(Model::Stock),
+        }
+        .map_err(|e| err(format!("model.safetensors does not match config.json: {e}")))?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -230,8 +257,10 @@ impl BertEmbedder {
         }
         let input = Tensor::from_vec(input, (n, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-        let types = input.zeros_like()?;
-        let hidden = self.model.forward(&input, &types, Some(&mask))?;
+        let hidden = match &self.model {
+            Model::Own(m) => m.forward(&input, &mask)?,
+            Model::Stock(m) => m.forward(&input, &input.zeros_like()?, Some(&mask))?,
+        };
         let pooled = match self.info.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
             Pooling::Mean => {
@@ -418,6 +447,29 @@ mod tests {
             assert!((norm - 1.0).abs() < 1e-4);
         }
         assert!(cosine(&batched[0], &batched[1]) < 0.9999);
+    }
+
+    #[test]
+    fn own_encoder_matches_candle_stock() {
+        for pooling in [Pooling::Mean, Pooling::Cls] {
+            let dir = tempfile::tempdir().unwrap();
+            crate::fixtures::write_tiny_model(dir.path(), pooling).unwrap();
+            let own = BertEmbedder::load_with(dir.path(), Encoder::Own).unwrap();
+            let stock = BertEmbedder::load_with(dir.path(), Encoder::Stock).unwrap();
+            let texts = [
+                "the heart rate",
+                "kidney and liver of patients with sepsis and fever",
+                "a",
+            ];
+            for (a, b) in own
+                .embed(&texts)
+                .unwrap()
+                .iter()
+                .zip(stock.embed(&texts).unwrap())
+            {
+                assert!(cosine(a, &b) > 0.99999, "{pooling:?}: {}", cosine(a, &b));
+            }
+        }
     }
 
     #[test]
