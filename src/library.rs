@@ -525,52 +525,30 @@ impl Library {
         let hash = hash_file(path)?;
         times.hash += t.elapsed().as_secs_f64();
 
-        let document = match self.catalog.document_by_hash(&hash)? {
+        let (doc, outcome) = match self.catalog.document_by_hash(&hash)? {
             // Known content under a new or touched path (a copy, a move, a `touch`): link it.
-            Some((doc, status)) if settled(status) => {
-                self.relink(
-                    path,
-                    known.as_ref().map(|k| k.document),
-                    doc,
-                    size,
-                    mtime_ns,
-                )?;
-                return Ok(FileOutcome::Unchanged);
-            }
+            Some((doc, status)) if settled(status) => (doc, FileOutcome::Unchanged),
             _ => {
                 let t = Instant::now();
                 let extracted = self.extractor.extract(path);
                 times.extract += t.elapsed().as_secs_f64();
                 match extracted {
-                    Ok(extracted) => self.store(&hash, size, &extracted, times)?,
+                    Ok(extracted) => {
+                        let (doc, pages, chunks) = self.store(&hash, size, &extracted, times)?;
+                        (doc, FileOutcome::Indexed { pages, chunks })
+                    }
                     Err(e) => {
-                        let doc =
-                            self.catalog
-                                .insert_failed(&hash, size, &e.to_string(), e.code())?;
-                        self.relink(
-                            path,
-                            known.as_ref().map(|k| k.document),
-                            doc,
-                            size,
-                            mtime_ns,
-                        )?;
-                        return Ok(FileOutcome::Failed {
-                            error: e.to_string(),
-                            code: e.code().into(),
-                        });
+                        let error = e.to_string();
+                        let doc = self.catalog.insert_failed(&hash, size, &error, e.code())?;
+                        let code = e.code().into();
+                        (doc, FileOutcome::Failed { error, code })
                     }
                 }
             }
         };
-        let (doc, pages, chunks) = document;
-        self.relink(
-            path,
-            known.as_ref().map(|k| k.document),
-            doc,
-            size,
-            mtime_ns,
-        )?;
-        Ok(FileOutcome::Indexed { pages, chunks })
+        let old = known.as_ref().map(|k| k.document);
+        self.relink(path, old, doc, size, mtime_ns)?;
+        Ok(outcome)
     }
 
     /// Points `path` at `doc`; the document it pointed at before goes where no path holds it.
