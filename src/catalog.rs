@@ -207,6 +207,14 @@ impl Catalog {
         Ok(())
     }
 
+    /// A number that changes whenever another connection (another process, say) commits to the
+    /// catalog; this connection's own commits leave it unchanged.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Reads a setting.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
@@ -615,6 +623,19 @@ fn vector_from_bytes(b: &[u8]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_version_moves_only_for_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        let mine = Catalog::open(&path).unwrap();
+        let other = Catalog::open(&path).unwrap();
+        let before = mine.data_version().unwrap();
+        mine.set_meta("k", "1").unwrap();
+        assert_eq!(mine.data_version().unwrap(), before);
+        other.set_meta("k", "2").unwrap();
+        assert_ne!(mine.data_version().unwrap(), before);
+    }
 
     #[test]
     fn same_content_under_two_paths_is_one_document() {

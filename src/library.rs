@@ -191,6 +191,9 @@ pub struct Library {
     extractor: Box<dyn Extractor>,
     /// Held while this process may write; released on drop.
     lock: Option<File>,
+    /// The catalog's data version when the indexes were last checked against it: while no other
+    /// connection has committed since, there is nothing to repair.
+    repaired_at: Option<i64>,
 }
 
 impl Library {
@@ -227,6 +230,7 @@ impl Library {
             embedder,
             extractor: Box::new(InProcessExtractor),
             lock: None,
+            repaired_at: None,
         };
         // Where no other process is writing, make sure a crash left nothing behind, so that
         // a search after a kill answers for everything the catalog holds. Where one is writing,
@@ -269,11 +273,17 @@ impl Library {
             .try_lock()?
             .ok_or_else(|| Error::Locked(self.dir.clone()))?;
         self.lock = Some(lock);
+        // Opening repaired already where no one was writing; repair again only if another
+        // process has committed to the catalog since (and may have died before its indexes).
+        if self.repaired_at.is_some() && self.repaired_at == Some(self.catalog.data_version()?) {
+            return Ok(());
+        }
         self.repair()
     }
 
     /// Brings both indexes in line with the catalog.
     fn repair(&mut self) -> Result<()> {
+        self.repaired_at = Some(self.catalog.data_version()?);
         let catalog_ids: HashSet<ChunkId> = self.catalog.chunk_ids()?.into_iter().collect();
         let lexical_ids = self.lexical.chunk_ids()?;
         let missing: HashSet<ChunkId> = catalog_ids.difference(&lexical_ids).copied().collect();
