@@ -23,7 +23,7 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
     );
     match &status.model {
         Some(m) => println!(
-            "model     {} ({} dimensions, {:?} pooling, on {})",
+            "model     {} ({} dimensions, {} pooling, on {})",
             m.name, m.dim, m.pooling, m.device
         ),
         None => println!("model     none: keyword search only"),

@@ -5,6 +5,7 @@ mod bench;
 mod eval;
 mod index;
 mod info;
+mod model;
 pub mod search;
 
 use std::path::PathBuf;
@@ -42,6 +43,9 @@ enum Command {
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
     /// are reflected within seconds. Runs until stopped.
     Watch(index::WatchArgs),
+    /// Install and list embedding models in the library's models/ folder.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// Measure speed: embedding throughput and single-query latency.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(args) => info::docs(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
+        Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),
         Command::ExtractWorker | Command::Eval(_) | Command::Bench(_) => {
             unreachable!("handled above")
         }

@@ -30,6 +30,15 @@ pub enum Pooling {
     Mean,
 }
 
+impl std::fmt::Display for Pooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pooling::Cls => "CLS",
+            Pooling::Mean => "mean",
+        })
+    }
+}
+
 /// What a library records about the model its vectors came from.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelInfo {
@@ -88,6 +97,8 @@ pub struct BertEmbedder {
 
 #[derive(serde::Deserialize)]
 struct PoolingConfig {
+    #[serde(default)]
+    word_embedding_dimension: Option<usize>,
     #[serde(default)]
     pooling_mode_cls_token: bool,
     #[serde(default)]
@@ -172,6 +183,15 @@ impl BertEmbedder {
                 )))
             }
         };
+        if let Some(dim) = pooling_cfg.word_embedding_dimension {
+            if dim != config.hidden_size {
+                return Err(err(format!(
+                    "{pooling_dir}/config.json says {dim} dimensions but config.json says {}: \
+                     the files come from different models",
+                    config.hidden_size
+                )));
+            }
+        }
         // Without modules.json (a bare transformers folder) assume normalised output: every model
         // MedShelf ships is used with cosine similarity.
         let normalize = modules.is_empty() || modules.iter().any(|m| m.kind.ends_with("Normalize"));
@@ -379,6 +399,106 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }
+}
+
+/// A model installed in a library's `models/` folder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InstalledModel {
+    /// Its folder name, which is its name.
+    pub name: String,
+    /// Its folder.
+    pub path: PathBuf,
+    /// What it is, where it loads.
+    pub info: Option<ModelInfo>,
+    /// Why it does not load, where it does not.
+    pub problem: Option<String>,
+}
+
+/// Checks a model folder by loading it as searches would, and describes it.
+pub fn inspect_model(dir: &Path) -> Result<ModelInfo> {
+    Ok(BertEmbedder::load(dir)?.info().clone())
+}
+
+/// Installs a model folder into `models` under its folder name: checked first (config,
+/// tokenizer, weights, pooling, dimensions), copied beside, and renamed into place only when
+/// complete, so a library never sees half a model.
+pub fn import_model(src: &Path, models: &Path) -> Result<InstalledModel> {
+    let info = inspect_model(src)?;
+    let name = info.name.clone();
+    let dest = models.join(&name);
+    if dest.exists() {
+        return Err(Error::Invalid(format!(
+            "a model named {name} is installed already in {}; remove that folder first",
+            models.display()
+        )));
+    }
+    std::fs::create_dir_all(models).map_err(|e| Error::io(models, e))?;
+    let tmp = models.join(format!(".import-{name}-{}", std::process::id()));
+    let copied = copy_dir(src, &tmp)
+        .and_then(|()| std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e)));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(InstalledModel {
+        name,
+        path: dest,
+        info: Some(info),
+        problem: None,
+    })
+}
+
+fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
+    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
+        let entry = entry.map_err(|e| Error::io(src, e))?;
+        let from = entry.path();
+        let to = dest.join(entry.file_name());
+        if from.is_dir() {
+            copy_dir(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+        }
+    }
+    let dir = std::fs::File::open(dest).map_err(|e| Error::io(dest, e))?;
+    dir.sync_all().map_err(|e| Error::io(dest, e))
+}
+
+/// The models installed in `models`, by name, each loaded to check it.
+pub fn list_models(models: &Path) -> Vec<InstalledModel> {
+    let mut found: Vec<InstalledModel> = std::fs::read_dir(models)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match inspect_model(&path) {
+                Ok(info) => InstalledModel {
+                    name,
+                    path,
+                    info: Some(info),
+                    problem: None,
+                },
+                Err(e) => InstalledModel {
+                    name,
+                    path,
+                    info: None,
+                    problem: Some(e.to_string()),
+                },
+            }
+        })
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
 }
 
 /// Where to look for a model when none is named: `MEDSHELF_MODEL`, then the library's `models/`

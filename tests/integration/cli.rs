@@ -238,3 +238,60 @@ fn regression_a_closed_pipe_is_not_a_panic() {
     child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn model_import_checks_installs_and_lists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Cls).unwrap();
+    let lib = tmp.path().join("lib");
+
+    // A folder that is not a whole model is refused, naming what is missing, and leaves nothing.
+    let broken = tmp.path().join("broken-model");
+    write_tiny_model(&broken, Pooling::Mean).unwrap();
+    std::fs::remove_file(broken.join("tokenizer.json")).unwrap();
+    let out = medshelf(&lib, None, &["model", "import", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tokenizer.json is missing"));
+    // Pooling and weights that disagree on dimensions are refused too.
+    let mixed = tmp.path().join("mixed-model");
+    write_tiny_model(&mixed, Pooling::Mean).unwrap();
+    std::fs::write(
+        mixed.join("1_Pooling/config.json"),
+        r#"{"word_embedding_dimension": 384, "pooling_mode_mean_tokens": true}"#,
+    )
+    .unwrap();
+    let out = medshelf(&lib, None, &["model", "import", mixed.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("says 384 dimensions"));
+    assert!(
+        !lib.join("models").exists() || std::fs::read_dir(lib.join("models")).unwrap().count() == 0
+    );
+
+    let out = medshelf(&lib, None, &["model", "import", model.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = json(&medshelf(&lib, None, &["model", "list", "--json"]));
+    assert_eq!(listed["models"][0]["name"], "tiny-bert");
+    assert_eq!(listed["models"][0]["info"]["pooling"], "cls");
+    assert_eq!(
+        listed["in_use"],
+        lib.join("models/tiny-bert").to_str().unwrap()
+    );
+    // The library now searches by meaning without --model.
+    assert!(
+        medshelf(&lib, None, &["index", papers.dir.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(
+        json(&medshelf(&lib, None, &["status", "--json"]))["model"]["name"],
+        "tiny-bert"
+    );
+    // A second import of the same name is refused.
+    let out = medshelf(&lib, None, &["model", "import", model.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("installed already"));
+}
