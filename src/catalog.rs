@@ -420,6 +420,15 @@ impl Catalog {
 
     /// Every document, with its paths and passage counts, ordered by first path.
     pub fn documents(&self) -> Result<Vec<DocumentRow>> {
+        self.documents_where(None)
+    }
+
+    /// The documents with one status (the failed ones, for `status`), as [`Catalog::documents`].
+    pub fn documents_with(&self, status: Status) -> Result<Vec<DocumentRow>> {
+        self.documents_where(Some(status))
+    }
+
+    fn documents_where(&self, status: Option<Status>) -> Result<Vec<DocumentRow>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -427,11 +436,11 @@ impl Catalog {
                         (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
                         (SELECT group_concat(path, char(10)) FROM
                             (SELECT path FROM files f WHERE f.document_id = d.id ORDER BY path))
-                 FROM documents d",
+                 FROM documents d WHERE ?1 IS NULL OR d.status = ?1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([status.map(Status::as_str)], |r| {
                 let paths: Vec<PathBuf> = r
                     .get::<_, Option<String>>(7)?
                     .unwrap_or_default()

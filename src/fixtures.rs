@@ -86,13 +86,7 @@ pub fn write_pdf(path: &Path, title: Option<&str>, pages: &[FixturePage]) -> std
         });
         kids.push(page_id.into());
     }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
+    set_pages(&mut doc, pages_id, kids);
     if let Some(title) = title {
         let info_id = doc.add_object(dictionary! {
             "Title" => Object::String(title.as_bytes().to_vec(), StringFormat::Literal),
@@ -102,6 +96,17 @@ pub fn write_pdf(path: &Path, title: Option<&str>, pages: &[FixturePage]) -> std
     doc.compress();
     doc.save(path).map_err(std::io::Error::other)?;
     Ok(())
+}
+
+/// Files `kids` under the page tree `pages_id` and makes that tree the document's catalog.
+fn set_pages(doc: &mut Document, pages_id: lopdf::ObjectId, kids: Vec<Object>) {
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
 }
 
 /// WinAnsi bytes for a line, with the ligatures mapped to the font's codes 1 and 2.
@@ -337,14 +342,7 @@ pub fn write_bomb_pdf(path: &Path, inflated: usize) -> std::io::Result<()> {
         "Contents" => content_id,
         "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
     });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
+    set_pages(&mut doc, pages_id, vec![page_id.into()]);
     doc.save(path).map_err(std::io::Error::other)?;
     Ok(())
 }

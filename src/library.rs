@@ -810,9 +810,8 @@ impl Library {
         let (documents, chunks) = self.catalog.counts()?;
         let failed = self
             .catalog
-            .documents()?
+            .documents_with(Status::Failed)?
             .into_iter()
-            .filter(|d| d.status == Status::Failed)
             .map(|d| FailedFile {
                 path: d.path,
                 error: d.error.unwrap_or_default(),

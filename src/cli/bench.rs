@@ -1,6 +1,6 @@
 //! `medshelf bench`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -29,12 +29,10 @@ pub struct EmbedArgs {
     compare_stock: bool,
 }
 
-pub fn bench(model: Option<&Path>, cmd: BenchCommand) -> anyhow::Result<()> {
+pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Embed(args) => {
             let dir = model
-                .map(Path::to_path_buf)
-                .or_else(|| std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from))
                 .context("bench embed needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
             let texts = medshelf::bench::read_texts(&args.texts)?;
             let run = |encoder| -> anyhow::Result<medshelf::bench::EmbedBench> {

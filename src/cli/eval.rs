@@ -1,6 +1,6 @@
 //! `medshelf eval`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use medshelf::eval::{cache_dir, evaluate, load_beir};
@@ -37,11 +37,8 @@ pub struct EvalArgs {
     json: bool,
 }
 
-pub fn eval(model: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
+pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
     let bench = load_beir(&args.dir, &args.split)?;
-    let model_dir = model
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from));
     let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
         Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
         None => None,

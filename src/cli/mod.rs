@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use medshelf::embed::find_model;
 use medshelf::Library;
 
 /// Search your medical papers offline: keywords and meaning, the right paper and page.
@@ -58,11 +59,8 @@ enum Command {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::ExtractWorker => return Ok(medshelf::extract::run_worker()?),
-        Command::Eval(args) => return eval::eval(cli.model.as_deref(), args),
-        Command::Bench(cmd) => return bench::bench(cli.model.as_deref(), cmd),
-        _ => {}
+    if let Command::ExtractWorker = cli.command {
+        return Ok(medshelf::extract::run_worker()?);
     }
     let dir = match cli.library {
         Some(dir) => dir,
@@ -70,6 +68,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             .context("no data folder on this system: pass --library DIR")?
             .join("medshelf"),
     };
+    match cli.command {
+        // These two work outside the library, but find the model the same way it does.
+        Command::Eval(args) => return eval::eval(find_model(cli.model.as_deref(), &dir), args),
+        Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
+        _ => {}
+    }
     let open = || {
         Library::open(&dir, cli.model.as_deref())
             .with_context(|| format!("cannot open the library {}", dir.display()))

@@ -239,12 +239,6 @@ impl LexicalIndex {
         Ok(())
     }
 
-    /// Removes everything.
-    pub fn clear(&mut self) -> Result<()> {
-        self.writer()?.delete_all_documents()?;
-        Ok(())
-    }
-
     /// Makes every change since the last commit durable and visible to searches.
     pub fn commit(&mut self) -> Result<()> {
         if let Some(w) = self.writer.as_mut() {

@@ -67,11 +67,6 @@ impl VectorIndex {
         }
     }
 
-    /// Vector dimensions.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
     /// How many vectors it holds.
     pub fn len(&self) -> usize {
         self.index.size()

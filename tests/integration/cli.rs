@@ -7,7 +7,7 @@ use medshelf::fixtures::write_tiny_model;
 use medshelf::Pooling;
 use serde_json::Value;
 
-use crate::support::write_papers;
+use crate::support::{assert_ran, write_papers};
 
 fn medshelf(library: &Path, model: Option<&Path>, args: &[&str]) -> Output {
     crate::support::cli(library, model)
@@ -17,11 +17,7 @@ fn medshelf(library: &Path, model: Option<&Path>, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -36,11 +32,7 @@ fn index_search_status_docs_remove() {
     let m = Some(model.as_path());
 
     let out = medshelf(&lib, m, &["index", papers.dir.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("indexed 3, unchanged 0, failed 1"),
@@ -269,11 +261,7 @@ fn model_import_checks_installs_and_lists() {
     );
 
     let out = medshelf(&lib, None, &["model", "import", model.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     let listed = json(&medshelf(&lib, None, &["model", "list", "--json"]));
     assert_eq!(listed["models"][0]["name"], "tiny-bert");
     assert_eq!(listed["models"][0]["info"]["pooling"], "cls");

@@ -8,7 +8,7 @@ use std::path::Path;
 use medshelf::eval::{ndcg_at, score, Qrels};
 use serde_json::Value;
 
-use crate::support::{cli, shared, skip, standin_model};
+use crate::support::{assert_ran, cli, shared, skip, standin_model};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,11 +125,7 @@ fn small_scifact_sample_clears_its_floor() {
             .arg("--json")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ran(&out);
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
     let started = std::time::Instant::now();

@@ -9,7 +9,7 @@ use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
 use medshelf::Pooling;
 use serde_json::Value;
 
-use crate::support::{cli, cli_json, shared, skip, write_papers};
+use crate::support::{assert_ran, cli, cli_json, library_paths, shared, skip, write_papers};
 
 #[test]
 fn every_bad_pdf_ends_indexed_or_failed_with_a_reason() {
@@ -181,11 +181,7 @@ fn kill_nine_at_any_moment_loses_nothing() {
             .args(["search", "receptor"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ran(&out);
     }
     assert!(kills >= 5, "only {kills} runs were killed mid-way");
     // The last run finishes the rest without redoing committed work.
@@ -203,19 +199,7 @@ fn kill_nine_at_any_moment_loses_nothing() {
     for key in ["documents", "chunks", "vectors"] {
         assert_eq!(got[key], want[key], "{key}");
     }
-    let docs = cli_json(&lib, Some(&model), &["docs", "--json"]);
-    let mut paths: Vec<&str> = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| {
-            d["paths"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap())
-        })
-        .collect();
+    let mut paths = library_paths(&lib, Some(&model));
     paths.sort();
     let before = paths.len();
     paths.dedup();

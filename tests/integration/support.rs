@@ -2,7 +2,7 @@
 //! stand-in model and `../shared` are.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::Arc;
 
 use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
@@ -152,13 +152,29 @@ pub fn cli(library: &Path, model: Option<&Path>) -> Command {
     cmd
 }
 
+/// Fails the test, showing the command's standard error, unless it exited 0.
+pub fn assert_ran(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs `medshelf ... --json` and parses its output, failing the test on a non-zero exit.
 pub fn cli_json(library: &Path, model: Option<&Path>, args: &[&str]) -> serde_json::Value {
     let out = cli(library, model).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "medshelf {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ran(&out);
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every path the library holds, across its documents (`docs --json`).
+pub fn library_paths(library: &Path, model: Option<&Path>) -> Vec<String> {
+    cli_json(library, model, &["docs", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["paths"].as_array().unwrap().iter())
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
 }

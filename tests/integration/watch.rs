@@ -8,7 +8,7 @@ use medshelf::fixtures::{write_pdf, write_tiny_model, FixturePage};
 use medshelf::Pooling;
 
 use crate::robustness::wait_for_line;
-use crate::support::{cli, cli_json, write_papers};
+use crate::support::{cli, cli_json, library_paths, write_papers};
 
 /// Polls until `check` holds (20 s at most).
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
@@ -23,18 +23,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn paths(lib: &Path, model: &Path) -> Vec<String> {
-    cli_json(lib, Some(model), &["docs", "--json"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| {
-            d["paths"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap().to_string())
-        })
-        .collect()
+    library_paths(lib, Some(model))
 }
 
 fn top_path(lib: &Path, model: &Path, query: &str) -> Option<String> {
