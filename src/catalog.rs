@@ -559,6 +559,48 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Up to `limit` passages stored without a vector (indexed while no model was present),
+    /// lowest id first.
+    pub fn chunks_without_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, text FROM chunks WHERE vector IS NULL ORDER BY id LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stores vectors for passages that have none, in one transaction.
+    pub fn set_vectors(&mut self, vectors: &[(ChunkId, &[f32])]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut stmt = tx
+                .prepare("UPDATE chunks SET vector = ?2 WHERE id = ?1 AND vector IS NULL")
+                .map_err(e)?;
+            for (id, v) in vectors {
+                stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// How many passages carry no vector.
+    pub fn missing_vector_count(&self) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM chunks WHERE vector IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// How many passages carry a vector.
     pub fn vector_count(&self) -> Result<u64> {
         self.conn

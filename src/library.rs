@@ -76,6 +76,23 @@ pub enum IndexEvent<'a> {
         /// The folders.
         folders: &'a [PathBuf],
     },
+    /// A file's text is read and cut into passages; embedding them starts now.
+    Embedding {
+        /// The file.
+        path: &'a Path,
+        /// Its pages.
+        pages: usize,
+        /// Its passages.
+        chunks: usize,
+    },
+    /// Passages stored without vectors (indexed before a model was installed) are being
+    /// embedded: `done` of `total` so far.
+    Backfill {
+        /// Passages embedded so far.
+        done: u64,
+        /// Passages that had no vector when the backfill started.
+        total: u64,
+    },
     /// A file is done.
     FileDone {
         /// The file.
@@ -397,7 +414,7 @@ impl Library {
             };
             sink.event(&IndexEvent::FileStarted { path: &path });
             let file_started = Instant::now();
-            let outcome = match self.index_file(&path, options, &mut summary.stages) {
+            let outcome = match self.index_file(&path, options, &mut summary.stages, sink) {
                 Ok(o) => o,
                 Err(e) if matches!(e.fault(), crate::Fault::Machine | crate::Fault::User) => {
                     FileOutcome::Failed {
@@ -439,6 +456,12 @@ impl Library {
                 since_commit = 0;
             }
         }
+        // Passages stored while no model was present get their vectors now that one is.
+        if !summary.cancelled {
+            let t = Instant::now();
+            self.embed_missing(sink, cancel)?;
+            summary.stages.embed += t.elapsed().as_secs_f64();
+        }
         let t = Instant::now();
         self.commit()?;
         summary.stages.write += t.elapsed().as_secs_f64();
@@ -446,13 +469,45 @@ impl Library {
         Ok(summary)
     }
 
+    /// Embeds the passages stored without a vector (indexed while no model was present), in
+    /// batches committed as they go: a cancel or a crash keeps what is done, and the next call
+    /// resumes. Returns how many passages were embedded; without a model, none.
+    pub fn embed_missing(&mut self, sink: &dyn Sink, cancel: &AtomicBool) -> Result<u64> {
+        const BATCH: usize = 64;
+        let Some(embedder) = self.embedder.clone() else {
+            return Ok(0);
+        };
+        self.open_for_writing()?;
+        let total = self.catalog.missing_vector_count()?;
+        let mut done = 0;
+        while !cancel.load(Ordering::Relaxed) {
+            let batch = self.catalog.chunks_without_vector(BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = embedder.embed(&texts)?;
+            let pairs: Vec<(ChunkId, &[f32])> = batch
+                .iter()
+                .zip(&vectors)
+                .map(|((id, _), v)| (*id, v.as_slice()))
+                .collect();
+            self.catalog.set_vectors(&pairs)?;
+            if let Some(mut index) = self.vectors_mut() {
+                for (id, v) in &pairs {
+                    index.add(*id, v)?;
+                }
+            }
+            done += batch.len() as u64;
+            sink.event(&IndexEvent::Backfill { done, total });
+        }
+        self.commit()?;
+        Ok(done)
+    }
+
     /// The folders this library was asked to index, for watching them later.
     pub fn folders(&self) -> Result<Vec<PathBuf>> {
-        Ok(self
-            .catalog
-            .meta("folders")?
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default())
+        folders_of(&self.catalog)
     }
 
     fn remember_folders(&mut self, paths: &[PathBuf]) -> Result<()> {
@@ -514,6 +569,7 @@ impl Library {
         path: &Path,
         options: IndexOptions,
         times: &mut StageTimes,
+        sink: &dyn Sink,
     ) -> Result<FileOutcome> {
         let settled = |status: Status| {
             status == Status::Indexed || (status == Status::Failed && !options.retry_failed)
@@ -544,7 +600,8 @@ impl Library {
                 times.extract += t.elapsed().as_secs_f64();
                 match extracted {
                     Ok(extracted) => {
-                        let (doc, pages, chunks) = self.store(&hash, size, &extracted, times)?;
+                        let (doc, pages, chunks) =
+                            self.store(path, &hash, size, &extracted, times, sink)?;
                         (doc, FileOutcome::Indexed { pages, chunks })
                     }
                     Err(e) => {
@@ -581,14 +638,21 @@ impl Library {
     /// Chunks, embeds and stores one extracted paper. Returns its id, pages and passage count.
     fn store(
         &mut self,
+        path: &Path,
         hash: &str,
         size: u64,
         doc: &Extracted,
         times: &mut StageTimes,
+        sink: &dyn Sink,
     ) -> Result<(DocumentId, usize, usize)> {
         let t = Instant::now();
         let passages = self.passages(doc);
         times.chunk += t.elapsed().as_secs_f64();
+        sink.event(&IndexEvent::Embedding {
+            path,
+            pages: doc.pages.len(),
+            chunks: passages.len(),
+        });
         let t = Instant::now();
         let vectors = self.embed_passages(&[(doc, &passages)])?;
         times.embed += t.elapsed().as_secs_f64();
@@ -787,6 +851,7 @@ impl Library {
     /// it sees each paper once the paper's catalog transaction and index commit are done.
     pub fn searcher(&self) -> Result<Searcher> {
         Ok(Searcher {
+            dir: self.dir.clone(),
             catalog: Mutex::new(Catalog::open(&self.dir.join("catalog.sqlite"))?),
             lexical: self.lexical.reader(),
             vectors: self.vectors.clone(),
@@ -808,15 +873,7 @@ impl Library {
     /// Counts, the model, and failures.
     pub fn status(&self) -> Result<LibraryStatus> {
         let (documents, chunks) = self.catalog.counts()?;
-        let failed = self
-            .catalog
-            .documents_with(Status::Failed)?
-            .into_iter()
-            .map(|d| FailedFile {
-                path: d.path,
-                error: d.error.unwrap_or_default(),
-            })
-            .collect();
+        let failed = failed_files(&self.catalog)?;
         Ok(LibraryStatus {
             library: self.dir.clone(),
             documents,
@@ -873,6 +930,7 @@ fn hash_file(path: &Path) -> Result<String> {
 
 /// Searches a library from any thread; see [`Library::searcher`].
 pub struct Searcher {
+    dir: PathBuf,
     catalog: Mutex<Catalog>,
     lexical: LexicalReader,
     vectors: Option<Arc<RwLock<VectorIndex>>>,
@@ -882,7 +940,7 @@ pub struct Searcher {
 impl Searcher {
     /// Answers a query, as [`Library::search`] does.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResponse> {
-        let catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        let catalog = self.catalog();
         run_search(
             &catalog,
             &self.lexical,
@@ -892,6 +950,73 @@ impl Searcher {
             opts,
         )
     }
+
+    /// Every document with its state, as [`Library::documents`] gives it.
+    pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
+        self.catalog().documents()
+    }
+
+    /// Counts, the model, and failures, as [`Library::status`] gives them; from another thread
+    /// while the library indexes.
+    pub fn status(&self) -> Result<LibraryStatus> {
+        let catalog = self.catalog();
+        let (documents, chunks) = catalog.counts()?;
+        let failed = failed_files(&catalog)?;
+        Ok(LibraryStatus {
+            library: self.dir.clone(),
+            documents,
+            chunks,
+            vectors: catalog.vector_count()?,
+            lexical_entries: self.lexical.len()?,
+            vector_entries: self.vectors.as_ref().map_or(0, |v| read(v).len() as u64),
+            failed,
+            model: self.embedder.as_ref().map(|e| e.info().clone()),
+            notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
+        })
+    }
+
+    /// The folders this library was asked to index, as [`Library::folders`] gives them.
+    pub fn folders(&self) -> Result<Vec<PathBuf>> {
+        folders_of(&self.catalog())
+    }
+
+    /// The library folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The folders recorded in a catalog.
+fn folders_of(catalog: &Catalog) -> Result<Vec<PathBuf>> {
+    Ok(catalog
+        .meta("folders")?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// The library folder used when none is named: `MEDSHELF_LIBRARY`, else `medshelf` in the
+/// platform's data folder (`~/.local/share/medshelf` on Linux).
+pub fn default_dir() -> Option<PathBuf> {
+    match std::env::var_os("MEDSHELF_LIBRARY") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::data_dir().map(|d| d.join("medshelf")),
+    }
+}
+
+/// The papers that could not be read, with the reason.
+fn failed_files(catalog: &Catalog) -> Result<Vec<FailedFile>> {
+    Ok(catalog
+        .documents_with(Status::Failed)?
+        .into_iter()
+        .map(|d| FailedFile {
+            path: d.path,
+            error: d.error.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A poisoned lock only means another thread panicked mid-search; the index itself is intact.

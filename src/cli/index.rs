@@ -74,6 +74,7 @@ impl Sink for Bar {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 self.0.set_message(name.into_owned());
             }
+            IndexEvent::Embedding { .. } | IndexEvent::Backfill { .. } => {}
             IndexEvent::Removed { path } => {
                 self.0.suspend(|| println!("removed {}", path.display()));
             }

@@ -64,9 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let dir = match cli.library {
         Some(dir) => dir,
-        None => dirs::data_dir()
-            .context("no data folder on this system: pass --library DIR")?
-            .join("medshelf"),
+        None => medshelf::library::default_dir()
+            .context("no data folder on this system: pass --library DIR")?,
     };
     match cli.command {
         // These two work outside the library, but find the model the same way it does.

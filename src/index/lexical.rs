@@ -312,6 +312,17 @@ impl LexicalReader {
         Ok(())
     }
 
+    /// Passages in the index as of the latest commit.
+    pub fn len(&self) -> Result<u64> {
+        self.reader.reload()?;
+        Ok(self.reader.searcher().num_docs())
+    }
+
+    /// Whether the index holds no passage.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
     /// The best `limit` passages for `query` by BM25, best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
         let mut seen = HashSet::new();

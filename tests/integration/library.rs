@@ -201,6 +201,58 @@ fn without_a_model_keywords_still_work_and_say_so() {
 }
 
 #[test]
+fn a_model_installed_later_embeds_what_was_indexed_without_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let dir = tmp.path().join("library");
+    let chunks = {
+        let mut lib = Library::open_with(&dir, None).unwrap();
+        let run = lib
+            .index(
+                std::slice::from_ref(&papers.dir),
+                &NoSink,
+                &AtomicBool::new(false),
+            )
+            .unwrap();
+        assert_eq!(run.indexed, 3);
+        let status = lib.status().unwrap();
+        assert_eq!(status.vectors, 0);
+        status.chunks
+    };
+    let mut lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    // A cancel before the start embeds nothing and loses nothing.
+    assert_eq!(
+        lib.embed_missing(&NoSink, &AtomicBool::new(true)).unwrap(),
+        0
+    );
+    let searcher = lib.searcher().unwrap();
+    assert!(searcher
+        .search("ferritin", &opts(Mode::Semantic))
+        .unwrap()
+        .results
+        .is_empty());
+    let done = lib.embed_missing(&NoSink, &AtomicBool::new(false)).unwrap();
+    assert_eq!(done, chunks);
+    let status = searcher.status().unwrap();
+    assert_eq!((status.vectors, status.vector_entries), (chunks, chunks));
+    // The searcher made before the backfill sees the new vectors.
+    let hits = searcher.search("ferritin", &opts(Mode::Semantic)).unwrap();
+    assert_eq!(
+        hits.results.len(),
+        3,
+        "every paper is reachable by meaning now"
+    );
+    // Nothing is left to do, and a reopened library agrees.
+    assert_eq!(
+        lib.embed_missing(&NoSink, &AtomicBool::new(false)).unwrap(),
+        0
+    );
+    drop((lib, searcher));
+    let lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    assert_eq!(lib.status().unwrap().vector_entries, chunks);
+}
+
+#[test]
 fn a_library_refuses_vectors_from_another_model() {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
