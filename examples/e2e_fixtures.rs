@@ -1,0 +1,109 @@
+//! Writes the three papers the desktop app's end-to-end test drops into an empty library, and
+//! prints (as JSON) the question it asks and where the answer is: the expectation lives beside
+//! the text that makes it true.
+//!
+//! `cargo run --example e2e_fixtures -- DIR`
+
+use std::path::PathBuf;
+
+use medshelf::fixtures::{write_pdf, FixturePage};
+
+/// Lines of plausible filler for a paper's other pages, varied by page so no two pages match.
+fn filler(topic: &str, page: usize, lines: usize) -> Vec<String> {
+    // Each at most 80 characters, so that a line fits the page at 11 pt.
+    let stems = [
+        "Participants were enrolled at {n} centres after written informed consent.",
+        "Baseline characteristics were balanced, with a median age of {n} years.",
+        "The protocol was approved by each review board before enrolment began.",
+        "Data were collected on standard forms and checked against source records.",
+        "Missing values ({n} per cent) were handled by multiple imputation.",
+        "Secondary outcomes were length of stay and adverse events by day {n}.",
+        "Sensitivity analyses excluding protocol deviations gave similar results.",
+        "The steering committee met every {n} months to review safety ({topic}).",
+        "Randomisation used permuted blocks, stratified by centre and severity.",
+        "Analyses used R version 4 with a two-sided alpha of 0.05 ({topic}).",
+    ];
+    (0..lines)
+        .map(|i| {
+            let stem = stems[(i + page * 3) % stems.len()];
+            let n = 3 + (i * 7 + page * 11) % 60;
+            stem.replace("{n}", &n.to_string())
+                .replace("{topic}", topic)
+        })
+        .collect()
+}
+
+/// A paper of `pages` pages whose page `special` carries `lines` instead of filler.
+fn paper(topic: &str, pages: usize, special: usize, lines: &[&str]) -> Vec<FixturePage> {
+    (1..=pages)
+        .map(|p| {
+            let mut text = if p == special {
+                lines.iter().map(|s| s.to_string()).collect()
+            } else {
+                Vec::new()
+            };
+            text.extend(filler(topic, p, 34 - text.len().min(30)));
+            FixturePage {
+                columns: vec![text],
+                header: Some(format!("{topic} - page {p}")),
+            }
+        })
+        .collect()
+}
+
+fn main() -> std::io::Result<()> {
+    let dir = PathBuf::from(std::env::args_os().nth(1).expect("usage: e2e_fixtures DIR"));
+    std::fs::create_dir_all(&dir)?;
+    let metformin = dir.join("metformin-kidney.pdf");
+    let sepsis = dir.join("procalcitonin-sepsis.pdf");
+    let vitamin = dir.join("vitamin-d-fractures.pdf");
+    write_pdf(
+        &metformin,
+        Some("Metformin and lactic acidosis in chronic kidney disease"),
+        &paper(
+            "metformin cohort",
+            8,
+            2,
+            &[
+                "Metformin use in stage 3 chronic kidney disease was not associated with",
+                "lactic acidosis when the estimated glomerular filtration rate stayed above 30.",
+            ],
+        ),
+    )?;
+    write_pdf(
+        &sepsis,
+        Some("Procalcitonin-guided antibiotic duration in sepsis"),
+        &paper(
+            "sepsis trial",
+            8,
+            5,
+            &[
+                "Procalcitonin-guided discontinuation shortened antibiotic therapy",
+                "by a median of 2.1 days in adults with sepsis in the intensive care unit,",
+                "without any increase in 28-day mortality or in recurrent infection.",
+            ],
+        ),
+    )?;
+    write_pdf(
+        &vitamin,
+        Some("Vitamin D supplementation and fracture risk in older adults"),
+        &paper(
+            "vitamin D trial",
+            8,
+            3,
+            &[
+                "Daily vitamin D3 did not reduce hip fractures in community-dwelling",
+                "adults over 70 years who were not deficient at baseline.",
+            ],
+        ),
+    )?;
+    let expected = serde_json::json!({
+        "files": [metformin, sepsis, vitamin],
+        "question": "does procalcitonin guidance shorten antibiotic therapy in sepsis",
+        "expected_file": sepsis,
+        "expected_page": 5,
+        "expected_phrase": "Procalcitonin-guided discontinuation shortened antibiotic therapy",
+    });
+    println!("{expected}");
+    Ok(())
+}

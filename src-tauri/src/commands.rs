@@ -1,0 +1,282 @@
+//! The commands the page may call, and the app's start-up. Each command checks its input, hands
+//! the work to the engine off the UI thread, and returns what the page shows.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use medshelf::library::LibraryStatus;
+use medshelf::{DocumentRow, Mode, SearchOptions, SearchResponse};
+use serde::Serialize;
+use tauri::{Emitter, Manager, State};
+
+use crate::engine::{Engine, Ingest, Job, INGEST_EVENT};
+
+type Shared<'a> = State<'a, Arc<Engine>>;
+
+/// Builds and runs the app.
+pub fn run() {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let dir = medshelf::library::default_dir()
+                .ok_or("no data folder on this system: set MEDSHELF_LIBRARY")?;
+            let engine = Engine::start(app.handle().clone(), dir);
+            // `medshelf-app PAPER.pdf FOLDER ...` indexes those as the window opens.
+            let given: Vec<PathBuf> = std::env::args_os()
+                .skip(1)
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+                .collect();
+            if !given.is_empty() {
+                if let Err(e) = engine.queue_index(given, false) {
+                    eprintln!("medshelf-app: cannot index the paths given: {e}");
+                }
+            }
+            app.manage(engine);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            status,
+            search,
+            index_paths,
+            cancel_indexing,
+            documents,
+            remove_paths,
+            allow_view,
+            open_external,
+            reveal,
+            import_model,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running MedShelf");
+}
+
+/// The library's state as the page shows it.
+#[derive(Serialize)]
+pub struct AppStatus {
+    /// Counts, model, failures, notice.
+    #[serde(flatten)]
+    status: LibraryStatus,
+    /// Why the model found could not be used, where it could not.
+    model_error: Option<String>,
+    /// The folders the library was asked to index.
+    folders: Vec<PathBuf>,
+    /// The folders followed for changes now (all of `folders` once the first run is done).
+    watching: Vec<PathBuf>,
+    /// Whether an index job is running.
+    busy: bool,
+}
+
+/// Counts, the model in use, the folders, and whether indexing is under way.
+#[tauri::command]
+async fn status(engine: Shared<'_>) -> Result<AppStatus, String> {
+    let engine = engine.inner().clone();
+    blocking(move || {
+        let searcher = engine.searcher()?;
+        Ok(AppStatus {
+            status: searcher.status().map_err(|e| e.to_string())?,
+            model_error: engine.model_error(),
+            folders: searcher.folders().map_err(|e| e.to_string())?,
+            watching: engine.watching(),
+            busy: engine.busy(),
+        })
+    })
+    .await
+}
+
+/// A search's answer with the time the engine took.
+#[derive(Serialize)]
+pub struct Answer {
+    #[serde(flatten)]
+    response: SearchResponse,
+    /// Milliseconds the engine spent, embedding the query included.
+    took_ms: f64,
+}
+
+/// Answers a query.
+#[tauri::command]
+async fn search(
+    engine: Shared<'_>,
+    query: String,
+    mode: Mode,
+    limit: Option<usize>,
+) -> Result<Answer, String> {
+    let searcher = engine.searcher()?;
+    blocking(move || {
+        let started = Instant::now();
+        let opts = SearchOptions {
+            mode,
+            limit: limit.unwrap_or(20).clamp(1, 200),
+            ..Default::default()
+        };
+        let response = searcher.search(&query, &opts).map_err(|e| e.to_string())?;
+        Ok(Answer {
+            response,
+            took_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    })
+    .await
+}
+
+/// What a drop or a pick queued.
+#[derive(Serialize)]
+pub struct Queued {
+    job: u64,
+    /// Every PDF found under what was given, in the order they will be read.
+    files: Vec<PathBuf>,
+    /// What was given but is neither a PDF nor a folder, or does not exist.
+    skipped: Vec<PathBuf>,
+}
+
+/// Queues files and folders for indexing; each PDF found is announced at once.
+#[tauri::command]
+async fn index_paths(
+    app: tauri::AppHandle,
+    engine: Shared<'_>,
+    paths: Vec<PathBuf>,
+    retry_failed: Option<bool>,
+) -> Result<Queued, String> {
+    let engine = engine.inner().clone();
+    blocking(move || {
+        let mut files = Vec::new();
+        let mut skipped = Vec::new();
+        let mut wanted = Vec::new();
+        for path in paths {
+            if path.is_dir() || (path.is_file() && medshelf::extract::is_pdf_name(&path)) {
+                wanted.push(path);
+            } else {
+                skipped.push(path);
+            }
+        }
+        for found in medshelf::extract::find_pdfs(&wanted) {
+            match found {
+                Ok(p) => files.push(p),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Queued {
+                job: 0,
+                files,
+                skipped,
+            });
+        }
+        let job = engine.queue_index(wanted, retry_failed.unwrap_or(false))?;
+        let _ = app.emit(
+            INGEST_EVENT,
+            Ingest::Queued {
+                job,
+                files: files.clone(),
+            },
+        );
+        Ok(Queued {
+            job,
+            files,
+            skipped,
+        })
+    })
+    .await
+}
+
+/// Stops indexing after the current file; queued drops are dropped.
+#[tauri::command]
+fn cancel_indexing(engine: Shared<'_>) {
+    engine.cancel();
+}
+
+/// Every paper with its state.
+#[tauri::command]
+async fn documents(engine: Shared<'_>) -> Result<Vec<DocumentRow>, String> {
+    let searcher = engine.searcher()?;
+    blocking(move || searcher.documents().map_err(|e| e.to_string())).await
+}
+
+/// Takes papers out of the library (the files stay on disk).
+#[tauri::command]
+async fn remove_paths(engine: Shared<'_>, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
+    let engine = engine.inner().clone();
+    blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        engine.send(Job::Remove { paths, reply: tx })?;
+        rx.recv()
+            .map_err(|_| "the indexing thread has stopped".to_string())?
+    })
+    .await
+}
+
+/// Lets the viewer read one of the library's files through the asset protocol. The protocol's
+/// scope starts empty and grows only by files the library holds, so the page can never read
+/// anything else on disk.
+#[tauri::command]
+async fn allow_view(
+    app: tauri::AppHandle,
+    engine: Shared<'_>,
+    path: PathBuf,
+) -> Result<(), String> {
+    let path = library_file(&engine, path).await?;
+    app.asset_protocol_scope()
+        .allow_file(&path)
+        .map_err(|e| format!("cannot show {}: {e}", path.display()))
+}
+
+/// Opens a library file in the system's PDF viewer.
+#[tauri::command]
+async fn open_external(engine: Shared<'_>, path: PathBuf) -> Result<(), String> {
+    let path = library_file(&engine, path).await?;
+    open::that_detached(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+/// Opens the folder that holds a library file.
+#[tauri::command]
+async fn reveal(engine: Shared<'_>, path: PathBuf) -> Result<(), String> {
+    let path = library_file(&engine, path).await?;
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    open::that_detached(folder).map_err(|e| format!("cannot open {}: {e}", folder.display()))
+}
+
+/// Installs a model folder the person picked and searches with it from now on.
+#[tauri::command]
+async fn import_model(
+    app: tauri::AppHandle,
+    engine: Shared<'_>,
+    dir: PathBuf,
+) -> Result<medshelf::ModelInfo, String> {
+    let engine = engine.inner().clone();
+    let info = blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        engine.send(Job::ImportModel { dir, reply: tx })?;
+        rx.recv()
+            .map_err(|_| "the indexing thread has stopped".to_string())?
+    })
+    .await?;
+    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+    Ok(info)
+}
+
+/// `path` if the library holds it, else an error: the page may only open the library's files.
+async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Result<PathBuf, String> {
+    let searcher = engine.searcher()?;
+    blocking(move || {
+        let known = searcher
+            .documents()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .any(|d| d.paths.iter().any(|p| p == &path));
+        if known {
+            Ok(path)
+        } else {
+            Err(format!("{} is not in the library", path.display()))
+        }
+    })
+    .await
+}
+
+/// Runs engine work on the blocking pool, never on the UI thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("internal error: {e}"))?
+}

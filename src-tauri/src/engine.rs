@@ -1,0 +1,558 @@
+//! The engine thread: it owns the library for writing and works through a queue of jobs
+//! (index, remove, switch model), sending progress to the page as `ingest` events.
+//!
+//! Searches never wait for it: they go through a [`Searcher`] that sees each paper as soon as
+//! the paper is committed.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+
+use medshelf::embed::{find_model, import_model};
+use medshelf::extract::WorkerExtractor;
+use medshelf::library::{IndexOptions, Searcher};
+use medshelf::{BertEmbedder, Embedder, FileOutcome, IndexEvent, IndexSummary, Library, Sink};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+/// The first argument that makes the app's binary a PDF-reading worker.
+pub const WORKER_ARG: &str = "extract-worker";
+
+/// The event that carries indexing progress to the page.
+pub const INGEST_EVENT: &str = "ingest";
+
+/// What the engine thread is asked to do.
+pub enum Job {
+    /// Index these files and folders.
+    Index {
+        /// Its number, for the page to match events to the drop that caused them.
+        id: u64,
+        /// Files and folders.
+        paths: Vec<PathBuf>,
+        /// Read again files that failed before.
+        retry_failed: bool,
+        /// The cancel epoch when it was queued: a cancel since then drops it unrun.
+        epoch: u64,
+        /// Report only what changed (new, failed, removed files): a catch-up or watcher run
+        /// over folders already indexed, where "unchanged" for every paper would be noise.
+        quiet: bool,
+    },
+    /// Forget files that are gone from disk (the watcher saw them go).
+    Forget {
+        /// The files (or folders).
+        paths: Vec<PathBuf>,
+    },
+    /// Take these files (or folders) out of the library.
+    Remove {
+        /// Files or folders.
+        paths: Vec<PathBuf>,
+        /// Where to send the outcome.
+        reply: Sender<Result<Vec<PathBuf>, String>>,
+    },
+    /// Install a model folder and search with it from now on.
+    ImportModel {
+        /// The folder the person picked.
+        dir: PathBuf,
+        /// Where to send the outcome.
+        reply: Sender<Result<medshelf::ModelInfo, String>>,
+    },
+}
+
+/// Progress as the page receives it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ingest {
+    /// Files were dropped or picked and wait their turn.
+    Queued {
+        /// The job.
+        job: u64,
+        /// Every PDF found under what was dropped.
+        files: Vec<PathBuf>,
+    },
+    /// A job started.
+    Started {
+        /// The job.
+        job: u64,
+        /// Files it looks at.
+        files: usize,
+    },
+    /// One file moved on.
+    File {
+        /// The job.
+        job: u64,
+        /// The file.
+        path: PathBuf,
+        /// `extracting`, `embedding`, `indexed`, `unchanged`, `failed` or `removed`.
+        state: &'static str,
+        /// Its pages, once known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pages: Option<usize>,
+        /// Its passages, once known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chunks: Option<usize>,
+        /// Why it failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Passages indexed before the model came are being embedded.
+    Backfill {
+        /// The job.
+        job: u64,
+        /// Passages embedded so far.
+        done: u64,
+        /// Passages to embed in all.
+        total: u64,
+    },
+    /// A job ended (completely, or cancelled part-way).
+    Finished {
+        /// The job.
+        job: u64,
+        /// What it did.
+        summary: IndexSummary,
+    },
+    /// A job could not run at all (the library is locked by another MedShelf, the disk is full).
+    Error {
+        /// The job.
+        job: u64,
+        /// Why, in words a person can act on.
+        error: String,
+    },
+    /// The library changed in a way the page should reload (a model was switched).
+    Reloaded,
+}
+
+/// State shared by the commands and the engine thread.
+pub struct Engine {
+    dir: PathBuf,
+    searcher: RwLock<Option<Arc<Searcher>>>,
+    /// Why the library could not be opened, where it could not.
+    open_error: RwLock<Option<String>>,
+    /// Why the model could not be used, where one was found but failed.
+    model_error: RwLock<Option<String>>,
+    jobs: Mutex<Sender<Job>>,
+    next_job: AtomicU64,
+    /// Bumped by each cancel: queued jobs from before it are dropped unrun.
+    epoch: AtomicU64,
+    /// Stops the running index job after its current file.
+    cancel: AtomicBool,
+    /// Whether a job is running.
+    busy: AtomicBool,
+    /// Follows the library's folders; see [`crate::watch`].
+    watcher: Mutex<Option<crate::watch::FolderWatcher>>,
+}
+
+impl Engine {
+    /// Opens the library in `dir` and starts the engine thread.
+    pub fn start(app: AppHandle, dir: PathBuf) -> Arc<Engine> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let engine = Arc::new(Engine {
+            dir: dir.clone(),
+            searcher: RwLock::new(None),
+            open_error: RwLock::new(None),
+            model_error: RwLock::new(None),
+            jobs: Mutex::new(tx),
+            next_job: AtomicU64::new(1),
+            epoch: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+        });
+        let library = engine.open(&dir);
+        let thread_engine = engine.clone();
+        std::thread::Builder::new()
+            .name("medshelf-engine".into())
+            .spawn(move || {
+                if let Some(library) = library {
+                    thread_engine.run(app, rx, library);
+                }
+            })
+            .expect("spawning the engine thread");
+        engine
+    }
+
+    /// Opens the library, with the model where one loads and without where none does (saying
+    /// why), and publishes its searcher.
+    fn open(&self, dir: &Path) -> Option<Library> {
+        let embedder: Option<Arc<dyn Embedder>> = match find_model(None, dir) {
+            Some(path) => match BertEmbedder::load(&path) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => {
+                    self.set_model_error(Some(format!(
+                        "The model in {} could not be loaded ({e}). Searching by keywords only.",
+                        path.display()
+                    )));
+                    None
+                }
+            },
+            None => None,
+        };
+        let opened = match Library::open_with(dir, embedder.clone()) {
+            Ok(library) => Ok(library),
+            // A model that does not match the library's vectors: keep the library, drop the model.
+            Err(e) if embedder.is_some() => {
+                self.set_model_error(Some(format!("{e}. Searching by keywords only.")));
+                Library::open_with(dir, None)
+            }
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(mut library) => {
+                install_worker(&mut library);
+                self.publish(&library);
+                Some(library)
+            }
+            Err(e) => {
+                *write(&self.open_error) = Some(format!(
+                    "The library in {} could not be opened: {e}",
+                    dir.display()
+                ));
+                None
+            }
+        }
+    }
+
+    fn publish(&self, library: &Library) {
+        match library.searcher() {
+            Ok(s) => *write(&self.searcher) = Some(Arc::new(s)),
+            Err(e) => *write(&self.open_error) = Some(format!("cannot search the library: {e}")),
+        }
+    }
+
+    fn set_model_error(&self, error: Option<String>) {
+        *write(&self.model_error) = error;
+    }
+
+    /// The searcher, or why there is none.
+    pub fn searcher(&self) -> Result<Arc<Searcher>, String> {
+        if let Some(s) = read(&self.searcher).as_ref() {
+            return Ok(s.clone());
+        }
+        Err(read(&self.open_error)
+            .clone()
+            .unwrap_or_else(|| "the library is still opening".into()))
+    }
+
+    /// Why the model is not in use, where one was found but could not be used.
+    pub fn model_error(&self) -> Option<String> {
+        read(&self.model_error).clone()
+    }
+
+    /// The folders followed for changes now.
+    pub fn watching(&self) -> Vec<PathBuf> {
+        self.watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.followed())
+    }
+
+    /// Whether a job is running.
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst)
+    }
+
+    /// Queues an index job and returns its number.
+    pub fn queue_index(&self, paths: Vec<PathBuf>, retry_failed: bool) -> Result<u64, String> {
+        self.queue(paths, retry_failed, false)
+    }
+
+    /// Queues an index job that reports only what changed.
+    pub fn queue_quiet(&self, paths: Vec<PathBuf>) -> Result<u64, String> {
+        self.queue(paths, false, true)
+    }
+
+    fn queue(&self, paths: Vec<PathBuf>, retry_failed: bool, quiet: bool) -> Result<u64, String> {
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        self.send(Job::Index {
+            id,
+            paths,
+            retry_failed,
+            epoch,
+            quiet,
+        })?;
+        Ok(id)
+    }
+
+    /// Sends a job to the engine thread.
+    pub fn send(&self, job: Job) -> Result<(), String> {
+        self.searcher()?;
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| "the indexing thread has stopped; restart MedShelf".to_string())
+    }
+
+    /// Stops the running index job after its current file and drops the queued ones.
+    pub fn cancel(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    fn run(self: &Arc<Self>, app: AppHandle, jobs: Receiver<Job>, mut library: Library) {
+        match crate::watch::FolderWatcher::start(Arc::downgrade(self)) {
+            Ok(w) => *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(w),
+            Err(e) => eprintln!("medshelf-app: folders will not be followed: {e}"),
+        }
+        // Catch up with what changed in the folders while the app was closed; this also
+        // starts following them.
+        match library.folders() {
+            Ok(folders) if !folders.is_empty() => {
+                let _ = self.queue_quiet(folders);
+            }
+            _ => {}
+        }
+        while let Ok(job) = jobs.recv() {
+            self.busy.store(true, Ordering::SeqCst);
+            match job {
+                Job::Index {
+                    id,
+                    paths,
+                    retry_failed,
+                    epoch,
+                    quiet,
+                } => {
+                    self.index(&app, &mut library, id, &paths, retry_failed, epoch, quiet);
+                    self.watch_folders(&library);
+                }
+                Job::Remove { paths, reply } => {
+                    let _ = reply.send(library.remove(&paths).map_err(|e| e.to_string()));
+                }
+                Job::Forget { paths } => {
+                    let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+                    let sink = Events {
+                        app: &app,
+                        job: id,
+                        quiet: true,
+                    };
+                    let event = match library.remove(&paths) {
+                        Ok(removed) => {
+                            for path in &removed {
+                                sink.event(&IndexEvent::Removed { path });
+                            }
+                            let summary = IndexSummary {
+                                removed: removed.len(),
+                                ..Default::default()
+                            };
+                            Ingest::Finished { job: id, summary }
+                        }
+                        Err(e) => Ingest::Error {
+                            job: id,
+                            error: e.to_string(),
+                        },
+                    };
+                    let _ = app.emit(INGEST_EVENT, event);
+                }
+                Job::ImportModel { dir, reply } => {
+                    let result = self.import_model(&mut library, &dir);
+                    let imported = result.is_ok();
+                    let _ = reply.send(result);
+                    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+                    if imported {
+                        self.backfill(&app, &mut library);
+                    }
+                }
+            }
+            self.busy.store(false, Ordering::SeqCst);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn index(
+        &self,
+        app: &AppHandle,
+        library: &mut Library,
+        id: u64,
+        paths: &[PathBuf],
+        retry_failed: bool,
+        epoch: u64,
+        quiet: bool,
+    ) {
+        let sink = Events {
+            app,
+            job: id,
+            quiet,
+        };
+        let cancelled = || epoch != self.epoch.load(Ordering::SeqCst);
+        if !cancelled() {
+            self.cancel.store(false, Ordering::SeqCst);
+        }
+        if cancelled() {
+            let summary = IndexSummary {
+                cancelled: true,
+                ..Default::default()
+            };
+            let _ = app.emit(INGEST_EVENT, Ingest::Finished { job: id, summary });
+            return;
+        }
+        let options = IndexOptions { retry_failed };
+        let event = match library.index_with(paths, options, &sink, &self.cancel) {
+            Ok(summary) => Ingest::Finished { job: id, summary },
+            Err(e) => Ingest::Error {
+                job: id,
+                error: e.to_string(),
+            },
+        };
+        let _ = app.emit(INGEST_EVENT, event);
+    }
+
+    /// Follows every folder the library holds (new ones after an index run).
+    fn watch_folders(&self, library: &Library) {
+        let Ok(folders) = library.folders() else {
+            return;
+        };
+        if let Some(w) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            w.follow(&folders);
+        }
+    }
+
+    /// Embeds the passages indexed before the model came, with progress; searches use each
+    /// batch as soon as it is stored.
+    fn backfill(&self, app: &AppHandle, library: &mut Library) {
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+        self.cancel.store(false, Ordering::SeqCst);
+        let sink = Events {
+            app,
+            job: id,
+            quiet: false,
+        };
+        let event = match library.embed_missing(&sink, &self.cancel) {
+            Ok(done) => Ingest::Finished {
+                job: id,
+                summary: IndexSummary {
+                    chunks: done as usize,
+                    cancelled: self.cancel.load(Ordering::SeqCst),
+                    ..Default::default()
+                },
+            },
+            Err(e) => Ingest::Error {
+                job: id,
+                error: e.to_string(),
+            },
+        };
+        let _ = app.emit(INGEST_EVENT, event);
+    }
+
+    /// Installs a model folder into the library's `models/` folder and reopens the library
+    /// with it. Where the library's vectors came from another model, the library stays as it
+    /// was and the error says so.
+    fn import_model(
+        &self,
+        library: &mut Library,
+        dir: &Path,
+    ) -> Result<medshelf::ModelInfo, String> {
+        let installed = import_model(dir, &self.dir.join("models")).map_err(|e| format!("{e}"))?;
+        let embedder: Arc<dyn Embedder> =
+            Arc::new(BertEmbedder::load(&installed.path).map_err(|e| e.to_string())?);
+        let info = embedder.info().clone();
+        let mut reopened = Library::open_with(&self.dir, Some(embedder)).map_err(|e| {
+            // Not usable with this library: take it back out so that the next start does not
+            // try it again.
+            let _ = std::fs::remove_dir_all(&installed.path);
+            e.to_string()
+        })?;
+        install_worker(&mut reopened);
+        *library = reopened;
+        self.set_model_error(None);
+        self.publish(library);
+        Ok(info)
+    }
+}
+
+/// Reads PDFs in a child process: the app's own binary as a worker.
+fn install_worker(library: &mut Library) {
+    if let Ok(exe) = std::env::current_exe() {
+        library.set_extractor(Box::new(WorkerExtractor::new(exe, &[WORKER_ARG])));
+    }
+}
+
+/// Sends an index run's progress to the page.
+struct Events<'a> {
+    app: &'a AppHandle,
+    job: u64,
+    /// Leave out the events of papers that turn out unchanged.
+    quiet: bool,
+}
+
+impl Sink for Events<'_> {
+    fn event(&self, event: &IndexEvent<'_>) {
+        if self.quiet
+            && matches!(
+                event,
+                IndexEvent::Started { .. }
+                    | IndexEvent::FileStarted { .. }
+                    | IndexEvent::FileDone {
+                        outcome: FileOutcome::Unchanged,
+                        ..
+                    }
+            )
+        {
+            return;
+        }
+        let file = |path: &Path, state: &'static str| Ingest::File {
+            job: self.job,
+            path: path.to_path_buf(),
+            state,
+            pages: None,
+            chunks: None,
+            error: None,
+        };
+        let counted =
+            |path: &Path, state: &'static str, pages: usize, chunks: usize| Ingest::File {
+                job: self.job,
+                path: path.to_path_buf(),
+                state,
+                pages: Some(pages),
+                chunks: Some(chunks),
+                error: None,
+            };
+        let payload = match event {
+            IndexEvent::Started { files } => Ingest::Started {
+                job: self.job,
+                files: *files,
+            },
+            IndexEvent::FileStarted { path } => file(path, "extracting"),
+            IndexEvent::Embedding {
+                path,
+                pages,
+                chunks,
+            } => counted(path, "embedding", *pages, *chunks),
+            IndexEvent::Removed { path } => file(path, "removed"),
+            IndexEvent::Watching { .. } => return,
+            IndexEvent::Backfill { done, total } => Ingest::Backfill {
+                job: self.job,
+                done: *done,
+                total: *total,
+            },
+            IndexEvent::FileDone { path, outcome } => match outcome {
+                FileOutcome::Indexed { pages, chunks } => counted(path, "indexed", *pages, *chunks),
+                FileOutcome::Unchanged => file(path, "unchanged"),
+                FileOutcome::Failed { error, .. } => Ingest::File {
+                    job: self.job,
+                    path: path.to_path_buf(),
+                    state: "failed",
+                    pages: None,
+                    chunks: None,
+                    error: Some(error.clone()),
+                },
+            },
+        };
+        let _ = self.app.emit(INGEST_EVENT, payload);
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the value is intact.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,267 @@
+// End-to-end test of the desktop app: the real binary in a real WebKit window, driven over
+// WebDriver (tauri-driver + WebKitWebDriver), under Xvfb. scripts/e2e builds what it needs and
+// runs this with:
+//   MEDSHELF_E2E_APP       the app binary (absolute path)
+//   MEDSHELF_E2E_FIXTURES  the e2e_fixtures example binary
+//   MEDSHELF_E2E_MODEL     the stand-in model folder
+//   MEDSHELF_E2E_OUT       where screenshots and timings go (target/e2e)
+// Exits non-zero on any failure.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, basename } from "node:path";
+import { WebDriver } from "./webdriver.mjs";
+
+const need = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (run scripts/e2e)`);
+  return v;
+};
+const app = need("MEDSHELF_E2E_APP");
+const fixturesBin = need("MEDSHELF_E2E_FIXTURES");
+const model = need("MEDSHELF_E2E_MODEL");
+const out = need("MEDSHELF_E2E_OUT");
+const driverBin = process.env.TAURI_DRIVER || "tauri-driver";
+const port = 4444;
+
+mkdirSync(out, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), "medshelf-e2e-"));
+const library = join(tmp, "library");
+const papers = join(tmp, "papers");
+const fixture = JSON.parse(execFileSync(fixturesBin, [papers], { encoding: "utf8" }));
+
+const log = (...a) => console.log("e2e:", ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function check(cond, message) {
+  if (!cond) throw new Error(`check failed: ${message}`);
+  log(`ok: ${message}`);
+}
+
+/** Starts tauri-driver with the app's environment, and a WebDriver session on the app. */
+async function launch(env) {
+  // The driver's output goes to null: a child holding our pipes would keep the test waiting.
+  const driver = spawn(driverBin, ["--port", String(port)], {
+    env: {
+      ...process.env,
+      MEDSHELF_LIBRARY: library,
+      // Keep the app's own data (WebKit storage) out of the user's home.
+      XDG_DATA_HOME: join(tmp, "xdg-data"),
+      XDG_CONFIG_HOME: join(tmp, "xdg-config"),
+      XDG_CACHE_HOME: join(tmp, "xdg-cache"),
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  const wd = new WebDriver(`http://127.0.0.1:${port}`);
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      await wd.call("GET", "/status");
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${e.message}`);
+      await sleep(200);
+    }
+  }
+  await wd.start({ "tauri:options": { application: app } });
+  await wd.waitFor("the page to be ready", "return document.body.dataset.ready === 'true'");
+  return {
+    wd,
+    async close() {
+      await wd.quit().catch(() => {});
+      driver.kill();
+      await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+    },
+  };
+}
+
+async function shot(wd, name) {
+  // Let the page paint what the checks just saw: two frames, then a moment.
+  await wd.executeAsync("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 150)));");
+  const png = await wd.screenshot();
+  writeFileSync(join(out, name), png);
+  log(`screenshot ${join(out, name)} (${png.length} bytes)`);
+}
+
+const visible = (id) => `return !document.getElementById(${JSON.stringify(id)}).hidden`;
+
+async function typeQuery(wd, query) {
+  const before = await wd.execute("return window.medshelfMetrics.searches.length");
+  await wd.execute("const s = document.getElementById('search'); s.value = ''; s.focus();");
+  const input = await wd.find("#search");
+  await wd.sendKeys(input, query);
+  return wd.waitFor(
+    `results for "${query}"`,
+    `const m = window.medshelfMetrics.searches;
+     const last = m[m.length - 1];
+     return m.length > ${before} && last.query === ${JSON.stringify(query)} ? last : null;`,
+  );
+}
+
+let session;
+let failed = false;
+try {
+  // ---- First launch, no model: the first-run screen, and keyword search works meanwhile.
+  session = await launch({ MEDSHELF_MODEL: "" });
+  let wd = session.wd;
+  check(await wd.execute(visible("view-model")), "without a model, the first-run screen shows");
+  const modelText = await wd.execute("return document.getElementById('view-model').innerText");
+  check(/MedEmbed-small-v0\.1/.test(modelText), "it names the model to get and where");
+  await shot(wd, "00-first-run.png");
+  await wd.click(await wd.find("#model-skip"));
+  check(await wd.execute("return document.activeElement.id === 'search'"), "skipping it puts the cursor in the search box");
+  const notice = await wd.execute("return document.getElementById('notice').hidden ? '' : document.getElementById('notice-text').textContent");
+  check(/keyword/i.test(notice), `the app says it searches by keywords only ("${notice.slice(0, 60)}…")`);
+
+  // No network from the page: the CSP itself refuses a request to anywhere but the app.
+  const violation = await wd.executeAsync(`
+    const done = arguments[0];
+    document.addEventListener("securitypolicyviolation", (e) => done(e.violatedDirective), { once: true });
+    fetch("http://127.0.0.1:9/").catch(() => {});
+    setTimeout(() => done(null), 2000);`);
+  check(violation && violation.startsWith("connect-src"), `the CSP blocks the page's own network requests (${violation})`);
+
+  // The first-run screen's import, through the command it calls once the folder is picked.
+  // (WebKitWebDriver reports a command's rejection as a script error: its message is the
+  // command's error, which is what the screen shows.)
+  const importModel = (dir) =>
+    wd
+      .executeAsync(
+        `const done = arguments[1];
+         window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] })
+           .then((info) => done({ ok: info.name }), (e) => done({ error: String(e) }));`,
+        dir,
+      )
+      .catch((e) => ({ error: e.message }));
+  const notAModel = join(tmp, "not-a-model");
+  mkdirSync(notAModel);
+  writeFileSync(join(notAModel, "config.json"), "{}");
+  const refused = await importModel(notAModel);
+  check(refused.error && /tokenizer|missing|config/i.test(refused.error), `a folder that is not a model is refused with a reason ("${(refused.error || "").slice(0, 80)}")`);
+  const imported = await importModel(model);
+  check(imported.ok, `the stand-in model folder is imported (${imported.ok || imported.error})`);
+  await wd.waitFor("the keyword-only notice to go", "return document.getElementById('notice').hidden");
+  check(true, "with the model imported, the keyword-only notice is gone");
+  await session.close();
+  session = undefined;
+
+  // ---- Second launch, with the stand-in model, on the still empty library.
+  session = await launch({ MEDSHELF_MODEL: model });
+  wd = session.wd;
+  check(await wd.execute(visible("view-search")), "with a model, the app opens on search");
+  check(await wd.execute("return document.activeElement.id === 'search'"), "the search box has the focus on launch");
+  check(/library is empty/i.test(await wd.execute("return document.getElementById('empty').innerText")), "the empty library says how to add papers");
+  await shot(wd, "01-empty-library.png");
+
+  // Drop the three papers. A real OS drop cannot be made under Xvfb; the event Tauri emits for
+  // one reaches the page's drop handler the same way.
+  await wd.execute(
+    `window.__TAURI_INTERNALS__.invoke("plugin:event|emit", {
+       event: "tauri://drag-drop", payload: { paths: arguments[0], position: { x: 300, y: 300 } } });`,
+    fixture.files,
+  );
+  const inProgress = await wd.waitFor(
+    "the ingest panel",
+    `const files = [...document.querySelectorAll('#ingest-files .file')];
+     return files.length === 3 ? files.map(f => f.dataset.state) : null;`,
+    { timeoutMs: 20000, intervalMs: 20 },
+  );
+  log(`ingest panel states right after the drop: ${inProgress.join(", ")}`);
+  if (inProgress.every((s) => s === "indexed")) log("warning: indexing finished before the screenshot");
+  await shot(wd, "02-ingest-in-progress.png");
+  await wd.waitFor(
+    "all three papers to be indexed",
+    `const s = [...document.querySelectorAll('#ingest-files .file')].map(f => f.dataset.state);
+     return s.length === 3 && s.every(x => x === 'indexed');`,
+    { timeoutMs: 300000, intervalMs: 250 },
+  );
+  check(true, "the three dropped papers are indexed");
+
+  // ---- Search: the right paper and page first.
+  const timing = await typeQuery(wd, fixture.question);
+  const first = await wd.execute(
+    `const r = document.querySelector('#results .result');
+     return r && { path: r.dataset.path, page: Number(r.dataset.page), text: r.innerText, marks: r.querySelectorAll('mark').length };`,
+  );
+  check(first && first.path === fixture.expected_file, `the first result is ${basename(fixture.expected_file)} (got ${first && basename(first.path)})`);
+  check(first.page === fixture.expected_page, `at page ${fixture.expected_page} (got ${first.page})`);
+  check(first.marks > 0, "the query's terms are highlighted in the passage");
+  check(await wd.execute("return document.querySelector('#results .result').getAttribute('aria-selected') === 'true'"), "the first result is selected for the keyboard");
+  await shot(wd, "03-results.png");
+
+  // Readable at 200 %: the layout reflows instead of running off the side.
+  const zoomed = await wd.executeAsync(`
+    const done = arguments[0];
+    document.documentElement.style.zoom = "2";
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const html = document.documentElement;
+      const box = document.getElementById("search").getBoundingClientRect();
+      done({ overflow: html.scrollWidth - html.clientWidth, searchWidth: box.width });
+    }));`);
+  check(zoomed.overflow <= 1, `at 200 % zoom nothing runs off the side (${zoomed.overflow} px)`);
+  await shot(wd, "06-zoom-200.png");
+  await wd.execute("document.documentElement.style.zoom = ''");
+
+  // ---- Read: Enter opens the viewer at the page, the passage highlighted.
+  await wd.sendKeys(await wd.find("#search"), "\uE007");
+  const shown = await wd.waitFor(
+    "the viewer to show the page",
+    `const pdf = document.getElementById('pdf');
+     const layer = pdf.querySelector('.textLayer');
+     if (document.getElementById('view-viewer').hidden || !layer || !pdf.dataset.page) return null;
+     return { page: Number(pdf.dataset.page), pages: Number(pdf.dataset.pages),
+              highlighted: Number(pdf.dataset.highlighted),
+              text: layer.textContent.replace(/\\s+/g, ' '),
+              label: document.getElementById('viewer-page').textContent,
+              canvas: pdf.querySelector('canvas').width };`,
+    { timeoutMs: 30000 },
+  );
+  check(shown.page === fixture.expected_page, `the viewer shows page ${fixture.expected_page} (${shown.label})`);
+  check(shown.text.includes(fixture.expected_phrase), "that page's text is the answer's");
+  check(shown.highlighted > 0, `the passage is highlighted (${shown.highlighted} text runs)`);
+  check(shown.canvas > 0, "the page is rendered");
+  await sleep(300);
+  await shot(wd, "04-viewer.png");
+
+  // ---- Esc goes back, with the focus in the search box.
+  await wd.sendKeys(await wd.find("#pdf"), "\uE00C");
+  await wd.waitFor("the results again", visible("view-search"));
+  check(await wd.execute("return document.activeElement.id === 'search'"), "Esc returns to the results with the focus in the search box");
+
+  // ---- Library view.
+  await wd.execute("document.getElementById('show-library').click()");
+  const rows = await wd.waitFor(
+    "the library table",
+    `const r = [...document.querySelectorAll('#library-rows tr[data-path]')];
+     return r.length === 3 ? r.map(x => x.innerText) : null;`,
+  );
+  check(rows.every((r) => /indexed/.test(r)), "the library lists the three papers as indexed");
+  await shot(wd, "05-library.png");
+  await wd.execute("document.getElementById('library-back').click()");
+
+  // ---- Keystroke to painted results, over several questions (the first one above included).
+  const timings = [timing];
+  for (const q of ["lactic acidosis kidney", "hip fractures vitamin D", "mortality at 28 days", "randomisation stratified by centre"]) {
+    timings.push(await typeQuery(wd, q));
+  }
+  const keyToPaint = timings.map((t) => t.keyToPaintMs).sort((a, b) => a - b);
+  const engine = timings.map((t) => t.engineMs).sort((a, b) => a - b);
+  const median = (xs) => xs[Math.floor(xs.length / 2)];
+  const report = {
+    searches: timings,
+    median_key_to_paint_ms: median(keyToPaint),
+    median_engine_ms: median(engine),
+    debounce_ms: 120,
+    note: "key_to_paint: from the last keystroke to the results on screen, the 120 ms typing pause included; engine: the search command alone (query embedding included), debug build",
+  };
+  writeFileSync(join(out, "timings.json"), JSON.stringify(report, null, 2));
+  log(`keystroke to painted results: median ${report.median_key_to_paint_ms.toFixed(0)} ms (engine ${report.median_engine_ms.toFixed(1)} ms)`);
+} catch (e) {
+  failed = true;
+  console.error(`e2e: FAILED: ${e.stack || e}`);
+  if (session) await shot(session.wd, "failure.png").catch(() => {});
+} finally {
+  if (session) await session.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,82 @@
+// A small client for the W3C WebDriver protocol: the dozen endpoints the end-to-end test needs,
+// over Node's own fetch. (WebdriverIO would pull in hundreds of packages for these.)
+
+export class WebDriver {
+  constructor(base) {
+    this.base = base.replace(/\/$/, "");
+    this.session = undefined;
+  }
+
+  async call(method, path, body) {
+    const url = this.session && !path.startsWith("/session?") && path !== "/session"
+      ? `${this.base}/session/${this.session}${path}`
+      : `${this.base}${path}`;
+    const res = await fetch(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok || (json.value && json.value.error)) {
+      const v = json.value || {};
+      throw new Error(`WebDriver ${method} ${path}: ${v.error || res.status}: ${v.message || ""}`);
+    }
+    return json.value;
+  }
+
+  async start(capabilities) {
+    const value = await this.call("POST", "/session", {
+      capabilities: { alwaysMatch: capabilities },
+    });
+    this.session = value.sessionId;
+    return value;
+  }
+
+  async quit() {
+    if (!this.session) return;
+    try {
+      await this.call("DELETE", "");
+    } finally {
+      this.session = undefined;
+    }
+  }
+
+  /** Runs a script in the page; `args` arrive as `arguments`. */
+  execute(script, ...args) {
+    return this.call("POST", "/execute/sync", { script, args });
+  }
+
+  /** Runs a script that calls `arguments[arguments.length - 1]` with its result. */
+  executeAsync(script, ...args) {
+    return this.call("POST", "/execute/async", { script, args });
+  }
+
+  async find(css) {
+    const value = await this.call("POST", "/element", { using: "css selector", value: css });
+    return Object.values(value)[0];
+  }
+
+  sendKeys(element, text) {
+    return this.call("POST", `/element/${element}/value`, { text });
+  }
+
+  click(element) {
+    return this.call("POST", `/element/${element}/click`, {});
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.call("GET", "/screenshot"), "base64");
+  }
+
+  /** Polls `probe` (a page script returning a value) until it returns something truthy. */
+  async waitFor(what, probe, { timeoutMs = 60000, intervalMs = 100 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+      last = await this.execute(probe);
+      if (last) return last;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+  }
+}

@@ -1,0 +1,106 @@
+// Typed wrappers over the app's commands and events (src-tauri/src/commands.rs). The page talks
+// to the engine through these only.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export type Mode = "hybrid" | "lexical" | "semantic";
+
+export interface PassageHit {
+  page: number;
+  snippet: string;
+  score: number;
+  start: number;
+  end: number;
+}
+
+export interface SearchResult {
+  rank: number;
+  path: string;
+  title: string | null;
+  page: number;
+  score: number;
+  snippet: string;
+  start: number;
+  end: number;
+  passages: PassageHit[];
+}
+
+export interface Answer {
+  query: string;
+  mode: Mode;
+  results: SearchResult[];
+  notice?: string;
+  took_ms: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  dim: number;
+  pooling: string;
+  max_tokens: number;
+  [key: string]: unknown;
+}
+
+export interface Status {
+  library: string;
+  documents: number;
+  chunks: number;
+  vectors: number;
+  failed: { path: string; error: string }[];
+  model: ModelInfo | null;
+  notice?: string;
+  model_error: string | null;
+  folders: string[];
+  watching: string[];
+  busy: boolean;
+}
+
+export interface Document {
+  path: string;
+  paths: string[];
+  title: string | null;
+  pages: number;
+  chunks: number;
+  status: "indexed" | "failed" | string;
+  error: string | null;
+  error_code: string | null;
+}
+
+export interface Queued {
+  job: number;
+  files: string[];
+  skipped: string[];
+}
+
+export type IngestEvent =
+  | { kind: "queued"; job: number; files: string[] }
+  | { kind: "started"; job: number; files: number }
+  | {
+      kind: "file";
+      job: number;
+      path: string;
+      state: "extracting" | "embedding" | "indexed" | "unchanged" | "failed" | "removed";
+      pages?: number;
+      chunks?: number;
+      error?: string;
+    }
+  | { kind: "finished"; job: number; summary: { cancelled: boolean; indexed: number; failed: number; unchanged: number; pages: number; seconds: number } }
+  | { kind: "backfill"; job: number; done: number; total: number }
+  | { kind: "error"; job: number; error: string }
+  | { kind: "reloaded" };
+
+export const api = {
+  status: () => invoke<Status>("status"),
+  search: (query: string, mode: Mode, limit = 20) => invoke<Answer>("search", { query, mode, limit }),
+  indexPaths: (paths: string[], retryFailed = false) =>
+    invoke<Queued>("index_paths", { paths, retryFailed }),
+  cancelIndexing: () => invoke<void>("cancel_indexing"),
+  documents: () => invoke<Document[]>("documents"),
+  removePaths: (paths: string[]) => invoke<string[]>("remove_paths", { paths }),
+  allowView: (path: string) => invoke<void>("allow_view", { path }),
+  openExternal: (path: string) => invoke<void>("open_external", { path }),
+  reveal: (path: string) => invoke<void>("reveal", { path }),
+  importModel: (dir: string) => invoke<ModelInfo>("import_model", { dir }),
+  onIngest: (f: (e: IngestEvent) => void): Promise<UnlistenFn> =>
+    listen<IngestEvent>("ingest", (e) => f(e.payload)),
+};

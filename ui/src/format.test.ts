@@ -1,0 +1,86 @@
+import { describe, expect, it, vi } from "vitest";
+import {
+  basename,
+  debounce,
+  escapeHtml,
+  formatDuration,
+  markedTerms,
+  passageItems,
+  safeSnippet,
+  snippetText,
+} from "./format";
+
+describe("safeSnippet", () => {
+  it("keeps the engine's marks and nothing else", () => {
+    const s = safeSnippet("IL-6 <mark>sepsis</mark> <script>alert(1)</script> &amp; more");
+    expect(s).toBe("IL-6 <mark>sepsis</mark> &lt;script&gt;alert(1)&lt;/script&gt; &amp; more");
+  });
+  it("escapes a mark with attributes", () => {
+    expect(safeSnippet('<mark onclick="x">a</mark>')).toBe('&lt;mark onclick="x"&gt;a</mark>');
+  });
+});
+
+describe("snippet text and terms", () => {
+  it("drops marks and decodes entities", () => {
+    expect(snippetText("a <mark>b</mark> &lt;c&gt; &amp; d")).toBe("a b <c> & d");
+  });
+  it("collects marked terms once, lower-cased", () => {
+    expect(markedTerms("<mark>Sepsis</mark> and <mark>sepsis</mark>, <mark>IL-6</mark>")).toEqual([
+      "sepsis",
+      "il-6",
+    ]);
+  });
+});
+
+describe("escapeHtml", () => {
+  it("escapes quotes for attributes", () => {
+    expect(escapeHtml(`a"b'c<d>&`)).toBe("a&quot;b&#39;c&lt;d&gt;&amp;");
+  });
+});
+
+describe("paths and numbers", () => {
+  it("takes the last path component on both separators", () => {
+    expect(basename("/home/a/paper.pdf")).toBe("paper.pdf");
+    expect(basename("C:\\papers\\b.pdf")).toBe("b.pdf");
+  });
+  it("says durations in words", () => {
+    expect(formatDuration(0.2)).toBe("under a second");
+    expect(formatDuration(42.4)).toBe("42 s");
+    expect(formatDuration(600)).toBe("10 min");
+    expect(formatDuration(3900)).toBe("65 min");
+    expect(formatDuration(7500)).toBe("2 h 5 min");
+    expect(formatDuration(NaN)).toBe("");
+  });
+});
+
+describe("passageItems", () => {
+  it("finds the text items inside a passage, across line breaks and case", () => {
+    const items = ["Results", "Serum IL-6 was higher", "in non-survivors", "Table 2", "p < 0.001"];
+    const passage = "serum IL-6 was higher\nin non-survivors (p < 0.001).";
+    expect(passageItems(items, passage)).toEqual([1, 2, 4]);
+  });
+  it("ignores items too short to mean anything", () => {
+    expect(passageItems(["a", "of", "the"], "a study of the heart")).toEqual([]);
+  });
+});
+
+describe("debounce", () => {
+  it("runs once with the last arguments after the pause", () => {
+    vi.useFakeTimers();
+    const seen: string[] = [];
+    const f = debounce((q: string) => seen.push(q), 100);
+    f("s");
+    f("se");
+    vi.advanceTimersByTime(99);
+    f("sep");
+    vi.advanceTimersByTime(99);
+    expect(seen).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual(["sep"]);
+    f("x");
+    f.cancel();
+    vi.advanceTimersByTime(500);
+    expect(seen).toEqual(["sep"]);
+    vi.useRealTimers();
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { applyEvent, emptyIngest, progress, stateLabel } from "./ingest";
+
+const summary = { cancelled: false, indexed: 1, failed: 1, unchanged: 0, pages: 3, seconds: 2 };
+
+describe("ingest state", () => {
+  it("follows each file from queued to done, with rate and time left", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "queued", job: 1, files: ["/p/a.pdf", "/p/b.pdf", "/p/c.pdf"] }, 0);
+    expect([...s.files.values()].map((f) => f.state)).toEqual(["queued", "queued", "queued"]);
+    applyEvent(s, { kind: "started", job: 1, files: 3 }, 1000);
+    applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "extracting" }, 1000);
+    applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "embedding", pages: 4, chunks: 9 }, 1500);
+    expect(stateLabel(s.files.get("/p/a.pdf")!)).toBe("embedding 9 passages");
+    applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "indexed", pages: 4, chunks: 9 }, 3000);
+    const p = progress(s, 3000);
+    expect(p).toMatchObject({ done: 1, total: 3, active: true });
+    expect(p.pagesPerSecond).toBeCloseTo(2); // 4 pages in 2 s
+    expect(p.secondsLeft).toBeCloseTo(4); // 2 files left at 2 s each
+    applyEvent(s, { kind: "file", job: 1, path: "/p/b.pdf", state: "failed", error: "encrypted" }, 3500);
+    expect(stateLabel(s.files.get("/p/b.pdf")!)).toBe("failed: encrypted");
+  });
+
+  it("marks what a cancelled job left as cancelled", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "queued", job: 1, files: ["/a.pdf", "/b.pdf"] }, 0);
+    applyEvent(s, { kind: "file", job: 1, path: "/a.pdf", state: "indexed", pages: 1 }, 1);
+    applyEvent(s, { kind: "finished", job: 1, summary: { ...summary, cancelled: true } }, 2);
+    expect(s.files.get("/b.pdf")!.state).toBe("cancelled");
+    expect(progress(s, 3).active).toBe(false);
+  });
+
+  it("starts a new batch after a quiet spell, but not while a job runs", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "queued", job: 1, files: ["/a.pdf"] }, 0);
+    applyEvent(s, { kind: "queued", job: 2, files: ["/b.pdf"] }, 1);
+    expect(s.files.size).toBe(2);
+    applyEvent(s, { kind: "finished", job: 1, summary }, 2);
+    applyEvent(s, { kind: "finished", job: 2, summary }, 3);
+    applyEvent(s, { kind: "queued", job: 3, files: ["/c.pdf"] }, 4);
+    expect([...s.files.keys()]).toEqual(["/c.pdf"]);
+  });
+
+  it("keeps a job error for the panel", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "queued", job: 1, files: ["/a.pdf"] }, 0);
+    applyEvent(s, { kind: "error", job: 1, error: "the library is locked" }, 1);
+    expect(s.error).toBe("the library is locked");
+    expect(s.files.get("/a.pdf")!.state).toBe("cancelled");
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { SearchResult } from "./api";
+import { moveSelection, renderLibrary, renderResults } from "./views";
+
+const result = (over: Partial<SearchResult> = {}): SearchResult => ({
+  rank: 1,
+  path: "/papers/sepsis.pdf",
+  title: "IL-6 in sepsis",
+  page: 3,
+  score: 0.9,
+  snippet: "serum <mark>IL-6</mark> rose",
+  start: 0,
+  end: 10,
+  passages: [{ page: 5, snippet: "more <mark>IL-6</mark>", score: 0.5, start: 0, end: 4 }],
+  ...over,
+});
+
+describe("renderResults", () => {
+  it("shows title, page, marked snippet and the other pages", () => {
+    const html = renderResults([result()], 0);
+    expect(html).toContain('data-path="/papers/sepsis.pdf"');
+    expect(html).toContain('data-page="3"');
+    expect(html).toContain("IL-6 in sepsis");
+    expect(html).toContain("serum <mark>IL-6</mark> rose");
+    expect(html).toMatch(/class="page-link"[^>]*data-page="5"/);
+    expect(html).toContain('aria-selected="true"');
+  });
+  it("falls back to the file name and escapes what papers say", () => {
+    const html = renderResults([result({ title: null, path: '/x/<b>"q".pdf', passages: [] })], -1);
+    expect(html).toContain("&lt;b&gt;&quot;q&quot;.pdf");
+    expect(html).not.toContain("<b>");
+    expect(html).not.toContain("Also on");
+  });
+});
+
+describe("renderLibrary", () => {
+  it("shows failures with their reason and no Open button", () => {
+    const html = renderLibrary([
+      { path: "/a.pdf", paths: ["/a.pdf"], title: null, pages: 0, chunks: 0, status: "failed", error: "no text found: a scan", error_code: "no_text" },
+    ]);
+    expect(html).toContain("failed: no text found: a scan");
+    expect(html).not.toContain('data-action="view"');
+    expect(html).toContain('data-action="reindex"');
+  });
+  it("says how to add papers when empty", () => {
+    expect(renderLibrary([])).toContain("Drop PDFs");
+  });
+});
+
+describe("moveSelection", () => {
+  it("moves within bounds", () => {
+    expect(moveSelection(-1, 1, 3)).toBe(0);
+    expect(moveSelection(0, -1, 3)).toBe(0);
+    expect(moveSelection(1, 1, 3)).toBe(2);
+    expect(moveSelection(2, 1, 3)).toBe(2);
+    expect(moveSelection(-1, -1, 3)).toBe(2);
+    expect(moveSelection(0, 1, 0)).toBe(-1);
+  });
+});

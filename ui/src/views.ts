@@ -1,0 +1,72 @@
+// HTML for the result list and the library table: pure functions of the data, so that they are
+// unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
+import type { Document, SearchResult } from "./api";
+import { basename, dirname, escapeHtml, safeSnippet } from "./format";
+
+/** The title a paper is shown under: its own, else its file name. */
+export function displayTitle(title: string | null | undefined, path: string): string {
+  return title && title.trim() ? title.trim() : basename(path);
+}
+
+/** The result list. `selected` is the index of the highlighted result. */
+export function renderResults(results: SearchResult[], selected: number): string {
+  return results
+    .map((r, i) => {
+      const others = r.passages
+        .filter((p) => p.page !== r.page)
+        .map(
+          (p) =>
+            `<button class="page-link" data-index="${i}" data-page="${p.page}" title="${escapeHtml(
+              stripMarks(p.snippet),
+            )}">p.&nbsp;${p.page}</button>`,
+        )
+        .join(" ");
+      return `<li class="result${i === selected ? " selected" : ""}" role="option" id="result-${i}"
+  aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
+  <div class="result-head"><span class="rank">${r.rank}</span>
+    <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
+  <div class="result-meta">${escapeHtml(basename(r.path))} · page ${r.page}</div>
+  <p class="snippet">${safeSnippet(r.snippet)}</p>
+  ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
+</li>`;
+    })
+    .join("\n");
+}
+
+function stripMarks(s: string): string {
+  return s.replace(/<\/?mark>/g, "");
+}
+
+/** The library table body. */
+export function renderLibrary(docs: Document[]): string {
+  if (docs.length === 0) {
+    return `<tr><td colspan="5" class="empty">No papers yet. Drop PDFs or folders on the window, or press Ctrl+O.</td></tr>`;
+  }
+  return docs
+    .map((d) => {
+      const failed = d.status === "failed";
+      const status = failed
+        ? `<span class="status failed" title="${escapeHtml(d.error ?? "")}">failed: ${escapeHtml(d.error ?? "unknown reason")}</span>`
+        : `<span class="status ok">${escapeHtml(d.status)}</span>`;
+      const path = escapeHtml(d.path);
+      return `<tr data-path="${path}">
+  <td><div class="doc-title">${escapeHtml(displayTitle(d.title, d.path))}</div>
+      <div class="doc-path" title="${path}">${escapeHtml(dirname(d.path))}</div></td>
+  <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
+  <td class="actions">
+    ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
+    <button data-action="reindex" data-path="${path}">Re-index</button>
+    <button data-action="reveal" data-path="${path}">Show in folder</button>
+    <button data-action="remove" data-path="${path}" class="danger">Remove</button>
+  </td>
+</tr>`;
+    })
+    .join("\n");
+}
+
+/** Moves a selection by `delta` within `count` items, stopping at the ends. */
+export function moveSelection(current: number, delta: number, count: number): number {
+  if (count === 0) return -1;
+  if (current < 0) return delta > 0 ? 0 : count - 1;
+  return Math.min(count - 1, Math.max(0, current + delta));
+}
