@@ -33,15 +33,19 @@ fn filler(topic: &str, page: usize, lines: usize) -> Vec<String> {
         .collect()
 }
 
-/// A paper of `pages` pages whose page `special` carries `lines` instead of filler.
-fn paper(topic: &str, pages: usize, special: usize, lines: &[&str]) -> Vec<FixturePage> {
+/// A paper of `pages` pages whose page `special` carries `lines` instead of filler, and whose
+/// first page says when it was published.
+fn paper(topic: &str, year: u16, pages: usize, special: usize, lines: &[&str]) -> Vec<FixturePage> {
     (1..=pages)
         .map(|p| {
-            let mut text = if p == special {
-                lines.iter().map(|s| s.to_string()).collect()
+            let mut text: Vec<String> = if p == 1 {
+                vec![format!("Published online 14 March {year}. Open access.")]
             } else {
                 Vec::new()
             };
+            if p == special {
+                text.extend(lines.iter().map(|s| s.to_string()));
+            }
             text.extend(filler(topic, p, 34 - text.len().min(30)));
             FixturePage {
                 columns: vec![text],
@@ -62,6 +66,7 @@ fn main() -> std::io::Result<()> {
         Some("Metformin and lactic acidosis in chronic kidney disease"),
         &paper(
             "metformin cohort",
+            2017,
             8,
             2,
             &[
@@ -75,6 +80,7 @@ fn main() -> std::io::Result<()> {
         Some("Procalcitonin-guided antibiotic duration in sepsis"),
         &paper(
             "sepsis trial",
+            2021,
             8,
             5,
             &[
@@ -89,6 +95,7 @@ fn main() -> std::io::Result<()> {
         Some("Vitamin D supplementation and fracture risk in older adults"),
         &paper(
             "vitamin D trial",
+            2019,
             8,
             3,
             &[
@@ -102,6 +109,7 @@ fn main() -> std::io::Result<()> {
         "question": "does procalcitonin guidance shorten antibiotic therapy in sepsis",
         "expected_file": sepsis,
         "expected_page": 5,
+        "expected_year": 2021,
         "expected_phrase": "Procalcitonin-guided discontinuation shortened antibiotic therapy",
     });
     println!("{expected}");

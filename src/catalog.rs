@@ -62,6 +62,8 @@ pub struct DocumentRow {
     pub paths: Vec<PathBuf>,
     /// Its title, where one was found.
     pub title: Option<String>,
+    /// The year it was published, where its first page says.
+    pub year: Option<u16>,
     /// Its page count.
     pub pages: u32,
     /// How many passages it was cut into.
@@ -435,7 +437,8 @@ impl Catalog {
                 "SELECT d.id, d.title, d.pages, d.status, d.error, d.error_code,
                         (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
                         (SELECT group_concat(path, char(10)) FROM
-                            (SELECT path FROM files f WHERE f.document_id = d.id ORDER BY path))
+                            (SELECT path FROM files f WHERE f.document_id = d.id ORDER BY path)),
+                        (SELECT text FROM pages p WHERE p.document_id = d.id AND p.page = 1)
                  FROM documents d WHERE ?1 IS NULL OR d.status = ?1",
             )
             .map_err(|e| self.err(e))?;
@@ -457,6 +460,10 @@ impl Catalog {
                     error: r.get(4)?,
                     error_code: r.get(5)?,
                     chunks: r.get::<_, i64>(6)? as u64,
+                    year: r
+                        .get::<_, Option<String>>(8)?
+                        .as_deref()
+                        .and_then(crate::extract::publication_year),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -622,6 +629,17 @@ impl Catalog {
             .optional()
             .map(Option::flatten)
             .map_err(|e| self.err(e))
+    }
+
+    /// The year a document was published, where its first page says (derived from the stored
+    /// text each time, so that a better heuristic needs no re-index).
+    pub fn year(&self, id: DocumentId) -> Result<Option<u16>> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT text FROM pages WHERE document_id = ?1 AND page = 1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))?;
+        Ok(text.as_deref().and_then(crate::extract::publication_year))
     }
 
     /// The first path of a document, by name.

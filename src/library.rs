@@ -1087,7 +1087,11 @@ fn run_search(
     };
     let results = group(query, &documents, &ranked, &rows, opts.limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;
-        Some((path, catalog.title(doc).ok().flatten()))
+        Some(crate::search::PaperMeta {
+            path,
+            title: catalog.title(doc).ok().flatten(),
+            year: catalog.year(doc).ok().flatten(),
+        })
     });
     Ok(SearchResponse {
         query: query.to_string(),

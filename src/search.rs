@@ -119,6 +119,10 @@ pub struct SearchResult {
     pub path: PathBuf,
     /// Its title, where known.
     pub title: Option<String>,
+    /// The year it was published, where its first page says (see
+    /// [`crate::extract::publication_year`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<u16>,
     /// The page of the best passage.
     pub page: u32,
     /// The best passage's fused score.
@@ -146,6 +150,17 @@ pub struct PassageHit {
     pub start: usize,
     /// End offset, exclusive.
     pub end: usize,
+}
+
+/// What a result shows of its paper.
+#[derive(Debug, Clone)]
+pub struct PaperMeta {
+    /// Its first path.
+    pub path: PathBuf,
+    /// Its title, where known.
+    pub title: Option<String>,
+    /// Its year, where known.
+    pub year: Option<u16>,
 }
 
 /// Fuses two ranked lists (best first) into one, best first.
@@ -213,7 +228,7 @@ pub fn group(
     ranked: &[(ChunkId, f32)],
     rows: &[ChunkRow],
     limit: usize,
-    mut paper: impl FnMut(DocumentId) -> Option<(PathBuf, Option<String>)>,
+    mut paper: impl FnMut(DocumentId) -> Option<PaperMeta>,
 ) -> Vec<SearchResult> {
     let by_id: HashMap<ChunkId, &ChunkRow> = rows.iter().map(|r| (r.id, r)).collect();
     let terms: HashSet<String> = analyze(query).into_iter().map(|t| t.0).collect();
@@ -229,7 +244,7 @@ pub fn group(
         }
         // A passage of a paper removed since the search began has no path: skip it.
         let Some(list) = hits.get(&doc) else { continue };
-        let Some((path, title)) = paper(doc) else {
+        let Some(PaperMeta { path, title, year }) = paper(doc) else {
             continue;
         };
         let best = list[0].0;
@@ -250,6 +265,7 @@ pub fn group(
             rank: results.len() + 1,
             path,
             title,
+            year,
             page: best.page,
             score,
             snippet: snippet(&best.text, &terms, SNIPPET_CHARS),

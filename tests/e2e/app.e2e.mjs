@@ -181,11 +181,13 @@ try {
   const timing = await typeQuery(wd, fixture.question);
   const first = await wd.execute(
     `const r = document.querySelector('#results .result');
-     return r && { path: r.dataset.path, page: Number(r.dataset.page), text: r.innerText, marks: r.querySelectorAll('mark').length };`,
+     return r && { path: r.dataset.path, page: Number(r.dataset.page), text: r.innerText, marks: r.querySelectorAll('mark').length,
+                   year: r.querySelector('.year') && r.querySelector('.year').textContent };`,
   );
   check(first && first.path === fixture.expected_file, `the first result is ${basename(fixture.expected_file)} (got ${first && basename(first.path)})`);
   check(first.page === fixture.expected_page, `at page ${fixture.expected_page} (got ${first.page})`);
   check(first.marks > 0, "the query's terms are highlighted in the passage");
+  check(first.year === String(fixture.expected_year), `the result shows the paper's year (${first.year})`);
   check(await wd.execute("return document.querySelector('#results .result').getAttribute('aria-selected') === 'true'"), "the first result is selected for the keyboard");
   await shot(wd, "03-results.png");
 

@@ -17,6 +17,7 @@ export interface SearchResult {
   rank: number;
   path: string;
   title: string | null;
+  year?: number;
   page: number;
   score: number;
   snippet: string;
@@ -59,6 +60,7 @@ export interface Document {
   path: string;
   paths: string[];
   title: string | null;
+  year: number | null;
   pages: number;
   chunks: number;
   status: "indexed" | "failed" | string;

@@ -25,6 +25,10 @@ describe("renderResults", () => {
     expect(html).toMatch(/class="page-link"[^>]*data-page="5"/);
     expect(html).toContain('aria-selected="true"');
   });
+  it("shows the year where the paper has one", () => {
+    expect(renderResults([result({ year: 2019 })], 0)).toContain('<span class="year">2019</span>');
+    expect(renderResults([result()], 0)).not.toContain('class="year"');
+  });
   it("falls back to the file name and escapes what papers say", () => {
     const html = renderResults([result({ title: null, path: '/x/<b>"q".pdf', passages: [] })], -1);
     expect(html).toContain("&lt;b&gt;&quot;q&quot;.pdf");
@@ -36,7 +40,7 @@ describe("renderResults", () => {
 describe("renderLibrary", () => {
   it("shows failures with their reason and no Open button", () => {
     const html = renderLibrary([
-      { path: "/a.pdf", paths: ["/a.pdf"], title: null, pages: 0, chunks: 0, status: "failed", error: "no text found: a scan", error_code: "no_text" },
+      { path: "/a.pdf", paths: ["/a.pdf"], title: null, year: null, pages: 0, chunks: 0, status: "failed", error: "no text found: a scan", error_code: "no_text" },
     ]);
     expect(html).toContain("failed: no text found: a scan");
     expect(html).not.toContain('data-action="view"');

@@ -25,7 +25,7 @@ export function renderResults(results: SearchResult[], selected: number): string
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
-  <div class="result-meta">${escapeHtml(basename(r.path))} · page ${r.page}</div>
+  <div class="result-meta">${escapeHtml(basename(r.path))}${r.year ? ` · <span class="year">${r.year}</span>` : ""} · page ${r.page}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
   ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
 </li>`;
@@ -50,7 +50,7 @@ export function renderLibrary(docs: Document[]): string {
         : `<span class="status ok">${escapeHtml(d.status)}</span>`;
       const path = escapeHtml(d.path);
       return `<tr data-path="${path}">
-  <td><div class="doc-title">${escapeHtml(displayTitle(d.title, d.path))}</div>
+  <td><div class="doc-title">${escapeHtml(displayTitle(d.title, d.path))}${d.year ? ` <span class="year">(${d.year})</span>` : ""}</div>
       <div class="doc-path" title="${path}">${escapeHtml(dirname(d.path))}</div></td>
   <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
   <td class="actions">
