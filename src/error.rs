@@ -69,6 +69,10 @@ pub enum Error {
     /// A request the engine cannot serve as asked (semantic search without a model, say).
     #[error("{0}")]
     Invalid(String),
+
+    /// A download could not reach its server or broke off.
+    #[error("{0}")]
+    Network(String),
     /// Another process is writing to this library.
     #[error("the library {0} is being updated by another MedShelf process; wait for it to finish")]
     Locked(PathBuf),
@@ -86,6 +90,7 @@ impl Error {
             Error::Model { .. } => "model",
             Error::Candle(_) => "embedding",
             Error::Invalid(_) => "invalid_request",
+            Error::Network(_) => "network",
             Error::Locked(_) => "locked",
         }
     }
@@ -93,7 +98,7 @@ impl Error {
     /// Whose fault the error is, so a front end can tell a person what to do.
     pub fn fault(&self) -> Fault {
         match self {
-            Error::Io { .. } | Error::Locked(_) => Fault::Machine,
+            Error::Io { .. } | Error::Locked(_) | Error::Network(_) => Fault::Machine,
             Error::Extract(e) => e.fault(),
             Error::Model { .. } | Error::Invalid(_) => Fault::User,
             Error::Catalog { .. } | Error::Lexical(_) | Error::Vector { .. } | Error::Candle(_) => {

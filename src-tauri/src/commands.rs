@@ -47,6 +47,7 @@ pub fn run() {
             open_external,
             reveal,
             import_model,
+            fetch_model,
         ])
         .run(tauri::generate_context!())
         .expect("error while running MedShelf");
@@ -246,6 +247,26 @@ async fn import_model(
     let info = blocking(move || {
         let (tx, rx) = std::sync::mpsc::channel();
         engine.send(Job::ImportModel { dir, reply: tx })?;
+        rx.recv()
+            .map_err(|_| "the indexing thread has stopped".to_string())?
+    })
+    .await?;
+    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+    Ok(info)
+}
+
+/// Downloads MedEmbed-small-v0.1 from the hub (the only network use, and only on this
+/// explicit request), verified, and searches with it from now on. Progress comes as `download`
+/// events.
+#[tauri::command]
+async fn fetch_model(
+    app: tauri::AppHandle,
+    engine: Shared<'_>,
+) -> Result<medshelf::ModelInfo, String> {
+    let engine = engine.inner().clone();
+    let info = blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        engine.send(Job::FetchModel { reply: tx })?;
         rx.recv()
             .map_err(|_| "the indexing thread has stopped".to_string())?
     })

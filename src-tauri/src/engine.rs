@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 
+use medshelf::catalog::Catalog;
+use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
 use medshelf::embed::{find_model, import_model};
 use medshelf::extract::WorkerExtractor;
 use medshelf::library::{IndexOptions, Searcher};
@@ -49,6 +51,11 @@ pub enum Job {
         paths: Vec<PathBuf>,
         /// Where to send the outcome.
         reply: Sender<Result<Vec<PathBuf>, String>>,
+    },
+    /// Download the default model from the hub and search with it from now on.
+    FetchModel {
+        /// Where to send the outcome.
+        reply: Sender<Result<medshelf::ModelInfo, String>>,
     },
     /// Install a model folder and search with it from now on.
     ImportModel {
@@ -103,6 +110,15 @@ pub enum Ingest {
         done: u64,
         /// Passages to embed in all.
         total: u64,
+    },
+    /// A model download moved on.
+    Download {
+        /// The file being downloaded.
+        file: String,
+        /// Bytes of it so far.
+        done: u64,
+        /// Its size.
+        size: u64,
     },
     /// A job ended (completely, or cancelled part-way).
     Finished {
@@ -345,6 +361,15 @@ impl Engine {
                     };
                     let _ = app.emit(INGEST_EVENT, event);
                 }
+                Job::FetchModel { reply } => {
+                    let result = self.fetch_model(&app, &mut library);
+                    let fetched = result.is_ok();
+                    let _ = reply.send(result);
+                    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+                    if fetched {
+                        self.backfill(&app, &mut library);
+                    }
+                }
                 Job::ImportModel { dir, reply } => {
                     let result = self.import_model(&mut library, &dir);
                     let imported = result.is_ok();
@@ -449,13 +474,38 @@ impl Engine {
         dir: &Path,
     ) -> Result<medshelf::ModelInfo, String> {
         let installed = import_model(dir, &self.dir.join("models")).map_err(|e| format!("{e}"))?;
+        self.use_installed(library, &installed.path)
+    }
+
+    /// Downloads the default model (`HF_ENDPOINT` or the public hub), verified, and searches
+    /// with it; see `medshelf::embed::fetch`.
+    fn fetch_model(
+        &self,
+        app: &AppHandle,
+        library: &mut Library,
+    ) -> Result<medshelf::ModelInfo, String> {
+        let req = FetchRequest::new(None, None);
+        let catalog = Catalog::open(&self.dir.join("catalog.sqlite")).map_err(|e| e.to_string())?;
+        let progress = Download::new(app);
+        let installed = fetch_model(&req, &self.dir.join("models"), Some(&catalog), &progress)
+            .map_err(|e| e.to_string())?;
+        self.use_installed(library, &installed.path)
+    }
+
+    /// Reopens the library with the model installed in `path`. Where the library's vectors came
+    /// from another model, the library stays as it was and the error says so.
+    fn use_installed(
+        &self,
+        library: &mut Library,
+        path: &Path,
+    ) -> Result<medshelf::ModelInfo, String> {
         let embedder: Arc<dyn Embedder> =
-            Arc::new(BertEmbedder::load(&installed.path).map_err(|e| e.to_string())?);
+            Arc::new(BertEmbedder::load(path).map_err(|e| e.to_string())?);
         let info = embedder.info().clone();
         let mut reopened = Library::open_with(&self.dir, Some(embedder)).map_err(|e| {
             // Not usable with this library: take it back out so that the next start does not
             // try it again.
-            let _ = std::fs::remove_dir_all(&installed.path);
+            let _ = std::fs::remove_dir_all(path);
             e.to_string()
         })?;
         install_worker(&mut reopened);
@@ -463,6 +513,45 @@ impl Engine {
         self.set_model_error(None);
         self.publish(library);
         Ok(info)
+    }
+}
+
+/// Sends a model download's progress to the page, at most five times a second.
+struct Download<'a> {
+    app: &'a AppHandle,
+    /// The file, its bytes so far, its size, and when the page last heard.
+    state: Mutex<(String, u64, u64, std::time::Instant)>,
+}
+
+impl<'a> Download<'a> {
+    fn new(app: &'a AppHandle) -> Self {
+        Download {
+            app,
+            state: Mutex::new((String::new(), 0, 0, std::time::Instant::now())),
+        }
+    }
+
+    fn send(&self, file: String, done: u64, size: u64) {
+        let _ = self
+            .app
+            .emit(INGEST_EVENT, Ingest::Download { file, done, size });
+    }
+}
+
+impl FetchProgress for Download<'_> {
+    fn file(&self, name: &str, size: u64, from: u64) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *s = (name.to_string(), from, size, std::time::Instant::now());
+        self.send(s.0.clone(), from, size);
+    }
+
+    fn bytes(&self, n: u64) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.1 += n;
+        if s.3.elapsed() >= std::time::Duration::from_millis(200) || s.1 == s.2 {
+            s.3 = std::time::Instant::now();
+            self.send(s.0.clone(), s.1, s.2);
+        }
     }
 }
 

@@ -1,9 +1,25 @@
-//! `medshelf model import` and `medshelf model list`.
+//! `medshelf model import`, `fetch` and `list`.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
 use medshelf::embed::{find_model, import_model, list_models};
+
+/// Draws a download as a byte bar, one file at a time.
+struct Bytes(ProgressBar);
+
+impl FetchProgress for Bytes {
+    fn file(&self, name: &str, size: u64, from: u64) {
+        self.0.set_length(size);
+        self.0.set_position(from);
+        self.0.set_message(name.to_string());
+    }
+    fn bytes(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -12,6 +28,20 @@ pub enum ModelCommand {
     Import(ImportArgs),
     /// The installed models, and which one the library uses.
     List(ListArgs),
+    /// Download a model from the Hugging Face hub (HF_ENDPOINT, else huggingface.co) into the
+    /// library's models/ folder: resumable, every file checked against the hub's hash, installed
+    /// only when complete. The only command that uses the network.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// The repository, owner/name.
+    #[arg(long, default_value = medshelf::embed::fetch::DEFAULT_REPO)]
+    repo: String,
+    /// A branch, tag or commit.
+    #[arg(long, default_value = medshelf::embed::fetch::DEFAULT_REVISION)]
+    revision: String,
 }
 
 #[derive(Args)]
@@ -36,6 +66,41 @@ pub fn model(library: &Path, explicit: Option<&Path>, cmd: ModelCommand) -> anyh
             let info = installed.info.as_ref().expect("an imported model loaded");
             println!(
                 "installed {} ({} dimensions, {} pooling) in {}",
+                installed.name,
+                info.dim,
+                info.pooling,
+                installed.path.display()
+            );
+            Ok(())
+        }
+        ModelCommand::Fetch(args) => {
+            let req = FetchRequest {
+                repo: args.repo,
+                revision: args.revision,
+                ..FetchRequest::new(None, None)
+            };
+            eprintln!(
+                "fetching {} ({}) from {} into {}",
+                req.repo,
+                req.revision,
+                req.endpoint,
+                models.display()
+            );
+            std::fs::create_dir_all(library)?;
+            let catalog = medshelf::catalog::Catalog::open(&library.join("catalog.sqlite"))?;
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(
+                    "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            let installed = fetch_model(&req, &models, Some(&catalog), &Bytes(bar.clone()));
+            bar.finish_and_clear();
+            let installed = installed?;
+            let info = installed.info.as_ref().expect("a fetched model loaded");
+            println!(
+                "installed {} ({} dimensions, {} pooling) in {}, every file checked against the hub's hashes",
                 installed.name,
                 info.dim,
                 info.pooling,

@@ -14,6 +14,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 
 mod bert;
+pub mod fetch;
 
 pub use bert::erf;
 use tokenizers::{Tokenizer, TruncationParams};

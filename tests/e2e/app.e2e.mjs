@@ -7,7 +7,7 @@
 //   MEDSHELF_E2E_OUT       where screenshots and timings go (target/e2e)
 // Exits non-zero on any failure.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
 import { WebDriver } from "./webdriver.mjs";
@@ -102,7 +102,8 @@ let session;
 let failed = false;
 try {
   // ---- First launch, no model: the first-run screen, and keyword search works meanwhile.
-  session = await launch({ MEDSHELF_MODEL: "" });
+  // HF_ENDPOINT points at a port nobody listens on: the machine is offline for this launch.
+  session = await launch({ MEDSHELF_MODEL: "", HF_ENDPOINT: "http://127.0.0.1:9" });
   let wd = session.wd;
   check(await wd.execute(visible("view-model")), "without a model, the first-run screen shows");
   const modelText = await wd.execute("return document.getElementById('view-model').innerText");
@@ -120,6 +121,18 @@ try {
     fetch("http://127.0.0.1:9/").catch(() => {});
     setTimeout(() => done(null), 2000);`);
   check(violation && violation.startsWith("connect-src"), `the CSP blocks the page's own network requests (${violation})`);
+
+  // Downloading without a network (HF_ENDPOINT points at a closed port) says so, plainly.
+  await wd.execute("document.getElementById('notice-action').click()");
+  await wd.waitFor("the model screen", visible("view-model"));
+  await wd.click(await wd.find("#model-fetch"));
+  const fetchError = await wd.waitFor(
+    "the download's error",
+    "const e = document.getElementById('model-error'); return e.hidden ? null : e.textContent;",
+    { timeoutMs: 30000 },
+  );
+  check(/cannot reach http:\/\/127\.0\.0\.1/.test(fetchError) && /import/.test(fetchError), `without a network the download says so ("${fetchError.slice(0, 90)}…")`);
+  check(!existsSync(join(library, "models")) || readdirSync(join(library, "models")).length === 0, "and leaves nothing in models/");
 
   // The first-run screen's import, through the command it calls once the folder is picked.
   // (WebKitWebDriver reports a command's rejection as a script error: its message is the

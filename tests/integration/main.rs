@@ -7,6 +7,7 @@ mod cli;
 mod eval;
 mod extract;
 mod golden;
+mod hub;
 mod library;
 mod papers;
 mod robustness;

@@ -88,6 +88,7 @@ export type IngestEvent =
     }
   | { kind: "finished"; job: number; summary: { cancelled: boolean; indexed: number; failed: number; unchanged: number; pages: number; seconds: number } }
   | { kind: "backfill"; job: number; done: number; total: number }
+  | { kind: "download"; file: string; done: number; size: number }
   | { kind: "error"; job: number; error: string }
   | { kind: "reloaded" };
 
@@ -103,6 +104,7 @@ export const api = {
   openExternal: (path: string) => invoke<void>("open_external", { path }),
   reveal: (path: string) => invoke<void>("reveal", { path }),
   importModel: (dir: string) => invoke<ModelInfo>("import_model", { dir }),
+  fetchModel: () => invoke<ModelInfo>("fetch_model"),
   onIngest: (f: (e: IngestEvent) => void): Promise<UnlistenFn> =>
     listen<IngestEvent>("ingest", (e) => f(e.payload)),
 };

@@ -94,6 +94,7 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       if (e.kind === "error") s.error = e.error;
       break;
     case "reloaded":
+    case "download":
       break;
   }
   return s;

@@ -389,6 +389,10 @@ const refreshAfterIndexing = debounce(async () => {
 }, 300);
 
 void api.onIngest((event) => {
+  if (event.kind === "download") {
+    showDownload(event.file, event.done, event.size);
+    return;
+  }
   applyEvent(state.ingest, event, performance.now());
   scheduleIngestRender();
   if (event.kind === "file" && isDone(event.state)) refreshAfterIndexing();
@@ -503,6 +507,36 @@ $("model-import").addEventListener("click", async () => {
     button.textContent = "Choose model folder…";
   }
 });
+$("model-fetch").addEventListener("click", async () => {
+  const err = $("model-error");
+  err.hidden = true;
+  const button = $<HTMLButtonElement>("model-fetch");
+  button.disabled = true;
+  button.textContent = "Downloading…";
+  $("model-download").hidden = false;
+  $("model-download-text").textContent = "Asking the hub…";
+  try {
+    const info = await api.fetchModel();
+    await loadStatus();
+    $("model-state").textContent = `Installed: ${info.name} (${info.dim} dimensions), every file verified. Searching by meaning now.`;
+  } catch (e) {
+    err.textContent = `The download did not complete: ${String(e)}`;
+    err.hidden = false;
+  } finally {
+    $("model-download").hidden = true;
+    button.disabled = false;
+    button.textContent = "Download MedEmbed-small-v0.1";
+  }
+});
+
+function showDownload(file: string, done: number, size: number) {
+  const bar = $<HTMLProgressElement>("model-download-bar");
+  bar.max = Math.max(1, size);
+  bar.value = done;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  $("model-download-text").textContent = `${file}: ${mb(done)} of ${mb(size)} MB`;
+}
+
 $("model-skip").addEventListener("click", () => {
   localStorage.setItem("medshelf.model-screen-seen", "1");
   showView("search");
