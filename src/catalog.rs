@@ -18,7 +18,7 @@ pub type DocumentId = i64;
 pub type ChunkId = i64;
 
 /// The on-disk schema version; bump it with a migration.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -206,6 +206,21 @@ impl Catalog {
                 )
                 .map_err(|e| self.err(e))?;
         }
+        if version < 2 {
+            // Version 2: vectors from the model a library is switching to, kept apart from the
+            // vectors in use until every passage has one (`Library::switch_model`).
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS next_vectors (
+                         chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+                         vector BLOB NOT NULL
+                     );
+                     PRAGMA user_version = 2;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
         Ok(())
     }
 
@@ -226,6 +241,15 @@ impl Catalog {
     }
 
     /// Writes a setting.
+    /// Removes a setting.
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stores a setting.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.conn
             .execute(
@@ -593,6 +617,78 @@ impl Catalog {
                 stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
             }
         }
+        tx.commit().map_err(e)
+    }
+
+    /// Up to `limit` passages without a vector from the model being switched to, lowest id first.
+    pub fn chunks_without_next_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.text FROM chunks c LEFT JOIN next_vectors n ON n.chunk_id = c.id
+                 WHERE n.chunk_id IS NULL ORDER BY c.id LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stores vectors from the model being switched to, in one transaction.
+    pub fn set_next_vectors(&mut self, vectors: &[(ChunkId, &[f32])]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT OR REPLACE INTO next_vectors (chunk_id, vector) VALUES (?1, ?2)")
+                .map_err(e)?;
+            for (id, v) in vectors {
+                stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// How many passages have a vector from the model being switched to.
+    pub fn next_vector_count(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM next_vectors", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the vectors of an abandoned switch.
+    pub fn clear_next_vectors(&self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM next_vectors", [])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Completes a switch in one transaction: the new model's vectors replace the old ones
+    /// (a passage without one is left without, for the next backfill), and `model` records the
+    /// new model. Until this commits, every reader sees the old model and its vectors only.
+    pub fn swap_next_vectors(&mut self, model: &str) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        tx.execute_batch(
+            "UPDATE chunks SET vector = (SELECT n.vector FROM next_vectors n WHERE n.chunk_id = chunks.id);
+             DELETE FROM next_vectors;
+             DELETE FROM meta WHERE key = 'model_next';",
+        )
+        .map_err(e)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('model', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [model],
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)
     }
 

@@ -218,7 +218,7 @@ impl Library {
     /// folder; without one, `MEDSHELF_MODEL` and then the library's `models/` folder are tried,
     /// and without any the library works by keywords only.
     pub fn open(dir: &Path, model: Option<&Path>) -> Result<Self> {
-        let embedder: Option<Arc<dyn Embedder>> = match find_model(model, dir) {
+        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, model) {
             Some(path) => Some(Arc::new(BertEmbedder::load(&path)?)),
             None => None,
         };
@@ -467,6 +467,99 @@ impl Library {
         summary.stages.write += t.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
+    }
+
+    /// Switches the library to the model `next`: every passage is embedded again from its
+    /// stored text (no PDF is read again), in batches committed as they go, into a table apart
+    /// from the vectors in use, which searches keep using until every passage has a new vector.
+    /// Then one transaction swaps the new vectors in and records `next` as the library's model,
+    /// and this library searches with it. A cancel or a crash keeps what was done; calling again
+    /// resumes. [`Searcher`]s made before the swap keep the old model and its vectors (stale, but
+    /// never mixed); make new ones after.
+    pub fn switch_model(
+        &mut self,
+        next: Arc<dyn Embedder>,
+        sink: &dyn Sink,
+        cancel: &AtomicBool,
+    ) -> Result<Switch> {
+        const BATCH: usize = 64;
+        self.open_for_writing()?;
+        let info = next.info().clone();
+        let next_json = model_json(&info);
+        let current = self.catalog.meta("model")?;
+        let same = |json: &str| {
+            serde_json::from_str::<serde_json::Value>(json)
+                .is_ok_and(|v| v["name"] == info.name.as_str() && v["dim"] == info.dim)
+        };
+        if current.as_deref().is_some_and(same) && self.embedder.is_some() {
+            return Ok(Switch::Done);
+        }
+        // Nothing to keep: no vectors yet, so the new model is taken at once.
+        if self.catalog.vector_count()? == 0 {
+            self.catalog.clear_next_vectors()?;
+            self.catalog.delete_meta("model_next")?;
+            self.catalog.set_meta("model", &next_json)?;
+            self.adopt(next)?;
+            self.embed_missing(sink, cancel)?;
+            return Ok(if cancel.load(Ordering::Relaxed) {
+                Switch::Interrupted
+            } else {
+                Switch::Done
+            });
+        }
+        // A switch to another model was under way: its vectors are of no use to this one.
+        if self
+            .catalog
+            .meta("model_next")?
+            .as_deref()
+            .is_none_or(|j| !same(j))
+        {
+            self.catalog.clear_next_vectors()?;
+            self.catalog.set_meta("model_next", &next_json)?;
+        }
+        let total = self.catalog.counts()?.1;
+        let mut done = self.catalog.next_vector_count()?;
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(Switch::Interrupted);
+            }
+            let batch = self.catalog.chunks_without_next_vector(BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+            let vectors = next.embed(&texts)?;
+            let pairs: Vec<(ChunkId, &[f32])> = batch
+                .iter()
+                .zip(&vectors)
+                .map(|((id, _), v)| (*id, v.as_slice()))
+                .collect();
+            self.catalog.set_next_vectors(&pairs)?;
+            done += batch.len() as u64;
+            sink.event(&IndexEvent::Backfill { done, total });
+        }
+        self.catalog.swap_next_vectors(&next_json)?;
+        self.adopt(next)?;
+        Ok(Switch::Done)
+    }
+
+    /// Searches with `embedder` from now on: a new vector index is built from the catalog's
+    /// vectors (a new one, so that searchers holding the old keep a consistent pair).
+    fn adopt(&mut self, embedder: Arc<dyn Embedder>) -> Result<()> {
+        let mut index = VectorIndex::open(&self.dir.join("vectors.usearch"), embedder.info().dim)?;
+        index.clear()?;
+        let mut result = Ok(());
+        self.catalog.for_each_vector(|id, v| {
+            if result.is_ok() {
+                result = index.add(id, v);
+            }
+        })?;
+        result?;
+        index.save()?;
+        self.vectors = Some(Arc::new(RwLock::new(index)));
+        self.embedder = Some(embedder);
+        self.repaired_at = Some(self.catalog.data_version()?);
+        Ok(())
     }
 
     /// Embeds the passages stored without a vector (indexed while no model was present), in
@@ -899,18 +992,57 @@ fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
             if name != info.name || dim != info.dim {
                 return Err(Error::Invalid(format!(
                     "this library's vectors were made by the model {name} ({dim} dimensions), not by \
-                     {} ({} dimensions); point --model at {name}, or use another library folder",
-                    info.name, info.dim
+                     {} ({} dimensions); point --model at {name}, or switch the library with \
+                     `medshelf model use {}` (it re-embeds every passage), or use another library folder",
+                    info.name, info.dim, info.name
                 )));
             }
             Ok(())
         }
-        None => {
-            let json =
-                serde_json::json!({ "name": info.name, "dim": info.dim, "pooling": info.pooling });
-            catalog.set_meta("model", &json.to_string())
+        None => catalog.set_meta("model", &model_json(info)),
+    }
+}
+
+/// How a library records a model.
+fn model_json(info: &ModelInfo) -> String {
+    serde_json::json!({ "name": info.name, "dim": info.dim, "pooling": info.pooling }).to_string()
+}
+
+/// How [`Library::switch_model`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    /// The library searches with the new model.
+    Done,
+    /// Cancelled part-way: the old model is still in use; calling again resumes.
+    Interrupted,
+}
+
+/// The model folder a library uses: `explicit`, else `MEDSHELF_MODEL`, else the installed model
+/// its vectors came from (so that installing a second model changes nothing until `model use`),
+/// else the first installed model by name.
+pub fn model_for(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
+    let env = std::env::var_os("MEDSHELF_MODEL").filter(|v| !v.is_empty());
+    if explicit.is_none() && env.is_none() {
+        if let Some(name) = recorded_model(dir) {
+            let path = dir.join("models").join(name);
+            if path.join("config.json").is_file() {
+                return Some(path);
+            }
         }
     }
+    find_model(explicit, dir)
+}
+
+/// The name of the model a library's vectors came from, where it has any.
+pub fn recorded_model(dir: &Path) -> Option<String> {
+    let path = dir.join("catalog.sqlite");
+    if !path.is_file() {
+        return None;
+    }
+    let json = Catalog::open(&path).ok()?.meta("model").ok()??;
+    let value: serde_json::Value = serde_json::from_str(&json).ok()?;
+    value["name"].as_str().map(str::to_string)
 }
 
 /// The BLAKE3 hash of a file's content, streamed.

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use medshelf::catalog::Catalog;
 use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
-use medshelf::embed::{find_model, import_model};
+use medshelf::embed::import_model;
 use medshelf::extract::WorkerExtractor;
+use medshelf::library::model_for;
 use medshelf::library::{IndexOptions, Searcher};
 use medshelf::{BertEmbedder, Embedder, FileOutcome, IndexEvent, IndexSummary, Library, Sink};
 use serde::Serialize;
@@ -190,7 +191,7 @@ impl Engine {
     /// Opens the library, with the model where one loads and without where none does (saying
     /// why), and publishes its searcher.
     fn open(&self, dir: &Path) -> Option<Library> {
-        let embedder: Option<Arc<dyn Embedder>> = match find_model(None, dir) {
+        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, None) {
             Some(path) => match BertEmbedder::load(&path) {
                 Ok(e) => Some(Arc::new(e)),
                 Err(e) => {

@@ -5,7 +5,24 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
-use medshelf::embed::{find_model, import_model, list_models};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use medshelf::embed::{import_model, list_models};
+use medshelf::library::{model_for, Switch};
+use medshelf::{BertEmbedder, IndexEvent, Library, Sink};
+
+/// Draws a model switch's progress, in passages.
+struct Passages(ProgressBar);
+
+impl Sink for Passages {
+    fn event(&self, event: &IndexEvent<'_>) {
+        if let IndexEvent::Backfill { done, total } = event {
+            self.0.set_length(*total);
+            self.0.set_position(*done);
+        }
+    }
+}
 
 /// Draws a download as a byte bar, one file at a time.
 struct Bytes(ProgressBar);
@@ -32,6 +49,17 @@ pub enum ModelCommand {
     /// library's models/ folder: resumable, every file checked against the hub's hash, installed
     /// only when complete. The only command that uses the network.
     Fetch(FetchArgs),
+    /// Switch the library to another installed model: every passage is embedded again from its
+    /// stored text, while searches keep using the current model until the new vectors are
+    /// complete. Interrupted, it resumes where it stopped when run again.
+    Use(UseArgs),
+}
+
+#[derive(Args)]
+pub struct UseArgs {
+    /// The installed model's name (`medshelf model list`).
+    #[arg(value_name = "NAME")]
+    name: String,
 }
 
 #[derive(Args)]
@@ -108,8 +136,46 @@ pub fn model(library: &Path, explicit: Option<&Path>, cmd: ModelCommand) -> anyh
             );
             Ok(())
         }
+        ModelCommand::Use(args) => {
+            let path = models.join(&args.name);
+            if !path.join("config.json").is_file() {
+                let names: Vec<String> = list_models(&models).into_iter().map(|m| m.name).collect();
+                anyhow::bail!(
+                    "no model named {} is installed in {} (installed: {}); add one with `medshelf model import DIR` or `medshelf model fetch`",
+                    args.name,
+                    models.display(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                );
+            }
+            let next = Arc::new(BertEmbedder::load(&path)?);
+            let mut lib = Library::open(library, explicit)?;
+            let from = lib.model().map(|m| m.name.clone());
+            if let Some(from) = &from {
+                eprintln!(
+                    "switching from {from} to {}: searches use {from} until every passage has a new vector",
+                    args.name
+                );
+            }
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {pos}/{len} passages {per_sec} {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_message("embedding");
+            let outcome = lib.switch_model(next, &Passages(bar.clone()), &AtomicBool::new(false));
+            bar.finish_and_clear();
+            match outcome? {
+                Switch::Done => println!("the library now uses {}", args.name),
+                Switch::Interrupted => {
+                    println!("interrupted: run the same command again to resume")
+                }
+            }
+            Ok(())
+        }
         ModelCommand::List(args) => {
-            let in_use = find_model(explicit, library);
+            let in_use = model_for(library, explicit);
             let list = list_models(&models);
             if args.json {
                 return super::print_json(&serde_json::json!({ "models": list, "in_use": in_use }));

@@ -282,4 +282,32 @@ fn model_import_checks_installs_and_lists() {
     // A second import of the same name is refused.
     let out = medshelf(&lib, None, &["model", "import", model.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("installed already"));
+
+    // A second model installed changes nothing until `model use`, which re-embeds.
+    let other = tmp.path().join("a-second-bert");
+    write_tiny_model(&other, Pooling::Mean).unwrap();
+    assert_ran(&medshelf(
+        &lib,
+        None,
+        &["model", "import", other.to_str().unwrap()],
+    ));
+    let listed = json(&medshelf(&lib, None, &["model", "list", "--json"]));
+    assert_eq!(
+        listed["in_use"],
+        lib.join("models/tiny-bert").to_str().unwrap()
+    );
+    let out = medshelf(&lib, None, &["model", "use", "no-such-model"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("installed: a-second-bert, tiny-bert"));
+    let out = medshelf(&lib, None, &["model", "use", "a-second-bert"]);
+    assert_ran(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("now uses a-second-bert"));
+    let status = json(&medshelf(&lib, None, &["status", "--json"]));
+    assert_eq!(status["model"]["name"], "a-second-bert");
+    assert_eq!(status["vectors"], status["chunks"]);
+    assert_eq!(status["vector_entries"], status["chunks"]);
+    let listed = json(&medshelf(&lib, None, &["model", "list", "--json"]));
+    assert_eq!(
+        listed["in_use"],
+        lib.join("models/a-second-bert").to_str().unwrap()
+    );
 }

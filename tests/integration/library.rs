@@ -252,6 +252,124 @@ fn a_model_installed_later_embeds_what_was_indexed_without_one() {
     assert_eq!(lib.status().unwrap().vector_entries, chunks);
 }
 
+/// Cancels once `after` backfill events have been seen.
+struct CancelAfter<'a>(&'a AtomicBool, usize, std::sync::atomic::AtomicUsize);
+
+impl medshelf::Sink for CancelAfter<'_> {
+    fn event(&self, event: &medshelf::IndexEvent<'_>) {
+        if let medshelf::IndexEvent::Backfill { .. } = event {
+            let seen = self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if seen >= self.1 {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+#[test]
+fn switching_models_keeps_the_old_vectors_until_the_new_ones_are_complete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut papers = vec![write_papers(tmp.path()).dir];
+    // Enough passages for several batches of the switch.
+    let many = tmp.path().join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..12 {
+        let lines: Vec<String> = (0..40)
+            .map(|l| {
+                format!(
+                    "Paper {i} line {l}: serum ferritin and hepcidin in anaemia of inflammation."
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        medshelf::fixtures::write_pdf(
+            &many.join(format!("p{i}.pdf")),
+            None,
+            &[medshelf::fixtures::FixturePage::text(&refs)],
+        )
+        .unwrap();
+    }
+    papers.push(many);
+    let dir = tmp.path().join("library");
+    let mut lib = tiny_library(tmp.path());
+    lib.index(&papers, &NoSink, &AtomicBool::new(false))
+        .unwrap();
+    let chunks = lib.status().unwrap().chunks;
+    assert!(chunks > 64, "{chunks} passages: too few for two batches");
+    let before = lib.searcher().unwrap();
+    let old = before.search("ferritin", &opts(Mode::Semantic)).unwrap();
+
+    let other = tmp.path().join("other-bert");
+    medshelf::fixtures::write_tiny_model(&other, medshelf::Pooling::Cls).unwrap();
+    let next: std::sync::Arc<dyn medshelf::Embedder> =
+        std::sync::Arc::new(medshelf::BertEmbedder::load(&other).unwrap());
+
+    // Interrupted after the first batch: the old model is still the library's, whole.
+    let cancel = AtomicBool::new(false);
+    let sink = CancelAfter(&cancel, 1, Default::default());
+    let outcome = lib.switch_model(next.clone(), &sink, &cancel).unwrap();
+    assert_eq!(outcome, medshelf::library::Switch::Interrupted);
+    assert_eq!(lib.model().unwrap().name, "tiny-bert");
+    let status = lib.status().unwrap();
+    assert_eq!((status.vectors, status.vector_entries), (chunks, chunks));
+    let during = before.search("ferritin", &opts(Mode::Semantic)).unwrap();
+    assert_eq!(
+        during.results.iter().map(|r| &r.path).collect::<Vec<_>>(),
+        old.results.iter().map(|r| &r.path).collect::<Vec<_>>(),
+        "searches during the switch answer as before"
+    );
+    drop(lib);
+    // Reopened (a crash, say) with the old model: still fine, nothing mixed.
+    let mut lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    assert_eq!(lib.status().unwrap().vector_entries, chunks);
+
+    // Resumed to the end: the new model is the library's and every vector is its.
+    let outcome = lib
+        .switch_model(next.clone(), &NoSink, &AtomicBool::new(false))
+        .unwrap();
+    assert_eq!(outcome, medshelf::library::Switch::Done);
+    assert_eq!(lib.model().unwrap().name, "other-bert");
+    let status = lib.status().unwrap();
+    assert_eq!((status.vectors, status.vector_entries), (chunks, chunks));
+    // Every stored vector is the new model's embedding of its passage, not the old one's.
+    let catalog = medshelf::catalog::Catalog::open(&dir.join("catalog.sqlite")).unwrap();
+    let mut texts = std::collections::HashMap::new();
+    catalog
+        .for_each_chunk(|row, _| {
+            texts.insert(row.id, row.text.clone());
+        })
+        .unwrap();
+    let old_model = tiny_model(tmp.path());
+    let mut checked = 0;
+    catalog
+        .for_each_vector(|id, v| {
+            if checked < 5 {
+                let text = texts[&id].as_str();
+                let new = next.embed(&[text]).unwrap().remove(0);
+                let was = old_model.embed(&[text]).unwrap().remove(0);
+                assert!(medshelf::embed::cosine(v, &new) > 0.9999);
+                assert!(medshelf::embed::cosine(v, &was) < 0.99);
+                checked += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!(checked, 5);
+    let hits = lib
+        .searcher()
+        .unwrap()
+        .search("ferritin", &opts(Mode::Semantic))
+        .unwrap();
+    assert!(!hits.results.is_empty());
+    drop(lib);
+    // The old model can no longer open it, and says what to do; the new one can.
+    let err = Library::open_with(&dir, Some(tiny_model(tmp.path())))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("medshelf model use tiny-bert"), "{err}");
+    assert!(Library::open_with(&dir, Some(next)).is_ok());
+}
+
 #[test]
 fn a_library_refuses_vectors_from_another_model() {
     let tmp = tempfile::tempdir().unwrap();
