@@ -17,7 +17,7 @@ use medshelf::library::model_for;
 use medshelf::library::{IndexOptions, Searcher};
 use medshelf::{BertEmbedder, Embedder, FileOutcome, IndexEvent, IndexSummary, Library, Sink};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 
 /// The first argument that makes the app's binary a PDF-reading worker.
 pub const WORKER_ARG: &str = "extract-worker";
@@ -175,7 +175,7 @@ impl Engine {
             busy: AtomicBool::new(false),
             watcher: Mutex::new(None),
         });
-        let library = engine.open(&dir);
+        let library = engine.open(&dir, bundled_model(&app));
         let thread_engine = engine.clone();
         std::thread::Builder::new()
             .name("medshelf-engine".into())
@@ -190,8 +190,8 @@ impl Engine {
 
     /// Opens the library, with the model where one loads and without where none does (saying
     /// why), and publishes its searcher.
-    fn open(&self, dir: &Path) -> Option<Library> {
-        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, None) {
+    fn open(&self, dir: &Path, bundled: Option<PathBuf>) -> Option<Library> {
+        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, None).or(bundled) {
             Some(path) => match BertEmbedder::load(&path) {
                 Ok(e) => Some(Arc::new(e)),
                 Err(e) => {
@@ -554,6 +554,20 @@ impl FetchProgress for Download<'_> {
             self.send(s.0.clone(), s.1, s.2);
         }
     }
+}
+
+/// The model an installer carries (`scripts/package` bundles one as a resource): used where
+/// neither `MEDSHELF_MODEL` nor the library names one, so that an installed app searches by
+/// meaning offline from its first launch.
+fn bundled_model(app: &AppHandle) -> Option<PathBuf> {
+    let models = app.path().resource_dir().ok()?.join("models");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&models)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("config.json").is_file() && p.join("model.safetensors").is_file())
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// Reads PDFs in a child process: the app's own binary as a worker.
