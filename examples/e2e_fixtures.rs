@@ -104,7 +104,11 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     )?;
+    // A second model, for switching: tiny, random, quick to re-embed with.
+    let tiny = dir.join("tiny-bert");
+    medshelf::fixtures::write_tiny_model(&tiny, medshelf::Pooling::Mean)?;
     let expected = serde_json::json!({
+        "tiny_model": tiny,
         "files": [metformin, sepsis, vitamin],
         "question": "does procalcitonin guidance shorten antibiotic therapy in sepsis",
         "expected_file": sepsis,

@@ -48,6 +48,8 @@ pub fn run() {
             reveal,
             import_model,
             fetch_model,
+            models,
+            use_model,
         ])
         .run(tauri::generate_context!())
         .expect("error while running MedShelf");
@@ -273,6 +275,27 @@ async fn fetch_model(
     .await?;
     let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
     Ok(info)
+}
+
+/// The models installed in the library, each checked, and the one in use.
+#[tauri::command]
+async fn models(engine: Shared<'_>) -> Result<Vec<medshelf::embed::InstalledModel>, String> {
+    let dir = engine.searcher()?.dir().join("models");
+    blocking(move || Ok(medshelf::embed::list_models(&dir))).await
+}
+
+/// Switches the library to an installed model. The re-embedding runs in the background (as
+/// `backfill` progress); searches keep the current model until it is complete.
+#[tauri::command]
+async fn use_model(engine: Shared<'_>, name: String) -> Result<(), String> {
+    let engine = engine.inner().clone();
+    blocking(move || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        engine.send(Job::UseModel { name, reply: tx })?;
+        rx.recv()
+            .map_err(|_| "the indexing thread has stopped".to_string())?
+    })
+    .await
 }
 
 /// `path` if the library holds it, else an error: the page may only open the library's files.

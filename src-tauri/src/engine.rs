@@ -13,7 +13,7 @@ use medshelf::catalog::Catalog;
 use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
 use medshelf::embed::import_model;
 use medshelf::extract::WorkerExtractor;
-use medshelf::library::model_for;
+use medshelf::library::{model_for, recorded_model, Switch};
 use medshelf::library::{IndexOptions, Searcher};
 use medshelf::{BertEmbedder, Embedder, FileOutcome, IndexEvent, IndexSummary, Library, Sink};
 use serde::Serialize;
@@ -57,6 +57,13 @@ pub enum Job {
     FetchModel {
         /// Where to send the outcome.
         reply: Sender<Result<medshelf::ModelInfo, String>>,
+    },
+    /// Switch the library to an installed model, re-embedding every passage in the background.
+    UseModel {
+        /// The installed model's name.
+        name: String,
+        /// Where to send the outcome once the switch is queued or refused.
+        reply: Sender<Result<(), String>>,
     },
     /// Install a model folder and search with it from now on.
     ImportModel {
@@ -362,6 +369,7 @@ impl Engine {
                     };
                     let _ = app.emit(INGEST_EVENT, event);
                 }
+                Job::UseModel { name, reply } => self.use_model(&app, &mut library, &name, reply),
                 Job::FetchModel { reply } => {
                     let result = self.fetch_model(&app, &mut library);
                     let fetched = result.is_ok();
@@ -439,6 +447,54 @@ impl Engine {
         }
     }
 
+    /// Switches to the installed model `name`: the new vectors are made apart while searches
+    /// keep the old model, then swapped in; the page hears `backfill` progress and `reloaded`.
+    fn use_model(
+        &self,
+        app: &AppHandle,
+        library: &mut Library,
+        name: &str,
+        reply: Sender<Result<(), String>>,
+    ) {
+        let path = self.dir.join("models").join(name);
+        let next: Arc<dyn Embedder> = match BertEmbedder::load(&path) {
+            Ok(e) => Arc::new(e),
+            Err(e) => {
+                let _ = reply.send(Err(format!("cannot use {name}: {e}")));
+                return;
+            }
+        };
+        let _ = reply.send(Ok(()));
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+        self.cancel.store(false, Ordering::SeqCst);
+        let sink = Events {
+            app,
+            job: id,
+            quiet: false,
+        };
+        let event = match library.switch_model(next, &sink, &self.cancel) {
+            Ok(outcome) => {
+                if outcome == Switch::Done {
+                    self.set_model_error(None);
+                    self.publish(library);
+                }
+                Ingest::Finished {
+                    job: id,
+                    summary: IndexSummary {
+                        cancelled: outcome == Switch::Interrupted,
+                        ..Default::default()
+                    },
+                }
+            }
+            Err(e) => Ingest::Error {
+                job: id,
+                error: e.to_string(),
+            },
+        };
+        let _ = app.emit(INGEST_EVENT, event);
+        let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+    }
+
     /// Embeds the passages indexed before the model came, with progress; searches use each
     /// batch as soon as it is stored.
     fn backfill(&self, app: &AppHandle, library: &mut Library) {
@@ -475,7 +531,22 @@ impl Engine {
         dir: &Path,
     ) -> Result<medshelf::ModelInfo, String> {
         let installed = import_model(dir, &self.dir.join("models")).map_err(|e| format!("{e}"))?;
-        self.use_installed(library, &installed.path)
+        self.use_unless_other(library, installed)
+    }
+
+    /// Searches with a newly installed model, unless the library's vectors came from another
+    /// one: then the model stays installed for a switch (Library, Models), which re-embeds.
+    fn use_unless_other(
+        &self,
+        library: &mut Library,
+        installed: medshelf::embed::InstalledModel,
+    ) -> Result<medshelf::ModelInfo, String> {
+        match recorded_model(&self.dir) {
+            Some(name) if name != installed.name => installed
+                .info
+                .ok_or_else(|| format!("{} does not load", installed.name)),
+            _ => self.use_installed(library, &installed.path),
+        }
     }
 
     /// Downloads the default model (`HF_ENDPOINT` or the public hub), verified, and searches
@@ -490,7 +561,7 @@ impl Engine {
         let progress = Download::new(app);
         let installed = fetch_model(&req, &self.dir.join("models"), Some(&catalog), &progress)
             .map_err(|e| e.to_string())?;
-        self.use_installed(library, &installed.path)
+        self.use_unless_other(library, installed)
     }
 
     /// Reopens the library with the model installed in `path`. Where the library's vectors came

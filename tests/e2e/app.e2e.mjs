@@ -270,6 +270,31 @@ try {
     note: "key_to_paint: from the last keystroke to the results on screen, the 120 ms typing pause included; engine: the search command alone (query embedding included), debug build",
   };
   writeFileSync(join(out, "timings.json"), JSON.stringify(report, null, 2));
+
+  // ---- Switch models: a second one is installed, then chosen in the library view; the
+  // re-embedding runs in the background and the library then uses it.
+  const installed = await wd
+    .executeAsync(
+      `const done = arguments[1];
+       window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] }).then((i) => done(i.name), (e) => done("error: " + e));`,
+      fixture.tiny_model,
+    )
+    .catch((e) => `error: ${e.message}`);
+  check(installed === "tiny-bert", `a second model is installed beside the one in use (${installed})`);
+  await wd.execute("document.getElementById('show-library').click()");
+  const useButton = await wd.waitFor(
+    "the Use button",
+    `return document.querySelector('button[data-action="use-model"][data-name="tiny-bert"]') ? true : null;`,
+  );
+  check(useButton && /in use/.test(await wd.execute("return document.querySelector('[data-model=\"all-MiniLM-L6-v2\"]').innerText")), "the library view shows the model in use and offers the other");
+  await wd.execute(`document.querySelector('button[data-action="use-model"][data-name="tiny-bert"]').click()`);
+  await wd.waitFor(
+    "the switch to finish",
+    `const li = document.querySelector('[data-model="tiny-bert"]'); return li && /in use/.test(li.innerText);`,
+    { timeoutMs: 120000, intervalMs: 250 },
+  );
+  check(true, "after re-embedding in the background, the library uses the new model");
+  await shot(wd, "07-models.png");
   log(`keystroke to painted results: median ${report.median_key_to_paint_ms.toFixed(0)} ms (engine ${report.median_engine_ms.toFixed(1)} ms)`);
 } catch (e) {
   failed = true;

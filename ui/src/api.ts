@@ -68,6 +68,13 @@ export interface Document {
   error_code: string | null;
 }
 
+export interface InstalledModel {
+  name: string;
+  path: string;
+  info: ModelInfo | null;
+  problem: string | null;
+}
+
 export interface Queued {
   job: number;
   files: string[];
@@ -105,6 +112,8 @@ export const api = {
   reveal: (path: string) => invoke<void>("reveal", { path }),
   importModel: (dir: string) => invoke<ModelInfo>("import_model", { dir }),
   fetchModel: () => invoke<ModelInfo>("fetch_model"),
+  models: () => invoke<InstalledModel[]>("models"),
+  useModel: (name: string) => invoke<void>("use_model", { name }),
   onIngest: (f: (e: IngestEvent) => void): Promise<UnlistenFn> =>
     listen<IngestEvent>("ingest", (e) => f(e.payload)),
 };

@@ -6,7 +6,7 @@ import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api, type Answer, type Mode, type SearchResult, type Status } from "./api";
 import { basename, debounce, escapeHtml, formatDuration, formatRate } from "./format";
 import { applyEvent, emptyIngest, isDone, progress, stateLabel } from "./ingest";
-import { displayTitle, moveSelection, renderLibrary, renderResults } from "./views";
+import { displayTitle, moveSelection, renderLibrary, renderModels, renderResults } from "./views";
 import { Viewer } from "./viewer";
 
 type View = "search" | "viewer" | "library" | "model";
@@ -344,7 +344,7 @@ function renderIngest() {
   if (p.pagesPerSecond > 0) parts.push(`${formatRate(p.pagesPerSecond)} pages/s`);
   if (p.active && p.secondsLeft !== undefined) parts.push(`about ${formatDuration(p.secondsLeft)} left`);
   if (s.backfill) {
-    parts.push(`embedding earlier papers for meaning search: ${s.backfill.done} of ${s.backfill.total} passages`);
+    parts.push(`embedding passages for meaning search: ${s.backfill.done} of ${s.backfill.total}`);
     bar.max = Math.max(1, s.backfill.total);
     bar.value = s.backfill.done;
   }
@@ -406,7 +406,8 @@ async function loadLibrary() {
   const err = $("library-error");
   err.hidden = true;
   try {
-    const [docs, status] = await Promise.all([api.documents(), api.status()]);
+    const [docs, status, models] = await Promise.all([api.documents(), api.status(), api.models()]);
+    $("models").innerHTML = renderModels(models, status.model?.name ?? null);
     state.status = status;
     $("library-rows").innerHTML = renderLibrary(docs);
     const failed = docs.filter((d) => d.status === "failed").length;
@@ -452,6 +453,14 @@ $("view-library").addEventListener("click", async (e) => {
       case "reindex":
         await api.indexPaths([path], true);
         break;
+      case "use-model": {
+        const name = button.dataset.name ?? "";
+        button.disabled = true;
+        button.textContent = "Switching…";
+        await api.useModel(name);
+        button.textContent = "Re-embedding: see the progress below";
+        break;
+      }
       case "rescan":
         await api.indexPaths([path]);
         break;

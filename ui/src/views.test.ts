@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SearchResult } from "./api";
-import { moveSelection, renderLibrary, renderResults } from "./views";
+import { moveSelection, renderLibrary, renderModels, renderResults } from "./views";
 
 const result = (over: Partial<SearchResult> = {}): SearchResult => ({
   rank: 1,
@@ -59,5 +59,23 @@ describe("moveSelection", () => {
     expect(moveSelection(2, 1, 3)).toBe(2);
     expect(moveSelection(-1, -1, 3)).toBe(2);
     expect(moveSelection(0, 1, 0)).toBe(-1);
+  });
+});
+
+describe("renderModels", () => {
+  it("marks the model in use and offers the others", () => {
+    const info = { name: "x", dim: 384, pooling: "cls", max_tokens: 256 };
+    const html = renderModels(
+      [
+        { name: "MedEmbed-small-v0.1", path: "/m/a", info, problem: null },
+        { name: "all-MiniLM-L6-v2", path: "/m/b", info, problem: null },
+        { name: "broken", path: "/m/c", info: null, problem: "tokenizer.json is missing" },
+      ],
+      "MedEmbed-small-v0.1",
+    );
+    expect(html).toMatch(/data-model="MedEmbed-small-v0.1">.*in use/);
+    expect(html).toContain('data-action="use-model" data-name="all-MiniLM-L6-v2"');
+    expect(html).not.toContain('data-name="broken"');
+    expect(html).toContain("unusable: tokenizer.json is missing");
   });
 });

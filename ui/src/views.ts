@@ -1,6 +1,6 @@
 // HTML for the result list and the library table: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, SearchResult } from "./api";
+import type { Document, InstalledModel, SearchResult } from "./api";
 import { basename, dirname, escapeHtml, safeSnippet } from "./format";
 
 /** The title a paper is shown under: its own, else its file name. */
@@ -69,4 +69,26 @@ export function moveSelection(current: number, delta: number, count: number): nu
   if (count === 0) return -1;
   if (current < 0) return delta > 0 ? 0 : count - 1;
   return Math.min(count - 1, Math.max(0, current + delta));
+}
+
+/** The installed models, the one in use marked, the others with a Use button. */
+export function renderModels(models: InstalledModel[], inUse: string | null): string {
+  if (models.length === 0) {
+    return `<li class="empty">No model installed in the library: keyword search only. Set one up from the notice at the top.</li>`;
+  }
+  return models
+    .map((m) => {
+      const name = escapeHtml(m.name);
+      const what = m.info
+        ? `${m.info.dim} dimensions, ${escapeHtml(String(m.info.pooling))} pooling`
+        : `unusable: ${escapeHtml(m.problem ?? "unknown reason")}`;
+      const action =
+        m.name === inUse
+          ? `<span class="status ok">in use</span>`
+          : m.info
+            ? `<button data-action="use-model" data-name="${name}">Use this model</button>`
+            : "";
+      return `<li data-model="${name}"><strong>${name}</strong> <span class="watch-state">${what}</span> ${action}</li>`;
+    })
+    .join("");
 }
