@@ -91,3 +91,70 @@ pub fn embed(embedder: &dyn Embedder, texts: &[String], batch: usize) -> Result<
         query_ms_p50: latencies[50],
     })
 }
+
+/// What `medshelf bench ingest` measures: a folder indexed into a fresh library, then the same
+/// passages embedded alone, in one process.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestBench {
+    /// The model.
+    pub model: String,
+    /// PDFs found.
+    pub files: usize,
+    /// Papers indexed.
+    pub indexed: usize,
+    /// Pages read.
+    pub pages: usize,
+    /// Passages made.
+    pub chunks: usize,
+    /// Wall time of the index run, in seconds.
+    pub seconds: f64,
+    /// Pages per second over the whole run.
+    pub pages_per_s: f64,
+    /// Seconds per stage within the run.
+    pub stages: crate::library::StageTimes,
+    /// Seconds to embed the same passages alone, all at once (the floor an ingest can reach).
+    pub embed_alone_s: f64,
+    /// `seconds / embed_alone_s`: how close the ingest comes to its embedding alone.
+    pub ratio_to_embed_alone: f64,
+}
+
+/// Indexes `folder` into a fresh library in `scratch` (removed after), then embeds the stored
+/// passages again on their own, and reports both.
+pub fn ingest(
+    scratch: &Path,
+    folder: &Path,
+    embedder: std::sync::Arc<dyn Embedder>,
+    extractor: Option<Box<dyn crate::extract::Extractor>>,
+) -> Result<IngestBench> {
+    let _ = std::fs::remove_dir_all(scratch);
+    let mut library = crate::Library::open_with(scratch, Some(embedder.clone()))?;
+    if let Some(x) = extractor {
+        library.set_extractor(x);
+    }
+    let summary = library.index(
+        &[folder.to_path_buf()],
+        &crate::library::NoSink,
+        &std::sync::atomic::AtomicBool::new(false),
+    )?;
+    let catalog = crate::catalog::Catalog::open(&scratch.join("catalog.sqlite"))?;
+    let mut texts = Vec::new();
+    catalog.for_each_chunk(|row, _| texts.push(row.text.clone()))?;
+    drop((library, catalog));
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    embedder.embed(&refs)?;
+    let embed_alone_s = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(scratch);
+    Ok(IngestBench {
+        model: embedder.info().name.clone(),
+        files: summary.indexed + summary.unchanged + summary.failed,
+        indexed: summary.indexed,
+        pages: summary.pages,
+        chunks: summary.chunks,
+        seconds: summary.seconds,
+        pages_per_s: summary.pages as f64 / summary.seconds.max(1e-9),
+        stages: summary.stages,
+        embed_alone_s,
+        ratio_to_embed_alone: summary.seconds / embed_alone_s.max(1e-9),
+    })
+}

@@ -11,6 +11,19 @@ use medshelf::BertEmbedder;
 pub enum BenchCommand {
     /// Chunks/s, tokens/s (tokenisation included) and single-query latency on a JSONL of texts.
     Embed(EmbedArgs),
+    /// Index a folder of PDFs into a scratch library: pages/s and seconds per stage, then the
+    /// same passages embedded alone, for the ratio of the whole to its embedding.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// A folder of PDFs.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -31,6 +44,32 @@ pub struct EmbedArgs {
 
 pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Ingest(args) => {
+            let dir = model
+                .context("bench ingest needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
+            let embedder: std::sync::Arc<dyn medshelf::Embedder> =
+                std::sync::Arc::new(BertEmbedder::load(&dir)?);
+            let scratch =
+                std::env::temp_dir().join(format!("medshelf-bench-ingest-{}", std::process::id()));
+            let worker = medshelf::extract::WorkerExtractor::new(
+                std::env::current_exe()?,
+                &["extract-worker"],
+            );
+            let r = medshelf::bench::ingest(&scratch, &args.dir, embedder, Some(Box::new(worker)))?;
+            if args.json {
+                return super::print_json(&r);
+            }
+            let s = &r.stages;
+            println!(
+                "{}: {} files, {} indexed, {} pages, {} passages in {:.1} s ({:.1} pages/s): hash {:.1} s, extract {:.1} s, chunk {:.1} s, embed {:.1} s, write {:.1} s",
+                r.model, r.files, r.indexed, r.pages, r.chunks, r.seconds, r.pages_per_s, s.hash, s.extract, s.chunk, s.embed, s.write
+            );
+            println!(
+                "the same passages embedded alone: {:.1} s; ingest / embedding alone: {:.2}x",
+                r.embed_alone_s, r.ratio_to_embed_alone
+            );
+            Ok(())
+        }
         BenchCommand::Embed(args) => {
             let dir = model
                 .context("bench embed needs a model: pass --model DIR or set MEDSHELF_MODEL")?;

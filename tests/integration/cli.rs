@@ -311,3 +311,25 @@ fn model_import_checks_installs_and_lists() {
         lib.join("models/a-second-bert").to_str().unwrap()
     );
 }
+
+#[test]
+fn bench_ingest_reports_stages_and_the_ratio_to_embedding_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let out = medshelf(
+        &tmp.path().join("lib"),
+        Some(&model),
+        &["bench", "ingest", papers.dir.to_str().unwrap(), "--json"],
+    );
+    assert_ran(&out);
+    let r = json(&out);
+    assert_eq!(r["indexed"], 3);
+    assert_eq!(r["pages"], 7);
+    assert!(r["chunks"].as_u64().unwrap() >= 7);
+    assert!(r["embed_alone_s"].as_f64().unwrap() > 0.0);
+    let ratio = r["ratio_to_embed_alone"].as_f64().unwrap();
+    assert!(ratio.is_finite() && ratio > 0.0, "{ratio}");
+    assert!(r["stages"]["extract"].as_f64().unwrap() > 0.0);
+}
