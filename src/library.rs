@@ -528,7 +528,7 @@ impl Library {
                 break;
             }
             let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = next.embed(&texts)?;
+            let vectors = embed_unique(next.as_ref(), &texts)?;
             let pairs: Vec<(ChunkId, &[f32])> = batch
                 .iter()
                 .zip(&vectors)
@@ -579,7 +579,7 @@ impl Library {
                 break;
             }
             let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embedder.embed(&texts)?;
+            let vectors = embed_unique(embedder.as_ref(), &texts)?;
             let pairs: Vec<(ChunkId, &[f32])> = batch
                 .iter()
                 .zip(&vectors)
@@ -790,7 +790,7 @@ impl Library {
                     .map(|p| &doc.pages[p.page as usize - 1][p.start..p.end])
             })
             .collect();
-        Ok(Some(e.embed(&texts)?))
+        Ok(Some(embed_unique(e.as_ref(), &texts)?))
     }
 
     /// Stores a chunked (and embedded) paper in the catalog, then the indexes.
@@ -1001,6 +1001,27 @@ fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
         }
         None => catalog.set_meta("model", &model_json(info)),
     }
+}
+
+/// Embeds each distinct text once (running heads, licence footers and repeated boilerplate
+/// recur across pages and papers) and hands every text its vector, in order.
+fn embed_unique(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(texts.len());
+    let mut unique = Vec::new();
+    let slots: Vec<usize> = texts
+        .iter()
+        .map(|t| {
+            *first.entry(t).or_insert_with(|| {
+                unique.push(*t);
+                unique.len() - 1
+            })
+        })
+        .collect();
+    if unique.len() == texts.len() {
+        return embedder.embed(texts);
+    }
+    let vectors = embedder.embed(&unique)?;
+    Ok(slots.into_iter().map(|i| vectors[i].clone()).collect())
 }
 
 /// How a library records a model.
@@ -1231,4 +1252,46 @@ fn run_search(
         results,
         notice,
     })
+}
+
+#[cfg(test)]
+mod embed_unique_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts the texts it is asked to embed; a text's vector is its length.
+    struct Counting(AtomicUsize, ModelInfo);
+
+    impl Embedder for Counting {
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+            self.0.fetch_add(texts.len(), Ordering::SeqCst);
+            Ok(texts.iter().map(|t| vec![t.len() as f32]).collect())
+        }
+        fn info(&self) -> &ModelInfo {
+            &self.1
+        }
+        fn token_spans(&self, _: &str) -> Vec<(usize, usize)> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn each_distinct_text_is_embedded_once_and_every_text_gets_its_vector() {
+        let e = Counting(
+            AtomicUsize::new(0),
+            ModelInfo {
+                name: "count".into(),
+                dim: 1,
+                pooling: crate::Pooling::Mean,
+                normalize: false,
+                max_tokens: 256,
+                device: "cpu".into(),
+            },
+        );
+        let texts = ["footer", "a", "footer", "bb", "a", "footer"];
+        let v = embed_unique(&e, &texts).unwrap();
+        assert_eq!(e.0.load(Ordering::SeqCst), 3);
+        let lens: Vec<f32> = v.iter().map(|x| x[0]).collect();
+        assert_eq!(lens, vec![6.0, 1.0, 6.0, 2.0, 1.0, 6.0]);
+    }
 }
