@@ -158,3 +158,178 @@ pub fn ingest(
         ratio_to_embed_alone: summary.seconds / embed_alone_s.max(1e-9),
     })
 }
+
+/// What `medshelf bench search` measures on a synthetic library of a given size.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchBench {
+    /// The model (queries are embedded with it).
+    pub model: String,
+    /// Passages in the library.
+    pub chunks: usize,
+    /// Papers they belong to.
+    pub documents: usize,
+    /// Seconds to build the library, where this run built it (else it came from the cache).
+    pub build_s: Option<f64>,
+    /// Seconds to open the library (model already loaded; repair check included).
+    pub open_s: f64,
+    /// Seconds to load the model.
+    pub model_load_s: f64,
+    /// Resident memory after opening, in MB.
+    pub rss_mb_open: f64,
+    /// Resident memory after the queries, in MB.
+    pub rss_mb_after: f64,
+    /// Bytes on disk, all stores.
+    pub disk_bytes: u64,
+    /// Bytes on disk per passage.
+    pub bytes_per_chunk: f64,
+    /// Queries run (hybrid, query embedding included).
+    pub queries: usize,
+    /// Latency percentiles in milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+}
+
+/// Passages per synthetic paper.
+const CHUNKS_PER_DOC: usize = 10;
+
+/// Builds (or reuses, from `dir`) a library of `chunks` passages whose text comes from `corpus`
+/// (real abstracts, recombined so that copies differ) and whose vectors are real embeddings of
+/// a sample of them, perturbed (search cost does not depend on the values, and embedding a
+/// million passages here would take a day); then opens it afresh and times hybrid searches for
+/// `queries`, query embedding included.
+pub fn search_at_scale(
+    dir: &Path,
+    model: &Path,
+    corpus: &[String],
+    queries: &[String],
+    chunks: usize,
+    progress: &dyn Fn(usize),
+) -> Result<SearchBench> {
+    use std::sync::Arc;
+    if corpus.is_empty() || queries.is_empty() {
+        return Err(Error::Invalid(
+            "bench search needs corpus texts and queries".into(),
+        ));
+    }
+    let marker = dir.join("bench-chunks");
+    let cached = std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    let mut build_s = None;
+    if cached != Some(chunks) {
+        let started = Instant::now();
+        let _ = std::fs::remove_dir_all(dir);
+        let embedder: Arc<dyn Embedder> = Arc::new(crate::BertEmbedder::load(model)?);
+        let sample: Vec<&str> = corpus.iter().take(256).map(String::as_str).collect();
+        let seeds = embedder.embed(&sample)?;
+        let mut library = crate::Library::open_with(dir, Some(embedder))?;
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let docs = chunks.div_ceil(CHUNKS_PER_DOC);
+        for d in 0..docs {
+            let n = CHUNKS_PER_DOC.min(chunks - d * CHUNKS_PER_DOC);
+            let mut pages = Vec::with_capacity(n);
+            let mut passages = Vec::with_capacity(n);
+            let mut vectors = Vec::with_capacity(n);
+            for p in 0..n {
+                let i = d * CHUNKS_PER_DOC + p;
+                let a = &corpus[i % corpus.len()];
+                let b = &corpus[(i / corpus.len() * 7919 + i) % corpus.len()];
+                let tail: String = b.split(". ").next().unwrap_or("").to_string();
+                let text = format!("{a} {tail}.");
+                passages.push(crate::chunk::Passage {
+                    page: p as u32 + 1,
+                    start: 0,
+                    end: text.len(),
+                    tokens: 0,
+                });
+                pages.push(text);
+                let seed = &seeds[(next() as usize) % seeds.len()];
+                let mut v: Vec<f32> = seed
+                    .iter()
+                    .map(|x| x + ((next() % 2001) as f32 / 1000.0 - 1.0) * 0.02)
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                v.iter_mut().for_each(|x| *x /= norm);
+                vectors.push(v);
+            }
+            let extracted = crate::Extracted {
+                title: Some(format!("Synthetic paper {d}")),
+                pages,
+            };
+            let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
+            library.insert_prepared(&path, &extracted, &passages, &vectors)?;
+            if d % 1000 == 999 {
+                progress((d + 1) * CHUNKS_PER_DOC);
+            }
+        }
+        library.flush()?;
+        drop(library);
+        std::fs::write(&marker, chunks.to_string()).map_err(|e| Error::io(&marker, e))?;
+        build_s = Some(started.elapsed().as_secs_f64());
+    }
+    let t = Instant::now();
+    let embedder: Arc<dyn Embedder> = Arc::new(crate::BertEmbedder::load(model)?);
+    let model_load_s = t.elapsed().as_secs_f64();
+    let model_name = embedder.info().name.clone();
+    let t = Instant::now();
+    let library = crate::Library::open_with(dir, Some(embedder))?;
+    let open_s = t.elapsed().as_secs_f64();
+    let rss_mb_open = rss_mb();
+    let searcher = library.searcher()?;
+    let opts = crate::SearchOptions::default();
+    // One query first, untimed: the first search pays for lazily mapped index files.
+    searcher.search(&queries[0], &opts)?;
+    let mut times = Vec::with_capacity(queries.len());
+    for q in queries {
+        let t = Instant::now();
+        searcher.search(q, &opts)?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let disk_bytes: u64 = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .sum();
+    let status = library.status()?;
+    Ok(SearchBench {
+        model: model_name,
+        chunks: status.chunks as usize,
+        documents: status.documents as usize,
+        build_s,
+        open_s,
+        model_load_s,
+        rss_mb_open,
+        rss_mb_after: rss_mb(),
+        disk_bytes,
+        bytes_per_chunk: disk_bytes as f64 / status.chunks.max(1) as f64,
+        queries: times.len(),
+        p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
+        p99_ms: pct(0.99),
+    })
+}
+
+/// This process's resident memory in MB (Linux; 0 elsewhere).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}

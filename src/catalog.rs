@@ -566,6 +566,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Ids of the passages that carry a vector, without reading the vectors (a consistency check
+    /// at open must stay cheap at a million passages).
+    pub fn vector_ids(&self) -> Result<Vec<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks WHERE vector IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Ids of every passage.
     pub fn chunk_ids(&self) -> Result<Vec<ChunkId>> {
         let mut stmt = self

@@ -326,14 +326,9 @@ impl Library {
             self.lexical.commit()?;
         }
         if let Some(mut vectors) = self.vectors_mut() {
-            let expected = self.catalog.vector_count()?;
-            let mut consistent = vectors.len() as u64 == expected;
-            if consistent {
-                let mut all_present = true;
-                self.catalog
-                    .for_each_vector(|id, _| all_present &= vectors.contains(id))?;
-                consistent = all_present;
-            }
+            let ids = self.catalog.vector_ids()?;
+            let consistent =
+                vectors.len() == ids.len() && ids.iter().all(|&id| vectors.contains(id));
             if !consistent {
                 vectors.clear()?;
                 let mut result = Ok(());
@@ -825,6 +820,30 @@ impl Library {
             }
         }
         Ok((id, doc.pages.len(), ids.len()))
+    }
+
+    /// Stores a paper whose passages and vectors are already made, without chunking, embedding
+    /// or committing: for building synthetic libraries of a given size (`medshelf bench search`).
+    /// Call [`Library::flush`] at the end.
+    pub fn insert_prepared(
+        &mut self,
+        path: &Path,
+        doc: &Extracted,
+        passages: &[crate::chunk::Passage],
+        vectors: &[Vec<f32>],
+    ) -> Result<()> {
+        self.open_for_writing()?;
+        let hash = blake3::hash(path.to_string_lossy().as_bytes())
+            .to_hex()
+            .to_string();
+        let (id, _, _) = self.write(&hash, 0, doc, passages, Some(vectors))?;
+        self.catalog.link_file(path, id, 0, 0)
+    }
+
+    /// Makes everything written so far durable: the keyword index committed, the vector index
+    /// saved.
+    pub fn flush(&mut self) -> Result<()> {
+        self.commit()
     }
 
     /// Indexes documents that are already text (a benchmark corpus, say) through the same

@@ -14,6 +14,26 @@ pub enum BenchCommand {
     /// Index a folder of PDFs into a scratch library: pages/s and seconds per stage, then the
     /// same passages embedded alone, for the ratio of the whole to its embedding.
     Ingest(IngestArgs),
+    /// Search at scale: build (once, cached) a synthetic library of N passages from a BEIR
+    /// corpus, then time hybrid searches (query embedding included), memory, disk and opening.
+    Search(SearchArgs),
+}
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// Passages in the synthetic library.
+    #[arg(long, default_value_t = 100_000)]
+    chunks: usize,
+    /// A benchmark in BEIR layout whose corpus gives the text and whose queries are asked
+    /// (default: ../shared/data/ir/scifact).
+    #[arg(long, value_name = "DIR")]
+    beir: Option<PathBuf>,
+    /// Where the synthetic library is kept between runs (default: the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -44,6 +64,55 @@ pub struct EmbedArgs {
 
 pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Search(args) => {
+            let dir = model
+                .context("bench search needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
+            let beir = args
+                .beir
+                .unwrap_or_else(|| PathBuf::from("../shared/data/ir/scifact"));
+            let bench = medshelf::eval::load_beir(&beir, "test")?;
+            let corpus: Vec<String> = bench
+                .corpus
+                .iter()
+                .map(|d| format!("{} {}", d.title, d.text).trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
+            let queries: Vec<String> = bench.queries.values().cloned().collect();
+            let model_name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let cache = args.cache.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!(
+                    "medshelf-bench-search-{}-{model_name}",
+                    args.chunks
+                ))
+            });
+            let bar = indicatif::ProgressBar::new(args.chunks as u64);
+            let r = medshelf::bench::search_at_scale(
+                &cache,
+                &dir,
+                &corpus,
+                &queries,
+                args.chunks,
+                &|n| bar.set_position(n as u64),
+            )?;
+            bar.finish_and_clear();
+            if args.json {
+                return super::print_json(&r);
+            }
+            println!(
+                "{} passages in {} papers ({}), {} hybrid queries with {}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+                r.chunks, r.documents,
+                r.build_s.map_or("cached".to_string(), |s| format!("built in {s:.0} s")),
+                r.queries, r.model, r.p50_ms, r.p95_ms, r.p99_ms
+            );
+            println!(
+                "open {:.2} s (model load {:.2} s more), RSS {:.0} MB open, {:.0} MB after; disk {:.0} MB, {:.0} bytes per passage",
+                r.open_s, r.model_load_s, r.rss_mb_open, r.rss_mb_after, r.disk_bytes as f64 / 1e6, r.bytes_per_chunk
+            );
+            Ok(())
+        }
         BenchCommand::Ingest(args) => {
             let dir = model
                 .context("bench ingest needs a model: pass --model DIR or set MEDSHELF_MODEL")?;

@@ -333,3 +333,54 @@ fn bench_ingest_reports_stages_and_the_ratio_to_embedding_alone() {
     assert!(ratio.is_finite() && ratio > 0.0, "{ratio}");
     assert!(r["stages"]["extract"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_search_builds_a_library_of_the_size_asked_once_and_times_queries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    // A small benchmark in BEIR layout.
+    let beir = tmp.path().join("beir");
+    std::fs::create_dir_all(beir.join("qrels")).unwrap();
+    let corpus: String = (0..7)
+        .map(|i| {
+            format!(
+                "{{\"_id\": \"d{i}\", \"title\": \"Study {i}\", \"text\": \"Serum ferritin and hepcidin in patients with sepsis, cohort {i}. Outcomes at day 28.\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(beir.join("corpus.jsonl"), corpus).unwrap();
+    std::fs::write(
+        beir.join("queries.jsonl"),
+        "{\"_id\": \"q1\", \"text\": \"ferritin in sepsis\"}\n{\"_id\": \"q2\", \"text\": \"hepcidin\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        beir.join("qrels/test.tsv"),
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n",
+    )
+    .unwrap();
+    let cache = tmp.path().join("cache");
+    let args = [
+        "bench",
+        "search",
+        "--chunks",
+        "45",
+        "--beir",
+        beir.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--json",
+    ];
+    let first = json(&medshelf(&tmp.path().join("lib"), Some(&model), &args));
+    assert_eq!(first["chunks"], 45);
+    assert_eq!(first["documents"], 5);
+    assert_eq!(first["queries"], 2);
+    assert!(first["build_s"].as_f64().is_some());
+    assert!(first["p99_ms"].as_f64().unwrap() >= first["p50_ms"].as_f64().unwrap());
+    assert!(first["bytes_per_chunk"].as_f64().unwrap() > 0.0);
+    // The second run reuses the library.
+    let second = json(&medshelf(&tmp.path().join("lib"), Some(&model), &args));
+    assert!(second["build_s"].is_null());
+    assert_eq!(second["chunks"], 45);
+}
