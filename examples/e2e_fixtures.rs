@@ -104,12 +104,16 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     )?;
+    // A file that claims to be a PDF and is not: it must fail with a reason, alone.
+    let broken = dir.join("truncated-download.pdf");
+    std::fs::write(&broken, b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")?;
     // A second model, for switching: tiny, random, quick to re-embed with.
     let tiny = dir.join("tiny-bert");
     medshelf::fixtures::write_tiny_model(&tiny, medshelf::Pooling::Mean)?;
     let expected = serde_json::json!({
         "tiny_model": tiny,
         "files": [metformin, sepsis, vitamin],
+        "broken": broken,
         "question": "does procalcitonin guidance shorten antibiotic therapy in sepsis",
         "expected_file": sepsis,
         "expected_page": 5,

@@ -171,24 +171,28 @@ try {
   await wd.execute(
     `window.__TAURI_INTERNALS__.invoke("plugin:event|emit", {
        event: "tauri://drag-drop", payload: { paths: arguments[0], position: { x: 300, y: 300 } } });`,
-    fixture.files,
+    [...fixture.files, fixture.broken],
   );
   const inProgress = await wd.waitFor(
     "the ingest panel",
     `const files = [...document.querySelectorAll('#ingest-files .file')];
-     return files.length === 3 ? files.map(f => f.dataset.state) : null;`,
+     return files.length === 4 ? files.map(f => f.dataset.state) : null;`,
     { timeoutMs: 20000, intervalMs: 20 },
   );
   log(`ingest panel states right after the drop: ${inProgress.join(", ")}`);
   if (inProgress.every((s) => s === "indexed")) log("warning: indexing finished before the screenshot");
   await shot(wd, "02-ingest-in-progress.png");
-  await wd.waitFor(
-    "all three papers to be indexed",
-    `const s = [...document.querySelectorAll('#ingest-files .file')].map(f => f.dataset.state);
-     return s.length === 3 && s.every(x => x === 'indexed');`,
+  const states = await wd.waitFor(
+    "every dropped file to be done",
+    `const f = [...document.querySelectorAll('#ingest-files .file')];
+     const done = f.every(x => ['indexed', 'failed'].includes(x.dataset.state));
+     return f.length === 4 && done ? f.map(x => [x.querySelector('.file-name').textContent, x.dataset.state, x.querySelector('.file-state').textContent]) : null;`,
     { timeoutMs: 300000, intervalMs: 250 },
   );
-  check(true, "the three dropped papers are indexed");
+  const byName = Object.fromEntries(states.map(([n, st, label]) => [n, { st, label }]));
+  check(fixture.files.every((f) => byName[basename(f)].st === "indexed"), "the three dropped papers are indexed");
+  const bad = byName[basename(fixture.broken)];
+  check(bad.st === "failed" && bad.label.length > "failed: ".length + 10, `the broken file failed alone, with a reason ("${bad.label.slice(0, 90)}")`);
 
   // ---- Search: the right paper and page first.
   const timing = await typeQuery(wd, fixture.question);
@@ -248,9 +252,10 @@ try {
   const rows = await wd.waitFor(
     "the library table",
     `const r = [...document.querySelectorAll('#library-rows tr[data-path]')];
-     return r.length === 3 ? r.map(x => x.innerText) : null;`,
+     return r.length === 4 ? r.map(x => x.innerText) : null;`,
   );
-  check(rows.every((r) => /indexed/.test(r)), "the library lists the three papers as indexed");
+  check(rows.filter((r) => /\bindexed\b/.test(r)).length === 3, "the library lists the three papers as indexed");
+  check(rows.some((r) => /failed: /.test(r)), "and the broken file as failed, with its reason");
   await shot(wd, "05-library.png");
   await wd.execute("document.getElementById('library-back').click()");
 
