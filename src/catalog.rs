@@ -18,7 +18,7 @@ pub type DocumentId = i64;
 pub type ChunkId = i64;
 
 /// The on-disk schema version; bump it with a migration.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -221,6 +221,31 @@ impl Catalog {
                 )
                 .map_err(|e| self.err(e))?;
         }
+        if version < 3 {
+            // Version 3: any change to the passages marks the indexes as behind the catalog,
+            // in the same transaction; `Library::commit` marks them in step once both are
+            // saved. A library closed in step opens without comparing every id.
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     INSERT OR IGNORE INTO meta (key, value) VALUES ('indexes_dirty', '1');
+                     CREATE TRIGGER IF NOT EXISTS chunks_inserted AFTER INSERT ON chunks BEGIN
+                         UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+                     END;
+                     CREATE TRIGGER IF NOT EXISTS chunks_deleted AFTER DELETE ON chunks BEGIN
+                         UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+                     END;
+                     CREATE TRIGGER IF NOT EXISTS chunk_vectors_changed AFTER UPDATE OF vector ON chunks BEGIN
+                         UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+                     END;
+                     CREATE TRIGGER IF NOT EXISTS documents_deleted AFTER DELETE ON documents BEGIN
+                         UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+                     END;
+                     PRAGMA user_version = 3;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
         Ok(())
     }
 
@@ -241,6 +266,23 @@ impl Catalog {
     }
 
     /// Writes a setting.
+    /// Records that both indexes were saved holding `state` (their entry counts) and are in step
+    /// with the catalog as of now.
+    pub fn mark_indexed(&mut self, state: &str) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        for (key, value) in [("index_state", state), ("indexes_dirty", "0")] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
+    }
+
     /// Removes a setting.
     pub fn delete_meta(&self, key: &str) -> Result<()> {
         self.conn

@@ -301,6 +301,9 @@ impl Library {
     /// Brings both indexes in line with the catalog.
     fn repair(&mut self) -> Result<()> {
         self.repaired_at = Some(self.catalog.data_version()?);
+        if self.indexes_in_step()? {
+            return Ok(());
+        }
         let catalog_ids: HashSet<ChunkId> = self.catalog.chunk_ids()?.into_iter().collect();
         let lexical_ids = self.lexical.chunk_ids()?;
         let missing: HashSet<ChunkId> = catalog_ids.difference(&lexical_ids).copied().collect();
@@ -341,7 +344,43 @@ impl Library {
                 vectors.save()?;
             }
         }
+        self.mark_indexed()?;
+        self.repaired_at = Some(self.catalog.data_version()?);
         Ok(())
+    }
+
+    /// Whether the indexes were saved in step with the catalog and are still the files that were
+    /// saved: no passage changed since (the catalog's triggers say), and each index holds the
+    /// count it held then (a deleted or replaced index file does not).
+    fn indexes_in_step(&self) -> Result<bool> {
+        if self.catalog.meta("indexes_dirty")?.as_deref() != Some("0") {
+            return Ok(false);
+        }
+        let Some(state) = self
+            .catalog
+            .meta("index_state")?
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+        else {
+            return Ok(false);
+        };
+        if state["lexical"].as_u64() != Some(self.lexical.len()?) {
+            return Ok(false);
+        }
+        Ok(match (&self.vectors, state["vectors"].as_u64()) {
+            (Some(v), Some(n)) => read(v).len() as u64 == n,
+            // Saved by a process without a model: its vector index was not looked at.
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+    }
+
+    /// Records that both indexes are saved and in step with the catalog.
+    fn mark_indexed(&mut self) -> Result<()> {
+        let state = serde_json::json!({
+            "lexical": self.lexical.len()?,
+            "vectors": self.vectors.as_ref().map(|v| read(v).len()),
+        });
+        self.catalog.mark_indexed(&state.to_string())
     }
 
     /// The library folder.
@@ -553,6 +592,7 @@ impl Library {
         index.save()?;
         self.vectors = Some(Arc::new(RwLock::new(index)));
         self.embedder = Some(embedder);
+        self.mark_indexed()?;
         self.repaired_at = Some(self.catalog.data_version()?);
         Ok(())
     }
@@ -649,7 +689,7 @@ impl Library {
         if let Some(mut v) = self.vectors_mut() {
             v.save()?;
         }
-        Ok(())
+        self.mark_indexed()
     }
 
     fn index_file(

@@ -165,6 +165,35 @@ fn lost_indexes_are_rebuilt_from_the_catalog() {
 }
 
 #[test]
+fn a_catalog_change_the_indexes_missed_is_repaired_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let dir = tmp.path().join("library");
+    {
+        let mut lib = tiny_library(tmp.path());
+        lib.index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    }
+    let catalog = medshelf::catalog::Catalog::open(&dir.join("catalog.sqlite")).unwrap();
+    // Closed cleanly: the catalog says its indexes are in step.
+    assert_eq!(catalog.meta("indexes_dirty").unwrap().as_deref(), Some("0"));
+    // As after a crash between a removal's catalog commit and the index saves.
+    let sepsis = catalog.file(&papers.sepsis).unwrap().unwrap().document;
+    catalog.delete_document(sepsis).unwrap();
+    assert_eq!(catalog.meta("indexes_dirty").unwrap().as_deref(), Some("1"));
+    drop(catalog);
+    let lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    let status = lib.status().unwrap();
+    assert_eq!(status.lexical_entries, status.chunks);
+    assert_eq!(status.vector_entries, status.vectors);
+    assert_eq!(status.documents, 2);
+}
+
+#[test]
 fn one_writer_at_a_time() {
     let tmp = tempfile::tempdir().unwrap();
     let mut a = tiny_library(tmp.path());
