@@ -28,6 +28,68 @@ pub const NO_MODEL_NOTICE: &str = "No embedding model found: MedShelf is searchi
      Add a model folder (MedEmbed-small-v0.1) with --model, MEDSHELF_MODEL or the library's models/ \
      folder to also search by meaning.";
 
+/// How many passages an index run gathers, across papers, before embedding them in one call:
+/// a paper's last batch is otherwise short, and lengths are sorted within one paper only.
+const BATCH_PASSAGES: usize = 128;
+
+/// What looking at one file led to.
+enum Step {
+    /// Settled: unchanged, failed, or linked to known content.
+    Done(FileOutcome),
+    /// Read and cut into passages, waiting for vectors.
+    Pending(Box<Pending>),
+}
+
+/// A paper read and cut, waiting to be embedded with others and stored.
+struct Pending {
+    path: PathBuf,
+    hash: String,
+    size: u64,
+    mtime_ns: i64,
+    /// The document the path held before, if any.
+    old: Option<DocumentId>,
+    doc: Extracted,
+    passages: Vec<crate::chunk::Passage>,
+    /// When the run started on it.
+    started: Instant,
+}
+
+/// Counts a finished file in the summary and reports it; returns 1 if it was indexed.
+fn finish(
+    path: &Path,
+    outcome: FileOutcome,
+    started: Instant,
+    summary: &mut IndexSummary,
+    sink: &dyn Sink,
+) -> usize {
+    let mut indexed = 0;
+    match &outcome {
+        FileOutcome::Indexed { pages, chunks } => {
+            summary.indexed += 1;
+            summary.pages += pages;
+            summary.chunks += chunks;
+            indexed = 1;
+        }
+        FileOutcome::Unchanged => summary.unchanged += 1,
+        FileOutcome::Failed { error, .. } => {
+            summary.failed += 1;
+            summary.failures.push(FailedFile {
+                path: path.to_path_buf(),
+                error: error.clone(),
+            });
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    if summary.slowest.as_ref().is_none_or(|s| took > s.1) {
+        summary.slowest = Some((path.to_path_buf(), took));
+    }
+    sink.event(&IndexEvent::FileDone {
+        path,
+        outcome: &outcome,
+    });
+    indexed
+}
+
 /// How often (in papers) an index run makes its work durable.
 const COMMIT_EVERY: usize = 16;
 
@@ -415,11 +477,19 @@ impl Library {
         self.open_for_writing()?;
         let started = Instant::now();
         let mut summary = IndexSummary::default();
-        let found = find_pdfs(paths);
+        let mut seen = HashSet::new();
+        // A file named and also inside a named folder (a watcher passes both) is looked at once.
+        let found: Vec<Result<PathBuf>> = find_pdfs(paths)
+            .into_iter()
+            .filter(|f| f.as_ref().map_or(true, |p| seen.insert(p.clone())))
+            .collect();
         self.remember_folders(paths)?;
         summary.removed = self.forget_vanished(paths, &found)?;
         sink.event(&IndexEvent::Started { files: found.len() });
         let mut since_commit = 0;
+        // Papers read and cut, waiting to be embedded together (see BATCH_PASSAGES).
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_chunks = 0;
         for item in found {
             if cancel.load(Ordering::Relaxed) {
                 summary.cancelled = true;
@@ -449,7 +519,25 @@ impl Library {
             sink.event(&IndexEvent::FileStarted { path: &path });
             let file_started = Instant::now();
             let outcome = match self.index_file(&path, options, &mut summary.stages, sink) {
-                Ok(o) => o,
+                Ok(Step::Done(o)) => o,
+                Ok(Step::Pending(p)) => {
+                    pending_chunks += p.passages.len();
+                    pending.push(Pending {
+                        started: file_started,
+                        ..*p
+                    });
+                    if pending_chunks >= BATCH_PASSAGES {
+                        since_commit += self.flush_pending(&mut pending, &mut summary, sink)?;
+                        pending_chunks = 0;
+                    }
+                    if since_commit >= COMMIT_EVERY {
+                        let t = Instant::now();
+                        self.commit()?;
+                        summary.stages.write += t.elapsed().as_secs_f64();
+                        since_commit = 0;
+                    }
+                    continue;
+                }
                 Err(e) if matches!(e.fault(), crate::Fault::Machine | crate::Fault::User) => {
                     FileOutcome::Failed {
                         error: e.to_string(),
@@ -459,36 +547,18 @@ impl Library {
                 // Our own stores failing is not this file's fault: stop rather than go on writing.
                 Err(e) => return Err(e),
             };
-            match &outcome {
-                FileOutcome::Indexed { pages, chunks } => {
-                    summary.indexed += 1;
-                    summary.pages += pages;
-                    summary.chunks += chunks;
-                    since_commit += 1;
-                }
-                FileOutcome::Unchanged => summary.unchanged += 1,
-                FileOutcome::Failed { error, .. } => {
-                    summary.failed += 1;
-                    summary.failures.push(FailedFile {
-                        path: path.clone(),
-                        error: error.clone(),
-                    });
-                }
-            }
-            let took = file_started.elapsed().as_secs_f64();
-            if summary.slowest.as_ref().is_none_or(|s| took > s.1) {
-                summary.slowest = Some((path.clone(), took));
-            }
-            sink.event(&IndexEvent::FileDone {
-                path: &path,
-                outcome: &outcome,
-            });
+            since_commit += finish(&path, outcome, file_started, &mut summary, sink);
             if since_commit >= COMMIT_EVERY {
                 let t = Instant::now();
                 self.commit()?;
                 summary.stages.write += t.elapsed().as_secs_f64();
                 since_commit = 0;
             }
+        }
+        // Papers read but not yet embedded: finished, unless cancelled (then the next run
+        // reads them again; nothing of them was written).
+        if !summary.cancelled {
+            self.flush_pending(&mut pending, &mut summary, sink)?;
         }
         // Passages stored while no model was present get their vectors now that one is.
         if !summary.cancelled {
@@ -698,7 +768,7 @@ impl Library {
         options: IndexOptions,
         times: &mut StageTimes,
         sink: &dyn Sink,
-    ) -> Result<FileOutcome> {
+    ) -> Result<Step> {
         let settled = |status: Status| {
             status == Status::Indexed || (status == Status::Failed && !options.retry_failed)
         };
@@ -712,7 +782,7 @@ impl Library {
         let known = self.catalog.file(path)?;
         if let Some(row) = &known {
             if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
-                return Ok(FileOutcome::Unchanged);
+                return Ok(Step::Done(FileOutcome::Unchanged));
             }
         }
         let t = Instant::now();
@@ -728,9 +798,24 @@ impl Library {
                 times.extract += t.elapsed().as_secs_f64();
                 match extracted {
                     Ok(extracted) => {
-                        let (doc, pages, chunks) =
-                            self.store(path, &hash, size, &extracted, times, sink)?;
-                        (doc, FileOutcome::Indexed { pages, chunks })
+                        let t = Instant::now();
+                        let passages = self.passages(&extracted);
+                        times.chunk += t.elapsed().as_secs_f64();
+                        sink.event(&IndexEvent::Embedding {
+                            path,
+                            pages: extracted.pages.len(),
+                            chunks: passages.len(),
+                        });
+                        return Ok(Step::Pending(Box::new(Pending {
+                            path: path.to_path_buf(),
+                            hash,
+                            size,
+                            mtime_ns,
+                            old: known.as_ref().map(|k| k.document),
+                            doc: extracted,
+                            passages,
+                            started: Instant::now(),
+                        })));
                     }
                     Err(e) => {
                         let error = e.to_string();
@@ -743,7 +828,58 @@ impl Library {
         };
         let old = known.as_ref().map(|k| k.document);
         self.relink(path, old, doc, size, mtime_ns)?;
-        Ok(outcome)
+        Ok(Step::Done(outcome))
+    }
+
+    /// Embeds the waiting papers' passages in one call (so that batches are full and sorted by
+    /// length across papers), then stores each paper and reports it done. Returns how many
+    /// papers were indexed.
+    fn flush_pending(
+        &mut self,
+        pending: &mut Vec<Pending>,
+        summary: &mut IndexSummary,
+        sink: &dyn Sink,
+    ) -> Result<usize> {
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let t = Instant::now();
+        let docs: Vec<(&Extracted, &Vec<crate::chunk::Passage>)> =
+            pending.iter().map(|p| (&p.doc, &p.passages)).collect();
+        let vectors = self.embed_passages(&docs)?;
+        summary.stages.embed += t.elapsed().as_secs_f64();
+        let mut offset = 0;
+        let mut indexed = 0;
+        // Two copies of one paper in a batch: the second is linked to the first, as it would
+        // have been had the first been stored before it was read (its passages were embedded
+        // once anyway: identical texts are).
+        let mut stored: HashMap<String, DocumentId> = HashMap::new();
+        for p in pending.drain(..) {
+            let n = p.passages.len();
+            let v = vectors.as_ref().map(|v| &v[offset..offset + n]);
+            offset += n;
+            let t = Instant::now();
+            if let Some(&doc) = stored.get(&p.hash) {
+                // Its path may point at a document this flush replaced: link it afresh.
+                let now = self.catalog.file(&p.path)?.map(|f| f.document);
+                self.relink(&p.path, now, doc, p.size, p.mtime_ns)?;
+                summary.stages.write += t.elapsed().as_secs_f64();
+                finish(&p.path, FileOutcome::Unchanged, p.started, summary, sink);
+                continue;
+            }
+            let (doc, pages, chunks) = self.write(&p.hash, p.size, &p.doc, &p.passages, v)?;
+            stored.insert(p.hash.clone(), doc);
+            self.relink(&p.path, p.old, doc, p.size, p.mtime_ns)?;
+            summary.stages.write += t.elapsed().as_secs_f64();
+            indexed += finish(
+                &p.path,
+                FileOutcome::Indexed { pages, chunks },
+                p.started,
+                summary,
+                sink,
+            );
+        }
+        Ok(indexed)
     }
 
     /// Points `path` at `doc`; the document it pointed at before goes where no path holds it.
@@ -761,33 +897,6 @@ impl Library {
             }
         }
         self.catalog.link_file(path, doc, size, mtime_ns)
-    }
-
-    /// Chunks, embeds and stores one extracted paper. Returns its id, pages and passage count.
-    fn store(
-        &mut self,
-        path: &Path,
-        hash: &str,
-        size: u64,
-        doc: &Extracted,
-        times: &mut StageTimes,
-        sink: &dyn Sink,
-    ) -> Result<(DocumentId, usize, usize)> {
-        let t = Instant::now();
-        let passages = self.passages(doc);
-        times.chunk += t.elapsed().as_secs_f64();
-        sink.event(&IndexEvent::Embedding {
-            path,
-            pages: doc.pages.len(),
-            chunks: passages.len(),
-        });
-        let t = Instant::now();
-        let vectors = self.embed_passages(&[(doc, &passages)])?;
-        times.embed += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let stored = self.write(hash, size, doc, &passages, vectors.as_deref())?;
-        times.write += t.elapsed().as_secs_f64();
-        Ok(stored)
     }
 
     /// Cuts a paper's pages into passages on the model's word pieces (or words, without one).
