@@ -360,6 +360,13 @@ impl Library {
         self.repair()
     }
 
+    /// Gives the write lock back (the next write takes it again, and first checks what another
+    /// process committed meanwhile): a long-lived process, such as the app, holds it only while
+    /// it writes, so that `medshelf index` can run beside it.
+    pub fn release_writer(&mut self) {
+        self.lock = None;
+    }
+
     /// Brings both indexes in line with the catalog.
     fn repair(&mut self) -> Result<()> {
         self.repaired_at = Some(self.catalog.data_version()?);

@@ -389,6 +389,8 @@ impl Engine {
                     }
                 }
             }
+            // Idle, the library is free for another MedShelf (the CLI, a second window).
+            library.release_writer();
             self.busy.store(false, Ordering::SeqCst);
         }
     }

@@ -201,6 +201,12 @@ fn one_writer_at_a_time() {
     let mut b = Library::open_with(&tmp.path().join("library"), None).unwrap();
     let err = b.open_for_writing().unwrap_err();
     assert_eq!(err.code(), "locked", "{err}");
+    // Given back (as the app does between jobs), the lock is free for the other, and back.
+    a.release_writer();
+    b.open_for_writing().unwrap();
+    assert_eq!(a.open_for_writing().unwrap_err().code(), "locked");
+    b.release_writer();
+    a.open_for_writing().unwrap();
 }
 
 #[test]
