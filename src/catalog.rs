@@ -647,10 +647,15 @@ impl Catalog {
     /// Up to `limit` passages stored without a vector (indexed while no model was present),
     /// lowest id first.
     pub fn chunks_without_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, text FROM chunks WHERE vector IS NULL ORDER BY id LIMIT ?1")
-            .map_err(|e| self.err(e))?;
+        self.id_texts(
+            "SELECT id, text FROM chunks WHERE vector IS NULL ORDER BY id LIMIT ?1",
+            limit,
+        )
+    }
+
+    /// Rows of (id, text) from a query with a `LIMIT ?1`.
+    fn id_texts(&self, sql: &str, limit: usize) -> Result<Vec<(ChunkId, String)>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
@@ -659,14 +664,20 @@ impl Catalog {
     }
 
     /// Stores vectors for passages that have none, in one transaction.
-    pub fn set_vectors(&mut self, vectors: &[(ChunkId, &[f32])]) -> Result<()> {
+    pub fn set_vectors(&mut self, vectors: &[(ChunkId, Vec<f32>)]) -> Result<()> {
+        self.store_vectors(
+            "UPDATE chunks SET vector = ?2 WHERE id = ?1 AND vector IS NULL",
+            vectors,
+        )
+    }
+
+    /// Runs `sql` with (id, vector) for each pair, in one transaction.
+    fn store_vectors(&mut self, statement: &str, vectors: &[(ChunkId, Vec<f32>)]) -> Result<()> {
         let path = self.path.clone();
         let e = |err| sql(&path, err);
         let tx = self.conn.transaction().map_err(e)?;
         {
-            let mut stmt = tx
-                .prepare("UPDATE chunks SET vector = ?2 WHERE id = ?1 AND vector IS NULL")
-                .map_err(e)?;
+            let mut stmt = tx.prepare(statement).map_err(e)?;
             for (id, v) in vectors {
                 stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
             }
@@ -676,42 +687,30 @@ impl Catalog {
 
     /// Up to `limit` passages without a vector from the model being switched to, lowest id first.
     pub fn chunks_without_next_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT c.id, c.text FROM chunks c LEFT JOIN next_vectors n ON n.chunk_id = c.id
-                 WHERE n.chunk_id IS NULL ORDER BY c.id LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        self.id_texts(
+            "SELECT c.id, c.text FROM chunks c LEFT JOIN next_vectors n ON n.chunk_id = c.id
+             WHERE n.chunk_id IS NULL ORDER BY c.id LIMIT ?1",
+            limit,
+        )
     }
 
     /// Stores vectors from the model being switched to, in one transaction.
-    pub fn set_next_vectors(&mut self, vectors: &[(ChunkId, &[f32])]) -> Result<()> {
-        let path = self.path.clone();
-        let e = |err| sql(&path, err);
-        let tx = self.conn.transaction().map_err(e)?;
-        {
-            let mut stmt = tx
-                .prepare("INSERT OR REPLACE INTO next_vectors (chunk_id, vector) VALUES (?1, ?2)")
-                .map_err(e)?;
-            for (id, v) in vectors {
-                stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
-            }
-        }
-        tx.commit().map_err(e)
+    pub fn set_next_vectors(&mut self, vectors: &[(ChunkId, Vec<f32>)]) -> Result<()> {
+        self.store_vectors(
+            "INSERT OR REPLACE INTO next_vectors (chunk_id, vector) VALUES (?1, ?2)",
+            vectors,
+        )
     }
 
     /// How many passages have a vector from the model being switched to.
     pub fn next_vector_count(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM next_vectors")
+    }
+
+    /// The one number a `SELECT COUNT(*)` gives.
+    fn count(&self, sql: &str) -> Result<u64> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM next_vectors", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
@@ -748,26 +747,12 @@ impl Catalog {
 
     /// How many passages carry no vector.
     pub fn missing_vector_count(&self) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM chunks WHERE vector IS NULL",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
+        self.count("SELECT COUNT(*) FROM chunks WHERE vector IS NULL")
     }
 
     /// How many passages carry a vector.
     pub fn vector_count(&self) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
+        self.count("SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL")
     }
 
     /// The title of a document.

@@ -638,13 +638,7 @@ impl Library {
             if batch.is_empty() {
                 break;
             }
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embed_unique(next.as_ref(), &texts)?;
-            let pairs: Vec<(ChunkId, &[f32])> = batch
-                .iter()
-                .zip(&vectors)
-                .map(|((id, _), v)| (*id, v.as_slice()))
-                .collect();
+            let pairs = embed_rows(next.as_ref(), &batch)?;
             self.catalog.set_next_vectors(&pairs)?;
             done += batch.len() as u64;
             sink.event(&IndexEvent::Backfill { done, total });
@@ -690,13 +684,7 @@ impl Library {
             if batch.is_empty() {
                 break;
             }
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vectors = embed_unique(embedder.as_ref(), &texts)?;
-            let pairs: Vec<(ChunkId, &[f32])> = batch
-                .iter()
-                .zip(&vectors)
-                .map(|((id, _), v)| (*id, v.as_slice()))
-                .collect();
+            let pairs = embed_rows(embedder.as_ref(), &batch)?;
             self.catalog.set_vectors(&pairs)?;
             if let Some(mut index) = self.vectors_mut() {
                 for (id, v) in &pairs {
@@ -1140,20 +1128,37 @@ impl Library {
 
     /// Counts, the model, and failures.
     pub fn status(&self) -> Result<LibraryStatus> {
-        let (documents, chunks) = self.catalog.counts()?;
-        let failed = failed_files(&self.catalog)?;
-        Ok(LibraryStatus {
-            library: self.dir.clone(),
-            documents,
-            chunks,
-            vectors: self.catalog.vector_count()?,
-            lexical_entries: self.lexical.len()?,
-            vector_entries: self.vectors.as_ref().map_or(0, |v| read(v).len() as u64),
-            failed,
-            model: self.model().cloned(),
-            notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
-        })
+        status_of(
+            &self.dir,
+            &self.catalog,
+            self.lexical.len()?,
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+        )
     }
+}
+
+/// Counts, the model, and failures of a library, for [`Library::status`] and
+/// [`Searcher::status`].
+fn status_of(
+    dir: &Path,
+    catalog: &Catalog,
+    lexical_entries: u64,
+    vectors: Option<&RwLock<VectorIndex>>,
+    embedder: Option<&dyn Embedder>,
+) -> Result<LibraryStatus> {
+    let (documents, chunks) = catalog.counts()?;
+    Ok(LibraryStatus {
+        library: dir.to_path_buf(),
+        documents,
+        chunks,
+        vectors: catalog.vector_count()?,
+        lexical_entries,
+        vector_entries: vectors.map_or(0, |v| read(v).len() as u64),
+        failed: failed_files(catalog)?,
+        model: embedder.map(|e| e.info().clone()),
+        notice: embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
+    })
 }
 
 /// The first model to write vectors into a library is recorded; another model is refused rather
@@ -1176,6 +1181,16 @@ fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
         }
         None => catalog.set_meta("model", &model_json(info)),
     }
+}
+
+/// Embeds stored passages, (id, text), and pairs each id with its vector.
+fn embed_rows(
+    embedder: &dyn Embedder,
+    rows: &[(ChunkId, String)],
+) -> Result<Vec<(ChunkId, Vec<f32>)>> {
+    let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+    let vectors = embed_unique(embedder, &texts)?;
+    Ok(rows.iter().map(|(id, _)| *id).zip(vectors).collect())
 }
 
 /// Embeds each distinct text once (running heads, licence footers and repeated boilerplate
@@ -1287,20 +1302,13 @@ impl Searcher {
     /// Counts, the model, and failures, as [`Library::status`] gives them; from another thread
     /// while the library indexes.
     pub fn status(&self) -> Result<LibraryStatus> {
-        let catalog = self.catalog();
-        let (documents, chunks) = catalog.counts()?;
-        let failed = failed_files(&catalog)?;
-        Ok(LibraryStatus {
-            library: self.dir.clone(),
-            documents,
-            chunks,
-            vectors: catalog.vector_count()?,
-            lexical_entries: self.lexical.len()?,
-            vector_entries: self.vectors.as_ref().map_or(0, |v| read(v).len() as u64),
-            failed,
-            model: self.embedder.as_ref().map(|e| e.info().clone()),
-            notice: self.embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
-        })
+        status_of(
+            &self.dir,
+            &self.catalog(),
+            self.lexical.len()?,
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+        )
     }
 
     /// The folders this library was asked to index, as [`Library::folders`] gives them.

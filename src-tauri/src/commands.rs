@@ -199,13 +199,7 @@ async fn documents(engine: Shared<'_>) -> Result<Vec<DocumentRow>, String> {
 #[tauri::command]
 async fn remove_paths(engine: Shared<'_>, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
     let engine = engine.inner().clone();
-    blocking(move || {
-        let (tx, rx) = std::sync::mpsc::channel();
-        engine.send(Job::Remove { paths, reply: tx })?;
-        rx.recv()
-            .map_err(|_| "the indexing thread has stopped".to_string())?
-    })
-    .await
+    blocking(move || ask(&engine, |reply| Job::Remove { paths, reply })).await
 }
 
 /// Lets the viewer read one of the library's files through the asset protocol. The protocol's
@@ -246,13 +240,7 @@ async fn import_model(
     dir: PathBuf,
 ) -> Result<medshelf::ModelInfo, String> {
     let engine = engine.inner().clone();
-    let info = blocking(move || {
-        let (tx, rx) = std::sync::mpsc::channel();
-        engine.send(Job::ImportModel { dir, reply: tx })?;
-        rx.recv()
-            .map_err(|_| "the indexing thread has stopped".to_string())?
-    })
-    .await?;
+    let info = blocking(move || ask(&engine, |reply| Job::ImportModel { dir, reply })).await?;
     let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
     Ok(info)
 }
@@ -266,13 +254,7 @@ async fn fetch_model(
     engine: Shared<'_>,
 ) -> Result<medshelf::ModelInfo, String> {
     let engine = engine.inner().clone();
-    let info = blocking(move || {
-        let (tx, rx) = std::sync::mpsc::channel();
-        engine.send(Job::FetchModel { reply: tx })?;
-        rx.recv()
-            .map_err(|_| "the indexing thread has stopped".to_string())?
-    })
-    .await?;
+    let info = blocking(move || ask(&engine, |reply| Job::FetchModel { reply })).await?;
     let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
     Ok(info)
 }
@@ -289,13 +271,7 @@ async fn models(engine: Shared<'_>) -> Result<Vec<medshelf::embed::InstalledMode
 #[tauri::command]
 async fn use_model(engine: Shared<'_>, name: String) -> Result<(), String> {
     let engine = engine.inner().clone();
-    blocking(move || {
-        let (tx, rx) = std::sync::mpsc::channel();
-        engine.send(Job::UseModel { name, reply: tx })?;
-        rx.recv()
-            .map_err(|_| "the indexing thread has stopped".to_string())?
-    })
-    .await
+    blocking(move || ask(&engine, |reply| Job::UseModel { name, reply })).await
 }
 
 /// `path` if the library holds it, else an error: the page may only open the library's files.
@@ -314,6 +290,17 @@ async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Result<PathBuf, Str
         }
     })
     .await
+}
+
+/// Sends the engine thread a job that answers, and waits for the answer.
+fn ask<T>(
+    engine: &Engine,
+    job: impl FnOnce(std::sync::mpsc::Sender<Result<T, String>>) -> Job,
+) -> Result<T, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.send(job(tx))?;
+    rx.recv()
+        .map_err(|_| "the indexing thread has stopped".to_string())?
 }
 
 /// Runs engine work on the blocking pool, never on the UI thread.

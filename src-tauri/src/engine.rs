@@ -467,13 +467,8 @@ impl Engine {
             }
         };
         let _ = reply.send(Ok(()));
-        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
-        self.cancel.store(false, Ordering::SeqCst);
-        let sink = Events {
-            app,
-            job: id,
-            quiet: false,
-        };
+        let sink = self.new_job(app);
+        let id = sink.job;
         let event = match library.switch_model(next, &sink, &self.cancel) {
             Ok(outcome) => {
                 if outcome == Switch::Done {
@@ -497,16 +492,22 @@ impl Engine {
         let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
     }
 
+    /// A job the engine starts itself (a backfill, a switch): a number, a fresh cancel flag,
+    /// and its progress going to the page.
+    fn new_job<'a>(&self, app: &'a AppHandle) -> Events<'a> {
+        self.cancel.store(false, Ordering::SeqCst);
+        Events {
+            app,
+            job: self.next_job.fetch_add(1, Ordering::SeqCst),
+            quiet: false,
+        }
+    }
+
     /// Embeds the passages indexed before the model came, with progress; searches use each
     /// batch as soon as it is stored.
     fn backfill(&self, app: &AppHandle, library: &mut Library) {
-        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
-        self.cancel.store(false, Ordering::SeqCst);
-        let sink = Events {
-            app,
-            job: id,
-            quiet: false,
-        };
+        let sink = self.new_job(app);
+        let id = sink.job;
         let event = match library.embed_missing(&sink, &self.cancel) {
             Ok(done) => Ingest::Finished {
                 job: id,

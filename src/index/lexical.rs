@@ -256,8 +256,7 @@ impl LexicalIndex {
 
     /// How many passages the index holds, as of the last commit it has seen.
     pub fn len(&self) -> Result<u64> {
-        self.reader.reload()?;
-        Ok(self.reader.searcher().num_docs())
+        self.reader().len()
     }
 
     /// Whether the index holds no passage.
