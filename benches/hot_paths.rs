@@ -69,6 +69,34 @@ fn text_paths(c: &mut Criterion) {
     group.finish();
 }
 
+/// A query's projections: twenty rows through MedEmbed-small's widest layer (384 -> 1536), on
+/// the kernel that reads weights in place against candle's matmul (gemm, which copies them).
+fn small_products(c: &mut Criterion) {
+    use candle_core::{Device, Module, Tensor};
+    let (m, k, n) = (20, 384, 1536);
+    let x: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    let w: Vec<f32> = (0..n * k)
+        .map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    let bias = vec![0.01f32; n];
+    let mut out = vec![0f32; m * n];
+    let mut group = c.benchmark_group("linear_20x384x1536");
+    group.bench_function("medshelf_rows_kernel", |b| {
+        b.iter(|| medshelf::embed::kernels::linear_rows(black_box(&x), &w, &bias, m, k, &mut out))
+    });
+    let xt = Tensor::from_slice(&x, (m, k), &Device::Cpu).unwrap();
+    let linear = candle_nn::Linear::new(
+        Tensor::from_slice(&w, (n, k), &Device::Cpu).unwrap(),
+        Some(Tensor::from_slice(&bias, n, &Device::Cpu).unwrap()),
+    );
+    group.bench_function("candle_linear", |b| {
+        b.iter(|| linear.forward(black_box(&xt)).unwrap())
+    });
+    group.finish();
+}
+
 fn ranking_paths(c: &mut Criterion) {
     let lexical: Vec<(i64, f32)> = (0..100)
         .map(|i| (i * 7 % 150, 30.0 - i as f32 * 0.2))
@@ -98,5 +126,5 @@ fn ranking_paths(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, text_paths, ranking_paths);
+criterion_group!(benches, text_paths, small_products, ranking_paths);
 criterion_main!(benches);

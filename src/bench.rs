@@ -112,10 +112,17 @@ pub struct IngestBench {
     pub pages_per_s: f64,
     /// Seconds per stage within the run.
     pub stages: crate::library::StageTimes,
-    /// Seconds to embed the same passages alone, all at once (the floor an ingest can reach).
+    /// Distinct passage texts the ingest embedded (reference lists and repeats are not).
+    pub embedded: usize,
+    /// Seconds to embed those texts alone, all at once (the floor an ingest can reach).
     pub embed_alone_s: f64,
     /// `seconds / embed_alone_s`: how close the ingest comes to its embedding alone.
     pub ratio_to_embed_alone: f64,
+    /// Seconds to embed every passage, repeats and reference lists included (what an ingest
+    /// without that saving would embed), where asked for.
+    pub embed_all_s: Option<f64>,
+    /// `seconds / embed_all_s`.
+    pub ratio_to_embed_all: Option<f64>,
 }
 
 /// Indexes `folder` into a fresh library in `scratch` (removed after), then embeds the stored
@@ -125,6 +132,7 @@ pub fn ingest(
     folder: &Path,
     embedder: std::sync::Arc<dyn Embedder>,
     extractor: Option<Box<dyn crate::extract::Extractor>>,
+    compare_all: bool,
 ) -> Result<IngestBench> {
     let _ = std::fs::remove_dir_all(scratch);
     let mut library = crate::Library::open_with(scratch, Some(embedder.clone()))?;
@@ -137,13 +145,24 @@ pub fn ingest(
         &std::sync::atomic::AtomicBool::new(false),
     )?;
     let catalog = crate::catalog::Catalog::open(&scratch.join("catalog.sqlite"))?;
-    let mut texts = Vec::new();
-    catalog.for_each_chunk(|row, _| texts.push(row.text.clone()))?;
+    // What the ingest embedded: each distinct text of the passages searched by meaning.
+    let mut embedded = catalog.texts(true)?;
+    embedded.sort_unstable();
+    embedded.dedup();
+    let all = if compare_all {
+        Some(catalog.texts(false)?)
+    } else {
+        None
+    };
     drop((library, catalog));
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let started = Instant::now();
-    embedder.embed(&refs)?;
-    let embed_alone_s = started.elapsed().as_secs_f64();
+    let time = |texts: &[String]| -> Result<f64> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let started = Instant::now();
+        embedder.embed(&refs)?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    let embed_alone_s = time(&embedded)?;
+    let embed_all_s = all.as_deref().map(time).transpose()?;
     let _ = std::fs::remove_dir_all(scratch);
     Ok(IngestBench {
         model: embedder.info().name.clone(),
@@ -154,8 +173,11 @@ pub fn ingest(
         seconds: summary.seconds,
         pages_per_s: summary.pages as f64 / summary.seconds.max(1e-9),
         stages: summary.stages,
+        embedded: embedded.len(),
         embed_alone_s,
         ratio_to_embed_alone: summary.seconds / embed_alone_s.max(1e-9),
+        embed_all_s,
+        ratio_to_embed_all: embed_all_s.map(|s| summary.seconds / s.max(1e-9)),
     })
 }
 
@@ -164,6 +186,8 @@ pub fn ingest(
 pub struct SearchBench {
     /// The model (queries are embedded with it).
     pub model: String,
+    /// How the vector index stores vectors (`f32`, `bf16`, `f16`, `i8`).
+    pub vectors: String,
     /// Passages in the library.
     pub chunks: usize,
     /// Papers they belong to.
@@ -305,6 +329,10 @@ pub fn search_at_scale(
     let status = library.status()?;
     Ok(SearchBench {
         model: model_name,
+        vectors: library
+            .vector_storage()
+            .map_or("none", |s| s.as_str())
+            .to_string(),
         chunks: status.chunks as usize,
         documents: status.documents as usize,
         build_s,

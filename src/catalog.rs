@@ -18,7 +18,7 @@ pub type DocumentId = i64;
 pub type ChunkId = i64;
 
 /// The on-disk schema version; bump it with a migration.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -119,6 +119,9 @@ pub struct NewChunk<'a> {
     pub text: &'a str,
     /// Its vector, where a model is present.
     pub vector: Option<&'a [f32]>,
+    /// Whether it is searched by meaning (embedded); false for reference lists
+    /// ([`crate::chunk::is_reference_list`]), which only the keyword index holds.
+    pub semantic: bool,
 }
 
 /// The catalog: one SQLite file.
@@ -242,6 +245,18 @@ impl Catalog {
                          UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
                      END;
                      PRAGMA user_version = 3;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if version < 4 {
+            // Version 4: passages that are not embedded on purpose (reference lists) are told
+            // from passages still waiting for a vector. Older passages were all meant to be.
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     ALTER TABLE chunks ADD COLUMN semantic INTEGER NOT NULL DEFAULT 1;
+                     PRAGMA user_version = 4;
                      COMMIT;",
                 )
                 .map_err(|e| self.err(e))?;
@@ -433,8 +448,8 @@ impl Catalog {
             }
             let mut chunk_stmt = tx
                 .prepare(
-                    "INSERT INTO chunks (document_id, page, start, end, text, vector)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO chunks (document_id, page, start, end, text, vector, semantic)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(e)?;
             for c in chunks {
@@ -445,7 +460,8 @@ impl Catalog {
                         c.start as i64,
                         c.end as i64,
                         c.text,
-                        c.vector.map(vector_bytes)
+                        c.vector.map(vector_bytes),
+                        c.semantic
                     ])
                     .map_err(e)?;
                 ids.push(tx.last_insert_rowid());
@@ -648,7 +664,7 @@ impl Catalog {
     /// lowest id first.
     pub fn chunks_without_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
         self.id_texts(
-            "SELECT id, text FROM chunks WHERE vector IS NULL ORDER BY id LIMIT ?1",
+            "SELECT id, text FROM chunks WHERE vector IS NULL AND semantic = 1 ORDER BY id LIMIT ?1",
             limit,
         )
     }
@@ -689,7 +705,7 @@ impl Catalog {
     pub fn chunks_without_next_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
         self.id_texts(
             "SELECT c.id, c.text FROM chunks c LEFT JOIN next_vectors n ON n.chunk_id = c.id
-             WHERE n.chunk_id IS NULL ORDER BY c.id LIMIT ?1",
+             WHERE n.chunk_id IS NULL AND c.semantic = 1 ORDER BY c.id LIMIT ?1",
             limit,
         )
     }
@@ -745,9 +761,29 @@ impl Catalog {
         tx.commit().map_err(e)
     }
 
-    /// How many passages carry no vector.
+    /// How many passages that should carry a vector carry none.
     pub fn missing_vector_count(&self) -> Result<u64> {
-        self.count("SELECT COUNT(*) FROM chunks WHERE vector IS NULL")
+        self.count("SELECT COUNT(*) FROM chunks WHERE vector IS NULL AND semantic = 1")
+    }
+
+    /// The texts of every passage, or of those searched by meaning only, in id order.
+    pub fn texts(&self, semantic_only: bool) -> Result<Vec<String>> {
+        let sql = if semantic_only {
+            "SELECT text FROM chunks WHERE semantic = 1 ORDER BY id"
+        } else {
+            "SELECT text FROM chunks ORDER BY id"
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many passages are searched by meaning (all but reference lists).
+    pub fn semantic_count(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM chunks WHERE semantic = 1")
     }
 
     /// How many passages carry a vector.
@@ -853,6 +889,7 @@ mod tests {
             end: 8,
             text: "page one",
             vector: Some(&v),
+            semantic: true,
         }];
         let (doc, ids) = cat
             .insert_indexed("h1", 10, Some("T"), &pages, &chunks)

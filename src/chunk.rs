@@ -133,6 +133,57 @@ fn sentence_starts(text: &str, spans: &[(usize, usize)]) -> Vec<bool> {
     starts
 }
 
+/// Whether a passage is part of a reference list (a bibliography), which nobody searches by
+/// meaning: such passages stay in the keyword index, so an author or a journal still finds
+/// them, but are not embedded. In the 85 shared papers they are about a sixth of all passages.
+///
+/// A passage counts as references when years are dense (at least three, one per 50 words or
+/// more) and the marks of citations pile up: author initials ("Smith JA," or "Smith, J. A."),
+/// numbered entries ("[12] ", "12. Smith"), volume and pages ("2019;380:1234-45", "521,
+/// 436-444"), DOIs and PubMed ids. Running text that cites in author-year style has the years
+/// but not the rest. The first page is never taken for references: it holds the abstract, and
+/// its front matter (DOIs, dates, "Cite this: ...") looks citation-like.
+pub fn is_reference_list(page: u32, text: &str) -> bool {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    static YEAR: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b(?:19[5-9]\d|20[0-4]\d)[a-z]?\b").expect("valid"));
+    static VOLUME_PAGES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"\b\d{1,4}\s*(?:\(\s*[\w\s-]{1,9}\))?\s*[:,]\s*[A-Za-z]?\d{1,6}\s*[-–—]\s*[A-Za-z]?\d{1,6}\b",
+            r"|\b\d{4}\s*;\s*\d{1,4}",
+            r"|(?i:\bdoi\b|10\.\d{4,9}/|\bPMID\b|\bPubMed\b|Crossref|Google Scholar|arXiv|\bpp?\. ?\d+ ?[-–])",
+        ))
+        .expect("valid")
+    });
+    static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"(?:^|\s)\[\d{1,3}\]\s",
+            r"|(?:^|[.)]\s+)\(?\d{1,3}[.)]\s+[A-Z][a-zA-Z'-]+,? (?:[A-Z]\.|[A-Z]{1,3}\b|et al)",
+        ))
+        .expect("valid")
+    });
+    static INITIALS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b[A-Z][a-zA-Z'-]+,? (?:[A-Z]\. ?){1,3}|\b[A-Z][a-zA-Z'-]+ [A-Z]{1,3}[,.]")
+            .expect("valid")
+    });
+    if page <= 1 {
+        return false;
+    }
+    let words = text.split_whitespace().count().max(1);
+    let years = YEAR.find_iter(text).count();
+    if years < 3 || years * 50 < words {
+        return false;
+    }
+    let cited = VOLUME_PAGES.find_iter(text).count();
+    let numbered = NUMBERED.find_iter(text).count();
+    let initials = INITIALS.find_iter(text).count();
+    initials >= 8
+        || numbered >= 3
+        || (numbered >= 2 && initials >= 3)
+        || (cited >= 4 && (numbered >= 1 || initials >= 3))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +264,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reference_lists_are_told_from_running_text() {
+        let vancouver = "Cell Rep. 2021; 34: 108887. 82. Xia S, Zhang Z, Magupalli VG, Pablo JL, \
+            Dong Y, Vora SM, et al. Gasdermin D pore structure reveals preferential release of \
+            mature interleukin-1. Nature. 2021;593:607-11. 83. Liu X, Zhang Z, Ruan J, Pan Y, \
+            Magupalli VG, Wu H, et al. Inflammasome-activated gasdermin D causes pyroptosis by \
+            forming membrane pores. Nature. 2016;535:153-8. 84. Shi J, Zhao Y, Wang K, Shi X, \
+            Wang Y, Huang H, et al. Cleavage of GSDMD by inflammatory caspases determines \
+            pyroptotic cell death. Nature. 2015;526:660-5.";
+        assert!(is_reference_list(9, vancouver));
+        let nature = "29. Casey, J. R., Grinstein, S. & Orlowski, J. Sensors and regulators of \
+            intracellular pH. Nat. Rev. Mol. Cell Biol. 11,50-61 (2010). 30. Harris, I., Jones, \
+            E. W. & Aldred, C. N. The pH and lactic acid content of the cerebrospinal fluid. J. \
+            Neurol. Neurosurg. Psychiatry 35, 21-27 (1972). 31. Ma, Y. et al. Lactate in tumour \
+            immunity. Nature 577, 1-5 (2020).";
+        assert!(is_reference_list(12, nature));
+        // Running text citing in author-year style: years, but no reference-list marks.
+        let prose = "LAIR also interacts with the H4K16 acetyltransferase OsMOF (Wang et al, \
+            2018), suggesting that lncRNAs are central modulators of chromatin dynamics (Li et \
+            al, 2019; Chen et al, 2020). The ELF18-induced lncRNA ELENA1 (Seo et al, 2017) \
+            enhances resistance to bacterial infection, and further work since 2021 has found \
+            more of them in rice and maize.";
+        assert!(!is_reference_list(4, prose));
+        // The first page is never references, however citation-like its front matter.
+        assert!(!is_reference_list(1, vancouver));
+        assert!(!is_reference_list(
+            3,
+            "Aspirin reduced events. 2019 2020 2021."
+        ));
     }
 }

@@ -20,6 +20,7 @@ use crate::embed::{find_model, word_spans, BertEmbedder, Embedder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
 use crate::index::lexical::LexicalReader;
+use crate::index::vector::{Storage, DEFAULT_STORAGE};
 use crate::index::{LexicalIndex, VectorIndex};
 use crate::search::{best_per_document, fuse, group, Mode, SearchOptions, SearchResponse};
 
@@ -246,6 +247,10 @@ pub struct LibraryStatus {
     pub chunks: u64,
     /// Passages with a vector.
     pub vectors: u64,
+    /// Passages kept for keyword search only, never embedded: reference lists
+    /// ([`crate::chunk::is_reference_list`]). `vectors + reference_passages` equals `chunks`
+    /// once every passage that should have a vector has one.
+    pub reference_passages: u64,
     /// Passages in the keyword index: equals `chunks` when the stores agree.
     pub lexical_entries: u64,
     /// Vectors in the vector index: equals `vectors` when the stores agree (0 without a model).
@@ -296,7 +301,11 @@ impl Library {
         let vectors = match &embedder {
             Some(e) => {
                 check_model(&catalog, e.info())?;
-                let index = VectorIndex::open(&dir.join("vectors.usearch"), e.info().dim)?;
+                let index = VectorIndex::open(
+                    &dir.join("vectors.usearch"),
+                    e.info().dim,
+                    vector_storage(),
+                )?;
                 Some(Arc::new(RwLock::new(index)))
             }
             None => None,
@@ -319,6 +328,11 @@ impl Library {
             drop(lock);
         }
         Ok(library)
+    }
+
+    /// How the vector index stores vectors, where there is one.
+    pub fn vector_storage(&self) -> Option<Storage> {
+        self.vectors.as_deref().map(|v| read(v).storage())
     }
 
     /// Takes the write lock if it is free.
@@ -628,7 +642,7 @@ impl Library {
             self.catalog.clear_next_vectors()?;
             self.catalog.set_meta("model_next", &next_json)?;
         }
-        let total = self.catalog.counts()?.1;
+        let total = self.catalog.semantic_count()?;
         let mut done = self.catalog.next_vector_count()?;
         loop {
             if cancel.load(Ordering::Relaxed) {
@@ -651,7 +665,11 @@ impl Library {
     /// Searches with `embedder` from now on: a new vector index is built from the catalog's
     /// vectors (a new one, so that searchers holding the old keep a consistent pair).
     fn adopt(&mut self, embedder: Arc<dyn Embedder>) -> Result<()> {
-        let mut index = VectorIndex::open(&self.dir.join("vectors.usearch"), embedder.info().dim)?;
+        let mut index = VectorIndex::open(
+            &self.dir.join("vectors.usearch"),
+            embedder.info().dim,
+            vector_storage(),
+        )?;
         index.clear()?;
         let mut result = Ok(());
         self.catalog.for_each_vector(|id, v| {
@@ -921,15 +939,31 @@ impl Library {
         let Some(e) = &self.embedder else {
             return Ok(None);
         };
-        let texts: Vec<&str> = docs
+        // Reference lists are not embedded: they get an empty vector, which `write` stores as
+        // none.
+        let texts: Vec<(&str, bool)> = docs
             .iter()
             .flat_map(|(doc, passages)| {
-                passages
-                    .iter()
-                    .map(|p| &doc.pages[p.page as usize - 1][p.start..p.end])
+                passages.iter().map(|p| {
+                    let text = &doc.pages[p.page as usize - 1][p.start..p.end];
+                    (text, !crate::chunk::is_reference_list(p.page, text))
+                })
             })
             .collect();
-        Ok(Some(embed_unique(e.as_ref(), &texts)?))
+        let semantic: Vec<&str> = texts.iter().filter(|t| t.1).map(|t| t.0).collect();
+        let mut vectors = embed_unique(e.as_ref(), &semantic)?.into_iter();
+        Ok(Some(
+            texts
+                .iter()
+                .map(|&(_, embed)| {
+                    if embed {
+                        vectors.next().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
+        ))
     }
 
     /// Stores a chunked (and embedded) paper in the catalog, then the indexes.
@@ -944,12 +978,16 @@ impl Library {
         let new: Vec<NewChunk<'_>> = passages
             .iter()
             .enumerate()
-            .map(|(i, p)| NewChunk {
-                page: p.page,
-                start: p.start,
-                end: p.end,
-                text: &doc.pages[p.page as usize - 1][p.start..p.end],
-                vector: vectors.map(|v| v[i].as_slice()),
+            .map(|(i, p)| {
+                let text = &doc.pages[p.page as usize - 1][p.start..p.end];
+                NewChunk {
+                    page: p.page,
+                    start: p.start,
+                    end: p.end,
+                    text,
+                    vector: vectors.map(|v| v[i].as_slice()).filter(|v| !v.is_empty()),
+                    semantic: !crate::chunk::is_reference_list(p.page, text),
+                }
             })
             .collect();
         let (id, ids) =
@@ -957,10 +995,10 @@ impl Library {
                 .insert_indexed(hash, size, doc.title.as_deref(), &doc.pages, &new)?;
         // A re-read of known content (a retry) replaces whatever the indexes held for it.
         self.lexical.delete_document(id)?;
-        for (i, (&chunk, c)) in ids.iter().zip(&new).enumerate() {
+        for (&chunk, c) in ids.iter().zip(&new) {
             self.lexical.add(chunk, id, c.text, doc.title.as_deref())?;
-            if let (Some(mut index), Some(v)) = (self.vectors_mut(), vectors) {
-                index.add(chunk, &v[i])?;
+            if let (Some(mut index), Some(v)) = (self.vectors_mut(), c.vector) {
+                index.add(chunk, v)?;
             }
         }
         Ok((id, doc.pages.len(), ids.len()))
@@ -1153,6 +1191,7 @@ fn status_of(
         documents,
         chunks,
         vectors: catalog.vector_count()?,
+        reference_passages: chunks - catalog.semantic_count()?.min(chunks),
         lexical_entries,
         vector_entries: vectors.map_or(0, |v| read(v).len() as u64),
         failed: failed_files(catalog)?,
@@ -1326,6 +1365,17 @@ impl Searcher {
     }
 }
 
+/// How a new vector index stores its vectors: `MEDSHELF_VECTOR_STORAGE` (`f32`, `bf16`, `f16`
+/// or `i8`, for measuring them against each other), else [`DEFAULT_STORAGE`]. An existing index
+/// keeps the storage it was written with.
+pub fn vector_storage() -> Storage {
+    use clap::ValueEnum;
+    std::env::var("MEDSHELF_VECTOR_STORAGE")
+        .ok()
+        .and_then(|v| Storage::from_str(v.trim(), true).ok())
+        .unwrap_or(DEFAULT_STORAGE)
+}
+
 /// The folders recorded in a catalog.
 fn folders_of(catalog: &Catalog) -> Result<Vec<PathBuf>> {
     Ok(catalog
@@ -1385,17 +1435,30 @@ fn run_search(
         }
         (mode, _) => mode,
     };
-    let lexical = if mode == Mode::Semantic {
-        Vec::new()
-    } else {
-        lexical.search(query, candidates)?
+    let keywords = || -> Result<Vec<(ChunkId, f32)>> {
+        if mode == Mode::Semantic {
+            Ok(Vec::new())
+        } else {
+            lexical.search(query, candidates)
+        }
     };
-    let semantic = match (mode, embedder, vectors) {
-        (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => Vec::new(),
+    let (lexical, semantic) = match (mode, embedder, vectors) {
+        (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => (keywords()?, Vec::new()),
         (_, Some(e), Some(v)) => {
-            // Embed before taking the lock: the model is the slow part.
-            let q = e.embed(&[query])?;
-            read(v).search(&q[0], candidates)?
+            // The query's embedding and the keyword search are independent and each takes a
+            // few milliseconds: on a second thread the embedding overlaps the keyword search
+            // instead of following it. The index's read lock is taken only after the
+            // embedding, which is the slow part.
+            let (lexical, q) = std::thread::scope(|s| {
+                let embedding = s.spawn(|| e.embed(&[query]));
+                let lexical = keywords();
+                let q = embedding
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (lexical, q)
+            });
+            let (lexical, q) = (lexical?, q?);
+            (lexical, read(v).search(&q[0], candidates)?)
         }
     };
     let mut ids: Vec<ChunkId> = lexical.iter().chain(&semantic).map(|r| r.0).collect();

@@ -31,6 +31,9 @@ pub struct SearchArgs {
     /// Where the synthetic library is kept between runs (default: the system's temporary folder).
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
+    /// How the vector index stores vectors (a cached library keeps its own).
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = medshelf::index::vector::DEFAULT_STORAGE)]
+    vectors: medshelf::index::vector::Storage,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -41,6 +44,10 @@ pub struct IngestArgs {
     /// A folder of PDFs.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+    /// Also embed every passage alone (reference lists and repeats included), for the time
+    /// saved by not embedding them.
+    #[arg(long)]
+    compare_all: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -60,6 +67,9 @@ pub struct EmbedArgs {
     /// Also run candle-transformers' stock BERT on the same texts and print both, with the ratio.
     #[arg(long)]
     compare_stock: bool,
+    /// Run the int8 encoder (8-bit weights) instead of the f32 one.
+    #[arg(long)]
+    int8: bool,
 }
 
 pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
@@ -84,10 +94,13 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 .unwrap_or_default();
             let cache = args.cache.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!(
-                    "medshelf-bench-search-{}-{model_name}",
-                    args.chunks
+                    "medshelf-bench-search-{}-{model_name}-{}",
+                    args.chunks,
+                    args.vectors.as_str()
                 ))
             });
+            // The library reads the storage of a new vector index from here.
+            std::env::set_var("MEDSHELF_VECTOR_STORAGE", args.vectors.as_str());
             let bar = indicatif::ProgressBar::new(args.chunks as u64);
             let r = medshelf::bench::search_at_scale(
                 &cache,
@@ -102,10 +115,10 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 return super::print_json(&r);
             }
             println!(
-                "{} passages in {} papers ({}), {} hybrid queries with {}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+                "{} passages in {} papers ({}, {} vectors), {} hybrid queries with {}: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
                 r.chunks, r.documents,
                 r.build_s.map_or("cached".to_string(), |s| format!("built in {s:.0} s")),
-                r.queries, r.model, r.p50_ms, r.p95_ms, r.p99_ms
+                r.vectors, r.queries, r.model, r.p50_ms, r.p95_ms, r.p99_ms
             );
             println!(
                 "open {:.2} s (model load {:.2} s more), RSS {:.0} MB open, {:.0} MB after; disk {:.0} MB, {:.0} bytes per passage",
@@ -124,7 +137,13 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 std::env::current_exe()?,
                 &["extract-worker"],
             );
-            let r = medshelf::bench::ingest(&scratch, &args.dir, embedder, Some(Box::new(worker)))?;
+            let r = medshelf::bench::ingest(
+                &scratch,
+                &args.dir,
+                embedder,
+                Some(Box::new(worker)),
+                args.compare_all,
+            )?;
             if args.json {
                 return super::print_json(&r);
             }
@@ -134,9 +153,15 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 r.model, r.files, r.indexed, r.pages, r.chunks, r.seconds, r.pages_per_s, s.hash, s.extract, s.chunk, s.embed, s.write
             );
             println!(
-                "the same passages embedded alone: {:.1} s; ingest / embedding alone: {:.2}x",
-                r.embed_alone_s, r.ratio_to_embed_alone
+                "the {} distinct texts it embedded, embedded alone: {:.1} s; ingest / embedding alone: {:.2}x",
+                r.embedded, r.embed_alone_s, r.ratio_to_embed_alone
             );
+            if let (Some(all), Some(ratio)) = (r.embed_all_s, r.ratio_to_embed_all) {
+                println!(
+                    "all {} passages embedded alone (reference lists and repeats too): {all:.1} s; ingest / that: {ratio:.2}x",
+                    r.chunks
+                );
+            }
             Ok(())
         }
         BenchCommand::Embed(args) => {
@@ -147,7 +172,11 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 let embedder = BertEmbedder::load_with(&dir, encoder)?.with_batch_size(args.batch);
                 Ok(medshelf::bench::embed(&embedder, &texts, args.batch)?)
             };
-            let r = run(Encoder::Own)?;
+            let r = run(if args.int8 {
+                Encoder::Int8
+            } else {
+                Encoder::Own
+            })?;
             let stock = if args.compare_stock {
                 Some(run(Encoder::Stock)?)
             } else {

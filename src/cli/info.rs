@@ -18,8 +18,8 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
     println!("library   {}", status.library.display());
     println!("papers    {}", status.documents);
     println!(
-        "passages  {} ({} with vectors)",
-        status.chunks, status.vectors
+        "passages  {} ({} with vectors, {} in reference lists: keyword search only)",
+        status.chunks, status.vectors, status.reference_passages
     );
     match &status.model {
         Some(m) => println!(

@@ -15,6 +15,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 
 mod bert;
 pub mod fetch;
+pub mod kernels;
 
 pub use bert::erf;
 use tokenizers::{Tokenizer, TruncationParams};
@@ -76,6 +77,8 @@ pub enum Encoder {
     Own,
     /// candle-transformers' BERT, kept for comparison in `medshelf bench embed`.
     Stock,
+    /// MedShelf's forward pass with 8-bit weights (see `bert::Bert::load`).
+    Int8,
 }
 
 enum Model {
@@ -231,7 +234,8 @@ impl BertEmbedder {
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| err(format!("model.safetensors is unreadable: {e}")))?;
         let model = match encoder {
-            Encoder::Own => bert::Bert::load(vb, &config).map(Model::Own),
+            Encoder::Own => bert::Bert::load(vb, &config, false).map(Model::Own),
+            Encoder::Int8 => bert::Bert::load(vb, &config, true).map(Model::Own),
             Encoder::Stock => BertModel::load(vb, &config).map(Model::Stock),
         }
         .map_err(|e| err(format!("model.safetensors does not match config.json: {e}")))?;

@@ -456,3 +456,68 @@ fn broken_and_good_files_in_one_batch() {
     assert_eq!((again.indexed, again.unchanged, again.failed), (0, 5, 0));
     assert_eq!(lib.status().unwrap().failed.len(), 2);
 }
+
+#[test]
+fn reference_lists_are_searched_by_keyword_but_never_embedded() {
+    use medshelf::fixtures::{write_pdf, FixturePage};
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = tmp.path().join("papers");
+    std::fs::create_dir_all(&papers).unwrap();
+    let paper = papers.join("statins.pdf");
+    write_pdf(
+        &paper,
+        Some("Statins after stroke"),
+        &[
+            FixturePage::text(&[
+                "Statins after ischaemic stroke lowered the rate of a second stroke.",
+                "Atorvastatin was given at 80 mg daily for five years.",
+            ]),
+            FixturePage::text(&[
+                "References",
+                "1. Amarenco P, Bogousslavsky J. Statins after stroke. N Engl J Med. 2006;355:549-59.",
+                "2. Collins R, Armitage J. Simvastatin in stroke. Lancet. 2004;363:757-67.",
+                "3. Baigent C, Keech A. Lowering cholesterol. Lancet. 2005;366:1267-78.",
+                "4. Zhorowski Q, Wexler T. Lipids and stroke. Stroke. 2010;41:S1-S5.",
+                "5. Amarenco P, Labreuche J. Lipid management. Lancet Neurol. 2009;8:453-63.",
+                "6. Sever PS, Dahlof B. Atorvastatin in hypertension. Lancet. 2003;361:1149-58.",
+                "7. Heart Protection Study Group. Simvastatin. Lancet. 2002;360:7-22.",
+                "8. Shepherd J, Cobbe SM. Pravastatin in men. N Engl J Med. 1995;333:1301-7.",
+                "9. Downs JR, Clearfield M. Lovastatin. JAMA. 1998;279:1615-22.",
+            ]),
+        ],
+    )
+    .unwrap();
+    let mut lib = tiny_library(tmp.path());
+    let no = AtomicBool::new(false);
+    lib.index(std::slice::from_ref(&papers), &NoSink, &no)
+        .unwrap();
+    let status = lib.status().unwrap();
+    assert!(status.reference_passages >= 1, "{status:?}");
+    assert!(status.vectors >= 1, "{status:?}");
+    assert_eq!(status.vectors + status.reference_passages, status.chunks);
+    assert_eq!(status.vector_entries, status.vectors);
+    // Nothing is waiting for a vector: a backfill has nothing to do.
+    assert_eq!(lib.embed_missing(&NoSink, &no).unwrap(), 0);
+    // An author in the references is still found, on the references' page.
+    let hits = lib.search("Zhorowski", &opts(Mode::Lexical)).unwrap();
+    assert_eq!(
+        (hits.results[0].path.clone(), hits.results[0].page),
+        (paper.clone(), 2)
+    );
+    // In hybrid mode too, among the paper's matching pages (the semantic side ranks page 1).
+    let hits = lib.search("Zhorowski", &opts(Mode::Hybrid)).unwrap();
+    let r = &hits.results[0];
+    assert!(
+        r.page == 2 || r.passages.iter().any(|p| p.page == 2),
+        "{r:?}"
+    );
+    // Reopening (the consistency check compares vectors with the catalog) changes nothing.
+    drop(lib);
+    let lib =
+        Library::open_with(&tmp.path().join("library"), Some(tiny_model(tmp.path()))).unwrap();
+    let again = lib.status().unwrap();
+    assert_eq!(
+        (again.vectors, again.vector_entries),
+        (status.vectors, status.vectors)
+    );
+}

@@ -47,6 +47,7 @@ export interface Status {
   documents: number;
   chunks: number;
   vectors: number;
+  reference_passages?: number;
   failed: { path: string; error: string }[];
   model: ModelInfo | null;
   notice?: string;
