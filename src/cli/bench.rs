@@ -67,7 +67,8 @@ pub struct EmbedArgs {
     /// Also run candle-transformers' stock BERT on the same texts and print both, with the ratio.
     #[arg(long)]
     compare_stock: bool,
-    /// Run the int8 encoder (8-bit weights) instead of the f32 one.
+    /// Run the int8 encoder (8-bit Q8_0 weights on candle's quantized kernels) instead of the
+    /// f32 one. For measuring only: here it is slower than f32, and libraries never use it.
     #[arg(long)]
     int8: bool,
 }
