@@ -190,6 +190,17 @@ impl Layer {
     }
 }
 
+/// The values of a contiguous f32 tensor, or an error naming the custom op `op` that needs them.
+fn f32_values<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{op} runs on f32 only")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op} needs contiguous tensors")
+    };
+    Ok(&values[start..end])
+}
+
 /// GELU with erf, `x * (1 + erf(x / sqrt 2)) / 2`, on the CPU in a loop the compiler vectorises.
 struct GeluErf;
 
@@ -199,13 +210,7 @@ impl CustomOp1 for GeluErf {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(values) = storage else {
-            candle_core::bail!("{} runs on f32 only", self.name())
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("{} needs a contiguous tensor", self.name())
-        };
-        let out: Vec<f32> = values[start..end]
+        let out: Vec<f32> = f32_values(self.name(), storage, layout)?
             .iter()
             .map(|&x| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)))
             .collect();
@@ -228,21 +233,15 @@ impl candle_core::CustomOp2 for SmallLinear<'_> {
         w: &CpuStorage,
         w_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(x), CpuStorage::F32(w)) = (x, w) else {
-            candle_core::bail!("{} runs on f32 only", self.name())
-        };
-        let (Some((x0, x1)), Some((w0, w1))) =
-            (x_layout.contiguous_offsets(), w_layout.contiguous_offsets())
-        else {
-            candle_core::bail!("{} needs contiguous tensors", self.name())
-        };
+        let x = f32_values(self.name(), x, x_layout)?;
+        let w = f32_values(self.name(), w, w_layout)?;
         let (n, k) = w_layout.shape().dims2()?;
-        let m = (x1 - x0) / k;
-        if n != self.0.len() || m * k != x1 - x0 {
+        let m = x.len() / k;
+        if n != self.0.len() || m * k != x.len() {
             candle_core::bail!("{}: shapes do not fit", self.name())
         }
         let mut out = vec![0f32; m * n];
-        kernels::linear_rows(&x[x0..x1], &w[w0..w1], self.0, m, k, &mut out);
+        kernels::linear_rows(x, w, self.0, m, k, &mut out);
         let mut dims = x_layout.shape().dims().to_vec();
         *dims.last_mut().expect("x has dimensions") = n;
         Ok((CpuStorage::F32(out), Shape::from(dims)))
@@ -268,17 +267,8 @@ impl candle_core::CustomOp2 for MaskedSoftmax {
         bias_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         use rayon::prelude::*;
-        let (CpuStorage::F32(scores), CpuStorage::F32(bias)) = (scores, bias) else {
-            candle_core::bail!("{} runs on f32 only", self.name())
-        };
-        let (Some((s0, s1)), Some((b0, b1))) = (
-            scores_layout.contiguous_offsets(),
-            bias_layout.contiguous_offsets(),
-        ) else {
-            candle_core::bail!("{} needs contiguous tensors", self.name())
-        };
+        let bias = f32_values(self.name(), bias, bias_layout)?;
         let (batch, heads, rows, len) = scores_layout.shape().dims4()?;
-        let bias = &bias[b0..b1];
         if bias.len() != batch * len {
             candle_core::bail!(
                 "{}: bias of {} for {batch} x {len}",
@@ -286,7 +276,7 @@ impl candle_core::CustomOp2 for MaskedSoftmax {
                 bias.len()
             )
         }
-        let mut out = scores[s0..s1].to_vec();
+        let mut out = f32_values(self.name(), scores, scores_layout)?.to_vec();
         // Rows of one text share its bias; a chunk is one text's head, many rows long.
         out.par_chunks_mut(rows * len)
             .enumerate()
