@@ -17,7 +17,7 @@ mod bert;
 pub mod fetch;
 pub mod kernels;
 
-pub use bert::erf;
+pub use kernels::erf;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::error::{Error, Result};
