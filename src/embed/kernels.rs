@@ -182,7 +182,10 @@ fn product(
     k: usize,
     n: usize,
 ) {
-    assert!(n.is_multiple_of(16) && c.len() >= m * n, "c is not {m} x {n}");
+    assert!(
+        n.is_multiple_of(16) && c.len() >= m * n,
+        "c is not {m} x {n}"
+    );
     assert!(
         m == 0 || k == 0 || a.len() >= (m - 1) * lda + k,
         "a is not {m} x {k}"
