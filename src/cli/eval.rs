@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use medshelf::embed::Encoder;
 use medshelf::eval::{cache_dir, evaluate, load_beir};
 use medshelf::{BertEmbedder, Embedder, Library, Mode, SearchOptions};
 
@@ -35,12 +36,23 @@ pub struct EvalArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
+    /// Embed with 8-bit projections (`embed::int8`) instead of f32, to measure what they cost
+    /// in quality (its index is cached apart from the f32 one).
+    #[arg(long)]
+    int8: bool,
 }
 
 pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
     let bench = load_beir(&args.dir, &args.split)?;
     let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
-        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
+        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load_with(
+            dir,
+            if args.int8 {
+                Encoder::Int8
+            } else {
+                Encoder::Own
+            },
+        )?)),
         None => None,
     };
     let modes = match (args.mode, &embedder) {
@@ -59,7 +71,15 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
         candidates: args.candidates,
         ..SearchOptions::default()
     };
-    let dir = cache_dir(&bench, embedder.as_ref().map(|e| e.info().name.as_str()));
+    let model = embedder.as_ref().map(|e| {
+        let name = &e.info().name;
+        if args.int8 {
+            format!("{name}-int8")
+        } else {
+            name.clone()
+        }
+    });
+    let dir = cache_dir(&bench, model.as_deref());
     let mut library = Library::open_with(&dir, embedder)?;
     let bar = progress_bar("documents");
     let report = evaluate(

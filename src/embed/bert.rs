@@ -13,7 +13,7 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, T
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::kernels;
+use super::{int8, kernels};
 
 /// A BERT encoder: token ids and mask in, one vector per token out.
 pub struct Bert {
@@ -40,8 +40,17 @@ struct Layer {
 /// scale, GGML's Q8_0) multiplied by candle's quantized kernels, which quantise the activations
 /// to the same blocks on the fly.
 enum Proj {
-    F32 { linear: Linear, bias: Vec<f32> },
-    Int8 { weight: QMatMul, bias: Tensor },
+    F32 {
+        linear: Linear,
+        bias: Vec<f32>,
+    },
+    /// 8-bit weights on the CPU ([`int8::QuantLinear`]).
+    Quant(int8::QuantLinear),
+    /// 8-bit weights elsewhere: candle's quantized matmul (GGML's Q8_0).
+    Int8 {
+        weight: QMatMul,
+        bias: Tensor,
+    },
 }
 
 /// Up to this many rows (tokens in a batch) a projection runs on [`kernels::linear_rows`], which
@@ -56,6 +65,15 @@ impl Proj {
                 bias: bias.to_vec1()?,
                 linear: Linear::new(weight, Some(bias)),
             });
+        }
+        if weight.device().is_cpu() {
+            let (n, k) = weight.dims2()?;
+            return Ok(Proj::Quant(int8::QuantLinear::new(
+                &weight.flatten_all()?.to_vec1()?,
+                &bias.to_vec1()?,
+                n,
+                k,
+            )));
         }
         let q = QTensor::quantize(&weight, GgmlDType::Q8_0)?;
         Ok(Proj::Int8 {
@@ -82,6 +100,7 @@ impl Proj {
                     linear.forward(x)
                 }
             }
+            Proj::Quant(weights) => x.apply_op1_no_bwd(&QuantOp(weights)),
             Proj::Int8 { weight, bias } => weight.forward(x)?.broadcast_add(bias),
         }
     }
@@ -285,6 +304,29 @@ impl candle_core::CustomOp2 for SmallLinear<'_> {
         let mut out = vec![0f32; m * n];
         kernels::linear_rows(x, w, self.0, m, k, &mut out);
         let mut dims = x_layout.shape().dims().to_vec();
+        *dims.last_mut().expect("x has dimensions") = n;
+        Ok((CpuStorage::F32(out), Shape::from(dims)))
+    }
+}
+
+/// `x · wᵀ + bias` with 8-bit weights on the CPU ([`int8::QuantLinear::linear`]).
+struct QuantOp<'a>(&'a int8::QuantLinear);
+
+impl CustomOp1 for QuantOp<'_> {
+    fn name(&self) -> &'static str {
+        "medshelf-int8-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_values(self.name(), storage, layout)?;
+        let (k, n) = (self.0.inputs(), self.0.outputs());
+        let mut dims = layout.shape().dims().to_vec();
+        if dims.last() != Some(&k) {
+            candle_core::bail!("{}: rows of {dims:?} are not {k} long", self.name())
+        }
+        let m = x.len() / k;
+        let mut out = vec![0f32; m * n];
+        self.0.linear(x, m, &mut out);
         *dims.last_mut().expect("x has dimensions") = n;
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }

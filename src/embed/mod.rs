@@ -15,6 +15,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 
 mod bert;
 pub mod fetch;
+pub mod int8;
 pub mod kernels;
 
 pub use kernels::erf;
@@ -77,7 +78,7 @@ pub enum Encoder {
     Own,
     /// candle-transformers' BERT, kept for comparison in `medshelf bench embed`.
     Stock,
-    /// MedShelf's forward pass with 8-bit weights (see `bert::Bert::load`).
+    /// MedShelf's forward pass with 8-bit projections (`embed::int8`).
     Int8,
 }
 

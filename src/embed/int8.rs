@@ -1,0 +1,517 @@
+//! 8-bit projections: weights quantised once at load, activations per row on the fly, products
+//! in 32-bit integers with AVX512-VNNI where the CPU has it.
+//!
+//! Weights are symmetric per output column (`w ≈ s_w[j] · q_w`, `q_w` in -127..=127);
+//! activations are asymmetric per row (`x ≈ s_x[i] · (q_x - z[i])`, `q_x` in 0..=255, the row's
+//! minimum and maximum spanning the range, 0 exactly representable), which suits GELU's outputs
+//! (from -0.17 to large) as well as layer norms'. Then
+//! `x · w = s_x s_w (Σ q_x q_w - z Σ q_w)`, with `Σ q_w` per column computed at load.
+//!
+//! Why not candle's quantized matmul (GGML's Q8_0): it computes every output as its own dot
+//! product over blocks of 32 (no reuse of a loaded activation across outputs), and its VNNI
+//! kernels need an inner size that is a multiple of 256; measured, it ran at 0.4x of our f32
+//! path. `vpdpbusd` multiplies 64 pairs of bytes and adds them into sixteen 32-bit sums in one
+//! instruction, four times the multiply-adds of an f32 FMA of the same width; here each loaded
+//! group of weights serves several rows and each broadcast activation sixty-four columns.
+
+use rayon::prelude::*;
+
+/// Columns per panel: one 512-bit register of 32-bit sums.
+const LANES: usize = 16;
+
+/// A linear layer with 8-bit weights.
+pub struct QuantLinear {
+    /// Inputs per row, and that rounded up to a multiple of 4 (VNNI takes four bytes at a time).
+    k: usize,
+    k4: usize,
+    /// Outputs per row.
+    n: usize,
+    /// Panels of [`LANES`] columns, one after another; in a panel, for each group of four
+    /// inputs, the four weights of each column in turn (`[k4 / 4][LANES][4]`), which is the
+    /// layout `vpdpbusd` multiplies a broadcast group of four activations by. Zero-padded.
+    weights: Vec<i8>,
+    /// Per column (padded to whole panels with zeros): the scale, `Σ q_w`, the bias.
+    scales: Vec<f32>,
+    sums: Vec<i32>,
+    bias: Vec<f32>,
+}
+
+impl QuantLinear {
+    /// Quantises `w` (`n × k` row-major, as a checkpoint stores a linear layer) and keeps `bias`.
+    pub fn new(w: &[f32], bias: &[f32], n: usize, k: usize) -> Self {
+        assert_eq!(w.len(), n * k, "w is not {n} x {k}");
+        assert_eq!(bias.len(), n, "bias is not {n} long");
+        let k4 = k.div_ceil(4) * 4;
+        let n16 = n.div_ceil(LANES) * LANES;
+        let mut weights = vec![0i8; n16 * k4];
+        let mut scales = vec![0f32; n16];
+        let mut sums = vec![0i32; n16];
+        let mut padded_bias = vec![0f32; n16];
+        padded_bias[..n].copy_from_slice(bias);
+        for j in 0..n {
+            let row = &w[j * k..(j + 1) * k];
+            let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            scales[j] = scale;
+            let (panel, c) = (j / LANES, j % LANES);
+            for (p, &x) in row.iter().enumerate() {
+                let q = (x / scale).round().clamp(-127.0, 127.0) as i8;
+                sums[j] += q as i32;
+                weights[panel * k4 * LANES + (p / 4) * LANES * 4 + c * 4 + p % 4] = q;
+            }
+        }
+        QuantLinear {
+            k,
+            k4,
+            n,
+            weights,
+            scales,
+            sums,
+            bias: padded_bias,
+        }
+    }
+
+    /// Inputs per row.
+    pub fn inputs(&self) -> usize {
+        self.k
+    }
+
+    /// Outputs per row.
+    pub fn outputs(&self) -> usize {
+        self.n
+    }
+
+    /// `out = x · wᵀ + bias` for `x` of `m × k` and `out` of `m × n`, row-major.
+    pub fn linear(&self, x: &[f32], m: usize, out: &mut [f32]) {
+        let (k, n) = (self.k, self.n);
+        assert_eq!(x.len(), m * k, "x is not {m} x {k}");
+        assert_eq!(out.len(), m * n, "out is not {m} x {n}");
+        let rows = quantize_rows(x, m, k, self.k4);
+        let vnni = vnni();
+        // Rows in chunks for the threads, each chunk all columns (its output rows are one
+        // contiguous run); a query's few rows split by columns instead.
+        let chunk = m.div_ceil(rayon::current_num_threads().max(1) * 2).max(1);
+        if m >= 24 {
+            out.par_chunks_mut(chunk * n)
+                .enumerate()
+                .for_each(|(t, out)| {
+                    let i0 = t * chunk;
+                    let rows_here = out.len() / n;
+                    self.block(&rows, i0, rows_here, 0, self.panels(), out, n, vnni);
+                });
+            return;
+        }
+        let panels_per_task = 4;
+        let blocks: Vec<Vec<f32>> = (0..self.panels().div_ceil(panels_per_task))
+            .into_par_iter()
+            .map(|task| {
+                let first = task * panels_per_task;
+                let count = panels_per_task.min(self.panels() - first);
+                let width = (count * LANES).min(n - first * LANES);
+                let mut block = vec![0f32; m * width];
+                self.block(&rows, 0, m, first, count, &mut block, width, vnni);
+                block
+            })
+            .collect();
+        for (task, block) in blocks.iter().enumerate() {
+            let j0 = task * panels_per_task * LANES;
+            let width = block.len() / m.max(1);
+            for (row, values) in out
+                .chunks_exact_mut(n)
+                .zip(block.chunks_exact(width.max(1)))
+            {
+                row[j0..j0 + width].copy_from_slice(values);
+            }
+        }
+    }
+
+    fn panels(&self) -> usize {
+        self.n.div_ceil(LANES)
+    }
+
+    /// Rows `i0..i0 + m` by panels `first..first + count` into `out` (`m` rows, `ldo` apart,
+    /// starting at the block's first column; columns past `n` are not written).
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        rows: &Rows,
+        i0: usize,
+        m: usize,
+        first: usize,
+        count: usize,
+        out: &mut [f32],
+        ldo: usize,
+        vnni: bool,
+    ) {
+        assert!(i0 + m <= rows.zeros.len() && first + count <= self.panels());
+        assert!(m == 0 || out.len() >= (m - 1) * ldo + (count * LANES).min(self.n - first * LANES));
+        #[cfg(target_arch = "x86_64")]
+        if vnni {
+            // SAFETY: the CPU has AVX-512 F, BW and VNNI (`vnni()`); rows i0..i0 + m and panels
+            // first..first + count exist, and out holds m rows of the block (checked above).
+            unsafe { x86::block(self, rows, i0, m, first, count, out, ldo) };
+            return;
+        }
+        let _ = vnni;
+        for i in 0..m {
+            let a = &rows.values[(i0 + i) * self.k4..(i0 + i + 1) * self.k4];
+            for jp in 0..count * LANES {
+                let j = first * LANES + jp;
+                if j >= self.n {
+                    break;
+                }
+                let (panel, c) = (j / LANES, j % LANES);
+                let w = &self.weights[panel * self.k4 * LANES..(panel + 1) * self.k4 * LANES];
+                let acc: i32 = (0..self.k4)
+                    .map(|p| a[p] as i32 * w[(p / 4) * LANES * 4 + c * 4 + p % 4] as i32)
+                    .sum();
+                out[i * ldo + jp] = self.finish(acc, rows, i0 + i, j);
+            }
+        }
+    }
+
+    /// One output from its integer sum: `s_x s_w (acc - z Σ q_w) + bias`.
+    fn finish(&self, acc: i32, rows: &Rows, i: usize, j: usize) -> f32 {
+        (acc - rows.zeros[i] * self.sums[j]) as f32 * (rows.scales[i] * self.scales[j])
+            + self.bias[j]
+    }
+}
+
+/// Whether this CPU multiplies bytes with AVX512-VNNI (else the portable loops run: correct, slow).
+pub fn vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Activations quantised per row: `values` is `m × k4` (zero-padded), with each row's scale and
+/// zero point.
+struct Rows {
+    values: Vec<u8>,
+    scales: Vec<f32>,
+    zeros: Vec<i32>,
+}
+
+fn quantize_rows(x: &[f32], m: usize, k: usize, k4: usize) -> Rows {
+    let mut values = vec![0u8; m * k4];
+    let mut scales = vec![0f32; m];
+    let mut zeros = vec![0i32; m];
+    values
+        .par_chunks_mut(k4.max(1))
+        .zip(scales.par_iter_mut().zip(zeros.par_iter_mut()))
+        .zip(x.par_chunks(k.max(1)))
+        .for_each(|((q, (scale, zero)), row)| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                (*scale, *zero) = unsafe { x86::quantize_row(row, q) };
+                return;
+            }
+            (*scale, *zero) = quantize_row(row, q);
+        });
+    Rows {
+        values,
+        scales,
+        zeros,
+    }
+}
+
+/// Quantises one row into `q` (`row.len()` bytes used); returns its scale and zero point. In
+/// loops the compiler vectorises: sixteen partial minima and maxima, and rounding by adding one
+/// half before the (truncating, saturating) conversion, which is exact for values that are not
+/// negative, instead of libm's scalar `roundf` (a tenth of int8 embedding time in perf).
+#[inline(always)]
+fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
+    let (mut lo, mut hi) = ([0f32; 16], [0f32; 16]);
+    let mut chunks = row.chunks_exact(16);
+    for c in &mut chunks {
+        for l in 0..16 {
+            lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+            hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
+        }
+    }
+    let (mut lo, mut hi) = (
+        lo.iter().fold(0f32, |a, &b| a.min(b)),
+        hi.iter().fold(0f32, |a, &b| a.max(b)),
+    );
+    for &v in chunks.remainder() {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let zero = (-lo / scale + 0.5).clamp(0.0, 255.0) as u8 as f32;
+    let inv = 1.0 / scale;
+    for (q, &v) in q.iter_mut().zip(row) {
+        *q = ((v * inv + zero).clamp(0.0, 255.0) + 0.5) as u8;
+    }
+    (scale, zero as i32)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{QuantLinear, Rows, LANES};
+    use std::arch::x86_64::*;
+
+    /// [`super::quantize_row`] in AVX-512: the same arithmetic, sixteen values a step (the
+    /// compiler's own vectorisation of the min/max reduction shuffled more than it computed).
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
+        let whole = row.len() / 16 * 16;
+        let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        for c in (0..whole).step_by(16) {
+            // SAFETY: c + 16 <= row.len().
+            let v = unsafe { _mm512_loadu_ps(row.as_ptr().add(c)) };
+            lo = _mm512_min_ps(lo, v);
+            hi = _mm512_max_ps(hi, v);
+        }
+        let (mut lo, mut hi) = (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+        for &v in &row[whole..] {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+        let zero = (-lo / scale + 0.5).clamp(0.0, 255.0) as u8 as f32;
+        let inv = 1.0 / scale;
+        let (vinv, vzero, half) = (
+            _mm512_set1_ps(inv),
+            _mm512_set1_ps(zero),
+            _mm512_set1_ps(0.5),
+        );
+        let (floor, ceil) = (_mm512_setzero_ps(), _mm512_set1_ps(255.0));
+        for c in (0..whole).step_by(16) {
+            // SAFETY: c + 16 <= row.len() <= q.len().
+            unsafe {
+                let v = _mm512_loadu_ps(row.as_ptr().add(c));
+                let t = _mm512_add_ps(_mm512_mul_ps(v, vinv), vzero);
+                let t = _mm512_add_ps(_mm512_min_ps(_mm512_max_ps(t, floor), ceil), half);
+                let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(t));
+                _mm_storeu_si128(q.as_mut_ptr().add(c) as *mut __m128i, bytes);
+            }
+        }
+        for (q, &v) in q[whole..].iter_mut().zip(&row[whole..]) {
+            *q = ((v * inv + zero).clamp(0.0, 255.0) + 0.5) as u8;
+        }
+        (scale, zero as i32)
+    }
+
+    /// See [`QuantLinear::block`]: tiles of up to six rows by four panels (64 columns).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn block(
+        q: &QuantLinear,
+        rows: &Rows,
+        i0: usize,
+        m: usize,
+        first: usize,
+        count: usize,
+        out: &mut [f32],
+        ldo: usize,
+    ) {
+        let mut panel = 0;
+        while panel < count {
+            let take = if count - panel >= 4 { 4 } else { 1 };
+            let mut i = 0;
+            // SAFETY (each call): rows i0 + i.. and panels first + panel.. exist, and out has
+            // the rows (the caller checked the block).
+            while i + 6 <= m {
+                tile::<6>(
+                    q,
+                    rows,
+                    i0 + i,
+                    first + panel,
+                    take,
+                    out,
+                    i * ldo + panel * LANES,
+                    ldo,
+                );
+                i += 6;
+            }
+            let at = i * ldo + panel * LANES;
+            match m - i {
+                5 => tile::<5>(q, rows, i0 + i, first + panel, take, out, at, ldo),
+                4 => tile::<4>(q, rows, i0 + i, first + panel, take, out, at, ldo),
+                3 => tile::<3>(q, rows, i0 + i, first + panel, take, out, at, ldo),
+                2 => tile::<2>(q, rows, i0 + i, first + panel, take, out, at, ldo),
+                1 => tile::<1>(q, rows, i0 + i, first + panel, take, out, at, ldo),
+                _ => {}
+            }
+            panel += take;
+        }
+    }
+
+    /// `R` rows by `panels` (1 or 4) panels: per group of four inputs, one load of each panel's
+    /// 64 weights, R broadcasts of four activations, `R × panels` `vpdpbusd`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile<const R: usize>(
+        q: &QuantLinear,
+        rows: &Rows,
+        i: usize,
+        panel: usize,
+        panels: usize,
+        out: &mut [f32],
+        at: usize,
+        ldo: usize,
+    ) {
+        let stride = q.k4 * LANES;
+        let w = q.weights.as_ptr().add(panel * stride);
+        let a = rows.values.as_ptr().add(i * q.k4);
+        let mut acc = [[_mm512_setzero_si512(); 4]; R];
+        if panels == 4 {
+            for g in 0..q.k4 / 4 {
+                let ws = [
+                    _mm512_loadu_si512(w.add(g * 64) as *const _),
+                    _mm512_loadu_si512(w.add(stride + g * 64) as *const _),
+                    _mm512_loadu_si512(w.add(2 * stride + g * 64) as *const _),
+                    _mm512_loadu_si512(w.add(3 * stride + g * 64) as *const _),
+                ];
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x =
+                        _mm512_set1_epi32((a.add(r * q.k4 + g * 4) as *const i32).read_unaligned());
+                    for l in 0..4 {
+                        acc[l] = _mm512_dpbusd_epi32(acc[l], x, ws[l]);
+                    }
+                }
+            }
+        } else {
+            for g in 0..q.k4 / 4 {
+                let ws = _mm512_loadu_si512(w.add(g * 64) as *const _);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let x =
+                        _mm512_set1_epi32((a.add(r * q.k4 + g * 4) as *const i32).read_unaligned());
+                    acc[0] = _mm512_dpbusd_epi32(acc[0], x, ws);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let row = i + r;
+            let zero = _mm512_set1_epi32(rows.zeros[row]);
+            let scale = _mm512_set1_ps(rows.scales[row]);
+            for (l, &acc) in acc.iter().enumerate().take(panels) {
+                let j = (panel + l) * LANES;
+                if j >= q.n {
+                    break;
+                }
+                let sums = _mm512_loadu_si512(q.sums.as_ptr().add(j) as *const _);
+                let exact = _mm512_sub_epi32(acc, _mm512_mullo_epi32(zero, sums));
+                let scales = _mm512_mul_ps(scale, _mm512_loadu_ps(q.scales.as_ptr().add(j)));
+                let y = _mm512_add_ps(
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(exact), scales),
+                    _mm512_loadu_ps(q.bias.as_ptr().add(j)),
+                );
+                let left = (q.n - j).min(LANES);
+                let mask: __mmask16 = if left == LANES {
+                    0xffff
+                } else {
+                    (1u16 << left) - 1
+                };
+                _mm512_mask_storeu_ps(out.as_mut_ptr().add(at + r * ldo + l * LANES), mask, y);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rand_fn(mut seed: u32) -> impl FnMut() -> f32 {
+        move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        }
+    }
+
+    /// The quantised product is close to the exact one (8 bits: about 1 % of the row's scale),
+    /// for shapes with partial tiles, partial panels and an inner size not a multiple of 4, on
+    /// both the few-rows and many-rows paths.
+    #[test]
+    fn close_to_the_f32_product() {
+        let mut rand = rand_fn(5);
+        for &(m, k, n) in &[
+            (1, 384, 1152),
+            (13, 30, 37),
+            (40, 384, 64),
+            (7, 1536, 384),
+            (30, 5, 17),
+        ] {
+            let x: Vec<f32> = (0..m * k).map(|_| rand() * 4.0).collect();
+            let w: Vec<f32> = (0..n * k).map(|_| rand()).collect();
+            let b: Vec<f32> = (0..n).map(|_| rand()).collect();
+            let q = QuantLinear::new(&w, &b, n, k);
+            let mut out = vec![f32::NAN; m * n];
+            q.linear(&x, m, &mut out);
+            for i in 0..m {
+                // The error scales with |x| |w| summed, not with the (possibly small) result.
+                let size: f64 = (0..k).map(|p| (x[i * k + p] as f64).abs()).sum::<f64>() * 0.5;
+                for j in 0..n {
+                    let want: f64 = b[j] as f64
+                        + (0..k)
+                            .map(|p| x[i * k + p] as f64 * w[j * k + p] as f64)
+                            .sum::<f64>();
+                    let got = out[i * n + j] as f64;
+                    assert!(
+                        (got - want).abs() <= 0.02 * size / (k as f64).sqrt() + 1e-3,
+                        "{m}x{k}x{n} ({i},{j}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The AVX-512 quantiser gives the portable one's bytes, scale and zero point.
+    #[test]
+    fn quantisers_agree() {
+        let mut rand = rand_fn(2);
+        for len in [1, 15, 16, 384, 1539] {
+            let row: Vec<f32> = (0..len).map(|_| rand() * 6.0 + 1.0).collect();
+            let mut want = vec![0u8; len];
+            let expected = quantize_row(&row, &mut want);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                let mut got = vec![0u8; len];
+                // SAFETY: the CPU has AVX-512F.
+                let found = unsafe { x86::quantize_row(&row, &mut got) };
+                assert_eq!(found, expected, "length {len}");
+                assert_eq!(got, want, "length {len}");
+            }
+            // Dequantised, every value is within half a step of the original.
+            let (scale, zero) = expected;
+            for (&q, &v) in want.iter().zip(&row) {
+                let back = (q as i32 - zero) as f32 * scale;
+                assert!(
+                    (back - v).abs() <= scale * 0.5 + 1e-6,
+                    "{v} came back as {back}"
+                );
+            }
+        }
+    }
+
+    /// The VNNI tiles and the portable loops do the same integer arithmetic.
+    #[test]
+    fn vnni_matches_the_portable_loops() {
+        if !vnni() {
+            eprintln!("skipped: this CPU has no AVX512-VNNI");
+            return;
+        }
+        let mut rand = rand_fn(9);
+        let (m, k, n) = (11, 70, 100);
+        let x: Vec<f32> = (0..m * k).map(|_| rand()).collect();
+        let w: Vec<f32> = (0..n * k).map(|_| rand()).collect();
+        let b: Vec<f32> = (0..n).map(|_| rand()).collect();
+        let q = QuantLinear::new(&w, &b, n, k);
+        let rows = quantize_rows(&x, m, k, q.k4);
+        let mut fast = vec![0f32; m * n];
+        let mut slow = vec![0f32; m * n];
+        q.block(&rows, 0, m, 0, q.panels(), &mut fast, n, true);
+        q.block(&rows, 0, m, 0, q.panels(), &mut slow, n, false);
+        for (f, s) in fast.iter().zip(&slow) {
+            assert!((f - s).abs() <= 1e-5 * s.abs().max(1.0), "{f} vs {s}");
+        }
+    }
+}
