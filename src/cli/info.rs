@@ -23,8 +23,8 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
     );
     match &status.model {
         Some(m) => println!(
-            "model     {} ({} dimensions, {} pooling, on {})",
-            m.name, m.dim, m.pooling, m.device
+            "model     {} ({} dimensions, {} pooling, {} on {})",
+            m.name, m.dim, m.pooling, m.precision, m.device
         ),
         None => println!("model     none: keyword search only"),
     }

@@ -57,6 +57,14 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// The device the model runs on ("cpu", "cuda:0", "metal").
     pub device: String,
+    /// The projections' arithmetic: "f32", or "int8" (`MEDSHELF_INT8=1`; see
+    /// [`Encoder::from_env`]).
+    #[serde(default = "f32_precision")]
+    pub precision: String,
+}
+
+fn f32_precision() -> String {
+    "f32".to_string()
 }
 
 /// Turns texts into vectors. A seam between the candle model and the tests' tiny models.
@@ -80,6 +88,20 @@ pub enum Encoder {
     Stock,
     /// MedShelf's forward pass with 8-bit projections (`embed::int8`).
     Int8,
+}
+
+impl Encoder {
+    /// The encoder a library runs: [`Encoder::Int8`] where the environment variable
+    /// `MEDSHELF_INT8` is `1` and the CPU multiplies bytes with AVX512-VNNI (without it the
+    /// int8 arithmetic runs in portable loops, slower than f32), else [`Encoder::Own`].
+    /// int8 embeds about twice as fast; its cost in retrieval quality is in docs/PERFORMANCE.md.
+    pub fn from_env() -> Self {
+        if std::env::var("MEDSHELF_INT8").is_ok_and(|v| v == "1") && int8::vnni() {
+            Encoder::Int8
+        } else {
+            Encoder::Own
+        }
+    }
 }
 
 enum Model {
@@ -129,9 +151,10 @@ pub const REQUIRED_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "m
 pub const DEFAULT_MAX_TOKENS: usize = 256;
 
 impl BertEmbedder {
-    /// Loads a model folder onto the best available device.
+    /// Loads a model folder onto the best available device, with the encoder the environment
+    /// asks for ([`Encoder::from_env`]).
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::load_with(dir, Encoder::default())
+        Self::load_with(dir, Encoder::from_env())
     }
 
     /// Loads a model folder with the given encoder implementation.
@@ -255,6 +278,11 @@ impl BertEmbedder {
                 normalize,
                 max_tokens,
                 device: device_name(&device),
+                precision: match encoder {
+                    Encoder::Int8 => "int8",
+                    Encoder::Own | Encoder::Stock => "f32",
+                }
+                .to_string(),
             },
             pad_id,
             device,

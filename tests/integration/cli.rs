@@ -172,6 +172,48 @@ fn bad_arguments_and_unusable_libraries_fail_clearly() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed 1"));
 }
 
+/// `MEDSHELF_INT8=1` runs the library's model with 8-bit projections where the CPU multiplies
+/// bytes with AVX512-VNNI (and with f32 elsewhere), says which in `status`, and indexes and
+/// searches as usual.
+#[test]
+fn int8_is_chosen_by_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    let run = |int8: bool, args: &[&str]| {
+        let mut cmd = crate::support::cli(&lib, Some(&model));
+        if int8 {
+            cmd.env("MEDSHELF_INT8", "1");
+        }
+        json(&cmd.args(args).output().unwrap())
+    };
+    assert_eq!(
+        run(false, &["status", "--json"])["model"]["precision"],
+        "f32"
+    );
+    let expected = if medshelf::embed::int8::vnni() {
+        "int8"
+    } else {
+        "f32"
+    };
+    assert_eq!(
+        run(true, &["status", "--json"])["model"]["precision"],
+        expected
+    );
+    let out = crate::support::cli(&lib, Some(&model))
+        .env("MEDSHELF_INT8", "1")
+        .args(["index", papers.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_ran(&out);
+    let status = run(true, &["status", "--json"]);
+    assert_eq!(status["vectors"], status["chunks"], "{status}");
+    let v = run(true, &["search", "serum", "ferritin", "--json"]);
+    assert_eq!(v["results"][0]["path"], papers.sepsis.to_str().unwrap());
+}
+
 #[test]
 fn bench_embed_reports_its_fields() {
     let tmp = tempfile::tempdir().unwrap();

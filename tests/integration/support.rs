@@ -145,7 +145,8 @@ pub fn cli(library: &Path, model: Option<&Path>) -> Command {
     cmd.arg("--library")
         .arg(library)
         .env_remove("MEDSHELF_MODEL")
-        .env_remove("MEDSHELF_LIBRARY");
+        .env_remove("MEDSHELF_LIBRARY")
+        .env_remove("MEDSHELF_INT8");
     if let Some(m) = model {
         cmd.arg("--model").arg(m);
     }
