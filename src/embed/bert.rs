@@ -1,7 +1,7 @@
 //! MedShelf's own BERT encoder on candle tensors.
 //!
 //! Same weights and the same arithmetic as candle-transformers' BERT, arranged for two CPU cores
-//! (profile in the module docs of `embed`): the query, key and value projections are one matmul
+//! (profiles in docs/PERFORMANCE.md): the query, key and value projections are one matmul
 //! over concatenated weights; on the CPU, attention is one kernel per text and head that reads
 //! that matmul's output in place and skips padding ([`kernels::attention`]; elsewhere candle's
 //! ops with the mask as an additive bias); projections of a few rows read their weights in place

@@ -1,12 +1,15 @@
-//! A matrix product for few rows: `x · wᵀ + b` where `x` has a handful of rows (a query, a short
-//! passage) and `w` is a layer's weight matrix as stored (`[out, in]`, row-major).
+//! The encoder's CPU kernels: projections of a few rows, attention, softmax and GELU.
 //!
-//! gemm, under candle's matmul, copies ("packs") the weight matrix into its own layout on every
-//! call. With thousands of rows that copy is paid once for a lot of arithmetic; with the twenty
-//! rows of a query it is a third of the time (perf: `gemm_common::...::vectorize` 24 % of a
-//! search benchmark). Both operands here are read in place: each output is the dot product of a
-//! row of `x` with a row of `w`, both contiguous, computed two rows by four outputs at a time so
-//! that every load feeds several multiply-adds.
+//! Projections of few rows (`linear_rows`): gemm, under candle's matmul, copies ("packs") the
+//! weight matrix into its own layout on every call. With thousands of rows that copy is paid
+//! once for a lot of arithmetic; with the twenty rows of a query it is a third of the time
+//! (perf: `gemm_common::...::vectorize` 24 % of a search benchmark). Both operands here are read
+//! in place: each output is the dot product of a row of `x` with a row of `w`, both contiguous,
+//! computed two rows by four outputs at a time so that every load feeds several multiply-adds.
+//!
+//! Attention (`attention`): one task per text and head whose products stay in the core's cache
+//! (see there). Softmax and GELU: branch-free loops the compiler vectorises, compiled for AVX2
+//! where the CPU has it.
 
 use rayon::prelude::*;
 
