@@ -70,7 +70,8 @@ fn text_paths(c: &mut Criterion) {
 }
 
 /// A query's projections: twenty rows through MedEmbed-small's widest layer (384 -> 1536), on
-/// the kernel that reads weights in place against candle's matmul (gemm, which copies them).
+/// the kernel that reads weights in place against candle's matmul (gemm, which copies them) and
+/// the int8 tiles; then a batch's, and attention.
 fn small_products(c: &mut Criterion) {
     use candle_core::{Device, Module, Tensor};
     let (m, k, n) = (20, 384, 1536);
@@ -94,7 +95,48 @@ fn small_products(c: &mut Criterion) {
     group.bench_function("candle_linear", |b| {
         b.iter(|| linear.forward(black_box(&xt)).unwrap())
     });
+    let quant = medshelf::embed::int8::QuantLinear::new(&w, &bias, n, k);
+    group.bench_function("medshelf_int8", |b| {
+        b.iter(|| quant.linear(black_box(&x), m, &mut out))
+    });
     group.finish();
+
+    // A batch's projection (eight texts of 200 tokens): gemm in f32 against the int8 tiles.
+    let m = 1600;
+    let x: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    let mut out = vec![0f32; m * n];
+    let xt = Tensor::from_slice(&x, (m, k), &Device::Cpu).unwrap();
+    let mut group = c.benchmark_group("linear_1600x384x1536");
+    group.sample_size(20);
+    group.bench_function("candle_linear", |b| {
+        b.iter(|| linear.forward(black_box(&xt)).unwrap())
+    });
+    group.bench_function("medshelf_int8", |b| {
+        b.iter(|| quant.linear(black_box(&x), m, &mut out))
+    });
+    group.finish();
+
+    // Attention for eight texts of 200 tokens, 12 heads of 32 (MedEmbed-small's shape).
+    let (texts, length, heads, head_dim) = (8, 200, 12, 32);
+    let qkv: Vec<f32> = (0..texts * length * 3 * heads * head_dim)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
+    let lengths = vec![length; texts];
+    let mut out = vec![0f32; texts * length * heads * head_dim];
+    c.bench_function("attention_8x200x12x32", |b| {
+        b.iter(|| {
+            medshelf::embed::kernels::attention(
+                black_box(&qkv),
+                &lengths,
+                length,
+                heads,
+                head_dim,
+                &mut out,
+            )
+        })
+    });
 }
 
 fn ranking_paths(c: &mut Criterion) {
