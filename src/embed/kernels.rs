@@ -51,9 +51,9 @@ pub fn linear_rows(x: &[f32], w: &[f32], bias: &[f32], m: usize, k: usize, out: 
 /// Why not candle's matmuls: there, attention is a batched product per text and head (two
 /// hundred gemm calls a layer for a batch of eight, each handed to the thread pool), a score
 /// tensor of `texts × heads × length²` (25 MB for eight texts of 256 tokens: out of cache, written
-/// and read three times), and copies to put q, k and v in order. Here each (text, head) pair is
-/// one task whose scores (`length²`, 256 KB) stay in the core's cache, padding is skipped rather
-/// than masked, and the only copies are of one head's q, k and v (`length × head_dim`).
+/// and read three times), and copies to put q, k and v in order. Here each text is one task whose
+/// scores (`length²` for one head at a time, 256 KB) stay in the core's cache, padding is skipped
+/// rather than masked, and the only copy is of one head's k (`length × head_dim`).
 pub fn attention(
     qkv: &[f32],
     lengths: &[usize],
@@ -79,50 +79,59 @@ pub fn attention(
         "a text is longer than the batch"
     );
     let scale = 1.0 / (head_dim as f32).sqrt();
-    // Products below work on 16 columns at a time; `wide` is head_dim rounded up to that.
-    let wide = head_dim.div_ceil(16) * 16;
-    // One task per (text, head); each returns its context (`tokens × wide`), copied into `out`
-    // afterwards (tasks' outputs interleave there).
-    let contexts: Vec<Vec<f32>> = (0..texts * heads)
-        .into_par_iter()
-        .map(|task| {
-            let (t, head) = (task / heads, task % heads);
-            let n = lengths[t];
+    let stride = 3 * hidden;
+    // One task per text, its heads in turn: q and v are read where the projection left them
+    // (rows `3 × hidden` apart), only k is copied (transposed, zero-padded to whole 16-column
+    // blocks), and each head's context is written straight into its columns of the text's rows.
+    out.par_chunks_mut(length * hidden)
+        .zip(qkv.par_chunks(length * stride))
+        .zip(lengths.par_iter())
+        .for_each(|((out, qkv), &n)| {
+            out.fill(0.0);
+            if n == 0 {
+                return;
+            }
+            let rows = &qkv[..n * stride];
             let n16 = n.div_ceil(16) * 16;
-            let rows = &qkv[t * length * 3 * hidden..][..n * 3 * hidden];
-            // One head's q (scaled here, on n × d values rather than on the n × n scores), k
-            // transposed (`d × n16`) and v (`n × wide`), zero-padded to whole 16-column blocks.
-            let mut q = Vec::with_capacity(n * head_dim);
             let mut kt = vec![0f32; head_dim * n16];
-            let mut v = vec![0f32; n * wide];
-            let at = head * head_dim;
-            for (i, row) in rows.chunks_exact(3 * hidden).enumerate() {
-                q.extend(row[at..at + head_dim].iter().map(|x| x * scale));
-                for (c, &x) in row[hidden + at..][..head_dim].iter().enumerate() {
-                    kt[c * n16 + i] = x;
-                }
-                v[i * wide..i * wide + head_dim]
-                    .copy_from_slice(&row[2 * hidden + at..][..head_dim]);
-            }
-            // scores[i][j] = q_i · k_j (`n × n16`; the padded columns are never read).
             let mut scores = vec![0f32; n * n16];
-            product(&q, head_dim, &kt, n16, &mut scores, n, head_dim, n16);
-            for row in scores.chunks_exact_mut(n16.max(1)) {
-                softmax(&mut row[..n]);
+            for head in 0..heads {
+                let at = head * head_dim;
+                for (i, row) in rows.chunks_exact(stride).enumerate() {
+                    for (c, &x) in row[hidden + at..][..head_dim].iter().enumerate() {
+                        kt[c * n16 + i] = x;
+                    }
+                }
+                // scores[i][j] = q_i · k_j (`n × n16`; the padded columns are never read),
+                // then softmax(scores / √d) over each text's own tokens.
+                product(
+                    &rows[at..],
+                    stride,
+                    &kt,
+                    n16,
+                    &mut scores,
+                    n16,
+                    n,
+                    head_dim,
+                    n16,
+                );
+                for row in scores.chunks_exact_mut(n16) {
+                    softmax_scaled(&mut row[..n], scale);
+                }
+                let v = &rows[2 * hidden + at..];
+                product(
+                    &scores,
+                    n16,
+                    v,
+                    stride,
+                    &mut out[at..],
+                    hidden,
+                    n,
+                    n,
+                    head_dim,
+                );
             }
-            let mut context = vec![0f32; n * wide];
-            product(&scores, n16, &v, wide, &mut context, n, n, wide);
-            context
-        })
-        .collect();
-    out.fill(0.0);
-    for (task, context) in contexts.iter().enumerate() {
-        let (t, head) = (task / heads, task % heads);
-        for (i, row) in context.chunks_exact(wide).enumerate() {
-            let at = (t * length + i) * hidden + head * head_dim;
-            out[at..at + head_dim].copy_from_slice(&row[..head_dim]);
-        }
-    }
+        });
 }
 
 /// GELU with erf, `x (1 + erf(x / √2)) / 2`, in place, on both cores, eight lanes wide where the
@@ -171,9 +180,10 @@ pub fn erf(x: f32) -> f32 {
 }
 
 /// `c = a · b` for row-major `a` (`m × k`, rows `lda` apart), `b` (`k × n`, rows `ldb` apart)
-/// and `c` (`m × n`, rows `n` apart), where `n` is a multiple of 16: attention's two products,
-/// whose sizes (a head is 32 wide, a text a few hundred tokens) are too small for gemm's
-/// packing to pay. Tiles of six rows by sixteen columns, with AVX2 and FMA where the CPU has them.
+/// and `c` (`m × n`, rows `ldc` apart): attention's two products, whose sizes (a head is 32 wide, a text a few hundred tokens) are too small for
+/// gemm's packing to pay. Register tiles of up to eight rows by 32 columns with AVX-512, six by
+/// sixteen with AVX2, where the CPU has them; columns beyond the last whole sixteen are done
+/// one at a time.
 #[allow(clippy::too_many_arguments)]
 fn product(
     a: &[f32],
@@ -181,31 +191,66 @@ fn product(
     b: &[f32],
     ldb: usize,
     c: &mut [f32],
+    ldc: usize,
     m: usize,
     k: usize,
     n: usize,
 ) {
     assert!(
-        n.is_multiple_of(16) && c.len() >= m * n,
+        n <= ldc && (m == 0 || c.len() >= (m - 1) * ldc + n),
         "c is not {m} x {n}"
     );
     assert!(
         m == 0 || k == 0 || a.len() >= (m - 1) * lda + k,
         "a is not {m} x {k}"
     );
-    assert!(k == 0 || b.len() >= (k - 1) * ldb + n, "b is not {k} x {n}");
+    assert!(
+        k == 0 || n == 0 || b.len() >= (k - 1) * ldb + n,
+        "b is not {k} x {n}"
+    );
+    let whole = n / 16 * 16;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above); the sizes were checked above.
-        unsafe { x86::product(a, lda, b, ldb, c, m, k, n) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above); the sizes were checked above.
+            unsafe { x86::product512(a, lda, b, ldb, c, ldc, m, k, whole) };
+            product_columns(a, lda, b, ldb, c, ldc, m, k, whole..n);
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above); the sizes as above.
+            unsafe { x86::product(a, lda, b, ldb, c, ldc, m, k, whole) };
+            product_columns(a, lda, b, ldb, c, ldc, m, k, whole..n);
+            return;
+        }
+    }
+    product_columns(a, lda, b, ldb, c, ldc, m, k, 0..n);
+}
+
+/// The columns `columns` of [`product`], in portable code.
+#[allow(clippy::too_many_arguments)]
+fn product_columns(
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    m: usize,
+    k: usize,
+    columns: std::ops::Range<usize>,
+) {
+    if columns.is_empty() {
         return;
     }
     for i in 0..m {
-        let row = &mut c[i * n..(i + 1) * n];
+        let row = &mut c[i * ldc + columns.start..i * ldc + columns.end];
         row.fill(0.0);
         for p in 0..k {
             let x = a[i * lda + p];
-            for (y, &w) in row.iter_mut().zip(&b[p * ldb..p * ldb + n]) {
+            let w = &b[p * ldb + columns.start..p * ldb + columns.end];
+            for (y, &w) in row.iter_mut().zip(w) {
                 *y += x * w;
             }
         }
@@ -213,20 +258,35 @@ fn product(
 }
 
 /// `row = softmax(row)`, in loops the compiler vectorises (eight partial maxima and sums,
-/// since float reductions are otherwise kept in order), eight lanes wide where the CPU has AVX2.
+/// since float reductions are otherwise kept in order), sixteen or eight lanes wide where the CPU
+/// has AVX-512 or AVX2.
 pub fn softmax(row: &mut [f32]) {
+    softmax_scaled(row, 1.0)
+}
+
+/// `row = softmax(scale · row)` for `scale > 0` (attention's 1/√d, applied here rather than in a
+/// pass of its own).
+pub fn softmax_scaled(row: &mut [f32], scale: f32) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        unsafe { x86::softmax(row) };
-        return;
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            unsafe { x86::softmax512(row, scale) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { x86::softmax(row, scale) };
+            return;
+        }
     }
-    softmax_portable(row)
+    softmax_portable(row, scale)
 }
 
 /// The body of [`softmax`], inlined into each instruction set's copy.
 #[inline(always)]
-fn softmax_portable(row: &mut [f32]) {
+fn softmax_portable(row: &mut [f32], scale: f32) {
     let mut max = [f32::MIN; 8];
     let mut chunks = row.chunks_exact(8);
     for c in &mut chunks {
@@ -241,7 +301,7 @@ fn softmax_portable(row: &mut [f32]) {
             m.max(x)
         });
     for x in row.iter_mut() {
-        *x = exp(*x - max);
+        *x = exp((*x - max) * scale);
     }
     let mut sum = [0f32; 8];
     let mut chunks = row.chunks_exact(8);
@@ -327,10 +387,17 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// [`super::softmax`] compiled for AVX2: the same loops, twice as wide as the baseline.
+    /// [`super::softmax_scaled`] compiled for AVX2: the same loops, twice as wide as the
+    /// baseline.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn softmax(row: &mut [f32]) {
-        super::softmax_portable(row)
+    pub(super) fn softmax(row: &mut [f32], scale: f32) {
+        super::softmax_portable(row, scale)
+    }
+
+    /// [`super::softmax_scaled`] compiled for AVX-512.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn softmax512(row: &mut [f32], scale: f32) {
+        super::softmax_portable(row, scale)
     }
 
     /// [`super::gelu`] compiled for AVX2.
@@ -339,7 +406,7 @@ mod x86 {
         super::gelu_portable(values)
     }
 
-    /// See [`super::product`].
+    /// [`super::product`] over the first `n` columns (a multiple of 16), AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn product(
@@ -348,6 +415,7 @@ mod x86 {
         b: &[f32],
         ldb: usize,
         c: &mut [f32],
+        ldc: usize,
         m: usize,
         k: usize,
         n: usize,
@@ -357,16 +425,19 @@ mod x86 {
             let mut i = 0;
             // SAFETY (each call): rows i..i + R of a and c, columns j..j + 16 of b and c, and
             // 0..k of a's rows exist (checked by the caller).
+            let at = |i: usize| (a.add(i * lda), b.add(j), c.add(i * ldc + j));
             while i + 6 <= m {
-                tile::<6>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k);
+                let (a, b, c) = at(i);
+                tile::<6>(a, lda, b, ldb, c, ldc, k);
                 i += 6;
             }
+            let (a, b, c) = at(i);
             match m - i {
-                5 => tile::<5>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k),
-                4 => tile::<4>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k),
-                3 => tile::<3>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k),
-                2 => tile::<2>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k),
-                1 => tile::<1>(a.add(i * lda), lda, b.add(j), ldb, c.add(i * n + j), n, k),
+                5 => tile::<5>(a, lda, b, ldb, c, ldc, k),
+                4 => tile::<4>(a, lda, b, ldb, c, ldc, k),
+                3 => tile::<3>(a, lda, b, ldb, c, ldc, k),
+                2 => tile::<2>(a, lda, b, ldb, c, ldc, k),
+                1 => tile::<1>(a, lda, b, ldb, c, ldc, k),
                 _ => {}
             }
         }
@@ -400,6 +471,99 @@ mod x86 {
         for (r, acc) in acc.iter().enumerate() {
             _mm256_storeu_ps(c.add(r * ldc), acc[0]);
             _mm256_storeu_ps(c.add(r * ldc + 8), acc[1]);
+        }
+    }
+
+    /// [`super::product`] over the first `n` columns (a multiple of 16), AVX-512: tiles 32
+    /// columns wide (one 16 wide for a remainder), up to eight rows high.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn product512(
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+        ldc: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) {
+        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let mut j = 0;
+        while j < n {
+            if j + 32 <= n {
+                rows512::<2>(a, lda, b.add(j), ldb, c.add(j), ldc, m, k);
+                j += 32;
+            } else {
+                rows512::<1>(a, lda, b.add(j), ldb, c.add(j), ldc, m, k);
+                j += 16;
+            }
+        }
+    }
+
+    /// All `m` rows of one block of `16 C` columns, in tiles of up to eight rows.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn rows512<const C: usize>(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        m: usize,
+        k: usize,
+    ) {
+        // SAFETY (each call): as in `product`, for rows i..i + R.
+        let mut i = 0;
+        while i + 8 <= m {
+            tile512::<8, C>(a.add(i * lda), lda, b, ldb, c.add(i * ldc), ldc, k);
+            i += 8;
+        }
+        let (a, c) = (a.add(i * lda), c.add(i * ldc));
+        match m - i {
+            7 => tile512::<7, C>(a, lda, b, ldb, c, ldc, k),
+            6 => tile512::<6, C>(a, lda, b, ldb, c, ldc, k),
+            5 => tile512::<5, C>(a, lda, b, ldb, c, ldc, k),
+            4 => tile512::<4, C>(a, lda, b, ldb, c, ldc, k),
+            3 => tile512::<3, C>(a, lda, b, ldb, c, ldc, k),
+            2 => tile512::<2, C>(a, lda, b, ldb, c, ldc, k),
+            1 => tile512::<1, C>(a, lda, b, ldb, c, ldc, k),
+            _ => {}
+        }
+    }
+
+    /// `R` rows by `16 C` columns: `R C` accumulators; per step of k, C loads of b and R
+    /// broadcasts of a for `R C` multiply-adds.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile512<const R: usize, const C: usize>(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        k: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); C]; R];
+        for p in 0..k {
+            // SAFETY: within the rows and columns the caller vouched for.
+            let mut w = [_mm512_setzero_ps(); C];
+            for (l, w) in w.iter_mut().enumerate() {
+                *w = _mm512_loadu_ps(b.add(p * ldb + 16 * l));
+            }
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let x = _mm512_set1_ps(*a.add(r * lda + p));
+                for l in 0..C {
+                    acc[l] = _mm512_fmadd_ps(x, w[l], acc[l]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (l, acc) in acc.iter().enumerate() {
+                _mm512_storeu_ps(c.add(r * ldc + 16 * l), *acc);
+            }
         }
     }
 
@@ -559,6 +723,48 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Every instruction set's tiles against the portable loop, on shapes that leave partial
+    /// row tiles and columns beyond the last whole sixteen, with rows further apart than they
+    /// are long (as attention's padded buffers are).
+    #[test]
+    fn each_instruction_set_gives_the_portable_product() {
+        let mut seed = 3u32;
+        let mut rand = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for &(m, k, n) in &[(1, 5, 16), (13, 31, 80), (8, 64, 37), (23, 7, 48)] {
+            let (lda, ldb, ldc) = (k + 3, n + 5, n + 2);
+            let a: Vec<f32> = (0..m * lda).map(|_| rand()).collect();
+            let b: Vec<f32> = (0..k * ldb).map(|_| rand()).collect();
+            let mut want = vec![0f32; m * ldc];
+            product_columns(&a, lda, &b, ldb, &mut want, ldc, m, k, 0..n);
+            let mut got = vec![0f32; m * ldc];
+            product(&a, lda, &b, ldb, &mut got, ldc, m, k, n);
+            let close = |got: &[f32], what: &str| {
+                for i in 0..m {
+                    for j in 0..n {
+                        let (g, w) = (got[i * ldc + j], want[i * ldc + j]);
+                        assert!(
+                            (g - w).abs() < 1e-5,
+                            "{what} {m}x{k}x{n} ({i},{j}): {g} vs {w}"
+                        );
+                    }
+                }
+            };
+            close(&got, "dispatched");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                let mut got = want.clone();
+                // SAFETY: the CPU has AVX2 and FMA; the shapes are those product checks.
+                unsafe { x86::product(&a, lda, &b, ldb, &mut got, ldc, m, k, n / 16 * 16) };
+                close(&got, "avx2");
             }
         }
     }
