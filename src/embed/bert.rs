@@ -2,9 +2,9 @@
 //!
 //! Same weights and the same arithmetic as candle-transformers' BERT, arranged for two CPU cores
 //! (profiles in docs/PERFORMANCE.md): the query, key and value projections are one matmul
-//! over concatenated weights; on the CPU, attention is one kernel per text and head that reads
-//! that matmul's output in place and skips padding ([`kernels::attention`]; elsewhere candle's
-//! ops with the mask as an additive bias); projections of a few rows read their weights in place
+//! over concatenated weights; on the CPU, attention is one kernel that reads that matmul's
+//! output in place and skips padding ([`kernels::attention`]; elsewhere candle's ops with the
+//! mask as an additive bias); with int8, the projections run on [`int8::QuantLinear`]; projections of a few rows read their weights in place
 //! ([`kernels::linear_rows`]); and GELU uses a vectorisable rational approximation of erf (max
 //! error about 1e-7) instead of the scalar libm call that took an eighth of the time.
 
@@ -36,9 +36,9 @@ struct Layer {
     act: HiddenAct,
 }
 
-/// A layer's linear projection: f32 weights, or 8-bit ones (blocks of 32 weights sharing one
-/// scale, GGML's Q8_0) multiplied by candle's quantized kernels, which quantise the activations
-/// to the same blocks on the fly.
+/// A layer's linear projection: f32 weights, or 8-bit ones: on the CPU our own
+/// ([`int8::QuantLinear`]), elsewhere GGML's Q8_0 (blocks of 32 weights sharing one scale)
+/// multiplied by candle's quantized kernels.
 enum Proj {
     F32 {
         linear: Linear,
@@ -170,8 +170,21 @@ impl Bert {
         let x = x.broadcast_add(&self.position.narrow(0, 0, l)?)?;
         let mut x = self.norm.forward(&x)?;
         let mask = if x.device().is_cpu() {
-            let lengths = mask.sum(1)?.to_vec1::<u32>()?;
-            Mask::Lengths(lengths.into_iter().map(|n| n as usize).collect())
+            // Each text's tokens come first, then its padding (as `embed_batch` lays them out):
+            // the attention kernel relies on it, so a mask with a hole is refused, not misread.
+            let rows = mask.to_vec2::<u32>()?;
+            let lengths: Vec<usize> = rows
+                .iter()
+                .map(|row| row.iter().take_while(|&&m| m != 0).count())
+                .collect();
+            if rows
+                .iter()
+                .zip(&lengths)
+                .any(|(row, &n)| row[n..].iter().any(|&m| m != 0))
+            {
+                candle_core::bail!("the attention mask must be tokens first, then padding")
+            }
+            Mask::Lengths(lengths)
         } else {
             // 0 where a token is, a large negative number where padding is: exp() of it is 0.
             Mask::Bias(((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((b, 1, 1, l))?)

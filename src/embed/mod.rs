@@ -587,6 +587,23 @@ mod tests {
         );
     }
 
+    /// The CPU attention kernel takes each text's tokens to come first, then its padding; a
+    /// mask that breaks that is an error, never a silently wrong vector.
+    #[test]
+    fn a_mask_with_a_hole_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::write_tiny_model(dir.path(), Pooling::Mean).unwrap();
+        let embedder = BertEmbedder::load_with(dir.path(), Encoder::Own).unwrap();
+        let Model::Own(bert) = &embedder.model else {
+            panic!("the own encoder was asked for")
+        };
+        let ids = Tensor::from_vec(vec![1u32, 2, 3, 4], (1, 4), &Device::Cpu).unwrap();
+        let mask = |m: Vec<u32>| Tensor::from_vec(m, (1, 4), &Device::Cpu).unwrap();
+        assert!(bert.forward(&ids, &mask(vec![1, 1, 0, 0])).is_ok());
+        let err = bert.forward(&ids, &mask(vec![1, 0, 1, 0])).unwrap_err();
+        assert!(err.to_string().contains("tokens first"), "{err}");
+    }
+
     #[test]
     fn tiny_model_alone_equals_batched() {
         let dir = tempfile::tempdir().unwrap();
