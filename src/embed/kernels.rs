@@ -78,6 +78,9 @@ pub fn attention(
         lengths.iter().all(|&n| n <= length),
         "a text is longer than the batch"
     );
+    if out.is_empty() {
+        return;
+    }
     let scale = 1.0 / (head_dim as f32).sqrt();
     let stride = 3 * hidden;
     // One task per text, its heads in turn: q and v are read where the projection left them
@@ -691,6 +694,8 @@ mod tests {
             .collect();
         let mut out = vec![f32::NAN; lengths.len() * length * hidden];
         attention(&qkv, &lengths, length, heads, d, &mut out);
+        attention(&[], &[], 0, heads, d, &mut []);
+        attention(&[], &[0, 0], 0, heads, d, &mut []);
         let at = |t: usize, i: usize, part: usize, head: usize, c: usize| {
             qkv[((t * length + i) * 3 + part) * hidden + head * d + c] as f64
         };
