@@ -1532,7 +1532,7 @@ mod embed_unique_tests {
                 normalize: false,
                 max_tokens: 256,
                 device: "cpu".into(),
-                precision: "f32".into(),
+                precision: crate::embed::Precision::F32,
             },
         );
         let texts = ["footer", "a", "footer", "bb", "a", "footer"];

@@ -419,20 +419,14 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rand_fn(mut seed: u32) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        }
-    }
+    use crate::embed::kernels::tests::values;
 
     /// The quantised product is close to the exact one (8 bits: about 1 % of the row's scale),
     /// for shapes with partial tiles, partial panels and an inner size not a multiple of 4, on
     /// both the few-rows and many-rows paths.
     #[test]
     fn close_to_the_f32_product() {
-        let mut rand = rand_fn(5);
+        let mut rand = values(5);
         for &(m, k, n) in &[
             (1, 384, 1152),
             (13, 30, 37),
@@ -467,7 +461,7 @@ mod tests {
     /// The AVX-512 quantiser gives the portable one's bytes, scale and zero point.
     #[test]
     fn quantisers_agree() {
-        let mut rand = rand_fn(2);
+        let mut rand = values(2);
         for len in [1, 15, 16, 384, 1539] {
             let row: Vec<f32> = (0..len).map(|_| rand() * 6.0 + 1.0).collect();
             let mut want = vec![0u8; len];
@@ -499,7 +493,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX512-VNNI");
             return;
         }
-        let mut rand = rand_fn(9);
+        let mut rand = values(9);
         let (m, k, n) = (11, 70, 100);
         let x: Vec<f32> = (0..m * k).map(|_| rand()).collect();
         let w: Vec<f32> = (0..n * k).map(|_| rand()).collect();

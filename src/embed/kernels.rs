@@ -260,15 +260,10 @@ fn product_columns(
     }
 }
 
-/// `row = softmax(row)`, in loops the compiler vectorises (eight partial maxima and sums,
-/// since float reductions are otherwise kept in order), sixteen or eight lanes wide where the CPU
-/// has AVX-512 or AVX2.
-pub fn softmax(row: &mut [f32]) {
-    softmax_scaled(row, 1.0)
-}
-
 /// `row = softmax(scale · row)` for `scale > 0` (attention's 1/√d, applied here rather than in a
-/// pass of its own).
+/// pass of its own), in loops the compiler vectorises (eight partial maxima and sums, since
+/// float reductions are otherwise kept in order), sixteen or eight lanes wide where the CPU has
+/// AVX-512 or AVX2.
 pub fn softmax_scaled(row: &mut [f32], scale: f32) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -287,7 +282,7 @@ pub fn softmax_scaled(row: &mut [f32], scale: f32) {
     softmax_portable(row, scale)
 }
 
-/// The body of [`softmax`], inlined into each instruction set's copy.
+/// The body of [`softmax_scaled`], inlined into each instruction set's copy.
 #[inline(always)]
 fn softmax_portable(row: &mut [f32], scale: f32) {
     let mut max = [f32::MIN; 8];
@@ -654,8 +649,16 @@ mod x86 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Reproducible test values in [-0.5, 0.5): a linear congruential generator.
+    pub(crate) fn values(mut seed: u32) -> impl FnMut() -> f32 {
+        move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        }
+    }
 
     #[test]
     fn exp_is_accurate_and_softmax_sums_to_one() {
@@ -669,7 +672,7 @@ mod tests {
         assert_eq!(exp(-1e9), 0.0);
         let plain = [1.0f64, 2.0, 3.0, 50.0, 0.5, -1.0, 2.5, 0.0, 1.5];
         let mut row: Vec<f32> = plain.iter().map(|&x| x as f32).collect();
-        softmax(&mut row);
+        softmax_scaled(&mut row, 1.0);
         let total: f64 = plain.iter().map(|x| (x - 50.0).exp()).sum();
         for (got, x) in row.iter().zip(plain) {
             let want = (x - 50.0).exp() / total;
@@ -681,11 +684,8 @@ mod tests {
     /// lengths: padding must neither be attended to nor change the tokens' results.
     #[test]
     fn attention_matches_the_formula_and_ignores_padding() {
-        let mut seed = 11u32;
-        let mut rand = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0
-        };
+        let mut values = values(11);
+        let mut rand = move || values() * 4.0;
         let (heads, d, length) = (3, 5, 9);
         let hidden = heads * d;
         let lengths = [9, 4, 1];
@@ -737,11 +737,7 @@ mod tests {
     /// are long (as attention's padded buffers are).
     #[test]
     fn each_instruction_set_gives_the_portable_product() {
-        let mut seed = 3u32;
-        let mut rand = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut rand = values(3);
         for &(m, k, n) in &[(1, 5, 16), (13, 31, 80), (8, 64, 37), (23, 7, 48)] {
             let (lda, ldb, ldc) = (k + 3, n + 5, n + 2);
             let a: Vec<f32> = (0..m * lda).map(|_| rand()).collect();
@@ -776,11 +772,7 @@ mod tests {
 
     #[test]
     fn matches_the_plain_product_for_every_shape() {
-        let mut seed = 7u32;
-        let mut rand = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
+        let mut rand = values(7);
         for &(m, k, n) in &[
             (1, 384, 1152),
             (3, 40, 7),

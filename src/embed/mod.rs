@@ -57,14 +57,29 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// The device the model runs on ("cpu", "cuda:0", "metal").
     pub device: String,
-    /// The projections' arithmetic: "f32", or "int8" (`MEDSHELF_INT8=1`; see
-    /// [`Encoder::from_env`]).
-    #[serde(default = "f32_precision")]
-    pub precision: String,
+    /// The projections' arithmetic (`MEDSHELF_INT8=1` asks for int8; see [`Encoder::from_env`]).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
-fn f32_precision() -> String {
-    "f32".to_string()
+/// The arithmetic of a model's projections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// 32-bit floats.
+    #[default]
+    F32,
+    /// 8-bit weights and activations (`embed::int8`).
+    Int8,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        })
+    }
 }
 
 /// Turns texts into vectors. A seam between the candle model and the tests' tiny models.
@@ -279,10 +294,9 @@ impl BertEmbedder {
                 max_tokens,
                 device: device_name(&device),
                 precision: match encoder {
-                    Encoder::Int8 => "int8",
-                    Encoder::Own | Encoder::Stock => "f32",
-                }
-                .to_string(),
+                    Encoder::Int8 => Precision::Int8,
+                    Encoder::Own | Encoder::Stock => Precision::F32,
+                },
             },
             pad_id,
             device,
