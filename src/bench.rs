@@ -288,6 +288,7 @@ pub fn search_at_scale(
             let extracted = crate::Extracted {
                 title: Some(format!("Synthetic paper {d}")),
                 pages,
+                hash: None,
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
             library.insert_prepared(&path, &extracted, &passages, &vectors)?;

@@ -18,7 +18,7 @@ pub type DocumentId = i64;
 pub type ChunkId = i64;
 
 /// The on-disk schema version; bump it with a migration.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -57,8 +57,10 @@ pub struct DocumentRow {
     #[serde(skip)]
     pub id: DocumentId,
     /// The first of its paths, by name.
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub path: PathBuf,
     /// Every path with this content.
+    #[serde(serialize_with = "crate::paths::lossy_all")]
     pub paths: Vec<PathBuf>,
     /// Its title, where one was found.
     pub title: Option<String>,
@@ -131,14 +133,57 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Opens (creating where absent) the catalog at `path`.
+    /// Opens (creating where absent) the catalog at `path`; in a folder this process cannot
+    /// write (read-only storage), for reading only.
     pub fn open(path: &Path) -> Result<Self> {
+        if path.is_file() && !path.parent().is_none_or(crate::paths::writable) {
+            return Self::open_read_only(path);
+        }
         let conn = Connection::open(path).map_err(|e| sql(path, e))?;
         let catalog = Catalog {
             conn,
             path: path.to_path_buf(),
         };
         catalog.init()?;
+        Ok(catalog)
+    }
+
+    /// Opens a catalog on read-only storage: searches answer, nothing is written (not even the
+    /// WAL's shared-memory file, which SQLite keeps in memory then).
+    fn open_read_only(path: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        // `immutable`: no lock and no shared-memory file, which could not be created there. A
+        // library is closed with its write-ahead log folded in, so the file itself is whole.
+        let mut uri = b"file:".to_vec();
+        for &b in crate::paths::to_bytes(path).iter() {
+            if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+                uri.push(b);
+            } else {
+                uri.extend_from_slice(format!("%{b:02X}").as_bytes());
+            }
+        }
+        uri.extend_from_slice(b"?immutable=1");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(crate::paths::from_bytes(uri), flags)
+            .map_err(|e| sql(path, e))?;
+        let catalog = Catalog {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version: i64 = catalog
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| catalog.err(e))?;
+        if version != SCHEMA_VERSION {
+            return Err(Error::Invalid(format!(
+                "{} is on read-only storage and was written by {} MedShelf (schema {version}, this \
+                 one reads {SCHEMA_VERSION}); open it once where it can be written to upgrade it",
+                path.display(),
+                if version > SCHEMA_VERSION { "a newer" } else { "an older" }
+            )));
+        }
         Ok(catalog)
     }
 
@@ -261,7 +306,88 @@ impl Catalog {
                 )
                 .map_err(|e| self.err(e))?;
         }
+        if version < 5 {
+            // Version 5: exact passage and vector counts kept by triggers, so that opening
+            // compares each index's size with the catalog's in constant time (a second writer,
+            // or any drift, shows there); paths stored as their bytes, so that a file name that
+            // is not UTF-8 is kept exactly as it is on disk.
+            self.conn
+                .execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS counts (
+                         id INTEGER PRIMARY KEY CHECK (id = 1),
+                         chunks INTEGER NOT NULL,
+                         vectors INTEGER NOT NULL
+                     );
+                     INSERT OR REPLACE INTO counts (id, chunks, vectors) VALUES (1,
+                         (SELECT COUNT(*) FROM chunks),
+                         (SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL));
+                     CREATE TRIGGER IF NOT EXISTS chunks_counted_in AFTER INSERT ON chunks BEGIN
+                         UPDATE counts SET chunks = chunks + 1,
+                             vectors = vectors + (NEW.vector IS NOT NULL);
+                     END;
+                     CREATE TRIGGER IF NOT EXISTS chunks_counted_out AFTER DELETE ON chunks BEGIN
+                         UPDATE counts SET chunks = chunks - 1,
+                             vectors = vectors - (OLD.vector IS NOT NULL);
+                     END;
+                     CREATE TRIGGER IF NOT EXISTS chunk_vectors_counted AFTER UPDATE OF vector ON chunks BEGIN
+                         UPDATE counts SET
+                             vectors = vectors + (NEW.vector IS NOT NULL) - (OLD.vector IS NOT NULL);
+                     END;
+                     UPDATE files SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
+                     CREATE TABLE IF NOT EXISTS folders (path BLOB PRIMARY KEY);
+                     INSERT OR IGNORE INTO folders (path)
+                         SELECT CAST(value AS BLOB) FROM json_each(
+                             (SELECT value FROM meta WHERE key = 'folders' AND json_valid(value)));
+                     DELETE FROM meta WHERE key = 'folders';
+                     PRAGMA user_version = 5;
+                     COMMIT;",
+                )
+                .map_err(|e| self.err(e))?;
+        }
         Ok(())
+    }
+
+    /// Passages and passages with a vector, as the catalog's triggers count them: exact, and
+    /// read in constant time.
+    pub fn exact_counts(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row("SELECT chunks, vectors FROM counts WHERE id = 1", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?.max(0) as u64,
+                    r.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// The folders the library was asked to index, by name.
+    pub fn folders(&self) -> Result<Vec<PathBuf>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM folders ORDER BY path")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(path_from_bytes).map_err(|e| self.err(e)))
+            .collect()
+    }
+
+    /// Replaces the folders the library follows, in one transaction.
+    pub fn set_folders(&mut self, folders: &[PathBuf]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        tx.execute("DELETE FROM folders", []).map_err(e)?;
+        for folder in folders {
+            tx.execute(
+                "INSERT OR IGNORE INTO folders (path) VALUES (?1)",
+                [path_bytes(folder)],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
     }
 
     /// A number that changes whenever another connection (another process, say) commits to the
@@ -324,7 +450,7 @@ impl Catalog {
             .query_row(
                 "SELECT f.document_id, f.size, f.mtime_ns, d.status FROM files f
                  JOIN documents d ON d.id = f.document_id WHERE f.path = ?1",
-                [path_str(path)],
+                [path_bytes(path)],
                 |r| {
                     Ok(FileRow {
                         document: r.get(0)?,
@@ -363,7 +489,7 @@ impl Catalog {
                 "INSERT INTO files (path, document_id, size, mtime_ns) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(path) DO UPDATE SET document_id = excluded.document_id,
                      size = excluded.size, mtime_ns = excluded.mtime_ns",
-                params![path_str(path), document, size as i64, mtime_ns],
+                params![path_bytes(path), document, size as i64, mtime_ns],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -376,7 +502,7 @@ impl Catalog {
             return Ok(None);
         };
         self.conn
-            .execute("DELETE FROM files WHERE path = ?1", [path_str(path)])
+            .execute("DELETE FROM files WHERE path = ?1", [path_bytes(path)])
             .map_err(|e| self.err(e))?;
         let others: i64 = self
             .conn
@@ -391,19 +517,19 @@ impl Catalog {
 
     /// Paths recorded under a folder (or the path itself), for `remove` of a folder.
     pub fn paths_under(&self, prefix: &Path) -> Result<Vec<PathBuf>> {
-        let exact = path_str(prefix);
+        let exact = path_bytes(prefix);
         let mut folder = exact.clone();
-        if !folder.ends_with('/') {
-            folder.push('/');
+        if folder.last() != Some(&std::path::MAIN_SEPARATOR_STR.as_bytes()[0]) {
+            folder.extend_from_slice(std::path::MAIN_SEPARATOR_STR.as_bytes());
         }
         let mut stmt = self
             .conn
             .prepare("SELECT path FROM files WHERE path = ?1 OR substr(path, 1, length(?2)) = ?2 ORDER BY path")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![exact, folder], |r| r.get::<_, String>(0))
+            .query_map(params![exact, folder], |r| r.get::<_, Vec<u8>>(0))
             .map_err(|e| self.err(e))?;
-        rows.map(|r| r.map(PathBuf::from).map_err(|e| self.err(e)))
+        rows.map(|r| r.map(path_from_bytes).map_err(|e| self.err(e)))
             .collect()
     }
 
@@ -513,25 +639,38 @@ impl Catalog {
     }
 
     fn documents_where(&self, status: Option<Status>) -> Result<Vec<DocumentRow>> {
+        // Paths are rows, never joined text: any byte may be in a file name, a newline too.
+        let mut paths: std::collections::HashMap<DocumentId, Vec<PathBuf>> =
+            std::collections::HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT document_id, path FROM files ORDER BY path")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, DocumentId>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (doc, path) = row.map_err(|e| self.err(e))?;
+                paths.entry(doc).or_default().push(path_from_bytes(path));
+            }
+        }
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT d.id, d.title, d.pages, d.status, d.error, d.error_code,
                         (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
-                        (SELECT group_concat(path, char(10)) FROM
-                            (SELECT path FROM files f WHERE f.document_id = d.id ORDER BY path)),
                         (SELECT text FROM pages p WHERE p.document_id = d.id AND p.page = 1)
                  FROM documents d WHERE ?1 IS NULL OR d.status = ?1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([status.map(Status::as_str)], |r| {
-                let paths: Vec<PathBuf> = r
-                    .get::<_, Option<String>>(7)?
-                    .unwrap_or_default()
-                    .lines()
-                    .map(PathBuf::from)
-                    .collect();
+                let paths = paths
+                    .remove(&r.get::<_, DocumentId>(0)?)
+                    .unwrap_or_default();
                 Ok(DocumentRow {
                     id: r.get(0)?,
                     path: paths.first().cloned().unwrap_or_default(),
@@ -543,7 +682,7 @@ impl Catalog {
                     error_code: r.get(5)?,
                     chunks: r.get::<_, i64>(6)? as u64,
                     year: r
-                        .get::<_, Option<String>>(8)?
+                        .get::<_, Option<String>>(7)?
                         .as_deref()
                         .and_then(crate::extract::publication_year),
                 })
@@ -609,8 +748,13 @@ impl Catalog {
         Ok(())
     }
 
-    /// Calls `f` with every stored vector, for rebuilding the vector index without the model.
-    pub fn for_each_vector(&self, mut f: impl FnMut(ChunkId, &[f32])) -> Result<()> {
+    /// Calls `f` with every stored vector of `dim` dimensions, for rebuilding the vector index
+    /// without the model; `None` for one that fails its checksum (or has other dimensions).
+    pub fn for_each_vector(
+        &self,
+        dim: usize,
+        mut f: impl FnMut(ChunkId, Option<&[f32]>),
+    ) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, vector FROM chunks WHERE vector IS NOT NULL ORDER BY id")
@@ -619,7 +763,7 @@ impl Catalog {
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let id: ChunkId = r.get(0).map_err(|e| self.err(e))?;
             let blob: Vec<u8> = r.get(1).map_err(|e| self.err(e))?;
-            f(id, &vector_from_bytes(&blob));
+            f(id, vector_from_bytes(&blob, dim).as_deref());
         }
         Ok(())
     }
@@ -697,6 +841,19 @@ impl Catalog {
             for (id, v) in vectors {
                 stmt.execute(params![id, vector_bytes(v)]).map_err(e)?;
             }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// Forgets the stored vectors of these passages (damaged ones), in one transaction: the
+    /// next index run embeds them again.
+    pub fn clear_vectors(&mut self, ids: &[ChunkId]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        for id in ids {
+            tx.execute("UPDATE chunks SET vector = NULL WHERE id = ?1", [id])
+                .map_err(e)?;
         }
         tx.commit().map_err(e)
     }
@@ -819,10 +976,10 @@ impl Catalog {
             .query_row(
                 "SELECT path FROM files WHERE document_id = ?1 ORDER BY path LIMIT 1",
                 [id],
-                |r| r.get::<_, String>(0),
+                |r| r.get::<_, Vec<u8>>(0),
             )
             .optional()
-            .map(|p| p.map(PathBuf::from))
+            .map(|p| p.map(path_from_bytes))
             .map_err(|e| self.err(e))
     }
 }
@@ -838,26 +995,41 @@ fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
     })
 }
 
-fn sql(path: &Path, source: rusqlite::Error) -> Error {
-    Error::Catalog {
-        path: path.to_path_buf(),
-        source,
-    }
+fn sql(path: &Path, error: rusqlite::Error) -> Error {
+    Error::catalog(path, error)
 }
 
-fn path_str(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
-}
+use crate::paths::{from_bytes as path_from_bytes, to_bytes as path_bytes};
 
-/// Vectors are stored as little-endian f32s.
+/// Vectors are stored as little-endian f32s followed by the CRC-32 of those bytes, so that a
+/// vector damaged on disk is told from a good one before it is indexed.
 fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    let mut bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
 }
 
-fn vector_from_bytes(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+/// A stored vector of `dim` dimensions, or `None` where its checksum fails (or its size fits
+/// no vector of `dim`). Vectors stored before checksums were (schema 4 and older) carry none.
+fn vector_from_bytes(b: &[u8], dim: usize) -> Option<Vec<f32>> {
+    let values = match b.len() {
+        n if n == dim * 4 => b,
+        n if n == dim * 4 + 4 => {
+            let (values, crc) = b.split_at(dim * 4);
+            if crc32fast::hash(values).to_le_bytes() != crc {
+                return None;
+            }
+            values
+        }
+        _ => return None,
+    };
+    Some(
+        values
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -901,7 +1073,7 @@ mod tests {
         assert_eq!(docs[0].paths.len(), 2);
         assert_eq!(docs[0].chunks, 1);
         let mut seen = Vec::new();
-        cat.for_each_vector(|id, v| seen.push((id, v.to_vec())))
+        cat.for_each_vector(2, |id, v| seen.push((id, v.unwrap().to_vec())))
             .unwrap();
         assert_eq!(seen, vec![(ids[0], v.to_vec())]);
         assert_eq!(cat.unlink_file(Path::new("/a/x.pdf")).unwrap(), None);

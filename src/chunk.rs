@@ -40,13 +40,20 @@ impl ChunkOptions {
     }
 }
 
-/// Splits one page into passages, given the page's word pieces as byte spans (in order).
+/// Splits one page into passages, given the page's word pieces as byte spans in token order.
+///
+/// Any spans are accepted: a tokenizer's offsets may overlap, repeat, run backwards or fall
+/// inside a character (the uncased BERT normaliser splits one Hangul syllable into pieces that
+/// all point at the whole syllable), so they are first made monotone ([`monotone_spans`]).
+/// Every piece then lands in a passage, and a passage never holds more pieces than the budget.
 pub fn chunk_page(
     page: u32,
     text: &str,
     spans: &[(usize, usize)],
     opts: ChunkOptions,
 ) -> Vec<Passage> {
+    let spans = monotone_spans(text, spans);
+    let spans = spans.as_slice();
     let n = spans.len();
     if n == 0 {
         return Vec::new();
@@ -84,6 +91,36 @@ pub fn chunk_page(
     out
 }
 
+/// Makes a tokenizer's spans safe to cut on: each inside `text` and on character boundaries
+/// (starts rounded down, ends up), never ending before it starts, and with starts and ends that
+/// never go backwards. Pieces keep their count, so passages still respect the model's budget.
+pub fn monotone_spans(text: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let ceil = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let (mut last_start, mut last_end) = (0, 0);
+    spans
+        .iter()
+        .map(|&(s, e)| {
+            let start = floor(s).max(last_start);
+            let end = ceil(e).max(start).max(last_end);
+            (last_start, last_end) = (start, end);
+            (start, end)
+        })
+        .collect()
+}
+
 fn passage(page: u32, spans: &[(usize, usize)], a: usize, b: usize) -> Passage {
     Passage {
         page,
@@ -99,19 +136,22 @@ const ABBREVIATIONS: [&str; 16] = [
     "resp", "cf", "etc",
 ];
 
-/// For each word piece, whether a sentence starts at it.
+/// For each word piece, whether a sentence starts at it. The spans must be monotone
+/// ([`monotone_spans`]); pieces that overlap the one before have no gap, so start nothing.
 fn sentence_starts(text: &str, spans: &[(usize, usize)]) -> Vec<bool> {
     let bytes = text.as_bytes();
     let mut starts = vec![false; spans.len()];
     starts[0] = true;
     for i in 1..spans.len() {
         let prev_end = spans[i - 1].1;
-        let gap = &text[prev_end..spans[i].0];
+        let Some(gap) = text.get(prev_end..spans[i].0) else {
+            continue;
+        };
         if gap.contains("\n\n") {
             starts[i] = true;
             continue;
         }
-        if gap.is_empty() || !matches!(bytes[prev_end - 1], b'.' | b'?' | b'!') {
+        if gap.is_empty() || prev_end == 0 || !matches!(bytes[prev_end - 1], b'.' | b'?' | b'!') {
             continue;
         }
         let next = text[spans[i].0..].chars().next().unwrap_or(' ');
@@ -119,9 +159,12 @@ fn sentence_starts(text: &str, spans: &[(usize, usize)]) -> Vec<bool> {
             continue;
         }
         // The word before the full stop: abbreviations and initials ("J. Smith") do not end one.
+        // Whitespace may be wider than a byte (U+3000, U+2028): step over the whole character.
         let word_start = text[..prev_end - 1]
-            .rfind(char::is_whitespace)
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let word = text[word_start..prev_end - 1]
             .trim_end_matches('.')
             .to_lowercase();
@@ -262,6 +305,69 @@ mod tests {
                     prop_assert!(p.tokens <= max.max(8));
                     prop_assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
                 }
+            }
+        }
+    }
+
+    /// `medshelf index` died on a Korean PDF: the uncased BERT normaliser splits a Hangul
+    /// syllable into jamo pieces that all carry the syllable's offsets, so a piece could start
+    /// before the one before it ended.
+    #[test]
+    fn regression_overlapping_hangul_pieces() {
+        let text = "한국어 표. 다음 문장.";
+        // Three pieces of the first syllable share its bytes, then offsets run backwards.
+        let spans = [
+            (0, 3),
+            (0, 3),
+            (0, 3),
+            (3, 6),
+            (0, 3),
+            (6, 9),
+            (10, 13),
+            (13, 14),
+        ];
+        let passages = chunk_page(1, text, &spans, opts(8, 2));
+        assert_eq!(passages.first().map(|p| p.start), Some(0));
+        assert_eq!(passages.last().map(|p| p.end), Some(14));
+        // A piece inside a character and one past the end are pulled onto the text.
+        let passages = chunk_page(1, text, &[(1, 2), (4, 400)], opts(8, 2));
+        assert_eq!((passages[0].start, passages[0].end), (0, text.len()));
+    }
+
+    /// Found by the fuzz target: a word before a full stop, after a space wider than one
+    /// byte (the ideographic space), was sliced inside that space.
+    #[test]
+    fn regression_wide_whitespace_before_a_full_stop() {
+        for space in ['\u{3000}', '\u{2028}', '\u{85}', '\u{1680}'] {
+            let text = format!("Word{space}ab. Next one. Third");
+            let passages = chunk_page(1, &text, &word_spans(&text), opts(8, 2));
+            assert_eq!(passages.last().map(|p| p.end), Some(text.len()));
+        }
+    }
+
+    proptest! {
+        /// Whatever spans a tokenizer reports, cutting never panics, every piece lands in a
+        /// passage, and passages are well-formed slices of the page.
+        #[test]
+        fn any_spans_are_cut_safely(
+            text in "\\PC{0,120}",
+            raw in proptest::collection::vec((0usize..400, 0usize..400), 0..300),
+            max in 8usize..40,
+            overlap in 0usize..12,
+        ) {
+            let passages = chunk_page(2, &text, &raw, opts(max, overlap));
+            let spans = monotone_spans(&text, &raw);
+            prop_assert_eq!(passages.is_empty(), spans.is_empty());
+            for p in &passages {
+                prop_assert!(p.start <= p.end && p.end <= text.len());
+                prop_assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
+                prop_assert!(p.tokens >= 1 && p.tokens <= max.max(8));
+            }
+            for w in passages.windows(2) {
+                prop_assert!(w[1].start >= w[0].start && w[1].end >= w[0].end);
+            }
+            for &(s, e) in &spans {
+                prop_assert!(passages.iter().any(|p| p.start <= s && e <= p.end), "{s}..{e} lost");
             }
         }
     }

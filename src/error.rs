@@ -26,27 +26,42 @@ pub enum Fault {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder involved.
         path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system said (in the message, not a `source`, so that a chain
+        /// printed with `{:#}` does not repeat it).
+        error: std::io::Error,
     },
     /// A PDF could not be turned into text.
     #[error(transparent)]
     Extract(#[from] ExtractError),
     /// The SQLite catalog failed.
-    #[error("catalog {path}: {source}")]
+    // The cause is part of the message and not a `source`: printed as a chain, it would repeat
+    // ("database or disk is full: database or disk is full").
+    #[error("catalog {path}: {error}")]
     Catalog {
         /// The catalog file.
         path: PathBuf,
         /// What SQLite said.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
+    },
+    /// The catalog file is damaged (or is not a catalog at all): nothing MedShelf can repair,
+    /// since it is the source of truth; the papers themselves are untouched.
+    #[error(
+        "the catalog {path} is damaged ({reason}); move it aside (rename catalog.sqlite) and index \
+         your folders again: your PDFs are untouched"
+    )]
+    CatalogDamaged {
+        /// The catalog file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
     },
     /// The tantivy (keyword) index failed.
     #[error("keyword index: {0}")]
-    Lexical(#[from] tantivy::TantivyError),
+    Lexical(String),
     /// The usearch (vector) index failed.
     #[error("vector index {path}: {message}")]
     Vector {
@@ -65,7 +80,7 @@ pub enum Error {
     },
     /// Running the model failed.
     #[error("embedding: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
     /// A request the engine cannot serve as asked (semantic search without a model, say).
     #[error("{0}")]
     Invalid(String),
@@ -76,6 +91,18 @@ pub enum Error {
     /// Another process is writing to this library.
     #[error("the library {0} is being updated by another MedShelf process; wait for it to finish")]
     Locked(PathBuf),
+    /// The library is on storage this process cannot write (a read-only share, a DVD).
+    #[error("the library {0} is on read-only storage: it can be searched, not changed")]
+    ReadOnly(PathBuf),
+    /// MedShelf itself failed (a panic caught at a file's boundary): a bug of ours, reported
+    /// with what was being done so that it can be reproduced.
+    #[error("MedShelf failed while {stage} (a bug in MedShelf, not in your file; please report it): {message}")]
+    Bug {
+        /// What was being done: "cutting it into passages", "storing it".
+        stage: &'static str,
+        /// What the panic said.
+        message: String,
+    },
 }
 
 impl Error {
@@ -85,6 +112,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Extract(e) => e.code(),
             Error::Catalog { .. } => "catalog",
+            Error::CatalogDamaged { .. } => "catalog_damaged",
             Error::Lexical(_) => "lexical_index",
             Error::Vector { .. } => "vector_index",
             Error::Model { .. } => "model",
@@ -92,25 +120,164 @@ impl Error {
             Error::Invalid(_) => "invalid_request",
             Error::Network(_) => "network",
             Error::Locked(_) => "locked",
+            Error::ReadOnly(_) => "read_only",
+            Error::Bug { .. } => "internal",
         }
     }
 
     /// Whose fault the error is, so a front end can tell a person what to do.
     pub fn fault(&self) -> Fault {
         match self {
-            Error::Io { .. } | Error::Locked(_) | Error::Network(_) => Fault::Machine,
+            Error::Io { .. }
+            | Error::Locked(_)
+            | Error::Network(_)
+            | Error::ReadOnly(_)
+            | Error::CatalogDamaged { .. } => Fault::Machine,
             Error::Extract(e) => e.fault(),
             Error::Model { .. } | Error::Invalid(_) => Fault::User,
-            Error::Catalog { .. } | Error::Lexical(_) | Error::Vector { .. } | Error::Candle(_) => {
-                Fault::Internal
-            }
+            Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,
+            Error::Catalog { .. }
+            | Error::Lexical(_)
+            | Error::Vector { .. }
+            | Error::Candle(_)
+            | Error::Bug { .. } => Fault::Internal,
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// Runs `f`, turning a panic into [`Error::Bug`]: one file that trips a bug of ours fails
+    /// alone, with a reason, and the batch goes on.
+    pub(crate) fn guard<T>(stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+            Err(Error::Bug {
+                stage,
+                message: panic_message(panic.as_ref()),
+            })
+        })
+    }
+
+    /// A catalog error: a damaged file is told apart, since its remedy differs.
+    pub(crate) fn catalog(path: &std::path::Path, error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        match &error {
+            rusqlite::Error::SqliteFailure(e, _)
+                if matches!(e.code, DatabaseCorrupt | NotADatabase) =>
+            {
+                Error::CatalogDamaged {
+                    path: path.to_path_buf(),
+                    reason: error.to_string(),
+                }
+            }
+            _ => Error::Catalog {
+                path: path.to_path_buf(),
+                error,
+            },
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
+    }
+}
+
+/// Whether SQLite failed because of the machine (a full disk, a read-only or vanished file,
+/// an I/O error) rather than because of us.
+fn machine_sqlite(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, C::DiskFull | C::ReadOnly | C::CannotOpen | C::PermissionDenied
+            | C::SystemIoFailure | C::DatabaseBusy | C::DatabaseLocked))
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Candle(e)
+    }
+}
+
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Self {
+        Error::Lexical(describe_tantivy(&e))
+    }
+}
+
+/// tantivy's error in words: its own `Display` prints the inner structures' `Debug` form
+/// (`Io { io_error: Os { code: 28, ... } }`), which tells a person nothing.
+fn describe_tantivy(e: &tantivy::TantivyError) -> String {
+    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+    use tantivy::TantivyError as T;
+    match e {
+        T::IoError(io) => io.to_string(),
+        T::OpenReadError(OpenReadError::FileDoesNotExist(p)) => {
+            format!("{} is missing", p.display())
+        }
+        T::OpenReadError(OpenReadError::IoError { io_error, filepath })
+        | T::OpenWriteError(OpenWriteError::IoError { io_error, filepath }) => {
+            format!("{}: {io_error}", filepath.display())
+        }
+        T::OpenWriteError(OpenWriteError::FileAlreadyExists(p)) => {
+            format!("{} exists already", p.display())
+        }
+        T::OpenDirectoryError(OpenDirectoryError::DoesNotExist(p)) => {
+            format!("{} does not exist", p.display())
+        }
+        T::OpenDirectoryError(OpenDirectoryError::NotADirectory(p)) => {
+            format!("{} is not a folder", p.display())
+        }
+        T::OpenDirectoryError(OpenDirectoryError::IoError {
+            io_error,
+            directory_path,
+        }) => format!("{}: {io_error}", directory_path.display()),
+        T::LockFailure(LockError::LockBusy, _) => {
+            "another process is writing to the keyword index".to_string()
+        }
+        T::LockFailure(LockError::IoError(io), _) => format!("cannot lock the keyword index: {io}"),
+        T::DataCorruption(d) => format!("damaged: {d:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// The text a panic carried, where it carried any.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tantivy's own messages print its inner structures (`Io { io_error: Os { code: 28 ...`);
+    /// a person reads words, and each cause once.
+    #[test]
+    fn index_and_catalog_errors_read_as_words_and_say_each_cause_once() {
+        use std::sync::Arc;
+        use tantivy::directory::error::OpenReadError;
+        let missing = Error::from(tantivy::TantivyError::OpenReadError(
+            OpenReadError::FileDoesNotExist("abc.idx".into()),
+        ));
+        assert_eq!(missing.to_string(), "keyword index: abc.idx is missing");
+        let full = Error::from(tantivy::TantivyError::IoError(Arc::new(
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        )));
+        assert!(!full.to_string().contains("Os {"), "{full}");
+        let sqlite = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let catalog = Error::catalog(std::path::Path::new("/lib/catalog.sqlite"), sqlite);
+        let chain = format!("{:#}", anyhow::Error::from(catalog));
+        assert_eq!(chain.matches("full").count(), 1, "{chain}");
+        let io = Error::io(
+            "/lib/x",
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        let chain = format!("{:#}", anyhow::Error::from(io));
+        assert_eq!(chain, "/lib/x: no storage space");
     }
 }

@@ -245,6 +245,7 @@ pub fn evaluate(
             let extracted = crate::Extracted {
                 title,
                 pages: vec![page],
+                hash: None,
             };
             (doc_path(&bench.name, &d.id), extracted)
         })

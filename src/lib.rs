@@ -17,6 +17,7 @@ pub mod extract;
 pub mod fixtures;
 pub mod index;
 pub mod library;
+pub mod paths;
 pub mod search;
 pub mod watch;
 

@@ -8,19 +8,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::catalog::{Catalog, ChunkId, DocumentId, NewChunk, Status};
 use crate::chunk::{chunk_page, ChunkOptions};
 use crate::embed::{find_model, word_spans, BertEmbedder, Embedder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
-use crate::index::lexical::LexicalReader;
-use crate::index::vector::{Storage, DEFAULT_STORAGE};
+use crate::index::lexical::{LexicalReader, SeenFile};
+use crate::index::vector::{Seal, Storage, DEFAULT_STORAGE};
 use crate::index::{LexicalIndex, VectorIndex};
 use crate::search::{best_per_document, fuse, group, Mode, SearchOptions, SearchResponse};
 
@@ -89,6 +88,13 @@ fn finish(
         outcome: &outcome,
     });
     indexed
+}
+
+/// Whether an error fails only the file it happened on (the file's fault, the machine's, or a
+/// bug caught at the file's boundary), so that the run goes on with the next one.
+fn fails_the_file_only(e: &Error) -> bool {
+    matches!(e.fault(), crate::Fault::Machine | crate::Fault::User)
+        || matches!(e, Error::Bug { .. })
 }
 
 /// How often (in papers) an index run makes its work durable.
@@ -214,10 +220,27 @@ pub struct IndexSummary {
     pub cancelled: bool,
     /// Wall time of the run, in seconds.
     pub seconds: f64,
-    /// The file that took longest, and how long (seconds), where any file was looked at.
+    /// The file that took longest, and how long (seconds), where any file was looked at: from
+    /// its start to its end, so with a model it includes waiting for its passages' batch.
+    #[serde(serialize_with = "lossy_slowest")]
     pub slowest: Option<(PathBuf, f64)>,
+    /// The file that took longest to read (hash, text, passages; not embedding), and how long
+    /// (seconds): where a slow or hostile PDF shows.
+    #[serde(serialize_with = "lossy_slowest")]
+    pub slowest_read: Option<(PathBuf, f64)>,
     /// Time per stage.
     pub stages: StageTimes,
+}
+
+/// The slowest file as `[path, seconds]`, its path shown lossily where it is not UTF-8.
+fn lossy_slowest<S: serde::Serializer>(
+    v: &Option<(PathBuf, f64)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    v.as_ref()
+        .map(|(path, secs)| (path.to_string_lossy(), secs))
+        .serialize(s)
 }
 
 /// How an index run treats files.
@@ -231,6 +254,7 @@ pub struct IndexOptions {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FailedFile {
     /// The file.
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub path: PathBuf,
     /// Why.
     pub error: String,
@@ -240,6 +264,7 @@ pub struct FailedFile {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LibraryStatus {
     /// The library folder.
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub library: PathBuf,
     /// Indexed papers.
     pub documents: u64,
@@ -262,6 +287,10 @@ pub struct LibraryStatus {
     /// Something the person should know (no model, say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// Why the indexes could not be repaired at open (a full disk, a read-only folder), where
+    /// they could not: answers come from the indexes as they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair_pending: Option<String>,
 }
 
 /// A library folder, open.
@@ -278,6 +307,25 @@ pub struct Library {
     /// The catalog's data version when the indexes were last checked against it: while no other
     /// connection has committed since, there is nothing to repair.
     repaired_at: Option<i64>,
+    /// A bug stopped a paper part-way through being stored in this run: the run ends with a
+    /// full comparison of the indexes against the catalog.
+    store_interrupted: bool,
+    /// What was known of the indexes' files when they were last saved in step with the catalog.
+    state: IndexState,
+    /// Why the indexes could not be brought in step at open (a full disk, a read-only folder):
+    /// searches answer from what is there, and say so.
+    repair_pending: Option<String>,
+}
+
+/// What the catalog records of the indexes each time they are saved in step with it: the
+/// keyword index's files, each known whole, and the vector index file's seal. Opening checks
+/// the files against it, so that a damaged index is rebuilt instead of searched.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct IndexState {
+    #[serde(default)]
+    lexical_files: Vec<SeenFile>,
+    #[serde(default)]
+    vector_seal: Option<Seal>,
 }
 
 impl Library {
@@ -293,18 +341,45 @@ impl Library {
     }
 
     /// Opens the library with a given embedder (or none).
+    ///
+    /// Opening checks the indexes against the catalog (counts, the vector file's seal, the
+    /// checksums of keyword index files not seen whole before) and, where no other process is
+    /// writing, repairs them: a crash, a kill or a damaged file never leaves a library that
+    /// does not open or that answers from a damaged index. A repair that cannot write (a full
+    /// disk, a read-only folder) is left pending: searches answer from what is there, and
+    /// [`LibraryStatus::notice`] says so.
     pub fn open_with(dir: &Path, embedder: Option<Arc<dyn Embedder>>) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
         let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
-        let lexical = LexicalIndex::open(&dir.join("lexical"))?;
+        if let Some(e) = &embedder {
+            check_model(&catalog, e.info())?;
+        }
+        let state: IndexState = catalog
+            .meta("index_state")?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let lexical_dir = dir.join("lexical");
+        // An index that does not even open is rebuilt now, under the write lock.
+        let (lexical, rebuild_lock) = match LexicalIndex::open(&lexical_dir) {
+            Ok(lexical) => (lexical, None),
+            Err(damage) => {
+                let Some(lock) = lock_dir(&dir, LOCK_PATIENCE)? else {
+                    return Err(damage);
+                };
+                LexicalIndex::set_aside(&lexical_dir)?;
+                (LexicalIndex::open(&lexical_dir)?, Some(lock))
+            }
+        };
         let vectors = match &embedder {
             Some(e) => {
-                check_model(&catalog, e.info())?;
                 let index = VectorIndex::open(
                     &dir.join("vectors.usearch"),
                     e.info().dim,
                     vector_storage(),
+                    state.vector_seal.as_ref(),
                 )?;
                 Some(Arc::new(RwLock::new(index)))
             }
@@ -319,36 +394,77 @@ impl Library {
             extractor: Box::new(InProcessExtractor),
             lock: None,
             repaired_at: None,
+            store_interrupted: false,
+            state,
+            repair_pending: None,
         };
-        // Where no other process is writing, make sure a crash left nothing behind, so that
-        // a search after a kill answers for everything the catalog holds. Where one is writing,
-        // it has repaired already.
-        if let Ok(Some(lock)) = library.try_lock() {
-            library.repair()?;
-            drop(lock);
-        }
+        library.check_at_open(rebuild_lock)?;
         Ok(library)
+    }
+
+    /// Compares the indexes with the catalog and, where they disagree and no other process is
+    /// writing, repairs them (holding `lock` where the caller took it already). A repair that
+    /// fails (a full disk, a read-only folder) is left pending rather than failing the open.
+    fn check_at_open(&mut self, lock: Option<File>) -> Result<()> {
+        let rebuilt = lock.is_some();
+        let whole = self.verify_lexical()?;
+        if !rebuilt && whole && self.indexes_in_step()? {
+            return Ok(());
+        }
+        let lock = match lock {
+            Some(lock) => lock,
+            None => match lock_dir(&self.dir, Duration::ZERO) {
+                Ok(Some(lock)) => lock,
+                // Another process writes: it repaired when it took the lock.
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    self.repair_pending = Some(e.to_string());
+                    return Ok(());
+                }
+            },
+        };
+        let repaired = if whole {
+            self.repair_with(rebuilt)
+        } else {
+            self.rebuild_lexical()
+        };
+        drop(lock);
+        // Whatever stopped the repair (most often a full disk or a read-only folder), a search
+        // still answers from the indexes as they are, and says so; the next writer repairs.
+        if let Err(e) = repaired {
+            self.repair_pending = Some(e.to_string());
+        }
+        Ok(())
+    }
+
+    /// Checks the keyword index's files against their checksums (those not known whole
+    /// already). Returns whether the index is whole.
+    fn verify_lexical(&mut self) -> Result<bool> {
+        let known: HashSet<SeenFile> = self.state.lexical_files.iter().cloned().collect();
+        Ok(match self.lexical.verify(&known)? {
+            Ok(files) => {
+                self.state.lexical_files = files;
+                true
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// Sets a damaged keyword index aside and builds a new one from the catalog's stored text
+    /// (no PDF is read, nothing is embedded). The caller holds the write lock.
+    fn rebuild_lexical(&mut self) -> Result<()> {
+        let dir = self.dir.join("lexical");
+        // The damaged index's files are closed before its folder moves.
+        self.lexical = LexicalIndex::open_in_ram()?;
+        LexicalIndex::set_aside(&dir)?;
+        self.lexical = LexicalIndex::open(&dir)?;
+        self.state.lexical_files.clear();
+        self.repair_with(true)
     }
 
     /// How the vector index stores vectors, where there is one.
     pub fn vector_storage(&self) -> Option<Storage> {
         self.vectors.as_deref().map(|v| read(v).storage())
-    }
-
-    /// Takes the write lock if it is free.
-    fn try_lock(&self) -> Result<Option<File>> {
-        let path = self.dir.join("write.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
-        }
     }
 
     /// Replaces the PDF reader (an isolated worker, say).
@@ -357,21 +473,33 @@ impl Library {
     }
 
     /// Takes the library's write lock and repairs the indexes from the catalog where a crash left
-    /// them behind. Only one process at a time may write.
+    /// them behind. Only one process at a time may write; one that only checks the library at
+    /// open holds the lock for a moment, which a writer waits out.
     pub fn open_for_writing(&mut self) -> Result<()> {
         if self.lock.is_some() {
             return Ok(());
         }
-        let lock = self
-            .try_lock()?
-            .ok_or_else(|| Error::Locked(self.dir.clone()))?;
+        if !crate::paths::writable(&self.dir) {
+            return Err(Error::ReadOnly(self.dir.clone()));
+        }
+        let lock =
+            lock_dir(&self.dir, LOCK_PATIENCE)?.ok_or_else(|| Error::Locked(self.dir.clone()))?;
         self.lock = Some(lock);
         // Opening repaired already where no one was writing; repair again only if another
         // process has committed to the catalog since (and may have died before its indexes).
-        if self.repaired_at.is_some() && self.repaired_at == Some(self.catalog.data_version()?) {
+        if self.repair_pending.is_none()
+            && self.repaired_at.is_some()
+            && self.repaired_at == Some(self.catalog.data_version()?)
+        {
             return Ok(());
         }
-        self.repair()
+        if !self.verify_lexical()? {
+            self.rebuild_lexical()?;
+        } else {
+            self.repair()?;
+        }
+        self.repair_pending = None;
+        Ok(())
     }
 
     /// Gives the write lock back (the next write takes it again, and first checks what another
@@ -383,8 +511,14 @@ impl Library {
 
     /// Brings both indexes in line with the catalog.
     fn repair(&mut self) -> Result<()> {
+        self.repair_with(false)
+    }
+
+    /// [`Library::repair`]; `every_id` compares every passage id even where the indexes were
+    /// saved in step.
+    fn repair_with(&mut self, every_id: bool) -> Result<()> {
         self.repaired_at = Some(self.catalog.data_version()?);
-        if self.indexes_in_step()? {
+        if !every_id && self.indexes_in_step()? {
             return Ok(());
         }
         let catalog_ids: HashSet<ChunkId> = self.catalog.chunk_ids()?.into_iter().collect();
@@ -411,20 +545,14 @@ impl Library {
             }
             self.lexical.commit()?;
         }
-        if let Some(mut vectors) = self.vectors_mut() {
+        if let Some(vectors) = self.vectors.clone() {
+            let mut vectors = vectors.write().unwrap_or_else(|p| p.into_inner());
             let ids = self.catalog.vector_ids()?;
-            let consistent =
-                vectors.len() == ids.len() && ids.iter().all(|&id| vectors.contains(id));
+            let consistent = vectors.damaged().is_none()
+                && vectors.len() == ids.len()
+                && ids.iter().all(|&id| vectors.contains(id));
             if !consistent {
-                vectors.clear()?;
-                let mut result = Ok(());
-                self.catalog.for_each_vector(|id, v| {
-                    if result.is_ok() {
-                        result = vectors.add(id, v);
-                    }
-                })?;
-                result?;
-                vectors.save()?;
+                self.fill_vectors(&mut vectors)?;
             }
         }
         self.mark_indexed()?;
@@ -432,38 +560,77 @@ impl Library {
         Ok(())
     }
 
-    /// Whether the indexes were saved in step with the catalog and are still the files that were
-    /// saved: no passage changed since (the catalog's triggers say), and each index holds the
-    /// count it held then (a deleted or replaced index file does not).
+    /// Fills a vector index from the catalog's stored vectors (never running the model) and
+    /// saves it. A stored vector that fails its checksum is dropped from the catalog too, so
+    /// that the next index run embeds that passage again instead of ranking by a damaged one.
+    fn fill_vectors(&mut self, index: &mut VectorIndex) -> Result<()> {
+        index.clear()?;
+        let mut result = Ok(());
+        let mut damaged = Vec::new();
+        self.catalog.for_each_vector(index.dim(), |id, v| match v {
+            Some(v) if result.is_ok() => result = index.add(id, v),
+            Some(_) => {}
+            None => damaged.push(id),
+        })?;
+        result?;
+        if !damaged.is_empty() {
+            self.catalog.clear_vectors(&damaged)?;
+        }
+        index.save()
+    }
+
+    /// Whether the indexes were saved in step with the catalog and still are: no passage
+    /// changed since (the catalog's triggers say), each index holds as many entries as the
+    /// catalog counts (a second writer, a replaced or emptied index does not), and the vector
+    /// file is the one that was saved.
     fn indexes_in_step(&self) -> Result<bool> {
         if self.catalog.meta("indexes_dirty")?.as_deref() != Some("0") {
             return Ok(false);
         }
-        let Some(state) = self
-            .catalog
-            .meta("index_state")?
-            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-        else {
-            return Ok(false);
-        };
-        if state["lexical"].as_u64() != Some(self.lexical.len()?) {
+        let (chunks, vectors) = self.catalog.exact_counts()?;
+        if self.lexical.len()? != chunks {
             return Ok(false);
         }
-        Ok(match (&self.vectors, state["vectors"].as_u64()) {
-            (Some(v), Some(n)) => read(v).len() as u64 == n,
-            // Saved by a process without a model: its vector index was not looked at.
-            (Some(_), None) => false,
-            (None, _) => true,
+        Ok(match &self.vectors {
+            Some(v) => {
+                let v = read(v);
+                v.damaged().is_none() && v.len() as u64 == vectors
+            }
+            None => true,
         })
     }
 
-    /// Records that both indexes are saved and in step with the catalog.
+    /// Records that both indexes are saved and in step with the catalog, with what their files
+    /// are now.
     fn mark_indexed(&mut self) -> Result<()> {
-        let state = serde_json::json!({
-            "lexical": self.lexical.len()?,
-            "vectors": self.vectors.as_ref().map(|v| read(v).len()),
-        });
-        self.catalog.mark_indexed(&state.to_string())
+        self.verify_lexical()?;
+        if let Some(v) = &self.vectors {
+            let v = read(v);
+            self.state.vector_seal = match v.seal() {
+                Some(seal) => Some(seal.clone()),
+                // Saved before seals were recorded: sealed as it is now.
+                None if v.path().is_file() => Some(Seal::of(v.path())?),
+                None => None,
+            };
+        }
+        let state = serde_json::to_string(&self.state).expect("the index state serialises");
+        self.catalog.mark_indexed(&state)
+    }
+
+    /// Records the model in use as the one the library's vectors come from, where it is not
+    /// recorded yet (or recorded without its weights' hash): called before vectors are written.
+    fn record_model(&mut self) -> Result<()> {
+        let Some(info) = self.embedder.as_ref().map(|e| e.info().clone()) else {
+            return Ok(());
+        };
+        let stored = ModelRecord::read(&self.catalog, "model")?;
+        if stored
+            .as_ref()
+            .is_none_or(|r| r.weights.is_none() && info.weights.is_some())
+        {
+            self.catalog.set_meta("model", &model_json(&info))?;
+        }
+        Ok(())
     }
 
     /// The library folder.
@@ -521,7 +688,7 @@ impl Library {
                 Err(e) => {
                     // A path given on the command line that does not exist.
                     let (path, error) = match &e {
-                        Error::Io { path, source } => (path.clone(), source.to_string()),
+                        Error::Io { path, error } => (path.clone(), error.to_string()),
                         other => (PathBuf::new(), other.to_string()),
                     };
                     let outcome = FileOutcome::Failed {
@@ -539,7 +706,15 @@ impl Library {
             };
             sink.event(&IndexEvent::FileStarted { path: &path });
             let file_started = Instant::now();
-            let outcome = match self.index_file(&path, options, &mut summary.stages, sink) {
+            let stages = &mut summary.stages;
+            let step = Error::guard("looking at it", || {
+                self.index_file(&path, options, stages, sink)
+            });
+            let read = file_started.elapsed().as_secs_f64();
+            if summary.slowest_read.as_ref().is_none_or(|s| read > s.1) {
+                summary.slowest_read = Some((path.clone(), read));
+            }
+            let outcome = match step {
                 Ok(Step::Done(o)) => o,
                 Ok(Step::Pending(p)) => {
                     pending_chunks += p.passages.len();
@@ -559,12 +734,10 @@ impl Library {
                     }
                     continue;
                 }
-                Err(e) if matches!(e.fault(), crate::Fault::Machine | crate::Fault::User) => {
-                    FileOutcome::Failed {
-                        error: e.to_string(),
-                        code: e.code().into(),
-                    }
-                }
+                Err(e) if fails_the_file_only(&e) => FileOutcome::Failed {
+                    error: e.to_string(),
+                    code: e.code().into(),
+                },
                 // Our own stores failing is not this file's fault: stop rather than go on writing.
                 Err(e) => return Err(e),
             };
@@ -589,6 +762,10 @@ impl Library {
         }
         let t = Instant::now();
         self.commit()?;
+        if std::mem::take(&mut self.store_interrupted) {
+            // A bug stopped a paper half-stored: compare every id, whatever the counts say.
+            self.repair_with(true)?;
+        }
         summary.stages.write += t.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -611,12 +788,8 @@ impl Library {
         self.open_for_writing()?;
         let info = next.info().clone();
         let next_json = model_json(&info);
-        let current = self.catalog.meta("model")?;
-        let same = |json: &str| {
-            serde_json::from_str::<serde_json::Value>(json)
-                .is_ok_and(|v| v["name"] == info.name.as_str() && v["dim"] == info.dim)
-        };
-        if current.as_deref().is_some_and(same) && self.embedder.is_some() {
+        let same = |record: Option<ModelRecord>| record.is_some_and(|r| r.matches(&info));
+        if same(ModelRecord::read(&self.catalog, "model")?) && self.embedder.is_some() {
             return Ok(Switch::Done);
         }
         // Nothing to keep: no vectors yet, so the new model is taken at once.
@@ -633,12 +806,7 @@ impl Library {
             });
         }
         // A switch to another model was under way: its vectors are of no use to this one.
-        if self
-            .catalog
-            .meta("model_next")?
-            .as_deref()
-            .is_none_or(|j| !same(j))
-        {
+        if !same(ModelRecord::read(&self.catalog, "model_next")?) {
             self.catalog.clear_next_vectors()?;
             self.catalog.set_meta("model_next", &next_json)?;
         }
@@ -669,16 +837,9 @@ impl Library {
             &self.dir.join("vectors.usearch"),
             embedder.info().dim,
             vector_storage(),
+            None,
         )?;
-        index.clear()?;
-        let mut result = Ok(());
-        self.catalog.for_each_vector(|id, v| {
-            if result.is_ok() {
-                result = index.add(id, v);
-            }
-        })?;
-        result?;
-        index.save()?;
+        self.fill_vectors(&mut index)?;
         self.vectors = Some(Arc::new(RwLock::new(index)));
         self.embedder = Some(embedder);
         self.mark_indexed()?;
@@ -703,6 +864,7 @@ impl Library {
                 break;
             }
             let pairs = embed_rows(embedder.as_ref(), &batch)?;
+            self.record_model()?;
             self.catalog.set_vectors(&pairs)?;
             if let Some(mut index) = self.vectors_mut() {
                 for (id, v) in &pairs {
@@ -723,7 +885,7 @@ impl Library {
 
     fn remember_folders(&mut self, paths: &[PathBuf]) -> Result<()> {
         let mut folders = self.folders()?;
-        let before = folders.len();
+        let before = folders.clone();
         for p in paths.iter().filter(|p| p.is_dir()) {
             let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
             if !folders.iter().any(|f| abs.starts_with(f)) {
@@ -731,9 +893,9 @@ impl Library {
                 folders.push(abs);
             }
         }
-        if folders.len() != before {
-            let json = serde_json::to_string(&folders).expect("paths serialise");
-            self.catalog.set_meta("folders", &json)?;
+        // A parent folder replaces the folders inside it: compare the lists, not their lengths.
+        if folders != before {
+            self.catalog.set_folders(&folders)?;
         }
         Ok(())
     }
@@ -775,6 +937,8 @@ impl Library {
         self.mark_indexed()
     }
 
+    /// Looks at one file: unchanged (size and time, then content), linked to known content,
+    /// failed with a reason, or read and cut into passages that wait to be embedded.
     fn index_file(
         &mut self,
         path: &Path,
@@ -782,66 +946,92 @@ impl Library {
         times: &mut StageTimes,
         sink: &dyn Sink,
     ) -> Result<Step> {
+        /// How often a file that changes while it is read is read again before it is left for
+        /// the next run.
+        const READS: usize = 3;
         let settled = |status: Status| {
             status == Status::Indexed || (status == Status::Failed && !options.retry_failed)
         };
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        let size = meta.len();
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
+        let (mut size, mut mtime_ns) = crate::paths::stat(path)?;
         let known = self.catalog.file(path)?;
         if let Some(row) = &known {
             if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
                 return Ok(Step::Done(FileOutcome::Unchanged));
             }
         }
-        let t = Instant::now();
-        let hash = hash_file(path)?;
-        times.hash += t.elapsed().as_secs_f64();
-
-        let (doc, outcome) = match self.catalog.document_by_hash(&hash)? {
-            // Known content under a new or touched path (a copy, a move, a `touch`): link it.
-            Some((doc, status)) if settled(status) => (doc, FileOutcome::Unchanged),
-            _ => {
-                let t = Instant::now();
-                let extracted = self.extractor.extract(path);
-                times.extract += t.elapsed().as_secs_f64();
-                match extracted {
-                    Ok(extracted) => {
-                        let t = Instant::now();
-                        let passages = self.passages(&extracted);
-                        times.chunk += t.elapsed().as_secs_f64();
-                        sink.event(&IndexEvent::Embedding {
-                            path,
-                            pages: extracted.pages.len(),
-                            chunks: passages.len(),
-                        });
-                        return Ok(Step::Pending(Box::new(Pending {
-                            path: path.to_path_buf(),
-                            hash,
-                            size,
-                            mtime_ns,
-                            old: known.as_ref().map(|k| k.document),
-                            doc: extracted,
-                            passages,
-                            started: Instant::now(),
-                        })));
-                    }
-                    Err(e) => {
-                        let error = e.to_string();
-                        let doc = self.catalog.insert_failed(&hash, size, &error, e.code())?;
-                        let code = e.code().into();
-                        (doc, FileOutcome::Failed { error, code })
-                    }
+        let old = known.as_ref().map(|k| k.document);
+        if size > crate::extract::MAX_PDF_BYTES {
+            // Refused before it is hashed: hashing 20 GB takes half a minute for nothing. The
+            // failure is keyed by what was seen of the file, which changes when the file does.
+            let key = format!("too-large:{size}:{mtime_ns}:{}", path.display());
+            let error = Error::from(crate::ExtractError::TooLarge(size));
+            let (doc, outcome) = self.record_failure(&key, size, &error)?;
+            self.relink(path, old, doc, size, mtime_ns)?;
+            return Ok(Step::Done(outcome));
+        }
+        for _ in 0..READS {
+            let t = Instant::now();
+            let hash = crate::paths::content_hash(path)?;
+            times.hash += t.elapsed().as_secs_f64();
+            if let Some((doc, status)) = self.catalog.document_by_hash(&hash)? {
+                if settled(status) {
+                    // Known content under a new or touched path (a copy, a move, a `touch`).
+                    self.relink(path, old, doc, size, mtime_ns)?;
+                    return Ok(Step::Done(FileOutcome::Unchanged));
                 }
             }
-        };
-        let old = known.as_ref().map(|k| k.document);
-        self.relink(path, old, doc, size, mtime_ns)?;
-        Ok(Step::Done(outcome))
+            let t = Instant::now();
+            let extracted = self.extractor.extract(path);
+            times.extract += t.elapsed().as_secs_f64();
+            let extracted = match extracted {
+                Ok(extracted) => extracted,
+                Err(e) => {
+                    let (doc, outcome) = self.record_failure(&hash, size, &e.into())?;
+                    self.relink(path, old, doc, size, mtime_ns)?;
+                    return Ok(Step::Done(outcome));
+                }
+            };
+            // The text must belong to the content that is recorded: the bytes parsed are the
+            // bytes hashed, and the file did not change since it was looked at.
+            let now = crate::paths::stat(path)?;
+            if extracted.hash.as_ref().is_some_and(|h| *h != hash) || now != (size, mtime_ns) {
+                (size, mtime_ns) = now;
+                continue;
+            }
+            let t = Instant::now();
+            let passages =
+                Error::guard("cutting it into passages", || Ok(self.passages(&extracted)));
+            times.chunk += t.elapsed().as_secs_f64();
+            let passages = match passages {
+                Ok(passages) => passages,
+                Err(e) => {
+                    let (doc, outcome) = self.record_failure(&hash, size, &e)?;
+                    self.relink(path, old, doc, size, mtime_ns)?;
+                    return Ok(Step::Done(outcome));
+                }
+            };
+            sink.event(&IndexEvent::Embedding {
+                path,
+                pages: extracted.pages.len(),
+                chunks: passages.len(),
+            });
+            return Ok(Step::Pending(Box::new(Pending {
+                path: path.to_path_buf(),
+                hash,
+                size,
+                mtime_ns,
+                old,
+                doc: extracted,
+                passages,
+                started: Instant::now(),
+            })));
+        }
+        // Nothing is recorded: the next run (or the watcher, when the writes stop) reads it.
+        let error = Error::from(crate::ExtractError::Changing);
+        Ok(Step::Done(FileOutcome::Failed {
+            error: error.to_string(),
+            code: error.code().into(),
+        }))
     }
 
     /// Embeds the waiting papers' passages in one call (so that batches are full and sorted by
@@ -857,21 +1047,26 @@ impl Library {
             return Ok(0);
         }
         let t = Instant::now();
-        let docs: Vec<(&Extracted, &Vec<crate::chunk::Passage>)> =
-            pending.iter().map(|p| (&p.doc, &p.passages)).collect();
-        let vectors = self.embed_passages(&docs)?;
+        let vectors = self.embed_pending(pending)?;
         summary.stages.embed += t.elapsed().as_secs_f64();
-        let mut offset = 0;
         let mut indexed = 0;
         // Two copies of one paper in a batch: the second is linked to the first, as it would
         // have been had the first been stored before it was read (its passages were embedded
         // once anyway: identical texts are).
         let mut stored: HashMap<String, DocumentId> = HashMap::new();
-        for p in pending.drain(..) {
-            let n = p.passages.len();
-            let v = vectors.as_ref().map(|v| &v[offset..offset + n]);
-            offset += n;
+        for (p, v) in pending.drain(..).zip(vectors) {
             let t = Instant::now();
+            let v = match v {
+                Ok(v) => v,
+                Err(e) => {
+                    let (doc, outcome) = self.record_failure(&p.hash, p.size, &e)?;
+                    self.relink(&p.path, p.old, doc, p.size, p.mtime_ns)?;
+                    summary.stages.write += t.elapsed().as_secs_f64();
+                    finish(&p.path, outcome, p.started, summary, sink);
+                    continue;
+                }
+            };
+            let v = v.as_deref();
             if let Some(&doc) = stored.get(&p.hash) {
                 // Its path may point at a document this flush replaced: link it afresh.
                 let now = self.catalog.file(&p.path)?.map(|f| f.document);
@@ -880,7 +1075,21 @@ impl Library {
                 finish(&p.path, FileOutcome::Unchanged, p.started, summary, sink);
                 continue;
             }
-            let (doc, pages, chunks) = self.write(&p.hash, p.size, &p.doc, &p.passages, v)?;
+            let written = Error::guard("storing it", || {
+                self.write(&p.hash, p.size, &p.doc, &p.passages, v)
+            });
+            let (doc, pages, chunks) = match written {
+                Ok(w) => w,
+                Err(e @ Error::Bug { .. }) => {
+                    self.store_interrupted = true;
+                    let (doc, outcome) = self.record_failure(&p.hash, p.size, &e)?;
+                    self.relink(&p.path, p.old, doc, p.size, p.mtime_ns)?;
+                    summary.stages.write += t.elapsed().as_secs_f64();
+                    finish(&p.path, outcome, p.started, summary, sink);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             stored.insert(p.hash.clone(), doc);
             self.relink(&p.path, p.old, doc, p.size, p.mtime_ns)?;
             summary.stages.write += t.elapsed().as_secs_f64();
@@ -893,6 +1102,63 @@ impl Library {
             );
         }
         Ok(indexed)
+    }
+
+    /// Each waiting paper's vectors (`None` without a model), embedded in one call; where that
+    /// call fails, paper by paper, so that a paper the model cannot take fails alone. When every
+    /// paper fails on its own too, the trouble is not in the papers: the error stops the run.
+    #[allow(clippy::type_complexity)]
+    fn embed_pending(&self, pending: &[Pending]) -> Result<Vec<Result<Option<Vec<Vec<f32>>>>>> {
+        let docs: Vec<(&Extracted, &Vec<crate::chunk::Passage>)> =
+            pending.iter().map(|p| (&p.doc, &p.passages)).collect();
+        let embed = |docs: &[(&Extracted, &Vec<crate::chunk::Passage>)]| {
+            Error::guard("embedding it", || self.embed_passages(docs))
+        };
+        match embed(&docs) {
+            Ok(None) => Ok(pending.iter().map(|_| Ok(None)).collect()),
+            Ok(Some(mut all)) => {
+                let mut out = Vec::with_capacity(pending.len());
+                for p in pending {
+                    let rest = all.split_off(p.passages.len());
+                    out.push(Ok(Some(std::mem::replace(&mut all, rest))));
+                }
+                Ok(out)
+            }
+            Err(e) if docs.len() == 1 => Ok(vec![Err(e)]),
+            Err(e) => {
+                let each: Vec<_> = docs
+                    .iter()
+                    .map(|d| embed(std::slice::from_ref(d)))
+                    .collect();
+                if each.iter().all(Result::is_err) {
+                    return Err(e);
+                }
+                Ok(each)
+            }
+        }
+    }
+
+    /// Records that the content `hash` could not be indexed, and why: it holds no text and no
+    /// index entries from then on, and is not read again until it changes (or a retry is
+    /// asked for).
+    fn record_failure(
+        &mut self,
+        hash: &str,
+        size: u64,
+        error: &Error,
+    ) -> Result<(DocumentId, FileOutcome)> {
+        if let Some((doc, _)) = self.catalog.document_by_hash(hash)? {
+            self.unindex_document(doc)?;
+        }
+        let message = error.to_string();
+        let doc = self
+            .catalog
+            .insert_failed(hash, size, &message, error.code())?;
+        let outcome = FileOutcome::Failed {
+            error: message,
+            code: error.code().into(),
+        };
+        Ok((doc, outcome))
     }
 
     /// Points `path` at `doc`; the document it pointed at before goes where no path holds it.
@@ -990,6 +1256,9 @@ impl Library {
                 }
             })
             .collect();
+        if new.iter().any(|c| c.vector.is_some()) {
+            self.record_model()?;
+        }
         let (id, ids) =
             self.catalog
                 .insert_indexed(hash, size, doc.title.as_deref(), &doc.pages, &new)?;
@@ -1104,6 +1373,12 @@ impl Library {
 
     /// Removes a document from all three stores.
     fn drop_document(&mut self, doc: DocumentId) -> Result<()> {
+        self.unindex_document(doc)?;
+        self.catalog.delete_document(doc)
+    }
+
+    /// Takes a document's passages out of both indexes (the catalog keeps them).
+    fn unindex_document(&mut self, doc: DocumentId) -> Result<()> {
         let ids = self.catalog.chunk_ids_of(doc)?;
         self.lexical.delete_document(doc)?;
         if let Some(mut v) = self.vectors_mut() {
@@ -1111,7 +1386,7 @@ impl Library {
                 v.remove(*id)?;
             }
         }
-        self.catalog.delete_document(doc)
+        Ok(())
     }
 
     /// Takes files (or every file under a folder) out of the library. Returns the paths removed.
@@ -1136,6 +1411,7 @@ impl Library {
             &self.lexical.reader(),
             self.vectors.as_deref(),
             self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
             query,
             opts,
         )
@@ -1150,6 +1426,7 @@ impl Library {
             lexical: self.lexical.reader(),
             vectors: self.vectors.clone(),
             embedder: self.embedder.clone(),
+            repair_pending: self.repair_pending.clone(),
         })
     }
 
@@ -1172,6 +1449,7 @@ impl Library {
             self.lexical.len()?,
             self.vectors.as_deref(),
             self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
         )
     }
 }
@@ -1184,42 +1462,107 @@ fn status_of(
     lexical_entries: u64,
     vectors: Option<&RwLock<VectorIndex>>,
     embedder: Option<&dyn Embedder>,
+    repair_pending: Option<&str>,
 ) -> Result<LibraryStatus> {
-    let (documents, chunks) = catalog.counts()?;
+    let (documents, _) = catalog.counts()?;
+    let (chunks, with_vectors) = catalog.exact_counts()?;
     Ok(LibraryStatus {
         library: dir.to_path_buf(),
         documents,
         chunks,
-        vectors: catalog.vector_count()?,
+        vectors: with_vectors,
         reference_passages: chunks - catalog.semantic_count()?.min(chunks),
         lexical_entries,
         vector_entries: vectors.map_or(0, |v| read(v).len() as u64),
         failed: failed_files(catalog)?,
         model: embedder.map(|e| e.info().clone()),
-        notice: embedder.is_none().then(|| NO_MODEL_NOTICE.to_string()),
+        notice: notice(embedder.is_none(), repair_pending),
+        repair_pending: repair_pending.map(str::to_string),
     })
 }
 
-/// The first model to write vectors into a library is recorded; another model is refused rather
-/// than mixed in, since its vectors would not be comparable.
-fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
-    match catalog.meta("model")? {
-        Some(json) => {
-            let stored: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-            let name = stored.get("name").and_then(|v| v.as_str()).unwrap_or("?");
-            let dim = stored.get("dim").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
-            if name != info.name || dim != info.dim {
-                return Err(Error::Invalid(format!(
-                    "this library's vectors were made by the model {name} ({dim} dimensions), not by \
-                     {} ({} dimensions); point --model at {name}, or switch the library with \
-                     `medshelf model use {}` (it re-embeds every passage), or use another library folder",
-                    info.name, info.dim, info.name
-                )));
-            }
-            Ok(())
+/// What every answer says about the library's state, where there is something to say: no model
+/// (keywords only), a repair that could not run.
+fn notice(no_model: bool, repair_pending: Option<&str>) -> Option<String> {
+    let notes: Vec<String> = [
+        no_model.then(|| NO_MODEL_NOTICE.to_string()),
+        repair_pending.map(|why| {
+            format!(
+                "The indexes could not be brought up to date with the catalog ({why}): answers \
+                 come from what is there, and the repair runs when MedShelf can write again."
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!notes.is_empty()).then(|| notes.join(" "))
+}
+
+/// How a library records the model its vectors came from (catalog meta `model`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ModelRecord {
+    name: String,
+    dim: usize,
+    pooling: crate::Pooling,
+    /// BLAKE3 of the weights; absent in records made before MedShelf hashed weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weights: Option<String>,
+}
+
+impl ModelRecord {
+    fn of(info: &ModelInfo) -> Self {
+        ModelRecord {
+            name: info.name.clone(),
+            dim: info.dim,
+            pooling: info.pooling,
+            weights: info.weights.clone(),
         }
-        None => catalog.set_meta("model", &model_json(info)),
     }
+
+    fn read(catalog: &Catalog, key: &str) -> Result<Option<ModelRecord>> {
+        Ok(catalog
+            .meta(key)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Whether vectors from `info` can sit beside vectors from this model: the same weights
+    /// (whatever either folder is called), or, where a record predates weight hashes, the same
+    /// name and dimensions.
+    fn matches(&self, info: &ModelInfo) -> bool {
+        self.dim == info.dim
+            && match (&self.weights, &info.weights) {
+                (Some(a), Some(b)) => a == b,
+                _ => self.name == info.name,
+            }
+    }
+}
+
+/// Refuses a model whose vectors would not be comparable with the ones the library holds. The
+/// model is recorded only when its first vector is written ([`Library::record_model`]), so that
+/// opening a new library with one model does not bind it to that model.
+fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
+    let Some(stored) = ModelRecord::read(catalog, "model")? else {
+        return Ok(());
+    };
+    if stored.matches(info) {
+        return Ok(());
+    }
+    let (name, dim) = (&stored.name, stored.dim);
+    let what = if stored.name == info.name && stored.dim == info.dim {
+        format!("by a model named {name} with other weights than the {name} given")
+    } else {
+        format!(
+            "by the model {name} ({dim} dimensions), not by {} ({} dimensions)",
+            info.name, info.dim
+        )
+    };
+    Err(Error::Invalid(format!(
+        "this library's vectors were made {what}; point --model at the model it was indexed \
+         with, or switch the library with `medshelf model use {}` (it re-embeds every \
+         passage), or use another library folder",
+        info.name
+    )))
 }
 
 /// Embeds stored passages, (id, text), and pairs each id with its vector.
@@ -1247,15 +1590,47 @@ fn embed_unique(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>
         })
         .collect();
     if unique.len() == texts.len() {
-        return embedder.embed(texts);
+        return checked(embedder, texts.len(), embedder.embed(texts)?);
     }
-    let vectors = embedder.embed(&unique)?;
+    let vectors = checked(embedder, unique.len(), embedder.embed(&unique)?)?;
     Ok(slots.into_iter().map(|i| vectors[i].clone()).collect())
+}
+
+/// A model's answer, checked: one vector per text asked, each of the model's dimensions with
+/// every component finite. Anything else would store passages without vectors, or rank by NaN,
+/// without a word; it fails the batch instead.
+fn checked(embedder: &dyn Embedder, asked: usize, vectors: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+    let info = embedder.info();
+    let problem = if vectors.len() != asked {
+        Some(format!(
+            "returned {} vectors for {asked} passages",
+            vectors.len()
+        ))
+    } else {
+        vectors
+            .iter()
+            .find(|v| v.len() != info.dim || v.iter().any(|x| !x.is_finite()))
+            .map(|v| match v.len() == info.dim {
+                true => "returned a vector that is not a number (NaN or infinite)".to_string(),
+                false => format!(
+                    "returned a vector of {} dimensions, not {}",
+                    v.len(),
+                    info.dim
+                ),
+            })
+    };
+    match problem {
+        Some(message) => Err(Error::Model {
+            path: PathBuf::from(&info.name),
+            message: format!("the model {message}"),
+        }),
+        None => Ok(vectors),
+    }
 }
 
 /// How a library records a model.
 fn model_json(info: &ModelInfo) -> String {
-    serde_json::json!({ "name": info.name, "dim": info.dim, "pooling": info.pooling }).to_string()
+    serde_json::to_string(&ModelRecord::of(info)).expect("a model record serialises")
 }
 
 /// How [`Library::switch_model`] ended.
@@ -1295,19 +1670,41 @@ pub fn recorded_model(dir: &Path) -> Option<String> {
     value["name"].as_str().map(str::to_string)
 }
 
-/// The BLAKE3 hash of a file's content, streamed.
-fn hash_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 16];
+/// How long a writer waits for the write lock before saying another process holds it: a
+/// process that only opens the library to search may hold it for a moment while it repairs.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Takes the library's write lock, waiting up to `patience` for it, or `None` where another
+/// process holds it.
+///
+/// The lock is on the library folder itself, held through an open handle for as long as the
+/// returned file lives. A lock *file* works only until someone deletes it as "stale": a second
+/// writer then locks a new file beside the first, and both write. Nobody deletes the library
+/// folder to clear a lock.
+fn lock_dir(dir: &Path, patience: Duration) -> Result<Option<File>> {
+    #[cfg(unix)]
+    let file = File::open(dir).map_err(|e| Error::io(dir, e))?;
+    #[cfg(not(unix))]
+    let file = {
+        let path = dir.join("write.lock");
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?
+    };
+    let deadline = Instant::now() + patience;
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(dir, e)),
         }
-        hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().to_hex().to_string())
 }
 
 /// Searches a library from any thread; see [`Library::searcher`].
@@ -1317,6 +1714,7 @@ pub struct Searcher {
     lexical: LexicalReader,
     vectors: Option<Arc<RwLock<VectorIndex>>>,
     embedder: Option<Arc<dyn Embedder>>,
+    repair_pending: Option<String>,
 }
 
 impl Searcher {
@@ -1328,6 +1726,7 @@ impl Searcher {
             &self.lexical,
             self.vectors.as_deref(),
             self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
             query,
             opts,
         )
@@ -1347,12 +1746,19 @@ impl Searcher {
             self.lexical.len()?,
             self.vectors.as_deref(),
             self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
         )
     }
 
     /// The folders this library was asked to index, as [`Library::folders`] gives them.
     pub fn folders(&self) -> Result<Vec<PathBuf>> {
         folders_of(&self.catalog())
+    }
+
+    /// Whether the library holds this exact file (a point lookup by its bytes): what a face
+    /// checks before it shows, opens or reveals a file the page names.
+    pub fn holds(&self, path: &Path) -> Result<bool> {
+        Ok(self.catalog().file(path)?.is_some())
     }
 
     /// The library folder.
@@ -1378,10 +1784,7 @@ pub fn vector_storage() -> Storage {
 
 /// The folders recorded in a catalog.
 fn folders_of(catalog: &Catalog) -> Result<Vec<PathBuf>> {
-    Ok(catalog
-        .meta("folders")?
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default())
+    catalog.folders()
 }
 
 /// The library folder used when none is named: `MEDSHELF_LIBRARY`, else `medshelf` in the
@@ -1415,26 +1818,43 @@ fn run_search(
     lexical: &LexicalReader,
     vectors: Option<&RwLock<VectorIndex>>,
     embedder: Option<&dyn Embedder>,
+    repair_pending: Option<&str>,
     query: &str,
     opts: &SearchOptions,
 ) -> Result<SearchResponse> {
     lexical.reload()?;
-    // Papers are ranked, passages are fetched: a paper has several passages among the
-    // candidates, so asking for many papers needs a wider pool.
-    let candidates = opts.candidates.max(opts.limit * 3);
-    let mut notice = None;
     let mode = match (opts.mode, embedder) {
         (Mode::Semantic, None) => {
             return Err(Error::Invalid(format!(
                 "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
             )))
         }
-        (Mode::Hybrid, None) => {
-            notice = Some(NO_MODEL_NOTICE.to_string());
-            Mode::Lexical
-        }
+        (Mode::Hybrid, None) => Mode::Lexical,
         (mode, _) => mode,
     };
+    // Hybrid without a model falls back to keywords, and says so.
+    let notice = notice(
+        opts.mode == Mode::Hybrid && embedder.is_none(),
+        repair_pending,
+    );
+    // A blank query asks nothing: no paper is "nearest" to it.
+    if query.trim().is_empty() {
+        return Ok(SearchResponse {
+            query: query.to_string(),
+            mode,
+            results: Vec::new(),
+            notice,
+        });
+    }
+    // Papers are ranked, passages are fetched: a paper has several passages among the
+    // candidates, so asking for many papers needs a wider pool. Neither is ever more than the
+    // library holds: memory follows the limit.
+    let (passages, _) = catalog.exact_counts()?;
+    let limit = opts.limit.min(passages as usize);
+    let candidates = opts
+        .candidates
+        .max(limit.saturating_mul(3))
+        .min(passages as usize);
     let keywords = || -> Result<Vec<(ChunkId, f32)>> {
         if mode == Mode::Semantic {
             Ok(Vec::new())
@@ -1484,7 +1904,7 @@ fn run_search(
         Mode::Semantic => semantic,
         Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
     };
-    let results = group(query, &documents, &ranked, &rows, opts.limit, |doc| {
+    let results = group(query, &documents, &ranked, &rows, limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;
         Some(crate::search::PaperMeta {
             path,
@@ -1533,6 +1953,7 @@ mod embed_unique_tests {
                 max_tokens: 256,
                 device: "cpu".into(),
                 precision: crate::embed::Precision::F32,
+                weights: None,
             },
         );
         let texts = ["footer", "a", "footer", "bb", "a", "footer"];

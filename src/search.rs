@@ -116,6 +116,7 @@ pub struct SearchResult {
     /// 1-based rank.
     pub rank: usize,
     /// The paper's file (the first of its paths).
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub path: PathBuf,
     /// Its title, where known.
     pub title: Option<String>,

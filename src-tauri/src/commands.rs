@@ -278,12 +278,8 @@ async fn use_model(engine: Shared<'_>, name: String) -> Result<(), String> {
 async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Result<PathBuf, String> {
     let searcher = engine.searcher()?;
     blocking(move || {
-        let known = searcher
-            .documents()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .any(|d| d.paths.iter().any(|p| p == &path));
-        if known {
+        // A point lookup of the exact path: never a list of paths matched as text.
+        if searcher.holds(&path).map_err(|e| e.to_string())? {
             Ok(path)
         } else {
             Err(format!("{} is not in the library", path.display()))

@@ -83,6 +83,7 @@ pub enum Ingest {
         /// The job.
         job: u64,
         /// Every PDF found under what was dropped.
+        #[serde(serialize_with = "medshelf::paths::lossy_all")]
         files: Vec<PathBuf>,
     },
     /// A job started.
@@ -97,6 +98,7 @@ pub enum Ingest {
         /// The job.
         job: u64,
         /// The file.
+        #[serde(serialize_with = "medshelf::paths::lossy")]
         path: PathBuf,
         /// `extracting`, `embedding`, `indexed`, `unchanged`, `failed` or `removed`.
         state: &'static str,

@@ -338,6 +338,9 @@ fn unreachable_hub(endpoint: &str, e: ureq::Error) -> Error {
     ))
 }
 
+/// The most a file the hub lists without a size (a small configuration file) may weigh.
+const MAX_UNSIZED_BYTES: u64 = 64 << 20;
+
 /// Downloads `url` into `path`, resuming a `.part` file left by a broken transfer, checks it
 /// against `expected`, and returns its SHA-256.
 fn download(
@@ -397,6 +400,7 @@ fn download(
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| Error::io(&part, e))?;
                 progress.file(name, size, 0);
+                have = 0;
             }
             416 => {
                 // Asked for bytes past the end: what we have may be everything, or garbage.
@@ -412,13 +416,25 @@ fn download(
         }
         let mut reader = response.body_mut().as_reader();
         let mut buf = vec![0u8; 1 << 16];
+        // Never more than the listing advertised (or, for a file listed without a size, than
+        // any small file could be): a server that keeps sending cannot fill the disk.
+        let limit = if size > 0 { size } else { MAX_UNSIZED_BYTES };
+        let mut total = have;
         let copied: std::io::Result<()> = (|| loop {
             let n = reader.read(&mut buf)?;
             if n == 0 {
                 return Ok(());
             }
-            file.write_all(&buf[..n])?;
-            progress.bytes(n as u64);
+            // What fits is kept (it may be the whole file); what follows is never written.
+            let keep = n.min((limit - total) as usize);
+            file.write_all(&buf[..keep])?;
+            total += keep as u64;
+            progress.bytes(keep as u64);
+            if keep < n {
+                return Err(std::io::Error::other(format!(
+                    "the server sent more than the {limit} bytes the file has"
+                )));
+            }
         })();
         file.sync_data().map_err(|e| Error::io(&part, e))?;
         match copied {

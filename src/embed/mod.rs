@@ -19,6 +19,8 @@ pub mod int8;
 pub mod kernels;
 
 pub use kernels::erf;
+use std::str::FromStr;
+
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::error::{Error, Result};
@@ -60,6 +62,11 @@ pub struct ModelInfo {
     /// The projections' arithmetic (`MEDSHELF_INT8=1` asks for int8; see [`Encoder::from_env`]).
     #[serde(default)]
     pub precision: Precision,
+    /// BLAKE3 (hex) of the weights, with the configuration, tokenizer and pooling that decide
+    /// what they compute: what identifies the model, whatever its folder is called. `None` for
+    /// embedders without a model folder (test doubles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
 }
 
 /// The arithmetic of a model's projections.
@@ -162,6 +169,79 @@ struct ModuleEntry {
 /// The files a model folder must hold.
 pub const REQUIRED_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
+/// The files of a model folder that MedShelf reads, besides the pooling folder's
+/// `config.json`; an import copies these and nothing else.
+pub const MODEL_FILES: [&str; 6] = [
+    "config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+];
+
+/// The most a small model file (a configuration) may weigh.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// The most a tokenizer file may weigh (a large multilingual one is about 20 MB).
+const MAX_TOKENIZER_BYTES: u64 = 64 << 20;
+/// The most a weights file may weigh: MedShelf runs small encoders (MedEmbed-small is 130 MB).
+const MAX_WEIGHTS_BYTES: u64 = 4 << 30;
+
+/// Why a model file cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum ModelFileError {
+    #[error("{0} is missing")]
+    Missing(String),
+    #[error("{0} is not a regular file")]
+    NotAFile(String),
+    #[error("{0} is too large ({1} bytes) to be part of a model MedShelf runs")]
+    TooLarge(String, u64),
+}
+
+/// `dir/name` where it is a regular file (a link to one is followed) of at most `cap` bytes.
+fn model_file(dir: &Path, name: &str, cap: u64) -> Result<PathBuf, ModelFileError> {
+    let path = dir.join(name);
+    match std::fs::metadata(&path) {
+        Err(_) => Err(ModelFileError::Missing(name.to_string())),
+        Ok(m) if !m.is_file() => Err(ModelFileError::NotAFile(name.to_string())),
+        Ok(m) if m.len() > cap => Err(ModelFileError::TooLarge(name.to_string(), m.len())),
+        Ok(_) => Ok(path),
+    }
+}
+
+/// Refuses a configuration the encoder cannot run: it would divide by zero, index past its
+/// tables, or embed nothing.
+fn check_config(config: &Config) -> std::result::Result<(), String> {
+    let positive = [
+        ("hidden_size", config.hidden_size),
+        ("num_hidden_layers", config.num_hidden_layers),
+        ("num_attention_heads", config.num_attention_heads),
+        ("intermediate_size", config.intermediate_size),
+        ("max_position_embeddings", config.max_position_embeddings),
+        ("vocab_size", config.vocab_size),
+        ("type_vocab_size", config.type_vocab_size),
+    ];
+    if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+        return Err(format!("config.json gives {name} as 0"));
+    }
+    if !config
+        .hidden_size
+        .is_multiple_of(config.num_attention_heads)
+    {
+        return Err(format!(
+            "config.json's hidden_size ({}) is not a multiple of num_attention_heads ({})",
+            config.hidden_size, config.num_attention_heads
+        ));
+    }
+    if config.pad_token_id >= config.vocab_size {
+        return Err(format!(
+            "config.json's pad_token_id ({}) is outside its vocabulary ({})",
+            config.pad_token_id, config.vocab_size
+        ));
+    }
+    Ok(())
+}
+
 /// The longest passage MedEmbed was trained on, in word pieces: the default truncation.
 pub const DEFAULT_MAX_TOKENS: usize = 256;
 
@@ -179,20 +259,23 @@ impl BertEmbedder {
             message,
         };
         for file in REQUIRED_MODEL_FILES {
-            if !dir.join(file).is_file() {
-                return Err(err(format!("{file} is missing")));
-            }
+            model_file(dir, file, MAX_WEIGHTS_BYTES).map_err(|why| err(why.to_string()))?;
         }
+        // Only regular files of a sane size are read: a FIFO, a device or a runaway file named
+        // like a model file would hang or exhaust every command that loads the model.
         let read = |rel: &str| -> Result<Option<String>> {
-            let p = dir.join(rel);
-            match std::fs::read_to_string(&p) {
-                Ok(s) => Ok(Some(s)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::io(p, e)),
+            match model_file(dir, rel, MAX_CONFIG_BYTES) {
+                Ok(p) => std::fs::read_to_string(&p)
+                    .map(Some)
+                    .map_err(|e| Error::io(p, e)),
+                Err(ModelFileError::Missing(_)) => Ok(None),
+                Err(why) => Err(err(why.to_string())),
             }
         };
-        let config: Config = serde_json::from_str(&read("config.json")?.unwrap_or_default())
+        let config_json = read("config.json")?.unwrap_or_default();
+        let config: Config = serde_json::from_str(&config_json)
             .map_err(|e| err(format!("config.json is not a BERT configuration: {e}")))?;
+        check_config(&config).map_err(err)?;
 
         let modules: Vec<ModuleEntry> = match read("modules.json")? {
             Some(s) => serde_json::from_str(&s)
@@ -204,6 +287,15 @@ impl BertEmbedder {
             .find(|m| m.kind.ends_with("Pooling"))
             .map(|m| m.path.clone())
             .unwrap_or_else(|| "1_Pooling".to_string());
+        // modules.json names folders inside the model folder, never a path out of it.
+        if !Path::new(&pooling_dir)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(err(format!(
+                "modules.json points the pooling at {pooling_dir:?}, outside the model folder"
+            )));
+        }
         let pooling_json = read(&format!("{pooling_dir}/config.json"))?.ok_or_else(|| {
             err(format!(
                 "{pooling_dir}/config.json is missing: it says how the model pools (CLS or mean)"
@@ -246,8 +338,20 @@ impl BertEmbedder {
             .unwrap_or(DEFAULT_MAX_TOKENS);
         let max_tokens = seq_max.min(config.max_position_embeddings);
 
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+        let tokenizer_path = model_file(dir, "tokenizer.json", MAX_TOKENIZER_BYTES)
+            .map_err(|e| err(e.to_string()))?;
+        let tokenizer_json =
+            std::fs::read_to_string(&tokenizer_path).map_err(|e| Error::io(&tokenizer_path, e))?;
+        let mut tokenizer = Tokenizer::from_str(&tokenizer_json)
             .map_err(|e| err(format!("tokenizer.json is unreadable: {e}")))?;
+        let vocabulary = tokenizer.get_vocab_size(true);
+        if vocabulary > config.vocab_size {
+            return Err(err(format!(
+                "tokenizer.json has {vocabulary} word pieces but config.json's model only {}: \
+                 the files come from different models",
+                config.vocab_size
+            )));
+        }
         // The file's own padding and truncation (the stand-in ships fixed padding to 128) would give
         // vectors that differ from sentence-transformers': pad per batch ourselves, truncate at the
         // model's sequence length.
@@ -282,6 +386,18 @@ impl BertEmbedder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "model".to_string());
+        // What the model computes identifies it, not its folder's name: the weights, and the
+        // configuration, tokenizer and pooling that decide what the weights are applied to.
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_mmap_rayon(&weights)
+            .map_err(|e| Error::io(&weights, e))?;
+        for part in [&config_json, &tokenizer_json, &pooling_json] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hasher.update(&[u8::from(normalize)]);
+        let fingerprint = hasher.finalize().to_hex().to_string();
         Ok(Self {
             model,
             tokenizer,
@@ -297,6 +413,7 @@ impl BertEmbedder {
                     Encoder::Int8 => Precision::Int8,
                     Encoder::Own | Encoder::Stock => Precision::F32,
                 },
+                weights: Some(fingerprint),
             },
             pad_id,
             device,
@@ -459,6 +576,7 @@ pub struct InstalledModel {
     /// Its folder name, which is its name.
     pub name: String,
     /// Its folder.
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub path: PathBuf,
     /// What it is, where it loads.
     pub info: Option<ModelInfo>,
@@ -466,9 +584,26 @@ pub struct InstalledModel {
     pub problem: Option<String>,
 }
 
-/// Checks a model folder by loading it as searches would, and describes it.
+/// Checks a model folder by loading it as searches would and embedding a test sentence (a
+/// folder that loads but cannot embed would fail every index run), and describes it.
 pub fn inspect_model(dir: &Path) -> Result<ModelInfo> {
-    Ok(BertEmbedder::load(dir)?.info().clone())
+    let model = BertEmbedder::load(dir)?;
+    let info = model.info().clone();
+    let probe = "Serum ferritin predicts mortality in septic shock.";
+    let vectors = model.embed(&[probe]).map_err(|e| Error::Model {
+        path: dir.to_path_buf(),
+        message: format!("it loads but cannot embed a sentence: {e}"),
+    })?;
+    if vectors.len() != 1
+        || vectors[0].len() != info.dim
+        || vectors[0].iter().any(|x| !x.is_finite())
+    {
+        return Err(Error::Model {
+            path: dir.to_path_buf(),
+            message: "it loads but gives no usable vector for a test sentence".into(),
+        });
+    }
+    Ok(info)
 }
 
 /// Installs a model folder into `models` under its folder name: checked first (config,
@@ -500,20 +635,50 @@ pub fn import_model(src: &Path, models: &Path) -> Result<InstalledModel> {
     })
 }
 
+/// Copies the files a model needs (and nothing else: no link is followed out of the folder into
+/// a loop or a system file, no stray file comes along), each a regular file, then syncs.
 fn copy_dir(src: &Path, dest: &Path) -> Result<()> {
-    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-    for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, e))? {
-        let entry = entry.map_err(|e| Error::io(src, e))?;
-        let from = entry.path();
-        let to = dest.join(entry.file_name());
-        if from.is_dir() {
-            copy_dir(&from, &to)?;
-        } else {
-            std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+    let mut files: Vec<String> = MODEL_FILES.iter().map(|f| f.to_string()).collect();
+    files.push(format!("{}/config.json", pooling_folder(src)));
+    for name in files {
+        let from = match model_file(src, &name, MAX_WEIGHTS_BYTES) {
+            Ok(from) => from,
+            Err(ModelFileError::Missing(_)) => continue,
+            Err(why) => {
+                return Err(Error::Model {
+                    path: src.to_path_buf(),
+                    message: why.to_string(),
+                })
+            }
+        };
+        let to = dest.join(&name);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+    }
+    for dir in [dest.to_path_buf(), dest.join(pooling_folder(src))] {
+        if let Ok(d) = std::fs::File::open(&dir) {
+            d.sync_all().map_err(|e| Error::io(&dir, e))?;
         }
     }
-    let dir = std::fs::File::open(dest).map_err(|e| Error::io(dest, e))?;
-    dir.sync_all().map_err(|e| Error::io(dest, e))
+    Ok(())
+}
+
+/// The pooling folder a model folder names in `modules.json` (`1_Pooling` by default); only
+/// called on folders that passed [`BertEmbedder::load`], which refuses paths out of the folder.
+fn pooling_folder(dir: &Path) -> String {
+    model_file(dir, "modules.json", MAX_CONFIG_BYTES)
+        .ok()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| serde_json::from_str::<Vec<ModuleEntry>>(&s).ok())
+        .and_then(|modules| {
+            modules
+                .into_iter()
+                .find(|m| m.kind.ends_with("Pooling"))
+                .map(|m| m.path)
+        })
+        .unwrap_or_else(|| "1_Pooling".to_string())
 }
 
 /// The models installed in `models`, by name, each loaded to check it.

@@ -52,6 +52,9 @@ pub enum ExtractError {
     /// The file could not be read.
     #[error("unreadable: {0}")]
     Unreadable(String),
+    /// The file kept changing while it was read (it is being written or copied).
+    #[error("changing: the file changed while it was being read; it is read again once it has stopped changing")]
+    Changing,
 }
 
 impl ExtractError {
@@ -66,6 +69,7 @@ impl ExtractError {
             ExtractError::TimedOut(_) => "timed_out",
             ExtractError::ReaderCrashed(_) => "reader_crashed",
             ExtractError::Unreadable(_) => "unreadable",
+            ExtractError::Changing => "changing",
         }
     }
 
@@ -73,7 +77,7 @@ impl ExtractError {
     pub fn fault(&self) -> Fault {
         match self {
             ExtractError::ReaderCrashed(_) => Fault::Internal,
-            ExtractError::Unreadable(_) => Fault::Machine,
+            ExtractError::Unreadable(_) | ExtractError::Changing => Fault::Machine,
             _ => Fault::User,
         }
     }
@@ -86,6 +90,10 @@ pub struct Extracted {
     pub title: Option<String>,
     /// Normalised text of each page, in page order (index 0 is page 1).
     pub pages: Vec<String>,
+    /// The BLAKE3 hash of the bytes that were parsed, where they came from a file: the text
+    /// belongs to exactly this content, even if the file was rewritten while it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// Turns a file into [`Extracted`] text. A seam so that a PDF can be read in this process or in an
@@ -114,7 +122,9 @@ pub fn extract_file(path: &Path) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::TooLarge(size));
     }
     let bytes = std::fs::read(path).map_err(|e| ExtractError::Unreadable(e.to_string()))?;
-    extract_bytes(&bytes)
+    let mut extracted = extract_bytes(&bytes)?;
+    extracted.hash = Some(blake3::hash(&bytes).to_hex().to_string());
+    Ok(extracted)
 }
 
 /// Extracts a PDF held in memory.
@@ -125,12 +135,7 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::NotPdf);
     }
     let raw = catch_unwind(AssertUnwindSafe(|| raw_pages(bytes))).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        ExtractError::ReaderCrashed(message)
+        ExtractError::ReaderCrashed(crate::error::panic_message(panic.as_ref()))
     })??;
     let chars: usize = raw
         .pages
@@ -149,6 +154,7 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     Ok(Extracted {
         title,
         pages: normalize_pages(&raw.pages),
+        hash: None,
     })
 }
 
@@ -170,14 +176,20 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
     let mut first_error = None;
     for &number in pages.keys() {
         let mut text = String::new();
-        let result = {
+        // One bad page (an error, or a panic inside the reader) must not cost the others.
+        let result = catch_unwind(AssertUnwindSafe(|| {
             let mut out = pdf_extract::PlainTextOutput::new(&mut text);
-            pdf_extract::output_doc_page(&doc, &mut out, number)
-        };
+            pdf_extract::output_doc_page(&doc, &mut out, number).map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|panic| {
+            Err(format!(
+                "the PDF reader failed on page {number}: {}",
+                crate::error::panic_message(panic.as_ref())
+            ))
+        });
         if let Err(e) = result {
-            // One bad page must not cost the rest of the paper.
             failures += 1;
-            first_error.get_or_insert_with(|| e.to_string());
+            first_error.get_or_insert(e);
             text.clear();
         }
         texts.push(text);

@@ -97,39 +97,139 @@ impl WorkerExtractor {
     }
 }
 
-impl Extractor for WorkerExtractor {
-    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
-        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Some(self.spawn()?);
+/// How one attempt to read a file in the worker ended.
+enum Attempt {
+    /// The worker answered (with text or with the file's error).
+    Answered(Result<Extracted, ExtractError>),
+    /// The worker died while reading the file: maybe the file's doing, maybe not.
+    Died(Option<std::process::ExitStatus>),
+}
+
+impl WorkerExtractor {
+    /// Gives the worker one file and waits for its answer, within the time limit. A worker that
+    /// died while idle (an out-of-memory kill lands exactly there) is replaced first.
+    fn attempt(&self, slot: &mut Option<Worker>, path: &Path) -> Result<Attempt, ExtractError> {
+        if let Some(worker) = slot.as_mut() {
+            if !matches!(worker.child.try_wait(), Ok(None)) {
+                *slot = None;
+            }
         }
-        let worker = slot.as_mut().expect("a worker was just started");
-        let request = serde_json::to_string(&path.to_string_lossy()).expect("a string serialises");
-        let sent = writeln!(worker.stdin, "{request}").and_then(|_| worker.stdin.flush());
-        let answer = match sent {
-            Ok(()) => worker.lines.recv_timeout(self.timeout),
-            Err(_) => Err(RecvTimeoutError::Disconnected),
-        };
-        match answer {
-            Ok(line) => serde_json::from_str::<Result<Extracted, ExtractError>>(&line)
-                .unwrap_or_else(|e| {
-                    Err(ExtractError::ReaderCrashed(format!(
-                        "unreadable answer: {e}"
-                    )))
-                }),
+        let request = request_line(path);
+        // A worker that dies between the check and the write makes the write fail; a fresh one
+        // gets the file instead.
+        let mut sent = false;
+        for _ in 0..2 {
+            if slot.is_none() {
+                *slot = Some(self.spawn()?);
+            }
+            let worker = slot.as_mut().expect("a worker was just started");
+            if write_unsignalled(&mut worker.stdin, request.as_bytes()).is_ok() {
+                sent = true;
+                break;
+            }
+            if let Some(mut dead) = slot.take() {
+                let _ = dead.child.kill();
+                let _ = dead.child.wait();
+            }
+        }
+        if !sent {
+            return Err(ExtractError::ReaderCrashed(
+                "the PDF reader could not be started or stopped at once".into(),
+            ));
+        }
+        let worker = slot.as_mut().expect("the worker was given the file");
+        match worker.lines.recv_timeout(self.timeout) {
+            Ok(line) => Ok(Attempt::Answered(
+                serde_json::from_str::<Result<Extracted, ExtractError>>(&line).unwrap_or_else(
+                    |e| {
+                        Err(ExtractError::ReaderCrashed(format!(
+                            "unreadable answer: {e}"
+                        )))
+                    },
+                ),
+            )),
             Err(RecvTimeoutError::Timeout) => {
                 let mut worker = slot.take().expect("the worker is present");
                 let _ = worker.child.kill();
                 let _ = worker.child.wait();
-                Err(ExtractError::TimedOut(self.timeout.as_secs()))
+                Ok(Attempt::Answered(Err(ExtractError::TimedOut(
+                    self.timeout.as_secs(),
+                ))))
             }
             Err(RecvTimeoutError::Disconnected) => {
                 let mut worker = slot.take().expect("the worker is present");
-                let status = worker.child.wait().ok();
-                Err(died(status))
+                Ok(Attempt::Died(worker.child.wait().ok()))
             }
         }
     }
+}
+
+impl Extractor for WorkerExtractor {
+    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        // A worker can die for reasons that have nothing to do with the file (killed by the
+        // system for memory another program took, by a person): a death is a verdict on the
+        // file only when a fresh worker dies on it again.
+        match self.attempt(&mut slot, path)? {
+            Attempt::Answered(answer) => answer,
+            Attempt::Died(_) => match self.attempt(&mut slot, path)? {
+                Attempt::Answered(answer) => answer,
+                Attempt::Died(status) => Err(died(status)),
+            },
+        }
+    }
+}
+
+/// A request for the worker: the path as its bytes, so that a name that is not UTF-8 reaches
+/// the worker as it is on disk.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Request {
+    path: Vec<u8>,
+}
+
+fn request_line(path: &Path) -> String {
+    let request = Request {
+        path: crate::paths::to_bytes(path),
+    };
+    let mut line = serde_json::to_string(&request).expect("a request serialises");
+    line.push('\n');
+    line
+}
+
+/// Writes to a worker's pipe with SIGPIPE blocked on this thread: a worker that died makes the
+/// write fail with EPIPE instead of killing this process, whatever the signal's disposition
+/// (the CLI restores the default action, so that `medshelf search | head` ends quietly). The
+/// signal the failed write left pending is taken back before the mask is restored.
+#[cfg(unix)]
+fn write_unsignalled(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()> {
+    // SAFETY: the sigset_t values are initialised by sigemptyset/pthread_sigmask before use,
+    // and the mask is restored before returning; nothing here touches memory we do not own.
+    unsafe {
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old);
+        let result = stdin.write_all(bytes).and_then(|()| stdin.flush());
+        let was_blocked = libc::sigismember(&old, libc::SIGPIPE) == 1;
+        if result.is_err() && !was_blocked {
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut pending);
+            if libc::sigpending(&mut pending) == 0
+                && libc::sigismember(&pending, libc::SIGPIPE) == 1
+            {
+                let mut signal = 0;
+                libc::sigwait(&pipe, &mut signal);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        result
+    }
+}
+
+#[cfg(not(unix))]
+fn write_unsignalled(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()> {
+    stdin.write_all(bytes).and_then(|()| stdin.flush())
 }
 
 impl Drop for WorkerExtractor {
@@ -187,8 +287,8 @@ pub fn run_worker() -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let line = line?;
-        let answer = match serde_json::from_str::<String>(&line) {
-            Ok(path) => extract_file(Path::new(&path)),
+        let answer = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => extract_file(&crate::paths::from_bytes(request.path)),
             Err(e) => Err(ExtractError::Unreadable(format!("bad request: {e}"))),
         };
         serde_json::to_writer(&mut stdout, &answer).map_err(std::io::Error::other)?;

@@ -4,19 +4,20 @@
 //! as well as by their parts, so `IL-6` finds IL-6 and not every passage with a 6 in it, while
 //! `IL 6` still matches. Words are lowercased, English stop words dropped and the rest stemmed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, Value,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token,
     TokenStream, Tokenizer,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::catalog::{ChunkId, DocumentId};
 use crate::error::Result;
@@ -153,8 +154,101 @@ pub fn analyze(text: &str) -> Vec<(String, usize, usize)> {
     out
 }
 
+/// An index folder on read-only storage (a read-only share, a locked-down copy): tantivy takes
+/// a lock file even to read, and none can be created there. Nothing can write such a folder
+/// either, so nothing needs locking out: a lock is granted without a file.
+#[derive(Clone, Debug)]
+struct ReadOnlyDirectory(tantivy::directory::MmapDirectory);
+
+impl tantivy::Directory for ReadOnlyDirectory {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<std::sync::Arc<dyn tantivy::directory::FileHandle>, OpenReadError>
+    {
+        self.0.get_file_handle(path)
+    }
+    fn delete(&self, path: &Path) -> std::result::Result<(), DeleteError> {
+        self.0.delete(path)
+    }
+    fn exists(&self, path: &Path) -> std::result::Result<bool, OpenReadError> {
+        self.0.exists(path)
+    }
+    fn open_write(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<tantivy::directory::WritePtr, OpenWriteError> {
+        self.0.open_write(path)
+    }
+    fn atomic_read(&self, path: &Path) -> std::result::Result<Vec<u8>, OpenReadError> {
+        self.0.atomic_read(path)
+    }
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+    fn acquire_lock(
+        &self,
+        _lock: &tantivy::directory::Lock,
+    ) -> std::result::Result<tantivy::directory::DirectoryLock, LockError> {
+        Ok(tantivy::directory::DirectoryLock::from(Box::new(())))
+    }
+    fn watch(
+        &self,
+        callback: tantivy::directory::WatchCallback,
+    ) -> tantivy::Result<tantivy::directory::WatchHandle> {
+        self.0.watch(callback)
+    }
+}
+
+/// The index's fields.
+struct Fields {
+    chunk_id: Field,
+    doc_id: Field,
+    text: Field,
+    title: Field,
+}
+
+/// The index's schema: a passage's id (stored and fast, for looking hits up), its paper's id
+/// (for deleting a paper's passages), its text and its paper's title.
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let id_options = NumericOptions::default().set_indexed().set_fast();
+    let chunk_id = builder.add_u64_field("chunk_id", id_options.clone().set_stored());
+    let doc_id = builder.add_u64_field("doc_id", id_options);
+    let text_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let text = builder.add_text_field("text", text_options.clone());
+    let title = builder.add_text_field("title", text_options);
+    let fields = Fields {
+        chunk_id,
+        doc_id,
+        text,
+        title,
+    };
+    (builder.build(), fields)
+}
+
+/// An index file as it was last seen whole: its name, size and modification time. tantivy
+/// never rewrites a segment file, so one that changed size or time since was damaged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SeenFile {
+    /// The file's name in the index folder.
+    pub name: String,
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+}
+
 /// The keyword index of a library.
 pub struct LexicalIndex {
+    dir: std::path::PathBuf,
     index: Index,
     reader: IndexReader,
     writer: Option<IndexWriter>,
@@ -167,35 +261,45 @@ pub struct LexicalIndex {
 impl LexicalIndex {
     /// Opens (creating where absent) the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
-        let mut builder = Schema::builder();
-        let id_options = NumericOptions::default().set_indexed().set_fast();
-        let chunk_id = builder.add_u64_field("chunk_id", id_options.clone().set_stored());
-        let doc_id = builder.add_u64_field("doc_id", id_options);
-        let text_options = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        let text = builder.add_text_field("text", text_options.clone());
-        let title = builder.add_text_field("title", text_options);
-        let schema = builder.build();
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+        }
+        let (schema, fields) = schema();
         let directory =
             tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = if crate::paths::writable(dir) {
+            Index::open_or_create(directory, schema)?
+        } else {
+            Index::open_or_create(ReadOnlyDirectory(directory), schema)?
+        };
+        Self::with_index(dir.to_path_buf(), index, fields)
+    }
+
+    /// An empty index in memory: a placeholder while a damaged index folder is moved aside.
+    pub fn open_in_ram() -> Result<Self> {
+        let (schema, fields) = schema();
+        Self::with_index(
+            std::path::PathBuf::new(),
+            Index::create_in_ram(schema),
+            fields,
+        )
+    }
+
+    fn with_index(dir: std::path::PathBuf, index: Index, fields: Fields) -> Result<Self> {
         index.tokenizers().register(ANALYZER, analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(LexicalIndex {
+            dir,
             index,
             reader,
             writer: None,
-            chunk_id,
-            doc_id,
-            text,
-            title,
+            chunk_id: fields.chunk_id,
+            doc_id: fields.doc_id,
+            text: fields.text,
+            title: fields.title,
         })
     }
 
@@ -284,11 +388,70 @@ impl LexicalIndex {
         self.reader().search(query, limit)
     }
 
+    /// Checks the files of the segments in use against their checksums, all but those in
+    /// `verified` that kept their size and time. Returns every file in use, each now known
+    /// whole, or why the index is damaged (a file that fails its checksum or cannot be read).
+    /// Files that are missing altogether already fail [`LexicalIndex::open`].
+    pub fn verify(&self, verified: &HashSet<SeenFile>) -> Result<Result<Vec<SeenFile>, String>> {
+        let segments: Vec<String> = self
+            .index
+            .searchable_segment_metas()?
+            .iter()
+            .map(|m| m.id().uuid_string())
+            .collect();
+        let mut seen = Vec::new();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| crate::Error::io(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| crate::Error::io(&self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !segments.iter().any(|id| name.starts_with(id.as_str())) {
+                continue;
+            }
+            let meta = entry
+                .metadata()
+                .map_err(|e| crate::Error::io(entry.path(), e))?;
+            let file = SeenFile {
+                name,
+                len: meta.len(),
+                mtime_ns: meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i64),
+            };
+            if !verified.contains(&file) {
+                match self
+                    .index
+                    .directory()
+                    .validate_checksum(Path::new(&file.name))
+                {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Err(format!("{} fails its checksum", file.name))),
+                    Err(e) => return Ok(Err(format!("{} cannot be read: {e}", file.name))),
+                }
+            }
+            seen.push(file);
+        }
+        Ok(Ok(seen))
+    }
+
+    /// Moves a damaged index folder aside (to `lexical.damaged`, replacing an older one), so
+    /// that a new index can be built in its place from the catalog.
+    pub fn set_aside(dir: &Path) -> Result<()> {
+        let aside = dir.with_extension("damaged");
+        if aside.exists() {
+            std::fs::remove_dir_all(&aside).map_err(|e| crate::Error::io(&aside, e))?;
+        }
+        if dir.exists() {
+            std::fs::rename(dir, &aside).map_err(|e| crate::Error::io(dir, e))?;
+        }
+        Ok(())
+    }
+
     /// A read-only handle for searching from another thread while this one writes.
     pub fn reader(&self) -> LexicalReader {
         LexicalReader {
             reader: self.reader.clone(),
-            chunk_id: self.chunk_id,
             text: self.text,
             title: self.title,
         }
@@ -299,7 +462,6 @@ impl LexicalIndex {
 #[derive(Clone)]
 pub struct LexicalReader {
     reader: IndexReader,
-    chunk_id: Field,
     text: Field,
     title: Field,
 }
@@ -351,11 +513,30 @@ impl LexicalReader {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
+        // Never ask for more than the index holds: the collector sizes its heap by the limit.
+        let limit = limit.min(searcher.num_docs() as usize);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
+        // Ids come from the fast field, not the document store: no block to decompress per
+        // hit, and a damaged store cannot break a search.
+        let mut columns = HashMap::new();
         for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = doc.get_first(self.chunk_id).and_then(|v| v.as_u64()) {
+            if !score.is_finite() {
+                continue;
+            }
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(c) => c.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("chunk_id")?,
+                ),
+            };
+            if let Some(id) = column.first(address.doc_id) {
                 out.push((id as ChunkId, score));
             }
         }

@@ -66,30 +66,67 @@ impl Storage {
     }
 }
 
+/// What a saved index file was: its size, modification time and BLAKE3 hash. The library
+/// records it in the catalog at each save and checks it at open: a file whose size or time
+/// moved is hashed, and one whose bytes differ is rebuilt from the catalog's vectors rather
+/// than searched (a flipped byte in a vector changes rankings silently).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Seal {
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// BLAKE3 of the content, hex.
+    pub hash: String,
+}
+
+impl Seal {
+    /// The seal of the file at `path` as it is now.
+    pub fn of(path: &Path) -> Result<Seal> {
+        let (len, mtime_ns) = crate::paths::stat(path)?;
+        Ok(Seal {
+            len,
+            mtime_ns,
+            hash: crate::paths::content_hash(path)?,
+        })
+    }
+
+    /// Whether the file at `path` still is what this seal says: the same size and time, or,
+    /// where those moved (a copy, a restore), the same bytes. Returns the file's seal as it is
+    /// now where it matches.
+    fn check(&self, path: &Path) -> Result<Option<Seal>> {
+        let (len, mtime_ns) = crate::paths::stat(path)?;
+        if (len, mtime_ns) == (self.len, self.mtime_ns) {
+            return Ok(Some(self.clone()));
+        }
+        let now = Seal::of(path)?;
+        Ok((now.hash == self.hash).then_some(now))
+    }
+}
+
 /// The vector index of a library.
 pub struct VectorIndex {
     index: Index,
     path: PathBuf,
     dim: usize,
     dirty: bool,
+    /// The file as last loaded or saved, where it was.
+    seal: Option<Seal>,
+    /// Why the file on disk was not loaded, where it was not: it is rebuilt from the catalog.
+    damaged: Option<String>,
 }
 
 impl VectorIndex {
     /// Opens the index at `path` for vectors of `dim` dimensions, creating an empty one (stored
     /// as `storage` says) where the file is absent. An existing file keeps the storage it was
-    /// written with. A file with other dimensions (another model) is set aside, not mixed in.
-    pub fn open(path: &Path, dim: usize, storage: Storage) -> Result<Self> {
+    /// written with. A file with other dimensions (another model) is set aside, not mixed in; a
+    /// file that is not what `seal` (recorded at its last save) says, or that does not load,
+    /// comes up empty and [`VectorIndex::damaged`] says why: the catalog's vectors rebuild it.
+    pub fn open(path: &Path, dim: usize, storage: Storage, seal: Option<&Seal>) -> Result<Self> {
         let err = |message: String| Error::Vector {
             path: path.to_path_buf(),
             message,
         };
-        let path_str = path.to_string_lossy();
-        let existing = path
-            .is_file()
-            .then(|| Index::metadata(&path_str).ok())
-            .flatten()
-            .filter(|m| m.dimensions as usize == dim)
-            .and_then(|m| Storage::of(m.quantization));
         let options = |storage: Storage| IndexOptions {
             dimensions: dim,
             metric: MetricKind::Cos,
@@ -99,30 +136,75 @@ impl VectorIndex {
             expansion_search: 0,
             multi: false,
         };
-        let mut dirty = false;
-        let index = match existing {
-            Some(kind) => {
-                let index = Index::new(&options(kind)).map_err(|e| err(e.to_string()))?;
-                if index.load(&path_str).is_ok() {
-                    index
-                } else {
-                    // Unreadable: the catalog's vectors rebuild it.
-                    dirty = true;
-                    Index::new(&options(storage)).map_err(|e| err(e.to_string()))?
-                }
-            }
-            None => {
-                // Absent, unreadable, or another model's: the catalog's vectors rebuild it.
-                dirty = path.is_file();
-                Index::new(&options(storage)).map_err(|e| err(e.to_string()))?
-            }
-        };
-        Ok(VectorIndex {
-            index,
+        let empty =
+            |storage: Storage| Index::new(&options(storage)).map_err(|e| err(e.to_string()));
+        let mut index = VectorIndex {
+            index: empty(storage)?,
             path: path.to_path_buf(),
             dim,
-            dirty,
-        })
+            dirty: false,
+            seal: None,
+            damaged: None,
+        };
+        if !path.is_file() {
+            return Ok(index);
+        }
+        // A file saved before seals were recorded is loaded as it is (its seal is recorded at
+        // the next save).
+        let now = match seal.map(|seal| seal.check(path)).transpose()? {
+            Some(None) => {
+                index.damaged = Some("its content is not what was saved (damaged on disk?)".into());
+                index.dirty = true;
+                return Ok(index);
+            }
+            Some(now) => now,
+            None => None,
+        };
+        let loaded = usearch_file(path, |name| {
+            let meta = Index::metadata(name).map_err(|e| e.to_string())?;
+            if meta.dimensions as usize != dim {
+                return Ok(None);
+            }
+            let Some(kind) = Storage::of(meta.quantization) else {
+                return Err(format!("an unknown storage ({:?})", meta.quantization));
+            };
+            let loaded = Index::new(&options(kind)).map_err(|e| e.to_string())?;
+            loaded.load(name).map_err(|e| e.to_string())?;
+            Ok(Some(loaded))
+        });
+        match loaded {
+            Ok(Some(loaded)) => {
+                index.index = loaded;
+                index.seal = now;
+            }
+            // Another model's vectors: replaced at the next save, never mixed in.
+            Ok(None) => index.dirty = true,
+            Err(why) => {
+                index.damaged = Some(format!("it does not load: {why}"));
+                index.dirty = true;
+            }
+        }
+        Ok(index)
+    }
+
+    /// The dimensions of its vectors.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Why the file on disk could not be used, where it could not (it is rebuilt).
+    pub fn damaged(&self) -> Option<&str> {
+        self.damaged.as_deref()
+    }
+
+    /// The file as last loaded or saved, for the catalog to record.
+    pub fn seal(&self) -> Option<&Seal> {
+        self.seal.as_ref()
     }
 
     /// How it stores vectors.
@@ -188,9 +270,12 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// The `limit` passages nearest to `query`, nearest first, with cosine similarity.
+    /// The `limit` passages nearest to `query`, nearest first, with cosine similarity. A
+    /// passage whose similarity is not a number (a damaged vector) is never ranked.
     pub fn search(&self, query: &[f32], limit: usize) -> Result<Vec<(ChunkId, f32)>> {
-        if self.index.size() == 0 || limit == 0 {
+        // usearch sizes its answer by the limit: never more than the index holds.
+        let limit = limit.min(self.index.size());
+        if limit == 0 {
             return Ok(Vec::new());
         }
         let matches = if self.index.size() < EXACT_BELOW {
@@ -204,21 +289,25 @@ impl VectorIndex {
             .iter()
             .zip(&matches.distances)
             .map(|(&k, &d)| (k as ChunkId, 1.0 - d))
+            .filter(|(_, score)| score.is_finite())
             .collect())
     }
 
     /// Writes the index to disk where it changed: to a temporary file first, synced, then renamed
-    /// over the old one, so a crash leaves either the old index or the new one.
+    /// over the old one, so a crash leaves either the old index or the new one. The new file's
+    /// [`Seal`] is then what [`VectorIndex::seal`] gives.
     pub fn save(&mut self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
         let tmp = self.path.with_extension("usearch.tmp");
-        self.index
-            .save(&tmp.to_string_lossy())
-            .map_err(|e| self.err(e))?;
+        usearch_file(&tmp, |name| {
+            self.index.save(name).map_err(|e| e.to_string())
+        })
+        .map_err(|e| self.err(e))?;
         let file = std::fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
         file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        let seal = Seal::of(&tmp)?;
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
         if let Some(dir) = self.path.parent() {
             // The rename itself must reach the disk too.
@@ -226,9 +315,44 @@ impl VectorIndex {
                 let _ = d.sync_all();
             }
         }
+        self.seal = Some(seal);
+        self.damaged = None;
         self.dirty = false;
         Ok(())
     }
+}
+
+/// Runs a usearch file operation, which takes the path as UTF-8 text. A path that is not UTF-8
+/// (a library in a folder named in Latin-1) is reached through the process's own descriptor of
+/// the file, `/proc/self/fd/N` (or `/dev/fd/N`), whose name is plain ASCII.
+fn usearch_file<T>(
+    path: &Path,
+    f: impl FnOnce(&str) -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    if let Some(name) = path.to_str() {
+        return f(name);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| e.to_string())?;
+        let dir = if cfg!(target_os = "linux") {
+            "/proc/self/fd"
+        } else {
+            "/dev/fd"
+        };
+        let result = f(&format!("{dir}/{}", file.as_raw_fd()));
+        drop(file);
+        result
+    }
+    #[cfg(not(unix))]
+    Err(format!("{} is not a UTF-8 path", path.display()))
 }
 
 #[cfg(test)]
@@ -239,7 +363,7 @@ mod tests {
     fn add_search_save_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.usearch");
-        let mut index = VectorIndex::open(&path, 3, Storage::F32).unwrap();
+        let mut index = VectorIndex::open(&path, 3, Storage::F32, None).unwrap();
         index.add(7, &[1.0, 0.0, 0.0]).unwrap();
         index.add(8, &[0.0, 1.0, 0.0]).unwrap();
         index.add(8, &[0.0, 0.9, 0.1]).unwrap();
@@ -248,12 +372,21 @@ mod tests {
         assert_eq!(hits[0].0, 7);
         assert!(hits[0].1 > 0.9);
         index.save().unwrap();
-        let reopened = VectorIndex::open(&path, 3, Storage::I8).unwrap();
+        let seal = index.seal().cloned().unwrap();
+        let reopened = VectorIndex::open(&path, 3, Storage::I8, Some(&seal)).unwrap();
         assert_eq!(reopened.storage(), Storage::F32, "a file keeps its storage");
         assert_eq!(reopened.len(), 2);
         assert!(reopened.contains(8));
         // Another model's dimensions never mix with these vectors.
-        let other = VectorIndex::open(&path, 4, Storage::F32).unwrap();
+        let other = VectorIndex::open(&path, 4, Storage::F32, Some(&seal)).unwrap();
         assert!(other.is_empty());
+        // A flipped byte is caught by the seal: the index comes up empty, to be rebuilt.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let flipped = VectorIndex::open(&path, 3, Storage::F32, Some(&seal)).unwrap();
+        assert!(flipped.is_empty());
+        assert!(flipped.damaged().is_some());
     }
 }

@@ -33,6 +33,8 @@ struct HubState {
     lie: HashMap<String, String>,
     /// Cut the connection after this many bytes of the file, once.
     cut: HashMap<String, usize>,
+    /// Send this many bytes more than the file has, every time.
+    flood: HashMap<String, usize>,
     /// Every request: method, path, range header.
     log: Vec<String>,
 }
@@ -183,6 +185,11 @@ fn answer(stream: TcpStream, state: &Mutex<HubState>) -> std::io::Result<()> {
             out.flush()?;
             return out.shutdown(std::net::Shutdown::Both);
         }
+        if let Some(&extra) = st.flood.get(file) {
+            let mut flooded = body.to_vec();
+            flooded.resize(body.len() + extra, 0);
+            return respond(&mut out, status, &headers, &flooded);
+        }
         return respond(&mut out, status, &headers, body);
     }
     respond(&mut out, "404 Not Found", &[], b"not found")
@@ -296,6 +303,23 @@ fn fetch_resumes_a_broken_download_and_the_model_then_searches() {
     )
     .unwrap();
     assert_eq!(status["model"]["name"], "MiniLM-test");
+}
+
+#[test]
+fn a_server_that_sends_more_than_it_advertised_never_fills_the_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = tmp.path().join("tiny");
+    write_tiny_model(&served, Pooling::Mean).unwrap();
+    let hub = Hub::serving(&served);
+    hub.with(|s| s.flood.insert("model.safetensors".into(), 32 << 20));
+    let models = tmp.path().join("models");
+    // The bytes past the advertised size are never written: what arrives first is the file.
+    let installed = fetch_model(&hub.request(), &models, None, &NoProgress).unwrap();
+    let weights = std::fs::read(installed.path.join("model.safetensors")).unwrap();
+    assert_eq!(
+        weights,
+        std::fs::read(served.join("model.safetensors")).unwrap()
+    );
 }
 
 #[test]

@@ -377,7 +377,8 @@ fn switching_models_keeps_the_old_vectors_until_the_new_ones_are_complete() {
     let old_model = tiny_model(tmp.path());
     let mut checked = 0;
     catalog
-        .for_each_vector(|id, v| {
+        .for_each_vector(next.info().dim, |id, v| {
+            let v = v.expect("every stored vector passes its checksum");
             if checked < 5 {
                 let text = texts[&id].as_str();
                 let new = next.embed(&[text]).unwrap().remove(0);

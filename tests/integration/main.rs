@@ -3,13 +3,19 @@
 //! Tests that need `../shared` (real papers, reference embeddings) or the stand-in model
 //! (`scripts/fetch-model`) print why they skip where those are absent.
 
+mod chunking;
 mod cli;
+mod compat;
 mod eval;
 mod extract;
+mod faults;
 mod golden;
 mod hub;
 mod library;
+mod models;
 mod papers;
+mod queries;
+mod reader;
 mod robustness;
 mod support;
 mod watch;

@@ -1,0 +1,68 @@
+//! Queries that ask for too much or for nothing: memory follows the library, not the limit,
+//! and a blank query is answered with nothing rather than with arbitrary papers.
+
+use crate::support::{cli, cli_json, write_papers};
+use medshelf::fixtures::write_tiny_model;
+use medshelf::Pooling;
+
+#[test]
+fn huge_limits_are_clamped_to_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    cli_json(
+        &lib,
+        Some(&model),
+        &["index", "--json", papers.dir.to_str().unwrap()],
+    );
+    for (limit, mode) in [
+        ("18446744073709551615", "hybrid"),
+        ("1000000000", "semantic"),
+        ("1000000000", "lexical"),
+    ] {
+        let out = cli(&lib, Some(&model))
+            .args([
+                "search", "ferritin", "--json", "--limit", limit, "--mode", mode,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{limit} {mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = hits["results"].as_array().unwrap().len();
+        assert!((1..=3).contains(&n), "{limit} {mode}: {n} results");
+    }
+}
+
+#[test]
+fn a_blank_query_returns_nothing_in_every_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    cli_json(
+        &lib,
+        Some(&model),
+        &["index", "--json", papers.dir.to_str().unwrap()],
+    );
+    for mode in ["hybrid", "semantic", "lexical"] {
+        for query in ["", "   ", "\t\n"] {
+            let hits = cli_json(
+                &lib,
+                Some(&model),
+                &["search", query, "--json", "--mode", mode],
+            );
+            assert_eq!(
+                hits["results"].as_array().unwrap().len(),
+                0,
+                "{mode} {query:?}"
+            );
+        }
+    }
+}
