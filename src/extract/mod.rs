@@ -16,6 +16,8 @@ use regex::Regex;
 
 use crate::error::Fault;
 
+mod layout;
+pub mod poppler;
 pub mod worker;
 
 pub use worker::{run_worker, WorkerExtractor};
@@ -122,29 +124,121 @@ pub fn extract_file(path: &Path) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::TooLarge(size));
     }
     let bytes = std::fs::read(path).map_err(|e| ExtractError::Unreadable(e.to_string()))?;
-    let mut extracted = extract_bytes(&bytes)?;
+    let raw = with_second_reader(path, read_raw(&bytes))?;
+    let mut extracted = finish(raw)?;
     extracted.hash = Some(blake3::hash(&bytes).to_hex().to_string());
     Ok(extracted)
 }
 
-/// Extracts a PDF held in memory.
+/// Extracts a PDF held in memory, with pdf-extract alone.
 pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
+    finish(read_raw(bytes)?)
+}
+
+/// A page's text has fewer letters and digits than this: nothing usable on it.
+const EMPTY_PAGE: usize = 20;
+
+/// Pages read as symbol soup above this share of their words go to the second reader.
+const GARBLED_PAGE: f64 = 0.15;
+/// A document read as symbol soup above this share of its words goes there page by page.
+const GARBLED_DOCUMENT: f64 = 0.08;
+
+/// Asks the second reader for what pdf-extract could not read: the whole document when it
+/// failed on it, else the pages it failed on, found empty, or decoded into symbol soup. A
+/// page is replaced only where the second reader did better on it.
+fn with_second_reader(
+    path: &Path,
+    first: Result<RawPdf, ExtractError>,
+) -> Result<RawPdf, ExtractError> {
+    let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+    // The second reading as a whole document, where it has text.
+    let whole = |pages: Vec<String>, info_title: Option<String>| RawPdf {
+        info_title,
+        failed: vec![false; pages.len()],
+        pages,
+    };
+    let mut raw = match first {
+        Ok(raw) => raw,
+        // Encrypted too: a file protected with an empty user password opens without asking,
+        // and poppler opens more of those than pdf-extract does.
+        Err(
+            e @ (ExtractError::Damaged(_)
+            | ExtractError::ReaderCrashed(_)
+            | ExtractError::Encrypted),
+        ) => {
+            return match poppler::pages(path) {
+                Some(pages) if has_text(&pages) => Ok(whole(pages, None)),
+                _ => Err(e),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    let soup = poppler::garbled(&raw.pages.join("\n")) > GARBLED_DOCUMENT;
+    let wanted: Vec<usize> = (0..raw.pages.len())
+        .filter(|&i| {
+            let page = &raw.pages[i];
+            raw.failed[i]
+                || letters(page) < EMPTY_PAGE
+                || soup
+                || poppler::garbled(page) > GARBLED_PAGE
+        })
+        .collect();
+    // No pages at all (a page tree the first reader could not follow) is no text either.
+    if (wanted.is_empty() && !raw.pages.is_empty()) || !poppler::available() {
+        return Ok(raw);
+    }
+    let Some(second) = poppler::pages(path) else {
+        return Ok(raw);
+    };
+    if second.len() != raw.pages.len() {
+        // The two readers disagree on the pages (a damaged cross-reference table): page by
+        // page means nothing, but where the first found no text at all the second's is it.
+        return Ok(if !has_text(&raw.pages) && has_text(&second) {
+            whole(second, raw.info_title)
+        } else {
+            raw
+        });
+    }
+    for i in wanted {
+        let better = if raw.failed[i] || letters(&raw.pages[i]) < EMPTY_PAGE {
+            letters(&second[i]) > letters(&raw.pages[i])
+        } else {
+            poppler::garbled(&second[i]) < poppler::garbled(&raw.pages[i]) / 2.0
+        };
+        if better {
+            raw.pages[i] = second[i].clone();
+            raw.failed[i] = false;
+        }
+    }
+    Ok(raw)
+}
+
+/// Whether pages hold a usable text layer. A scanned page still yields a stray character or two
+/// (page numbers stamped as text, OCR fragments); fewer than [`EMPTY_PAGE`] letters a page (over
+/// the first five) means none.
+fn has_text(pages: &[String]) -> bool {
+    let letters: usize = pages
+        .iter()
+        .map(|p| p.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum();
+    !pages.is_empty() && letters >= EMPTY_PAGE * pages.len().min(5)
+}
+
+/// pdf-extract's reading of a PDF, its panics caught.
+fn read_raw(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
     // Many real PDFs carry a few bytes of junk before the header; readers accept up to 1 KiB.
     let head = &bytes[..bytes.len().min(1024)];
     if !head.windows(5).any(|w| w == b"%PDF-") {
         return Err(ExtractError::NotPdf);
     }
-    let raw = catch_unwind(AssertUnwindSafe(|| raw_pages(bytes))).map_err(|panic| {
-        ExtractError::ReaderCrashed(crate::error::panic_message(panic.as_ref()))
-    })??;
-    let chars: usize = raw
-        .pages
-        .iter()
-        .map(|p| p.chars().filter(|c| c.is_alphanumeric()).count())
-        .sum();
-    // A scanned page still yields a stray character or two (page numbers stamped as text, OCR
-    // fragments); fewer than this many letters a page means no usable text layer.
-    if raw.pages.is_empty() || chars < 20 * raw.pages.len().min(5) {
+    catch_unwind(AssertUnwindSafe(|| raw_pages(bytes)))
+        .map_err(|panic| ExtractError::ReaderCrashed(crate::error::panic_message(panic.as_ref())))?
+}
+
+/// Raw pages to [`Extracted`]: a document without text is a scan, the title is chosen, the text
+/// normalised.
+fn finish(raw: RawPdf) -> Result<Extracted, ExtractError> {
+    if !has_text(&raw.pages) {
         return Err(ExtractError::NoText);
     }
     let title = raw
@@ -161,6 +255,8 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
 struct RawPdf {
     info_title: Option<String>,
     pages: Vec<String>,
+    /// Pages the reader failed on (their text is empty).
+    failed: Vec<bool>,
 }
 
 fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
@@ -172,14 +268,13 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
     let info_title = info_title(&doc);
     let pages = doc.get_pages();
     let mut texts = Vec::with_capacity(pages.len());
-    let mut failures = 0;
+    let mut failed = Vec::with_capacity(pages.len());
     let mut first_error = None;
     for &number in pages.keys() {
-        let mut text = String::new();
+        let mut page = layout::PageText::new();
         // One bad page (an error, or a panic inside the reader) must not cost the others.
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut out = pdf_extract::PlainTextOutput::new(&mut text);
-            pdf_extract::output_doc_page(&doc, &mut out, number).map_err(|e| e.to_string())
+            pdf_extract::output_doc_page(&doc, &mut page, number).map_err(|e| e.to_string())
         }))
         .unwrap_or_else(|panic| {
             Err(format!(
@@ -187,19 +282,25 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
                 crate::error::panic_message(panic.as_ref())
             ))
         });
-        if let Err(e) = result {
-            failures += 1;
-            first_error.get_or_insert(e);
-            text.clear();
+        match result {
+            Ok(()) => {
+                texts.push(page.into_text());
+                failed.push(false);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+                texts.push(String::new());
+                failed.push(true);
+            }
         }
-        texts.push(text);
     }
-    if !texts.is_empty() && failures == texts.len() {
+    if !failed.is_empty() && failed.iter().all(|&f| f) {
         return Err(ExtractError::Damaged(first_error.unwrap_or_default()));
     }
     Ok(RawPdf {
         info_title,
         pages: texts,
+        failed,
     })
 }
 

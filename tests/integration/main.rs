@@ -18,4 +18,5 @@ mod queries;
 mod reader;
 mod robustness;
 mod support;
+mod text_quality;
 mod watch;

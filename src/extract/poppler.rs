@@ -1,0 +1,164 @@
+//! The second reader: poppler's `pdftotext`, run as a separate program where it is installed
+//! (Debian's `poppler-utils`; GPL, so MedShelf runs it and never links it).
+//!
+//! pdf-extract is MedShelf's reader; this one is asked only for what it could not give: a
+//! document it fails on entirely (a European Heart Journal trial set in PDFlib Type 1 fonts
+//! panics inside it), a page it fails on or finds empty, and pages whose text it decodes into
+//! symbol soup (fonts without a Unicode map: `mai(tai(i(/ si(%s rhythm`). It runs in the PDF
+//! worker, under the worker's memory limit and its own time limit, so it cannot hang or crash
+//! an index run either. `MEDSHELF_PDFTOTEXT` names the program (`off` turns it off).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+/// The most text taken from one document: far beyond any paper, short of exhausting memory.
+const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// The time allowed for one document: poppler reads a hundred pages in about a second, and
+/// stops short of the worker's own limit, so that the worker answers first.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The `pdftotext` program, where one runs.
+static PROGRAM: LazyLock<Option<PathBuf>> = LazyLock::new(|| {
+    let program = match std::env::var_os("MEDSHELF_PDFTOTEXT") {
+        Some(p) if p == "off" || p.is_empty() => return None,
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from("pdftotext"),
+    };
+    Command::new(&program)
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()
+        .filter(|s| s.success())
+        .map(|_| program)
+});
+
+/// Whether the second reader is installed.
+pub fn available() -> bool {
+    PROGRAM.is_some()
+}
+
+/// Every page's text as `pdftotext` reads it (reading order, UTF-8), or `None` where it is not
+/// installed, fails, or overruns its time.
+pub fn pages(path: &Path) -> Option<Vec<String>> {
+    let program = PROGRAM.as_ref()?;
+    let mut command = Command::new(program);
+    command
+        .args(["-q", "-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    bound(&mut command);
+    let mut child = command.spawn().ok()?;
+    let mut stdout = child.stdout.take()?;
+    // Read on a thread so that a full pipe never blocks the program while it is waited for.
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = (&mut stdout)
+            .take(MAX_TEXT_BYTES as u64)
+            .read_to_end(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let text = reader.join().ok()?;
+    if !status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&text);
+    // Pages end with a form feed; the last one is followed by nothing.
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    Some(pages)
+}
+
+/// Bounds the program beyond the wait below: the kernel stops it after its CPU time, and when
+/// the process that started it dies (a worker killed for its own time limit), so that a file
+/// poppler loops on never leaves a program spinning. Memory is bounded by the worker's limit,
+/// which children inherit.
+#[cfg(target_os = "linux")]
+fn bound(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let seconds = TIMEOUT.as_secs() + 1;
+    // SAFETY: between fork and exec the closure calls only async-signal-safe system calls
+    // (prctl, setrlimit) on values it owns; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            let cpu = libc::rlimit {
+                rlim_cur: seconds,
+                rlim_max: seconds,
+            };
+            libc::setrlimit(libc::RLIMIT_CPU, &cpu);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bound(_command: &mut Command) {}
+
+/// How much of a page reads as symbol soup: the share of its words (three characters or more)
+/// with a symbol between two letters (`a(d`, `dr%/s`), which a font without a Unicode map
+/// gives and prose hardly ever does. Code in a statistics paper (`c(a)`) scores a few per cent.
+pub(super) fn garbled(text: &str) -> f64 {
+    const SYMBOLS: &str = "()%$!#*+=<>@^~|\";[]{}\\";
+    let mut words = 0usize;
+    let mut soup = 0usize;
+    for word in text.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        if chars.len() < 3 {
+            continue;
+        }
+        words += 1;
+        if chars
+            .windows(3)
+            .any(|w| w[0].is_alphabetic() && SYMBOLS.contains(w[1]) && w[2].is_alphabetic())
+        {
+            soup += 1;
+        }
+    }
+    if words < 20 {
+        return 0.0;
+    }
+    soup as f64 / words as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::garbled;
+
+    #[test]
+    fn symbol_soup_is_told_from_prose_and_code() {
+        let soup = "Oral  lass . a(d ... a(tiarrhythmic dr%/s for mai(tai(i(/ si(%s rhythm a0er \
+            catheter ablatio( of atrial fibrillatio(, ’omso( J, )ambiase PD, a*t%r G, Ba(er+ee \
+            Provide(cia R the Cochra(e  ollaboratio(, P%blished by Joh( Wiley > So(s a(d more";
+        assert!(garbled(soup) > 0.3, "{}", garbled(soup));
+        let prose = "Pulmonary cystic echinococcosis is primarily managed through surgical \
+            intervention. Medical treatment with albendazole (ALB) should only be contemplated if \
+            surgery is contraindicated or not feasible (see section 4.2); regular monitoring for \
+            secondary infection, or expectoration of the laminated layer, is mandated.";
+        assert!(garbled(prose) < 0.02, "{}", garbled(prose));
+    }
+}
