@@ -1400,7 +1400,11 @@ impl Library {
                 removed.push(path);
             }
         }
-        self.commit()?;
+        // Nothing known under the paths (the watcher saw an unrelated file go): no commit, so
+        // that a no-op writes nothing.
+        if !removed.is_empty() {
+            self.commit()?;
+        }
         Ok(removed)
     }
 

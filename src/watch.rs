@@ -1,27 +1,191 @@
 //! Following the library's folders: PDFs added, changed, moved or deleted there are reflected
 //! within seconds, without a rescan of everything.
 //!
-//! File-system events (notify) are debounced, reduced to the paths they touch, and each path is
-//! handed to the same code as `index` and `remove`: a path that exists is indexed (unchanged
-//! content costs a stat and, at most, a hash), a path that is gone is forgotten. A move is a
-//! disappearance plus an appearance of the same content, which is linked without re-reading.
+//! One watcher serves both faces (the CLI's `watch` and the app). It listens to the file
+//! system (notify), keeps only the events that can change what the library holds (a file
+//! created, written, renamed or removed; never a file opened or read, which MedShelf itself
+//! does all the time: reacting to those made the app re-index and re-search about once a
+//! second), gathers them until the folder has been quiet for [`DEBOUNCE`], and hands the paths
+//! they touch over as [`Changes`]. A path that exists is indexed (unchanged content costs a
+//! stat and, at most, a hash); a path that is gone is forgotten. A move is a disappearance
+//! plus an appearance of the same content, which is linked without re-reading.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::error::{Error, Result};
 use crate::library::{IndexEvent, Library, Sink};
 
-/// How long events are gathered before they are acted on: a copy of a large PDF raises many.
+/// How long a folder must be quiet before its changes are acted on: a copy of a large PDF
+/// raises many events.
 pub const DEBOUNCE: Duration = Duration::from_millis(750);
 
+/// The longest changes wait while events keep coming (a folder being filled for minutes):
+/// what has settled by then is indexed, the rest follows.
+const MOST_WAIT: Duration = Duration::from_secs(5);
+
+/// What a burst of file-system events amounts to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Folders and PDFs that exist and may be new or changed.
+    pub present: Vec<PathBuf>,
+    /// Paths that are gone (files or whole folders).
+    pub gone: Vec<PathBuf>,
+    /// Events were lost (the kernel's queue overflowed): only a catch-up over every followed
+    /// folder is sure to see everything.
+    pub overflowed: bool,
+}
+
+impl Changes {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.present.is_empty() && self.gone.is_empty() && !self.overflowed
+    }
+}
+
+/// Whether an event of this kind can change what the library holds. Opening, reading and
+/// closing a file after reading it cannot; neither can a change of its access time or
+/// permissions. Closing a file after writing it can (the end of a save or a copy).
+pub fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
+    }
+}
+
+/// Sorts the paths events touched into what is there and what is gone. Hidden names (an
+/// editor's or a browser's temporary file) and everything under `ignore` (the library's own
+/// folder, which may sit inside a followed one) are left out; only folders and PDFs count as
+/// present. A gone path is kept whatever its name: the library forgets what it knew under it,
+/// and a folder's name may hold a dot ("Dr. Smith's papers").
+pub fn classify(paths: impl IntoIterator<Item = PathBuf>, ignore: &[PathBuf]) -> Changes {
+    let paths: BTreeSet<PathBuf> = paths
+        .into_iter()
+        .filter(|p| !ignore.iter().any(|dir| p.starts_with(dir)))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    let mut changes = Changes::default();
+    for path in paths {
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() || crate::extract::is_pdf_name(&path) => {
+                changes.present.push(path)
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => changes.gone.push(path),
+            // There but not readable now: the next event or catch-up will tell.
+            Err(_) => {}
+        }
+    }
+    changes
+}
+
+/// A running watcher: follows folders and calls its handler with each settled batch of
+/// [`Changes`] on a thread of its own. Dropping it stops both.
+pub struct FolderWatcher {
+    watcher: RecommendedWatcher,
+    followed: HashSet<PathBuf>,
+}
+
+impl FolderWatcher {
+    /// Starts a watcher that calls `handler` with each batch of changes; paths under `ignore`
+    /// are never reported.
+    pub fn start(
+        ignore: Vec<PathBuf>,
+        handler: impl Fn(Changes) + Send + 'static,
+    ) -> Result<FolderWatcher> {
+        let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+        let watcher = notify::recommended_watcher(tx)
+            .map_err(|e| Error::Invalid(format!("cannot watch folders: {e}")))?;
+        std::thread::Builder::new()
+            .name("medshelf-watch".into())
+            .spawn(move || settle(rx, &ignore, handler))
+            .map_err(|e| Error::Invalid(format!("cannot watch folders: {e}")))?;
+        Ok(FolderWatcher {
+            watcher,
+            followed: HashSet::new(),
+        })
+    }
+
+    /// Follows `folder` and everything under it, unless it is followed already.
+    pub fn follow(&mut self, folder: &Path) -> Result<()> {
+        if self.followed.contains(folder) {
+            return Ok(());
+        }
+        self.watcher
+            .watch(folder, RecursiveMode::Recursive)
+            .map_err(|e| Error::Invalid(format!("cannot watch {}: {e}", folder.display())))?;
+        self.followed.insert(folder.to_path_buf());
+        Ok(())
+    }
+
+    /// The folders followed, sorted.
+    pub fn followed(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self.followed.iter().cloned().collect();
+        v.sort();
+        v
+    }
+}
+
+/// The watcher's thread: gathers the paths of content-changing events until the folders have
+/// been quiet for [`DEBOUNCE`] (or changes have waited [`MOST_WAIT`]), then hands them over.
+/// Events that change nothing neither start nor prolong a wait. Ends when the watcher is
+/// dropped.
+fn settle(
+    rx: mpsc::Receiver<notify::Result<notify::Event>>,
+    ignore: &[PathBuf],
+    handler: impl Fn(Changes),
+) {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut overflowed = false;
+    let mut first: Option<Instant> = None;
+    let mut last = Instant::now();
+    loop {
+        let event = match first {
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(started) => {
+                let quiet_at = last + DEBOUNCE;
+                let deadline = quiet_at.min(started + MOST_WAIT);
+                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+        };
+        match event {
+            Ok(Ok(event)) if changes_content(&event.kind) => {
+                paths.extend(event.paths);
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => {
+                overflowed = true;
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let mut changes = classify(std::mem::take(&mut paths), ignore);
+                changes.overflowed = std::mem::take(&mut overflowed);
+                first = None;
+                if !changes.is_empty() {
+                    handler(changes);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
 /// Watches `folders` until `stop` is set: first catches up with what changed while nobody was
-/// watching, then follows events. Progress and removals go to `sink`.
+/// watching, then follows changes. Progress and removals go to `sink`.
 pub fn watch(
     library: &mut Library,
     folders: &[PathBuf],
@@ -30,48 +194,98 @@ pub fn watch(
 ) -> Result<()> {
     library.open_for_writing()?;
     let (tx, rx) = mpsc::channel();
-    let mut debouncer = notify_debouncer_mini::new_debouncer(DEBOUNCE, tx)
-        .map_err(|e| Error::Invalid(format!("cannot watch folders: {e}")))?;
+    let ignore = vec![std::path::absolute(library.dir()).map_err(|e| Error::io(library.dir(), e))?];
+    let mut watcher = FolderWatcher::start(ignore, move |changes| {
+        let _ = tx.send(changes);
+    })?;
     for folder in folders {
-        debouncer
-            .watcher()
-            .watch(folder, RecursiveMode::Recursive)
-            .map_err(|e| Error::Invalid(format!("cannot watch {}: {e}", folder.display())))?;
+        watcher.follow(folder)?;
     }
     // Watching starts before the catch-up, so nothing that happens during it is missed.
     library.index(folders, sink, stop)?;
     sink.event(&IndexEvent::Watching { folders });
     while !stop.load(Ordering::Relaxed) {
-        let events = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Ok(events)) => events,
-            // A lost event (an overflowing kernel queue) is healed by a catch-up run.
-            Ok(Err(_)) => {
-                library.index(folders, sink, stop)?;
-                continue;
-            }
+        let changes = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(changes) => changes,
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        let paths: BTreeSet<PathBuf> = events.into_iter().map(|e| e.path).collect();
-        let (present, gone): (Vec<PathBuf>, Vec<PathBuf>) = paths
-            .into_iter()
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .partition(|p| p.exists());
-        let present: Vec<PathBuf> = present
-            .into_iter()
-            .filter(|p| p.is_dir() || crate::extract::is_pdf_name(p))
-            .collect();
-        if !gone.is_empty() {
-            for path in library.remove(&gone)? {
-                sink.event(&IndexEvent::Removed { path: &path });
-            }
-        }
-        if !present.is_empty() {
-            library.index(&present, sink, stop)?;
-        }
+        apply(library, folders, &changes, sink, stop)?;
     }
     Ok(())
+}
+
+/// Carries `changes` into the library: gone paths forgotten, present ones indexed, a lost
+/// event healed by a catch-up over `folders`.
+pub fn apply(
+    library: &mut Library,
+    folders: &[PathBuf],
+    changes: &Changes,
+    sink: &dyn Sink,
+    stop: &AtomicBool,
+) -> Result<()> {
+    if !changes.gone.is_empty() {
+        for path in library.remove(&changes.gone)? {
+            sink.event(&IndexEvent::Removed { path: &path });
+        }
+    }
+    if changes.overflowed {
+        library.index(folders, sink, stop)?;
+    } else if !changes.present.is_empty() {
+        library.index(&changes.present, sink, stop)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind};
+
+    #[test]
+    fn reading_a_file_is_not_a_change() {
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Open(AccessMode::Read)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Other,
+        ] {
+            assert!(!changes_content(&kind), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(notify::event::RenameMode::Both)),
+            EventKind::Remove(RemoveKind::Folder),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Any,
+        ] {
+            assert!(changes_content(&kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn gone_folders_with_a_dot_are_forgotten_and_the_library_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("library");
+        std::fs::create_dir(&library).unwrap();
+        let pdf = dir.path().join("a.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        let changes = classify(
+            [
+                pdf.clone(),
+                dir.path().join("notes.txt"),
+                dir.path().join("Dr. Smith papers"),
+                dir.path().join(".a.pdf.part"),
+                library.join("catalog.sqlite-journal"),
+            ],
+            std::slice::from_ref(&library),
+        );
+        assert_eq!(changes.present, vec![pdf]);
+        assert_eq!(changes.gone, vec![dir.path().join("Dr. Smith papers")]);
+    }
 }

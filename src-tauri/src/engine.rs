@@ -165,7 +165,7 @@ pub struct Engine {
     /// Whether a job is running.
     busy: AtomicBool,
     /// Follows the library's folders; see [`crate::watch`].
-    watcher: Mutex<Option<crate::watch::FolderWatcher>>,
+    watcher: Mutex<Option<medshelf::watch::FolderWatcher>>,
 }
 
 impl Engine {
@@ -318,7 +318,8 @@ impl Engine {
     }
 
     fn run(self: &Arc<Self>, app: AppHandle, jobs: Receiver<Job>, mut library: Library) {
-        match crate::watch::FolderWatcher::start(Arc::downgrade(self)) {
+        let library_dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        match crate::watch::start(Arc::downgrade(self), library_dir) {
             Ok(w) => *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(w),
             Err(e) => eprintln!("medshelf-app: folders will not be followed: {e}"),
         }
@@ -346,31 +347,7 @@ impl Engine {
                 Job::Remove { paths, reply } => {
                     let _ = reply.send(library.remove(&paths).map_err(|e| e.to_string()));
                 }
-                Job::Forget { paths } => {
-                    let id = self.next_job.fetch_add(1, Ordering::SeqCst);
-                    let sink = Events {
-                        app: &app,
-                        job: id,
-                        quiet: true,
-                    };
-                    let event = match library.remove(&paths) {
-                        Ok(removed) => {
-                            for path in &removed {
-                                sink.event(&IndexEvent::Removed { path });
-                            }
-                            let summary = IndexSummary {
-                                removed: removed.len(),
-                                ..Default::default()
-                            };
-                            Ingest::Finished { job: id, summary }
-                        }
-                        Err(e) => Ingest::Error {
-                            job: id,
-                            error: e.to_string(),
-                        },
-                    };
-                    let _ = app.emit(INGEST_EVENT, event);
-                }
+                Job::Forget { paths } => self.forget(&app, &mut library, &paths),
                 Job::UseModel { name, reply } => self.use_model(&app, &mut library, &name, reply),
                 Job::FetchModel { reply } => {
                     let result = self.fetch_model(&app, &mut library);
@@ -427,7 +404,45 @@ impl Engine {
         }
         let options = IndexOptions { retry_failed };
         let event = match library.index_with(paths, options, &sink, &self.cancel) {
+            // A quiet run (a catch-up, the watcher) that changed nothing has nothing to say:
+            // the page would refresh its results for nothing.
+            Ok(summary)
+                if quiet
+                    && summary.indexed + summary.failed + summary.removed == 0
+                    && !summary.cancelled =>
+            {
+                return;
+            }
             Ok(summary) => Ingest::Finished { job: id, summary },
+            Err(e) => Ingest::Error {
+                job: id,
+                error: e.to_string(),
+            },
+        };
+        let _ = app.emit(INGEST_EVENT, event);
+    }
+
+    /// Forgets files the watcher saw go. Where the library knew none of them, the page hears
+    /// nothing: it would only refresh for nothing.
+    fn forget(&self, app: &AppHandle, library: &mut Library, paths: &[PathBuf]) {
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+        let event = match library.remove(paths) {
+            Ok(removed) if removed.is_empty() => return,
+            Ok(removed) => {
+                let sink = Events {
+                    app,
+                    job: id,
+                    quiet: true,
+                };
+                for path in &removed {
+                    sink.event(&IndexEvent::Removed { path });
+                }
+                let summary = IndexSummary {
+                    removed: removed.len(),
+                    ..Default::default()
+                };
+                Ingest::Finished { job: id, summary }
+            }
             Err(e) => Ingest::Error {
                 job: id,
                 error: e.to_string(),
@@ -447,7 +462,11 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
         {
-            w.follow(&folders);
+            for folder in &folders {
+                if let Err(e) = w.follow(folder) {
+                    eprintln!("medshelf-app: {e}");
+                }
+            }
         }
     }
 

@@ -96,3 +96,51 @@ fn added_changed_renamed_deleted() {
     watcher.kill().unwrap();
     watcher.wait().unwrap();
 }
+
+/// The app re-indexed and re-searched about once a second while idle: the watcher took
+/// MedShelf's own reads of a followed folder (open, read, close) for changes. Reads and a
+/// library inside the folder are not changes; a new PDF is, once.
+#[test]
+fn reading_a_followed_folder_is_not_a_change() {
+    use medshelf::watch::{Changes, FolderWatcher};
+    use std::sync::{Arc, Mutex};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let library = papers.dir.join("library");
+    std::fs::create_dir(&library).unwrap();
+    let seen: Arc<Mutex<Vec<Changes>>> = Arc::default();
+    let sink = seen.clone();
+    let mut watcher = FolderWatcher::start(vec![library.clone()], move |changes| {
+        sink.lock().unwrap().push(changes)
+    })
+    .unwrap();
+    watcher.follow(&papers.dir).unwrap();
+
+    // What MedShelf does all day: read the papers (hashing, the viewer), write its own files.
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        for entry in std::fs::read_dir(&papers.dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let _ = std::fs::read(&path).unwrap();
+            }
+        }
+        std::fs::write(library.join("catalog.sqlite-wal"), b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(medshelf::watch::DEBOUNCE * 2);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Vec::<Changes>::new(),
+        "reads are no changes"
+    );
+
+    let added = papers.dir.join("added.pdf");
+    write_pdf(&added, None, &[FixturePage::text(&["Lithium in mania."])]).unwrap();
+    eventually("the added paper", || !seen.lock().unwrap().is_empty());
+    std::thread::sleep(medshelf::watch::DEBOUNCE * 2);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "one settled batch: {seen:?}");
+    assert_eq!(seen[0].present, vec![added]);
+}
