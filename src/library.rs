@@ -1902,6 +1902,11 @@ fn run_search(
             opts.fusion,
         ),
     };
+    // The papers the keyword side found: the others came by meaning alone.
+    let by_words: HashSet<DocumentId> = lexical
+        .iter()
+        .filter_map(|(id, _)| document_of.get(id).copied())
+        .collect();
     // Within a paper, its passages are ranked by the same fusion.
     let ranked = match mode {
         Mode::Lexical => lexical,
@@ -1914,6 +1919,7 @@ fn run_search(
             path,
             title: catalog.title(doc).ok().flatten(),
             year: catalog.year(doc).ok().flatten(),
+            meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
         })
     });
     Ok(SearchResponse {

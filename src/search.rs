@@ -136,6 +136,11 @@ pub struct SearchResult {
     pub end: usize,
     /// The best passages of the paper's other matching pages, best first.
     pub passages: Vec<PassageHit>,
+    /// In hybrid mode: none of the query's words occur in the paper (it came by meaning
+    /// alone). Where every result is so, nothing in the library really matched the words
+    /// asked, and the page says so. Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub meaning_only: bool,
 }
 
 /// A further matching page of a paper.
@@ -162,6 +167,8 @@ pub struct PaperMeta {
     pub title: Option<String>,
     /// Its year, where known.
     pub year: Option<u16>,
+    /// See [`SearchResult::meaning_only`].
+    pub meaning_only: bool,
 }
 
 /// Fuses two ranked lists (best first) into one, best first.
@@ -245,7 +252,13 @@ pub fn group(
         }
         // A passage of a paper removed since the search began has no path: skip it.
         let Some(list) = hits.get(&doc) else { continue };
-        let Some(PaperMeta { path, title, year }) = paper(doc) else {
+        let Some(PaperMeta {
+            path,
+            title,
+            year,
+            meaning_only,
+        }) = paper(doc)
+        else {
             continue;
         };
         let best = list[0].0;
@@ -273,6 +286,7 @@ pub fn group(
             start: best.start,
             end: best.end,
             passages,
+            meaning_only,
         });
     }
     results

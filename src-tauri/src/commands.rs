@@ -8,9 +8,9 @@ use std::time::Instant;
 use medshelf::library::LibraryStatus;
 use medshelf::{DocumentRow, Mode, SearchOptions, SearchResponse};
 use serde::Serialize;
-use tauri::{Emitter, Manager, State};
+use tauri::{Manager, State};
 
-use crate::engine::{Engine, Ingest, Job, INGEST_EVENT};
+use crate::engine::{Engine, Ingest, Job};
 
 type Shared<'a> = State<'a, Arc<Engine>>;
 
@@ -29,9 +29,14 @@ pub fn run() {
                 .filter(|p| p.exists())
                 .collect();
             if !given.is_empty() {
-                if let Err(e) = engine.queue_index(given, false) {
-                    eprintln!("medshelf-app: cannot index the paths given: {e}");
-                }
+                // Counted and announced off the main thread (a large folder takes a moment),
+                // so that the window opens at once; the page replays the announcement.
+                let (engine, app) = (engine.clone(), app.handle().clone());
+                std::thread::spawn(move || {
+                    if let Err(e) = engine.queue_found(&app, given, false) {
+                        eprintln!("medshelf-app: cannot index the paths given: {e}");
+                    }
+                });
             }
             app.manage(engine);
             Ok(())
@@ -50,6 +55,7 @@ pub fn run() {
             fetch_model,
             models,
             use_model,
+            ingest_log,
         ])
         .run(tauri::generate_context!())
         .expect("error while running MedShelf");
@@ -142,37 +148,17 @@ async fn index_paths(
 ) -> Result<Queued, String> {
     let engine = engine.inner().clone();
     blocking(move || {
-        let mut files = Vec::new();
-        let mut skipped = Vec::new();
-        let mut wanted = Vec::new();
-        for path in paths {
-            if path.is_dir() || (path.is_file() && medshelf::extract::is_pdf_name(&path)) {
-                wanted.push(path);
-            } else {
-                skipped.push(path);
-            }
-        }
-        for found in medshelf::extract::find_pdfs(&wanted) {
-            match found {
-                Ok(p) => files.push(p),
-                Err(e) => return Err(e.to_string()),
-            }
-        }
+        let (wanted, skipped): (Vec<PathBuf>, Vec<PathBuf>) = paths
+            .into_iter()
+            .partition(|p| p.is_dir() || (p.is_file() && medshelf::extract::is_pdf_name(p)));
         if wanted.is_empty() {
             return Ok(Queued {
                 job: 0,
-                files,
+                files: Vec::new(),
                 skipped,
             });
         }
-        let job = engine.queue_index(wanted, retry_failed.unwrap_or(false))?;
-        let _ = app.emit(
-            INGEST_EVENT,
-            Ingest::Queued {
-                job,
-                files: files.clone(),
-            },
-        );
+        let (job, files) = engine.queue_found(&app, wanted, retry_failed.unwrap_or(false))?;
         Ok(Queued {
             job,
             files,
@@ -180,6 +166,12 @@ async fn index_paths(
         })
     })
     .await
+}
+
+/// The current batch's `ingest` events, for a page that starts listening after it began.
+#[tauri::command]
+fn ingest_log(engine: Shared<'_>) -> Vec<serde_json::Value> {
+    engine.ingest_log()
 }
 
 /// Stops indexing after the current file; queued drops are dropped.
@@ -240,8 +232,9 @@ async fn import_model(
     dir: PathBuf,
 ) -> Result<medshelf::ModelInfo, String> {
     let engine = engine.inner().clone();
-    let info = blocking(move || ask(&engine, |reply| Job::ImportModel { dir, reply })).await?;
-    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+    let asked = engine.clone();
+    let info = blocking(move || ask(&asked, |reply| Job::ImportModel { dir, reply })).await?;
+    engine.emit(&app, Ingest::Reloaded);
     Ok(info)
 }
 
@@ -254,8 +247,9 @@ async fn fetch_model(
     engine: Shared<'_>,
 ) -> Result<medshelf::ModelInfo, String> {
     let engine = engine.inner().clone();
-    let info = blocking(move || ask(&engine, |reply| Job::FetchModel { reply })).await?;
-    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+    let asked = engine.clone();
+    let info = blocking(move || ask(&asked, |reply| Job::FetchModel { reply })).await?;
+    engine.emit(&app, Ingest::Reloaded);
     Ok(info)
 }
 

@@ -166,7 +166,26 @@ pub struct Engine {
     busy: AtomicBool,
     /// Follows the library's folders; see [`crate::watch`].
     watcher: Mutex<Option<medshelf::watch::FolderWatcher>>,
+    /// Every `ingest` event of the current batch, for a page that subscribes late.
+    feed: Mutex<Feed>,
 }
+
+/// The `ingest` events sent since the last batch began, numbered, so that a page that starts
+/// listening after a job began (the papers given at launch start before the page loads)
+/// replays them and then skips the ones it has already seen.
+#[derive(Default)]
+struct Feed {
+    /// The last event's number.
+    seq: u64,
+    /// Jobs queued or running, as the page counts them.
+    open: std::collections::HashSet<u64>,
+    /// The events since the last batch began.
+    log: Vec<serde_json::Value>,
+}
+
+/// The most events kept for a replay; past it, only a batch's newest are (a page then shows
+/// the batch's later files, never a wrong count: totals come from `queued`).
+const FEED_LIMIT: usize = 100_000;
 
 impl Engine {
     /// Opens the library in `dir` and starts the engine thread.
@@ -183,6 +202,7 @@ impl Engine {
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             watcher: Mutex::new(None),
+            feed: Mutex::new(Feed::default()),
         });
         let library = engine.open(&dir, bundled_model(&app));
         let thread_engine = engine.clone();
@@ -278,25 +298,108 @@ impl Engine {
         self.busy.load(Ordering::SeqCst)
     }
 
-    /// Queues an index job and returns its number.
-    pub fn queue_index(&self, paths: Vec<PathBuf>, retry_failed: bool) -> Result<u64, String> {
-        self.queue(paths, retry_failed, false)
+    /// Sends an `ingest` event to the page, numbered and stamped with the time (ms since the
+    /// epoch, so that rates stay right when the page replays it later), and keeps it for a
+    /// replay. A batch begins where files are queued while no job is open: the page clears its
+    /// panel there, and the log starts again.
+    pub fn emit(&self, app: &AppHandle, event: Ingest) {
+        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        feed.seq += 1;
+        let Ok(mut value) = serde_json::to_value(&event) else {
+            return;
+        };
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        value["seq"] = feed.seq.into();
+        value["at"] = at.into();
+        match &event {
+            Ingest::Queued { job, .. } => {
+                if feed.open.is_empty() {
+                    feed.log.clear();
+                }
+                feed.open.insert(*job);
+            }
+            Ingest::Started { job, .. } | Ingest::Backfill { job, .. } => {
+                feed.open.insert(*job);
+            }
+            Ingest::Finished { job, .. } | Ingest::Error { job, .. } => {
+                feed.open.remove(job);
+            }
+            _ => {}
+        }
+        // A download's progress is the model screen's, and only its latest state matters.
+        if !matches!(event, Ingest::Download { .. }) {
+            if feed.log.len() >= FEED_LIMIT {
+                feed.log.drain(..FEED_LIMIT / 2);
+            }
+            feed.log.push(value.clone());
+        }
+        let _ = app.emit(INGEST_EVENT, value);
     }
 
-    /// Queues an index job that reports only what changed.
+    /// The current batch's events, oldest first; see [`Engine::emit`].
+    pub fn ingest_log(&self) -> Vec<serde_json::Value> {
+        self.feed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .log
+            .clone()
+    }
+
+    /// Finds every PDF under `paths`, announces them (`queued`, so that the page knows the
+    /// total before the bar moves) and queues the job. Returns the job and the files.
+    pub fn queue_found(
+        &self,
+        app: &AppHandle,
+        paths: Vec<PathBuf>,
+        retry_failed: bool,
+    ) -> Result<(u64, Vec<PathBuf>), String> {
+        let mut files = Vec::new();
+        for found in medshelf::extract::find_pdfs(&paths) {
+            files.push(found.map_err(|e| e.to_string())?);
+        }
+        self.searcher()?;
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst);
+        // Announced before it is queued: the engine thread's first event for it comes after.
+        self.emit(
+            app,
+            Ingest::Queued {
+                job: id,
+                files: files.clone(),
+            },
+        );
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if let Err(e) = self.send(Job::Index {
+            id,
+            paths,
+            retry_failed,
+            epoch,
+            quiet: false,
+        }) {
+            self.emit(
+                app,
+                Ingest::Error {
+                    job: id,
+                    error: e.clone(),
+                },
+            );
+            return Err(e);
+        }
+        Ok((id, files))
+    }
+
+    /// Queues an index job that reports only what changed (a catch-up, the watcher's): its
+    /// files are not announced, and where nothing changed the page hears nothing.
     pub fn queue_quiet(&self, paths: Vec<PathBuf>) -> Result<u64, String> {
-        self.queue(paths, false, true)
-    }
-
-    fn queue(&self, paths: Vec<PathBuf>, retry_failed: bool, quiet: bool) -> Result<u64, String> {
         let id = self.next_job.fetch_add(1, Ordering::SeqCst);
         let epoch = self.epoch.load(Ordering::SeqCst);
         self.send(Job::Index {
             id,
             paths,
-            retry_failed,
+            retry_failed: false,
             epoch,
-            quiet,
+            quiet: true,
         })?;
         Ok(id)
     }
@@ -353,7 +456,7 @@ impl Engine {
                     let result = self.fetch_model(&app, &mut library);
                     let fetched = result.is_ok();
                     let _ = reply.send(result);
-                    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+                    self.emit(&app, Ingest::Reloaded);
                     if fetched {
                         self.backfill(&app, &mut library);
                     }
@@ -362,7 +465,7 @@ impl Engine {
                     let result = self.import_model(&mut library, &dir);
                     let imported = result.is_ok();
                     let _ = reply.send(result);
-                    let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+                    self.emit(&app, Ingest::Reloaded);
                     if imported {
                         self.backfill(&app, &mut library);
                     }
@@ -386,6 +489,7 @@ impl Engine {
         quiet: bool,
     ) {
         let sink = Events {
+            engine: self,
             app,
             job: id,
             quiet,
@@ -399,7 +503,7 @@ impl Engine {
                 cancelled: true,
                 ..Default::default()
             };
-            let _ = app.emit(INGEST_EVENT, Ingest::Finished { job: id, summary });
+            self.emit(app, Ingest::Finished { job: id, summary });
             return;
         }
         let options = IndexOptions { retry_failed };
@@ -419,7 +523,7 @@ impl Engine {
                 error: e.to_string(),
             },
         };
-        let _ = app.emit(INGEST_EVENT, event);
+        self.emit(app, event);
     }
 
     /// Forgets files the watcher saw go. Where the library knew none of them, the page hears
@@ -430,6 +534,7 @@ impl Engine {
             Ok(removed) if removed.is_empty() => return,
             Ok(removed) => {
                 let sink = Events {
+                    engine: self,
                     app,
                     job: id,
                     quiet: true,
@@ -448,7 +553,7 @@ impl Engine {
                 error: e.to_string(),
             },
         };
-        let _ = app.emit(INGEST_EVENT, event);
+        self.emit(app, event);
     }
 
     /// Follows every folder the library holds (new ones after an index run).
@@ -509,15 +614,16 @@ impl Engine {
                 error: e.to_string(),
             },
         };
-        let _ = app.emit(INGEST_EVENT, event);
-        let _ = app.emit(INGEST_EVENT, Ingest::Reloaded);
+        self.emit(app, event);
+        self.emit(app, Ingest::Reloaded);
     }
 
     /// A job the engine starts itself (a backfill, a switch): a number, a fresh cancel flag,
     /// and its progress going to the page.
-    fn new_job<'a>(&self, app: &'a AppHandle) -> Events<'a> {
+    fn new_job<'a>(&'a self, app: &'a AppHandle) -> Events<'a> {
         self.cancel.store(false, Ordering::SeqCst);
         Events {
+            engine: self,
             app,
             job: self.next_job.fetch_add(1, Ordering::SeqCst),
             quiet: false,
@@ -543,7 +649,7 @@ impl Engine {
                 error: e.to_string(),
             },
         };
-        let _ = app.emit(INGEST_EVENT, event);
+        self.emit(app, event);
     }
 
     /// Installs a model folder into the library's `models/` folder and reopens the library
@@ -582,7 +688,7 @@ impl Engine {
     ) -> Result<medshelf::ModelInfo, String> {
         let req = FetchRequest::new(None, None);
         let catalog = Catalog::open(&self.dir.join("catalog.sqlite")).map_err(|e| e.to_string())?;
-        let progress = Download::new(app);
+        let progress = Download::new(self, app);
         let installed = fetch_model(&req, &self.dir.join("models"), Some(&catalog), &progress)
             .map_err(|e| e.to_string())?;
         self.use_unless_other(library, installed)
@@ -614,23 +720,24 @@ impl Engine {
 
 /// Sends a model download's progress to the page, at most five times a second.
 struct Download<'a> {
+    engine: &'a Engine,
     app: &'a AppHandle,
     /// The file, its bytes so far, its size, and when the page last heard.
     state: Mutex<(String, u64, u64, std::time::Instant)>,
 }
 
 impl<'a> Download<'a> {
-    fn new(app: &'a AppHandle) -> Self {
+    fn new(engine: &'a Engine, app: &'a AppHandle) -> Self {
         Download {
+            engine,
             app,
             state: Mutex::new((String::new(), 0, 0, std::time::Instant::now())),
         }
     }
 
     fn send(&self, file: String, done: u64, size: u64) {
-        let _ = self
-            .app
-            .emit(INGEST_EVENT, Ingest::Download { file, done, size });
+        self.engine
+            .emit(self.app, Ingest::Download { file, done, size });
     }
 }
 
@@ -674,6 +781,7 @@ fn install_worker(library: &mut Library) {
 
 /// Sends an index run's progress to the page.
 struct Events<'a> {
+    engine: &'a Engine,
     app: &'a AppHandle,
     job: u64,
     /// Leave out the events of papers that turn out unchanged.
@@ -743,7 +851,7 @@ impl Sink for Events<'_> {
                 },
             },
         };
-        let _ = self.app.emit(INGEST_EVENT, payload);
+        self.engine.emit(self.app, payload);
     }
 }
 

@@ -66,3 +66,39 @@ fn a_blank_query_returns_nothing_in_every_mode() {
         }
     }
 }
+
+/// Every query returned papers, nonsense included, with no sign that nothing matched: a
+/// hybrid result that none of the query's words occur in is marked `meaning_only`.
+#[test]
+fn papers_found_by_meaning_alone_are_marked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    cli_json(
+        &lib,
+        Some(&model),
+        &["index", "--json", papers.dir.to_str().unwrap()],
+    );
+    let nonsense = cli_json(
+        &lib,
+        Some(&model),
+        &["search", "zxqv wbjk", "--json", "--mode", "hybrid"],
+    );
+    let results = nonsense["results"].as_array().unwrap();
+    assert!(
+        !results.is_empty(),
+        "hybrid still offers the nearest papers"
+    );
+    assert!(
+        results.iter().all(|r| r["meaning_only"] == true),
+        "{nonsense:#}"
+    );
+    let real = cli_json(
+        &lib,
+        Some(&model),
+        &["search", "ferritin", "--json", "--mode", "hybrid"],
+    );
+    assert!(real["results"][0].get("meaning_only").is_none(), "{real:#}");
+}

@@ -24,6 +24,8 @@ export interface SearchResult {
   start: number;
   end: number;
   passages: PassageHit[];
+  /** Hybrid mode: none of the query's words occur in this paper; it came by meaning alone. */
+  meaning_only?: boolean;
 }
 
 export interface Answer {
@@ -82,7 +84,11 @@ export interface Queued {
   skipped: string[];
 }
 
-export type IngestEvent =
+/** Every event carries its number in the engine's feed and the time it was sent (ms since the
+ * epoch), so that a page that replays the feed skips what it saw and keeps rates right. */
+export type IngestEvent = { seq?: number; at?: number } & IngestPayload;
+
+export type IngestPayload =
   | { kind: "queued"; job: number; files: string[] }
   | { kind: "started"; job: number; files: number }
   | {
@@ -115,6 +121,7 @@ export const api = {
   fetchModel: () => invoke<ModelInfo>("fetch_model"),
   models: () => invoke<InstalledModel[]>("models"),
   useModel: (name: string) => invoke<void>("use_model", { name }),
+  ingestLog: () => invoke<IngestEvent[]>("ingest_log"),
   onIngest: (f: (e: IngestEvent) => void): Promise<UnlistenFn> =>
     listen<IngestEvent>("ingest", (e) => f(e.payload)),
 };

@@ -60,6 +60,11 @@ export function dirname(path: string): string {
 }
 
 /** A duration in seconds as a person reads it: "45 s", "3 min", "1 h 5 min". */
+/** "1 page", "3 pages": a count with its noun, singular or plural. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString("en")} ${n === 1 ? singular : plural}`;
+}
+
 export function formatDuration(seconds: number): string {
   if (!isFinite(seconds) || seconds < 0) return "";
   if (seconds < 1) return "under a second";

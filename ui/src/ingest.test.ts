@@ -15,8 +15,8 @@ describe("ingest state", () => {
     applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "indexed", pages: 4, chunks: 9 }, 3000);
     const p = progress(s, 3000);
     expect(p).toMatchObject({ done: 1, total: 3, active: true });
-    expect(p.pagesPerSecond).toBeCloseTo(2); // 4 pages in 2 s
-    expect(p.secondsLeft).toBeCloseTo(4); // 2 files left at 2 s each
+    expect(p.pagesPerSecond).toBeCloseTo(4 / 3); // 4 pages in 3 s since the files were queued
+    expect(p.secondsLeft).toBeUndefined(); // one file is no pace yet
     applyEvent(s, { kind: "file", job: 1, path: "/p/b.pdf", state: "failed", error: "encrypted" }, 3500);
     expect(stateLabel(s.files.get("/p/b.pdf")!)).toBe("failed: encrypted");
   });
@@ -47,5 +47,32 @@ describe("ingest state", () => {
     applyEvent(s, { kind: "error", job: 1, error: "the library is locked" }, 1);
     expect(s.error).toBe("the library is locked");
     expect(s.files.get("/a.pdf")!.state).toBe("cancelled");
+  });
+
+  it("computes rates over the last files and freezes them when the batch ends", () => {
+    const s = emptyIngest();
+    const files = Array.from({ length: 20 }, (_, i) => `/p/${i}.pdf`);
+    applyEvent(s, { kind: "queued", job: 1, files }, 0);
+    applyEvent(s, { kind: "started", job: 1, files: 20 }, 0);
+    // Ten slow files (10 s, 10 pages each), then fast ones (1 s, 10 pages each).
+    let t = 0;
+    files.slice(0, 18).forEach((path, i) => {
+      t += i < 10 ? 10000 : 1000;
+      applyEvent(s, { kind: "file", job: 1, path, state: "indexed", pages: 10 }, t);
+    });
+    const p = progress(s, t);
+    // The last eight files took 1 s each: the pace now, not the batch's average.
+    expect(p.pagesPerSecond).toBeCloseTo(10);
+    expect(p.secondsLeft).toBeCloseTo(2);
+    // A second and a half into the next file: the rate stays, the time left counts down.
+    expect(progress(s, t + 1500).secondsLeft).toBeCloseTo(0.5);
+    applyEvent(s, { kind: "file", job: 1, path: files[18], state: "indexed", pages: 10 }, t + 1000);
+    applyEvent(s, { kind: "file", job: 1, path: files[19], state: "indexed", pages: 10 }, t + 2000);
+    applyEvent(s, { kind: "finished", job: 1, summary }, t + 2000);
+    const end = progress(s, t + 2000);
+    const later = progress(s, t + 60000);
+    expect(later.pagesPerSecond).toBe(end.pagesPerSecond);
+    expect(later.secondsLeft).toBeUndefined();
+    expect(later).toMatchObject({ done: 20, total: 20, active: false });
   });
 });

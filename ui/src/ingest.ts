@@ -1,6 +1,7 @@
 // The ingest panel's state: what each dropped file is doing, and the overall progress. Pure,
 // driven by the engine's `ingest` events; the clock is passed in so tests control it.
 import type { IngestEvent } from "./api";
+import { count } from "./format";
 
 export type FileState =
   | "queued"
@@ -30,11 +31,24 @@ export interface IngestState {
   startedAt?: number;
   /** Pages of the files indexed in this batch. */
   pages: number;
+  /** After each finished file: when, and the batch's pages and files done by then. Rates come
+   * from the last few of these (a window of work), so they follow the files being read now and
+   * stop moving when the work stops. */
+  samples: Sample[];
   /** A job that could not run, and why. */
   error?: string;
   /** Passages indexed before the model came, being embedded now. */
   backfill?: { job: number; done: number; total: number };
 }
+
+export interface Sample {
+  at: number;
+  pages: number;
+  files: number;
+}
+
+/** How many finished files the rates look back over. */
+export const RATE_WINDOW = 8;
 
 const DONE: ReadonlySet<FileState> = new Set(["indexed", "unchanged", "failed", "removed", "cancelled"]);
 
@@ -43,7 +57,7 @@ export function isDone(state: FileState): boolean {
 }
 
 export function emptyIngest(): IngestState {
-  return { files: new Map(), open: new Set(), pages: 0 };
+  return { files: new Map(), open: new Set(), pages: 0, samples: [] };
 }
 
 /** Applies one event; returns the same (mutated) state. */
@@ -51,10 +65,12 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
   switch (e.kind) {
     case "queued": {
       if (s.open.size === 0) {
-        // A new batch after a quiet spell: the old one's rows and rates go.
+        // A new batch after a quiet spell: the old one's rows and rates go. Its clock starts
+        // now: counting the files took part of its time.
         s.files.clear();
         s.pages = 0;
-        s.startedAt = undefined;
+        s.samples = [];
+        s.startedAt = now;
         s.error = undefined;
       }
       s.open.add(e.job);
@@ -70,6 +86,7 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       break;
     case "file": {
       const entry = s.files.get(e.path) ?? { path: e.path, job: e.job, state: "queued" as FileState };
+      const wasDone = isDone(entry.state);
       entry.job = e.job;
       entry.state = e.state;
       if (e.pages !== undefined) entry.pages = e.pages;
@@ -77,6 +94,10 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       if (e.error !== undefined) entry.error = e.error;
       if (e.state === "indexed") s.pages += e.pages ?? 0;
       s.files.set(e.path, entry);
+      if (isDone(e.state) && !wasDone) {
+        const files = [...s.files.values()].filter((f) => isDone(f.state)).length;
+        s.samples.push({ at: now, pages: s.pages, files });
+      }
       break;
     }
     case "backfill":
@@ -103,22 +124,39 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
 export interface Progress {
   done: number;
   total: number;
-  /** Pages indexed per second since the batch started. */
+  /** Pages indexed per second over the last few files (0 until one is done). */
   pagesPerSecond: number;
-  /** Estimated seconds left, or undefined until one file is done. */
+  /** Estimated seconds left, or undefined until one file is done or once nothing runs. */
   secondsLeft?: number;
   active: boolean;
 }
 
+/** The batch's progress at `now`. Rates look at the last [`RATE_WINDOW`] finished files, from
+ * the one before them (or the batch's start): they follow the current pace, and since they
+ * are measured between finished files, they stand still when the work ends. */
 export function progress(s: IngestState, now: number): Progress {
   const entries = [...s.files.values()];
   const total = entries.length;
   const done = entries.filter((f) => isDone(f.state)).length;
-  const elapsed = s.startedAt === undefined ? 0 : (now - s.startedAt) / 1000;
-  const pagesPerSecond = elapsed > 0 ? s.pages / elapsed : 0;
   const active = s.open.size > 0;
+  let pagesPerSecond = 0;
   let secondsLeft: number | undefined;
-  if (active && done > 0 && elapsed > 0) secondsLeft = ((total - done) * elapsed) / done;
+  const last = s.samples[s.samples.length - 1];
+  if (last && s.startedAt !== undefined) {
+    const from = s.samples.length > RATE_WINDOW
+      ? s.samples[s.samples.length - 1 - RATE_WINDOW]
+      : { at: s.startedAt, pages: 0, files: 0 };
+    const seconds = (last.at - from.at) / 1000;
+    if (seconds > 0) {
+      pagesPerSecond = (last.pages - from.pages) / seconds;
+      const filesPerSecond = (last.files - from.files) / seconds;
+      // The file being read now has been under way since the last one finished. One file is
+      // no pace yet (the first to finish is often one that failed at once).
+      if (active && filesPerSecond > 0 && last.files - from.files >= 2) {
+        secondsLeft = Math.max(0, (total - done) / filesPerSecond - Math.max(0, (now - last.at) / 1000));
+      }
+    }
+  }
   return { done, total, pagesPerSecond, secondsLeft, active };
 }
 
@@ -130,9 +168,9 @@ export function stateLabel(f: FileEntry): string {
     case "extracting":
       return "reading text";
     case "embedding":
-      return f.chunks !== undefined ? `embedding ${f.chunks} passages` : "embedding";
+      return f.chunks !== undefined ? `embedding ${count(f.chunks, "passage")}` : "embedding";
     case "indexed":
-      return f.pages !== undefined ? `indexed, ${f.pages} pages` : "indexed";
+      return f.pages !== undefined ? `indexed, ${count(f.pages, "page")}` : "indexed";
     case "unchanged":
       return "already indexed";
     case "failed":

@@ -3,8 +3,8 @@
 import "./style.css";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
-import { api, type Answer, type Mode, type SearchResult, type Status } from "./api";
-import { basename, debounce, escapeHtml, formatDuration, formatRate } from "./format";
+import { api, type Answer, type IngestEvent, type Mode, type SearchResult, type Status } from "./api";
+import { basename, count, debounce, escapeHtml, formatDuration, formatRate } from "./format";
 import { applyEvent, emptyIngest, isDone, progress, stateLabel } from "./ingest";
 import { displayTitle, moveSelection, renderLibrary, renderModels, renderResults } from "./views";
 import { Viewer } from "./viewer";
@@ -125,7 +125,11 @@ function setMode(mode: Mode) {
   if (state.view === "search") search.focus();
 }
 
-async function runSearch() {
+/** Asks the engine and shows the answer. A new question starts at the top with the first
+ * result selected; `keep` (the same question asked again because the library changed) keeps
+ * the selected paper selected and the list where it was scrolled, so that ↓ then Enter opens
+ * what the person chose. */
+async function runSearch(keep = false) {
   const query = search.value.trim();
   const seq = ++state.searchSeq;
   const keyAt = state.lastKeyAt;
@@ -147,13 +151,25 @@ async function runSearch() {
   }
   // A newer keystroke has asked since: its answer is the one to show.
   if (seq !== state.searchSeq) return;
+  const scroller = resultsEl.closest("main") as HTMLElement;
+  const same = keep && state.answer?.query === answer.query && state.answer?.mode === answer.mode;
+  const chosen = same ? state.answer?.results[state.selected]?.path : undefined;
+  const scrollTop = scroller.scrollTop;
   state.answer = answer;
-  state.selected = answer.results.length ? 0 : -1;
+  const kept = chosen === undefined ? -1 : answer.results.findIndex((r) => r.path === chosen);
+  state.selected = kept >= 0 ? kept : answer.results.length ? 0 : -1;
   resultsEl.innerHTML = renderResults(answer.results, state.selected);
+  scroller.scrollTop = same ? scrollTop : 0;
   renderEmpty();
   const n = answer.results.length;
   const info = $("search-info");
-  info.textContent = `${n} ${n === 1 ? "paper" : "papers"}${answer.notice ? ` · ${answer.notice}` : ""}`;
+  const byMeaning = answer.results.filter((r) => r.meaning_only).length;
+  const weak =
+    n > 0 && byMeaning === n
+      ? ` · none of your words occur in any paper: these are the nearest by meaning`
+      : "";
+  info.textContent = `${count(n, "paper")}${weak}${answer.notice ? ` · ${answer.notice}` : ""}`;
+  info.classList.toggle("weak", weak !== "");
   // Two frames later the results are on screen: the first callback runs before the paint,
   // the timeout after it.
   requestAnimationFrame(() =>
@@ -199,6 +215,9 @@ function renderEmpty() {
   if (state.answer && state.answer.results.length === 0) {
     empty.innerHTML = `<p>No paper matches <strong>${escapeHtml(state.answer.query)}</strong>.</p>
       <p>Try other words${state.mode !== "hybrid" ? ", or the Hybrid mode" : ""}.</p>`;
+  } else if (!state.answer && docs === 0 && state.ingest.open.size > 0) {
+    empty.innerHTML = `<div class="drop-hint"><p class="big">Your papers are being indexed.</p>
+      <p>Search as soon as the first is done; the panel below shows each file.</p></div>`;
   } else if (!state.answer && docs === 0) {
     empty.innerHTML = `<div class="drop-hint"><p class="big">Your library is empty.</p>
       <p>Drop PDFs or whole folders anywhere on this window, or press <kbd>Ctrl</kbd>+<kbd>O</kbd>.</p>
@@ -334,15 +353,16 @@ function renderIngest() {
     return;
   }
   panel.hidden = false;
-  const p = progress(s, performance.now());
+  const p = progress(s, Date.now());
   panel.dataset.active = String(p.active);
   const bar = $<HTMLProgressElement>("ingest-bar");
   bar.max = Math.max(1, p.total);
   bar.value = p.done;
   $("ingest-title").textContent = p.active ? "Indexing" : "Indexing done";
-  const parts = p.total ? [`${p.done} of ${p.total} files`] : [];
+  const parts = p.total ? [`${p.done} of ${count(p.total, "file")}`] : [];
   if (p.pagesPerSecond > 0) parts.push(`${formatRate(p.pagesPerSecond)} pages/s`);
-  if (p.active && p.secondsLeft !== undefined) parts.push(`about ${formatDuration(p.secondsLeft)} left`);
+  if (p.active && p.secondsLeft !== undefined)
+    parts.push(p.secondsLeft < 1 ? "almost done" : `about ${formatDuration(p.secondsLeft)} left`);
   if (s.backfill) {
     parts.push(`embedding passages for meaning search: ${s.backfill.done} of ${s.backfill.total}`);
     bar.max = Math.max(1, s.backfill.total);
@@ -385,20 +405,44 @@ const refreshAfterIndexing = debounce(async () => {
   await loadStatus();
   if (state.view === "library") await loadLibrary();
   // New papers may answer the question on screen: ask again, keeping the selection's place.
-  if (state.view === "search" && search.value.trim()) await runSearch();
+  if (state.view === "search" && search.value.trim()) await runSearch(true);
 }, 300);
 
-void api.onIngest((event) => {
+/** The last feed event applied: a replayed or repeated event is applied once. */
+let lastSeq = 0;
+/** Events that arrive while the feed is being replayed wait here. */
+let early: IngestEvent[] | undefined = [];
+
+function onIngest(event: IngestEvent) {
+  if (event.seq !== undefined) {
+    if (event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+  }
   if (event.kind === "download") {
     showDownload(event.file, event.done, event.size);
     return;
   }
-  applyEvent(state.ingest, event, performance.now());
+  applyEvent(state.ingest, event, event.at ?? Date.now());
   scheduleIngestRender();
   if (event.kind === "file" && isDone(event.state)) refreshAfterIndexing();
   if (event.kind === "finished" || event.kind === "reloaded") refreshAfterIndexing();
   if (event.kind === "error") showIngestError(event.error);
-});
+}
+
+/** Listens, then replays what the engine sent before the page listened (the papers given at
+ * launch start before the page loads), then what came meanwhile: the panel is right from the
+ * first event on. */
+async function followIngest() {
+  await api.onIngest((event) => (early ? early.push(event) : onIngest(event)));
+  try {
+    for (const event of await api.ingestLog()) onIngest(event);
+  } catch {
+    // An older engine without a log: the live events alone.
+  }
+  const waiting = early ?? [];
+  early = undefined;
+  for (const event of waiting) onIngest(event);
+}
 
 // ---------------------------------------------------------------- library view
 
@@ -407,7 +451,7 @@ async function loadLibrary() {
   err.hidden = true;
   try {
     const [docs, status, models] = await Promise.all([api.documents(), api.status(), api.models()]);
-    $("models").innerHTML = renderModels(models, status.model?.name ?? null);
+    $("models").innerHTML = renderModels(models, status.model);
     state.status = status;
     $("library-rows").innerHTML = renderLibrary(docs);
     const failed = docs.filter((d) => d.status === "failed").length;
@@ -588,6 +632,7 @@ async function loadStatus() {
 }
 
 async function start() {
+  await followIngest();
   await loadStatus();
   const firstRun =
     state.status && !state.status.model && !localStorage.getItem("medshelf.model-screen-seen");

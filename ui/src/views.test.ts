@@ -71,11 +71,19 @@ describe("renderModels", () => {
         { name: "all-MiniLM-L6-v2", path: "/m/b", info, problem: null },
         { name: "broken", path: "/m/c", info: null, problem: "tokenizer.json is missing" },
       ],
-      "MedEmbed-small-v0.1",
+      { ...info, name: "MedEmbed-small-v0.1" },
     );
     expect(html).toMatch(/data-model="MedEmbed-small-v0.1">.*in use/);
     expect(html).toContain('data-action="use-model" data-name="all-MiniLM-L6-v2"');
     expect(html).not.toContain('data-name="broken"');
     expect(html).toContain("unusable: tokenizer.json is missing");
+  });
+
+  it("shows the model in use where it is not installed in the library (MEDSHELF_MODEL, bundled)", () => {
+    const info = { name: "all-MiniLM-L6-v2", dim: 384, pooling: "mean", max_tokens: 256 };
+    const html = renderModels([], info);
+    expect(html).not.toMatch(/No model/);
+    expect(html).toMatch(/data-model="all-MiniLM-L6-v2">.*384 dimensions.*in use/s);
+    expect(renderModels([], null)).toMatch(/No model: keyword search only/);
   });
 });

@@ -1,7 +1,7 @@
 // HTML for the result list and the library table: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, InstalledModel, SearchResult } from "./api";
-import { basename, dirname, escapeHtml, safeSnippet } from "./format";
+import type { Document, InstalledModel, ModelInfo, SearchResult } from "./api";
+import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
 
 /** The title a paper is shown under: its own, else its file name. */
 export function displayTitle(title: string | null | undefined, path: string): string {
@@ -21,11 +21,14 @@ export function renderResults(results: SearchResult[], selected: number): string
             )}">p.&nbsp;${p.page}</button>`,
         )
         .join(" ");
-      return `<li class="result${i === selected ? " selected" : ""}" role="option" id="result-${i}"
+      const weak = r.meaning_only
+        ? ` · <span class="weak" title="None of your words occur in this paper">by meaning only</span>`
+        : "";
+      return `<li class="result${i === selected ? " selected" : ""}${r.meaning_only ? " meaning-only" : ""}" role="option" id="result-${i}"
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
-  <div class="result-meta">${escapeHtml(basename(r.path))}${r.year ? ` · <span class="year">${r.year}</span>` : ""} · page ${r.page}</div>
+  <div class="result-meta">${escapeHtml(basename(r.path))}${r.year ? ` · <span class="year">${r.year}</span>` : ""} · page ${r.page}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
   ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
 </li>`;
@@ -50,8 +53,8 @@ export function renderLibrary(docs: Document[]): string {
         : `<span class="status ok">${escapeHtml(d.status)}</span>`;
       const path = escapeHtml(d.path);
       return `<tr data-path="${path}">
-  <td><div class="doc-title">${escapeHtml(displayTitle(d.title, d.path))}${d.year ? ` <span class="year">(${d.year})</span>` : ""}</div>
-      <div class="doc-path" title="${path}">${escapeHtml(dirname(d.path))}</div></td>
+  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}${d.year ? ` <span class="year">(${d.year})</span>` : ""}</div>
+      <div class="doc-path" title="${path}"><span class="doc-file">${escapeHtml(basename(d.path))}</span> · ${escapeHtml(dirname(d.path))}</div></td>
   <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
   <td class="actions">
     ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
@@ -71,24 +74,31 @@ export function moveSelection(current: number, delta: number, count: number): nu
   return Math.min(count - 1, Math.max(0, current + delta));
 }
 
-/** The installed models, the one in use marked, the others with a Use button. */
-export function renderModels(models: InstalledModel[], inUse: string | null): string {
-  if (models.length === 0) {
-    return `<li class="empty">No model installed in the library: keyword search only. Set one up from the notice at the top.</li>`;
+/** The models: the one in use first (it may come from outside the library's models/ folder:
+ * `MEDSHELF_MODEL`, or the one an installer bundles), then the installed ones, the others with
+ * a Use button. */
+export function renderModels(models: InstalledModel[], inUse: ModelInfo | null): string {
+  const describe = (info: ModelInfo) =>
+    `${count(info.dim, "dimension")}, ${escapeHtml(String(info.pooling))} pooling`;
+  const rows: string[] = [];
+  if (inUse && !models.some((m) => m.name === inUse.name)) {
+    rows.push(`<li data-model="${escapeHtml(inUse.name)}"><strong>${escapeHtml(inUse.name)}</strong>
+  <span class="watch-state">${describe(inUse)}, loaded from outside the library's models folder</span>
+  <span class="status ok">in use</span></li>`);
   }
-  return models
-    .map((m) => {
-      const name = escapeHtml(m.name);
-      const what = m.info
-        ? `${m.info.dim} dimensions, ${escapeHtml(String(m.info.pooling))} pooling`
-        : `unusable: ${escapeHtml(m.problem ?? "unknown reason")}`;
-      const action =
-        m.name === inUse
-          ? `<span class="status ok">in use</span>`
-          : m.info
-            ? `<button data-action="use-model" data-name="${name}">Use this model</button>`
-            : "";
-      return `<li data-model="${name}"><strong>${name}</strong> <span class="watch-state">${what}</span> ${action}</li>`;
-    })
-    .join("");
+  for (const m of models) {
+    const name = escapeHtml(m.name);
+    const what = m.info ? describe(m.info) : `unusable: ${escapeHtml(m.problem ?? "unknown reason")}`;
+    const action =
+      m.name === inUse?.name
+        ? `<span class="status ok">in use</span>`
+        : m.info
+          ? `<button data-action="use-model" data-name="${name}">Use this model</button>`
+          : "";
+    rows.push(`<li data-model="${name}"><strong>${name}</strong> <span class="watch-state">${what}</span> ${action}</li>`);
+  }
+  if (rows.length === 0) {
+    return `<li class="empty">No model: keyword search only. Set one up from the notice at the top.</li>`;
+  }
+  return rows.join("");
 }
