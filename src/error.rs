@@ -84,6 +84,10 @@ pub enum Error {
     /// A request the engine cannot serve as asked (semantic search without a model, say).
     #[error("{0}")]
     Invalid(String),
+    /// The model given is not the one the library's vectors were made with: its vectors could
+    /// never be compared with them. The only error that says a model does not suit a library.
+    #[error("{0}")]
+    ModelMismatch(String),
 
     /// A download could not reach its server or broke off.
     #[error("{0}")]
@@ -118,6 +122,7 @@ impl Error {
             Error::Model { .. } => "model",
             Error::Candle(_) => "embedding",
             Error::Invalid(_) => "invalid_request",
+            Error::ModelMismatch(_) => "model_mismatch",
             Error::Network(_) => "network",
             Error::Locked(_) => "locked",
             Error::ReadOnly(_) => "read_only",
@@ -134,7 +139,7 @@ impl Error {
             | Error::ReadOnly(_)
             | Error::CatalogDamaged { .. } => Fault::Machine,
             Error::Extract(e) => e.fault(),
-            Error::Model { .. } | Error::Invalid(_) => Fault::User,
+            Error::Model { .. } | Error::Invalid(_) | Error::ModelMismatch(_) => Fault::User,
             Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,
             Error::Catalog { .. }
             | Error::Lexical(_)

@@ -1561,7 +1561,7 @@ fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
             info.name, info.dim
         )
     };
-    Err(Error::Invalid(format!(
+    Err(Error::ModelMismatch(format!(
         "this library's vectors were made {what}; point --model at the model it was indexed \
          with, or switch the library with `medshelf model use {}` (it re-embeds every \
          passage), or use another library folder",

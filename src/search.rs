@@ -381,9 +381,12 @@ mod tests {
     fn rrf_rewards_agreement() {
         let lex = [(1, 9.0), (2, 5.0), (3, 1.0)];
         let sem = [(4, 0.9), (2, 0.8), (3, 0.1)];
-        let fused = fuse(&lex, &sem, Fusion::default());
+        // RRF itself (the default is the weighted sum, tested below): the paper second on
+        // both sides beats the papers first on one side only.
+        let fused = fuse(&lex, &sem, Fusion::Rrf { k: 60.0 });
         assert_eq!(fused[0].0, 2);
         assert_eq!(fused.len(), 4);
+        assert!((fused[0].1 - 2.0 / 62.0).abs() < 1e-6, "{fused:?}");
     }
 
     #[test]

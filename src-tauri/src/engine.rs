@@ -661,7 +661,7 @@ impl Engine {
         dir: &Path,
     ) -> Result<medshelf::ModelInfo, String> {
         let installed = import_model(dir, &self.dir.join("models")).map_err(|e| format!("{e}"))?;
-        self.use_unless_other(library, installed)
+        self.use_unless_other(library, installed, false)
     }
 
     /// Searches with a newly installed model, unless the library's vectors came from another
@@ -670,12 +670,13 @@ impl Engine {
         &self,
         library: &mut Library,
         installed: medshelf::embed::InstalledModel,
+        downloaded: bool,
     ) -> Result<medshelf::ModelInfo, String> {
         match recorded_model(&self.dir) {
             Some(name) if name != installed.name => installed
                 .info
                 .ok_or_else(|| format!("{} does not load", installed.name)),
-            _ => self.use_installed(library, &installed.path),
+            _ => self.use_installed(library, &installed.path, downloaded),
         }
     }
 
@@ -691,7 +692,7 @@ impl Engine {
         let progress = Download::new(self, app);
         let installed = fetch_model(&req, &self.dir.join("models"), Some(&catalog), &progress)
             .map_err(|e| e.to_string())?;
-        self.use_unless_other(library, installed)
+        self.use_unless_other(library, installed, true)
     }
 
     /// Reopens the library with the model installed in `path`. Where the library's vectors came
@@ -700,14 +701,17 @@ impl Engine {
         &self,
         library: &mut Library,
         path: &Path,
+        downloaded: bool,
     ) -> Result<medshelf::ModelInfo, String> {
         let embedder: Arc<dyn Embedder> =
             Arc::new(BertEmbedder::load(path).map_err(|e| e.to_string())?);
         let info = embedder.info().clone();
         let mut reopened = Library::open_with(&self.dir, Some(embedder)).map_err(|e| {
-            // Not usable with this library: take it back out so that the next start does not
-            // try it again.
-            let _ = std::fs::remove_dir_all(path);
+            if discard_after(&e, downloaded) {
+                // Never usable with this library: take the copy back out so that the next
+                // start does not try it again (the folder it was imported from stays).
+                let _ = std::fs::remove_dir_all(path);
+            }
             e.to_string()
         })?;
         install_worker(&mut reopened);
@@ -716,6 +720,14 @@ impl Engine {
         self.publish(library);
         Ok(info)
     }
+}
+
+/// Whether a model copy just installed is taken back out after the library refused to open
+/// with it: only where its vectors could never sit beside the library's. A busy database or a
+/// full disk says nothing about the model, and a verified download (130 MB fetched on purpose)
+/// is kept whatever happens.
+fn discard_after(error: &medshelf::Error, downloaded: bool) -> bool {
+    !downloaded && matches!(error, medshelf::Error::ModelMismatch(_))
 }
 
 /// Sends a model download's progress to the page, at most five times a second.
@@ -862,4 +874,29 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::discard_after;
+    use medshelf::Error;
+
+    /// A model folder was deleted whenever the library failed to open with it, a busy
+    /// database included; only a real mismatch may refuse it, and never a download.
+    #[test]
+    fn only_a_mismatch_discards_an_imported_model() {
+        let mismatch = Error::ModelMismatch("other weights".into());
+        let locked = Error::Locked("/lib".into());
+        let full = Error::Io {
+            path: "/lib/catalog.sqlite".into(),
+            error: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert!(discard_after(&mismatch, false));
+        assert!(
+            !discard_after(&mismatch, true),
+            "a verified download is kept"
+        );
+        assert!(!discard_after(&locked, false));
+        assert!(!discard_after(&full, false));
+    }
 }

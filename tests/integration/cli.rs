@@ -246,17 +246,29 @@ fn bench_embed_reports_its_fields() {
 #[test]
 fn regression_a_closed_pipe_is_not_a_panic() {
     use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
+    // More output than a pipe holds (64 KiB on Linux), so that the writes must meet the closed
+    // end: 800 copies of one paper under long names are one document with 800 paths.
+    for i in 0..800 {
+        let name = format!(
+            "{i:03}-{}.pdf",
+            "a-long-name-for-a-copy-of-the-sepsis-paper-".repeat(4)
+        );
+        std::fs::copy(&papers.sepsis, papers.dir.join(name)).unwrap();
+    }
     let lib = tmp.path().join("lib");
     assert!(
         medshelf(&lib, None, &["index", papers.dir.to_str().unwrap()])
             .status
             .success()
     );
+    let full = medshelf(&lib, None, &["docs", "--json"]);
+    assert!(full.stdout.len() > 128 << 10, "{} bytes", full.stdout.len());
     // The reader closes its end at once, as `| head -c0` would.
     let mut child = crate::support::cli(&lib, None)
-        .args(["docs"])
+        .args(["docs", "--json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -269,8 +281,10 @@ fn regression_a_closed_pipe_is_not_a_panic() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    child.wait().unwrap();
+    let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Ended by SIGPIPE, as `cat` and `grep` are under `| head`: not a panic's exit 101.
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}: {stderr}");
 }
 
 #[test]

@@ -195,6 +195,14 @@ fn a_model_is_known_by_its_weights_not_its_folder_name() {
     let out = medshelf(&lib, Some(&second), &["search", "ferritin"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("other weights"), "{}", stderr(&out));
+    // The refusal is typed: the app takes an imported copy back out on this error alone.
+    let opened = medshelf::Library::open_with(
+        &lib,
+        Some(std::sync::Arc::new(
+            medshelf::BertEmbedder::load(&second).unwrap(),
+        )),
+    );
+    assert_eq!(opened.err().map(|e| e.code()), Some("model_mismatch"));
     // The same weights in a folder of another name are the same model.
     let renamed = tmp.path().join("c/renamed-bert");
     std::fs::create_dir_all(renamed.parent().unwrap()).unwrap();
