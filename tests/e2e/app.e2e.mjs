@@ -179,6 +179,15 @@ async function realPapersAtLaunch(shared) {
   const top = await wd.execute("return document.querySelector('main').scrollTop");
   check(top === 0, `a new question's results open at the top (${top} px)`);
 
+  // A question no paper holds the words of: the nearest papers by meaning, marked as such.
+  await typeQuery(wd, "zxqv wbjk ploof");
+  const weak = await wd.execute(`return { info: document.getElementById('search-info').textContent,
+    marked: document.querySelectorAll('#results .result.meaning-only').length,
+    all: document.querySelectorAll('#results .result').length };`);
+  check(weak.all > 0 && weak.marked === weak.all && /none of your words/.test(weak.info), `nonsense is marked as such (${weak.marked} of ${weak.all}: "${weak.info}")`);
+  await shot(wd, "11-meaning-only.png");
+  await typeQuery(wd, "blood pressure treatment");
+
   // Three idle seconds, then ↓ and Enter: the second result opens (nothing re-ran the search
   // under the selection meanwhile).
   await wd.execute("document.querySelector('#results .result').dataset.probe = 'kept'");
