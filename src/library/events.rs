@@ -1,0 +1,165 @@
+//! The progress contract of an index run: what happens to each file ([`IndexEvent`], to a
+//! [`Sink`]) and what the run did in all ([`IndexSummary`]). Both faces render these: the CLI as a
+//! progress bar and JSON, the app as the page's ingest events.
+
+use std::path::{Path, PathBuf};
+
+/// What happened to one file in an index run.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// Read and indexed.
+    Indexed {
+        /// Its pages.
+        pages: usize,
+        /// Passages it was cut into.
+        chunks: usize,
+    },
+    /// Already indexed with this content (possibly under another path): nothing to do.
+    Unchanged,
+    /// Could not be read.
+    Failed {
+        /// Why, in words a person can act on.
+        error: String,
+        /// A stable code for the reason.
+        code: String,
+    },
+}
+
+/// Progress of an index run, as it happens.
+#[derive(Debug)]
+pub enum IndexEvent<'a> {
+    /// The run found this many files.
+    Started {
+        /// Files to look at.
+        files: usize,
+    },
+    /// A file is being looked at.
+    FileStarted {
+        /// The file.
+        path: &'a Path,
+    },
+    /// A file the library held is gone from disk (or was removed) and was forgotten.
+    Removed {
+        /// The file.
+        path: &'a Path,
+    },
+    /// The watcher caught up and now follows these folders.
+    Watching {
+        /// The folders.
+        folders: &'a [PathBuf],
+    },
+    /// A file's text is read and cut into passages; embedding them starts now.
+    Embedding {
+        /// The file.
+        path: &'a Path,
+        /// Its pages.
+        pages: usize,
+        /// Its passages.
+        chunks: usize,
+    },
+    /// Passages stored without vectors (indexed before a model was installed) are being
+    /// embedded: `done` of `total` so far.
+    Backfill {
+        /// Passages embedded so far.
+        done: u64,
+        /// Passages that had no vector when the backfill started.
+        total: u64,
+    },
+    /// A file is done.
+    FileDone {
+        /// The file.
+        path: &'a Path,
+        /// What happened.
+        outcome: &'a FileOutcome,
+    },
+}
+
+/// Receives progress: the CLI draws a bar from it, the app sends events to the page.
+pub trait Sink: Sync {
+    /// Called for each event, in order, from the indexing thread.
+    fn event(&self, event: &IndexEvent<'_>);
+}
+
+/// A sink that ignores everything.
+pub struct NoSink;
+
+impl Sink for NoSink {
+    fn event(&self, _: &IndexEvent<'_>) {}
+}
+
+/// Where an index run spent its time, in seconds.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StageTimes {
+    /// Hashing files to see what changed.
+    pub hash: f64,
+    /// PDF to text.
+    pub extract: f64,
+    /// Text to passages (tokenising included).
+    pub chunk: f64,
+    /// Passages to vectors.
+    pub embed: f64,
+    /// Catalog and index writes, commits included.
+    pub write: f64,
+}
+
+/// What an index run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IndexSummary {
+    /// Files read and indexed.
+    pub indexed: usize,
+    /// Files already indexed with the same content.
+    pub unchanged: usize,
+    /// Files that could not be read.
+    pub failed: usize,
+    /// Files under the given folders that had vanished from disk and were forgotten.
+    pub removed: usize,
+    /// Each failure, with its reason.
+    pub failures: Vec<FailedFile>,
+    /// Pages read.
+    pub pages: usize,
+    /// Passages made.
+    pub chunks: usize,
+    /// Whether the run was cancelled before the end.
+    pub cancelled: bool,
+    /// Wall time of the run, in seconds.
+    pub seconds: f64,
+    /// The file that took longest, and how long (seconds), where any file was looked at: from
+    /// its start to its end, so with a model it includes waiting for its passages' batch.
+    #[serde(serialize_with = "lossy_slowest")]
+    pub slowest: Option<(PathBuf, f64)>,
+    /// The file that took longest to read (hash, text, passages; not embedding), and how long
+    /// (seconds): where a slow or hostile PDF shows.
+    #[serde(serialize_with = "lossy_slowest")]
+    pub slowest_read: Option<(PathBuf, f64)>,
+    /// Time per stage.
+    pub stages: StageTimes,
+}
+
+/// The slowest file as `[path, seconds]`, its path shown lossily where it is not UTF-8.
+fn lossy_slowest<S: serde::Serializer>(
+    v: &Option<(PathBuf, f64)>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    v.as_ref()
+        .map(|(path, secs)| (path.to_string_lossy(), secs))
+        .serialize(s)
+}
+
+/// How an index run treats files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IndexOptions {
+    /// Read again the files that failed before, though they did not change.
+    pub retry_failed: bool,
+}
+
+/// A file that could not be indexed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedFile {
+    /// The file.
+    #[serde(serialize_with = "crate::paths::lossy")]
+    pub path: PathBuf,
+    /// Why.
+    pub error: String,
+}

@@ -1,0 +1,185 @@
+//! The reading side: a [`Searcher`] answers from any thread while the library indexes, and
+//! [`run_search`] is the one search both it and [`super::Library::search`] run.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::*;
+
+/// Searches a library from any thread; see [`Library::searcher`].
+pub struct Searcher {
+    pub(super) dir: PathBuf,
+    pub(super) catalog: Mutex<Catalog>,
+    pub(super) lexical: LexicalReader,
+    pub(super) vectors: Option<Arc<RwLock<VectorIndex>>>,
+    pub(super) embedder: Option<Arc<dyn Embedder>>,
+    pub(super) repair_pending: Option<String>,
+}
+
+impl Searcher {
+    /// Answers a query, as [`Library::search`] does.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResponse> {
+        let catalog = self.catalog();
+        run_search(
+            &catalog,
+            &self.lexical,
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
+            query,
+            opts,
+        )
+    }
+
+    /// Every document with its state, as [`Library::documents`] gives it.
+    pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
+        self.catalog().documents()
+    }
+
+    /// Counts, the model, and failures, as [`Library::status`] gives them; from another thread
+    /// while the library indexes.
+    pub fn status(&self) -> Result<LibraryStatus> {
+        status_of(
+            &self.dir,
+            &self.catalog(),
+            self.lexical.len()?,
+            self.vectors.as_deref(),
+            self.embedder.as_deref(),
+            self.repair_pending.as_deref(),
+        )
+    }
+
+    /// The folders this library was asked to index, as [`Library::folders`] gives them.
+    pub fn folders(&self) -> Result<Vec<PathBuf>> {
+        folders_of(&self.catalog())
+    }
+
+    /// Whether the library holds this exact file (a point lookup by its bytes): what a face
+    /// checks before it shows, opens or reveals a file the page names.
+    pub fn holds(&self, path: &Path) -> Result<bool> {
+        Ok(self.catalog().file(path)?.is_some())
+    }
+
+    /// The library folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(super) fn run_search(
+    catalog: &Catalog,
+    lexical: &LexicalReader,
+    vectors: Option<&RwLock<VectorIndex>>,
+    embedder: Option<&dyn Embedder>,
+    repair_pending: Option<&str>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<SearchResponse> {
+    lexical.reload()?;
+    let mode = match (opts.mode, embedder) {
+        (Mode::Semantic, None) => {
+            return Err(Error::Invalid(format!(
+                "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
+            )))
+        }
+        (Mode::Hybrid, None) => Mode::Lexical,
+        (mode, _) => mode,
+    };
+    // Hybrid without a model falls back to keywords, and says so.
+    let notice = notice(
+        opts.mode == Mode::Hybrid && embedder.is_none(),
+        repair_pending,
+    );
+    // A blank query asks nothing: no paper is "nearest" to it.
+    if query.trim().is_empty() {
+        return Ok(SearchResponse {
+            query: query.to_string(),
+            mode,
+            results: Vec::new(),
+            notice,
+        });
+    }
+    // Papers are ranked, passages are fetched: a paper has several passages among the
+    // candidates, so asking for many papers needs a wider pool. Neither is ever more than the
+    // library holds: memory follows the limit.
+    let (passages, _) = catalog.exact_counts()?;
+    let limit = opts.limit.min(passages as usize);
+    let candidates = opts
+        .candidates
+        .max(limit.saturating_mul(3))
+        .min(passages as usize);
+    let keywords = || -> Result<Vec<(ChunkId, f32)>> {
+        if mode == Mode::Semantic {
+            Ok(Vec::new())
+        } else {
+            lexical.search(query, candidates)
+        }
+    };
+    let (lexical, semantic) = match (mode, embedder, vectors) {
+        (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => (keywords()?, Vec::new()),
+        (_, Some(e), Some(v)) => {
+            // The query's embedding and the keyword search are independent and each takes a
+            // few milliseconds: on a second thread the embedding overlaps the keyword search
+            // instead of following it. The index's read lock is taken only after the
+            // embedding, which is the slow part.
+            let (lexical, q) = std::thread::scope(|s| {
+                let embedding = s.spawn(|| e.embed(&[query]));
+                let lexical = keywords();
+                let q = embedding
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (lexical, q)
+            });
+            let (lexical, q) = (lexical?, q?);
+            (lexical, read(v).search(&q[0], candidates)?)
+        }
+    };
+    let mut ids: Vec<ChunkId> = lexical.iter().chain(&semantic).map(|r| r.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = catalog.chunks(&ids)?;
+    let document_of: HashMap<ChunkId, DocumentId> =
+        rows.iter().map(|r| (r.id, r.document)).collect();
+    // Papers are fused as papers: each side ranks a paper by its best passage, so a paper cut
+    // into many passages neither crowds out the others nor dilutes its own rank.
+    let documents = match mode {
+        Mode::Lexical => best_per_document(&lexical, &document_of),
+        Mode::Semantic => best_per_document(&semantic, &document_of),
+        Mode::Hybrid => fuse(
+            &best_per_document(&lexical, &document_of),
+            &best_per_document(&semantic, &document_of),
+            opts.fusion,
+        ),
+    };
+    // The papers the keyword side found: the others came by meaning alone.
+    let by_words: HashSet<DocumentId> = lexical
+        .iter()
+        .filter_map(|(id, _)| document_of.get(id).copied())
+        .collect();
+    // Within a paper, its passages are ranked by the same fusion.
+    let ranked = match mode {
+        Mode::Lexical => lexical,
+        Mode::Semantic => semantic,
+        Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
+    };
+    let results = group(query, &documents, &ranked, &rows, limit, |doc| {
+        let path = catalog.first_path(doc).ok().flatten()?;
+        Some(crate::search::PaperMeta {
+            path,
+            title: catalog.title(doc).ok().flatten(),
+            year: catalog.year(doc).ok().flatten(),
+            meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
+        })
+    });
+    Ok(SearchResponse {
+        query: query.to_string(),
+        mode,
+        results,
+        notice,
+    })
+}
