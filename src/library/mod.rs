@@ -25,6 +25,7 @@ use crate::search::{best_per_document, fuse, group, Mode, SearchOptions, SearchR
 
 mod events;
 mod models;
+mod repair;
 mod searcher;
 
 pub use events::{
@@ -359,114 +360,6 @@ impl Library {
     /// it writes, so that `medshelf index` can run beside it.
     pub fn release_writer(&mut self) {
         self.lock = None;
-    }
-
-    /// Brings both indexes in line with the catalog.
-    fn repair(&mut self) -> Result<()> {
-        self.repair_with(false)
-    }
-
-    /// [`Library::repair`]; `every_id` compares every passage id even where the indexes were
-    /// saved in step.
-    fn repair_with(&mut self, every_id: bool) -> Result<()> {
-        self.repaired_at = Some(self.catalog.data_version()?);
-        if !every_id && self.indexes_in_step()? {
-            return Ok(());
-        }
-        let catalog_ids: HashSet<ChunkId> = self.catalog.chunk_ids()?.into_iter().collect();
-        let lexical_ids = self.lexical.chunk_ids()?;
-        let missing: HashSet<ChunkId> = catalog_ids.difference(&lexical_ids).copied().collect();
-        let extra: Vec<ChunkId> = lexical_ids.difference(&catalog_ids).copied().collect();
-        if !missing.is_empty() || !extra.is_empty() {
-            for id in extra {
-                self.lexical.delete_chunk(id)?;
-            }
-            let mut rows = Vec::new();
-            self.catalog.for_each_chunk(|row, title| {
-                if missing.contains(&row.id) {
-                    rows.push((
-                        row.id,
-                        row.document,
-                        row.text.clone(),
-                        title.map(str::to_string),
-                    ));
-                }
-            })?;
-            for (id, doc, text, title) in rows {
-                self.lexical.add(id, doc, &text, title.as_deref())?;
-            }
-            self.lexical.commit()?;
-        }
-        if let Some(vectors) = self.vectors.clone() {
-            let mut vectors = vectors.write().unwrap_or_else(|p| p.into_inner());
-            let ids = self.catalog.vector_ids()?;
-            let consistent = vectors.damaged().is_none()
-                && vectors.len() == ids.len()
-                && ids.iter().all(|&id| vectors.contains(id));
-            if !consistent {
-                self.fill_vectors(&mut vectors)?;
-            }
-        }
-        self.mark_indexed()?;
-        self.repaired_at = Some(self.catalog.data_version()?);
-        Ok(())
-    }
-
-    /// Fills a vector index from the catalog's stored vectors (never running the model) and
-    /// saves it. A stored vector that fails its checksum is dropped from the catalog too, so
-    /// that the next index run embeds that passage again instead of ranking by a damaged one.
-    fn fill_vectors(&mut self, index: &mut VectorIndex) -> Result<()> {
-        index.clear()?;
-        let mut result = Ok(());
-        let mut damaged = Vec::new();
-        self.catalog.for_each_vector(index.dim(), |id, v| match v {
-            Some(v) if result.is_ok() => result = index.add(id, v),
-            Some(_) => {}
-            None => damaged.push(id),
-        })?;
-        result?;
-        if !damaged.is_empty() {
-            self.catalog.clear_vectors(&damaged)?;
-        }
-        index.save()
-    }
-
-    /// Whether the indexes were saved in step with the catalog and still are: no passage
-    /// changed since (the catalog's triggers say), each index holds as many entries as the
-    /// catalog counts (a second writer, a replaced or emptied index does not), and the vector
-    /// file is the one that was saved.
-    fn indexes_in_step(&self) -> Result<bool> {
-        if self.catalog.meta("indexes_dirty")?.as_deref() != Some("0") {
-            return Ok(false);
-        }
-        let (chunks, vectors) = self.catalog.exact_counts()?;
-        if self.lexical.len()? != chunks {
-            return Ok(false);
-        }
-        Ok(match &self.vectors {
-            Some(v) => {
-                let v = read(v);
-                v.damaged().is_none() && v.len() as u64 == vectors
-            }
-            None => true,
-        })
-    }
-
-    /// Records that both indexes are saved and in step with the catalog, with what their files
-    /// are now.
-    fn mark_indexed(&mut self) -> Result<()> {
-        self.verify_lexical()?;
-        if let Some(v) = &self.vectors {
-            let v = read(v);
-            self.state.vector_seal = match v.seal() {
-                Some(seal) => Some(seal.clone()),
-                // Saved before seals were recorded: sealed as it is now.
-                None if v.path().is_file() => Some(Seal::of(v.path())?),
-                None => None,
-            };
-        }
-        let state = serde_json::to_string(&self.state).expect("the index state serialises");
-        self.catalog.mark_indexed(&state)
     }
 
     /// Records the model in use as the one the library's vectors come from, where it is not
