@@ -1,12 +1,15 @@
 //! Queries that ask for too much or for nothing: memory follows the library, not the limit,
 //! and a blank query is answered with nothing rather than with arbitrary papers.
 
+use std::path::PathBuf;
+
 use crate::support::{cli, cli_json, write_papers};
 use medshelf::fixtures::write_tiny_model;
 use medshelf::Pooling;
 
-#[test]
-fn huge_limits_are_clamped_to_the_library() {
+/// The three generated papers indexed with the tiny model: the folder (kept alive by the
+/// caller), the library and the model.
+fn indexed() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
     let model = tmp.path().join("tiny-bert");
@@ -17,6 +20,12 @@ fn huge_limits_are_clamped_to_the_library() {
         Some(&model),
         &["index", "--json", papers.dir.to_str().unwrap()],
     );
+    (tmp, lib, model)
+}
+
+#[test]
+fn huge_limits_are_clamped_to_the_library() {
+    let (_tmp, lib, model) = indexed();
     for (limit, mode) in [
         ("18446744073709551615", "hybrid"),
         ("1000000000", "semantic"),
@@ -41,16 +50,7 @@ fn huge_limits_are_clamped_to_the_library() {
 
 #[test]
 fn a_blank_query_returns_nothing_in_every_mode() {
-    let tmp = tempfile::tempdir().unwrap();
-    let papers = write_papers(tmp.path());
-    let model = tmp.path().join("tiny-bert");
-    write_tiny_model(&model, Pooling::Mean).unwrap();
-    let lib = tmp.path().join("lib");
-    cli_json(
-        &lib,
-        Some(&model),
-        &["index", "--json", papers.dir.to_str().unwrap()],
-    );
+    let (_tmp, lib, model) = indexed();
     for mode in ["hybrid", "semantic", "lexical"] {
         for query in ["", "   ", "\t\n"] {
             let hits = cli_json(
@@ -71,16 +71,7 @@ fn a_blank_query_returns_nothing_in_every_mode() {
 /// hybrid result that none of the query's words occur in is marked `meaning_only`.
 #[test]
 fn papers_found_by_meaning_alone_are_marked() {
-    let tmp = tempfile::tempdir().unwrap();
-    let papers = write_papers(tmp.path());
-    let model = tmp.path().join("tiny-bert");
-    write_tiny_model(&model, Pooling::Mean).unwrap();
-    let lib = tmp.path().join("lib");
-    cli_json(
-        &lib,
-        Some(&model),
-        &["index", "--json", papers.dir.to_str().unwrap()],
-    );
+    let (_tmp, lib, model) = indexed();
     let nonsense = cli_json(
         &lib,
         Some(&model),
