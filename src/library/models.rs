@@ -115,3 +115,21 @@ pub fn recorded_model(dir: &Path) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(&json).ok()?;
     value["name"].as_str().map(str::to_string)
 }
+
+impl Library {
+    /// Records the model in use as the one the library's vectors come from, where it is not
+    /// recorded yet (or recorded without its weights' hash): called before vectors are written.
+    pub(super) fn record_model(&mut self) -> Result<()> {
+        let Some(info) = self.semantic.as_ref().map(|s| s.info().clone()) else {
+            return Ok(());
+        };
+        let stored = ModelRecord::read(&self.catalog, "model")?;
+        if stored
+            .as_ref()
+            .is_none_or(|r| r.weights.is_none() && info.weights.is_some())
+        {
+            self.catalog.set_meta("model", &model_json(&info))?;
+        }
+        Ok(())
+    }
+}

@@ -41,8 +41,8 @@ impl Library {
             }
             self.lexical.commit()?;
         }
-        if let Some(vectors) = self.vectors.clone() {
-            let mut vectors = vectors.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(semantic) = self.semantic.clone() {
+            let mut vectors = semantic.write();
             let ids = self.catalog.vector_ids()?;
             let consistent = vectors.damaged().is_none()
                 && vectors.len() == ids.len()
@@ -87,9 +87,9 @@ impl Library {
         if self.lexical.len()? != chunks {
             return Ok(false);
         }
-        Ok(match &self.vectors {
-            Some(v) => {
-                let v = read(v);
+        Ok(match &self.semantic {
+            Some(s) => {
+                let v = s.read();
                 v.damaged().is_none() && v.len() as u64 == vectors
             }
             None => true,
@@ -100,8 +100,8 @@ impl Library {
     /// are now.
     pub(super) fn mark_indexed(&mut self) -> Result<()> {
         self.verify_lexical()?;
-        if let Some(v) = &self.vectors {
-            let v = read(v);
+        if let Some(s) = &self.semantic {
+            let v = s.read();
             self.state.vector_seal = match v.seal() {
                 Some(seal) => Some(seal.clone()),
                 // Saved before seals were recorded: sealed as it is now.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Mutex;
 
 use super::*;
 
@@ -12,8 +12,7 @@ pub struct Searcher {
     pub(super) dir: PathBuf,
     pub(super) catalog: Mutex<Catalog>,
     pub(super) lexical: LexicalReader,
-    pub(super) vectors: Option<Arc<RwLock<VectorIndex>>>,
-    pub(super) embedder: Option<Arc<dyn Embedder>>,
+    pub(super) semantic: Option<Semantic>,
     pub(super) repair_pending: Option<String>,
 }
 
@@ -24,8 +23,7 @@ impl Searcher {
         run_search(
             &catalog,
             &self.lexical,
-            self.vectors.as_deref(),
-            self.embedder.as_deref(),
+            self.semantic.as_ref(),
             self.repair_pending.as_deref(),
             query,
             opts,
@@ -44,8 +42,7 @@ impl Searcher {
             &self.dir,
             &self.catalog(),
             self.lexical.len()?,
-            self.vectors.as_deref(),
-            self.embedder.as_deref(),
+            self.semantic.as_ref(),
             self.repair_pending.as_deref(),
         )
     }
@@ -74,14 +71,13 @@ impl Searcher {
 pub(super) fn run_search(
     catalog: &Catalog,
     lexical: &LexicalReader,
-    vectors: Option<&RwLock<VectorIndex>>,
-    embedder: Option<&dyn Embedder>,
+    semantic: Option<&Semantic>,
     repair_pending: Option<&str>,
     query: &str,
     opts: &SearchOptions,
 ) -> Result<SearchResponse> {
     lexical.reload()?;
-    let mode = match (opts.mode, embedder) {
+    let mode = match (opts.mode, semantic) {
         (Mode::Semantic, None) => {
             return Err(Error::Invalid(format!(
                 "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
@@ -92,7 +88,7 @@ pub(super) fn run_search(
     };
     // Hybrid without a model falls back to keywords, and says so.
     let notice = notice(
-        opts.mode == Mode::Hybrid && embedder.is_none(),
+        opts.mode == Mode::Hybrid && semantic.is_none(),
         repair_pending,
     );
     // A blank query asks nothing: no paper is "nearest" to it.
@@ -120,15 +116,15 @@ pub(super) fn run_search(
             lexical.search(query, candidates)
         }
     };
-    let (lexical, semantic) = match (mode, embedder, vectors) {
-        (Mode::Lexical, _, _) | (_, None, _) | (_, _, None) => (keywords()?, Vec::new()),
-        (_, Some(e), Some(v)) => {
+    let (lexical, by_meaning) = match (mode, semantic) {
+        (Mode::Lexical, _) | (_, None) => (keywords()?, Vec::new()),
+        (_, Some(s)) => {
             // The query's embedding and the keyword search are independent and each takes a
             // few milliseconds: on a second thread the embedding overlaps the keyword search
             // instead of following it. The index's read lock is taken only after the
             // embedding, which is the slow part.
-            let (lexical, q) = std::thread::scope(|s| {
-                let embedding = s.spawn(|| e.embed(&[query]));
+            let (lexical, q) = std::thread::scope(|scope| {
+                let embedding = scope.spawn(|| s.embedder.embed(&[query]));
                 let lexical = keywords();
                 let q = embedding
                     .join()
@@ -136,10 +132,10 @@ pub(super) fn run_search(
                 (lexical, q)
             });
             let (lexical, q) = (lexical?, q?);
-            (lexical, read(v).search(&q[0], candidates)?)
+            (lexical, s.read().search(&q[0], candidates)?)
         }
     };
-    let mut ids: Vec<ChunkId> = lexical.iter().chain(&semantic).map(|r| r.0).collect();
+    let mut ids: Vec<ChunkId> = lexical.iter().chain(&by_meaning).map(|r| r.0).collect();
     ids.sort_unstable();
     ids.dedup();
     let rows = catalog.chunks(&ids)?;
@@ -149,10 +145,10 @@ pub(super) fn run_search(
     // into many passages neither crowds out the others nor dilutes its own rank.
     let documents = match mode {
         Mode::Lexical => best_per_document(&lexical, &document_of),
-        Mode::Semantic => best_per_document(&semantic, &document_of),
+        Mode::Semantic => best_per_document(&by_meaning, &document_of),
         Mode::Hybrid => fuse(
             &best_per_document(&lexical, &document_of),
-            &best_per_document(&semantic, &document_of),
+            &best_per_document(&by_meaning, &document_of),
             opts.fusion,
         ),
     };
@@ -164,8 +160,8 @@ pub(super) fn run_search(
     // Within a paper, its passages are ranked by the same fusion.
     let ranked = match mode {
         Mode::Lexical => lexical,
-        Mode::Semantic => semantic,
-        Mode::Hybrid => fuse(&lexical, &semantic, opts.fusion),
+        Mode::Semantic => by_meaning,
+        Mode::Hybrid => fuse(&lexical, &by_meaning, opts.fusion),
     };
     let results = group(query, &documents, &ranked, &rows, limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;

@@ -1,0 +1,93 @@
+//! What a library holds and what its answers say about it: counts, the model, failures, and
+//! the notice (keywords only, a repair pending) every output carries.
+
+use super::*;
+
+/// The state of a library.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LibraryStatus {
+    /// The library folder.
+    #[serde(serialize_with = "crate::paths::lossy")]
+    pub library: PathBuf,
+    /// Indexed papers.
+    pub documents: u64,
+    /// Passages.
+    pub chunks: u64,
+    /// Passages with a vector.
+    pub vectors: u64,
+    /// Passages kept for keyword search only, never embedded: reference lists
+    /// ([`crate::chunk::is_reference_list`]). `vectors + reference_passages` equals `chunks`
+    /// once every passage that should have a vector has one.
+    pub reference_passages: u64,
+    /// Passages in the keyword index: equals `chunks` when the stores agree.
+    pub lexical_entries: u64,
+    /// Vectors in the vector index: equals `vectors` when the stores agree (0 without a model).
+    pub vector_entries: u64,
+    /// Papers that could not be read, with the reason.
+    pub failed: Vec<FailedFile>,
+    /// The model in use, or `None` when searching by keywords only.
+    pub model: Option<ModelInfo>,
+    /// Something the person should know (no model, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// Why the indexes could not be repaired at open (a full disk, a read-only folder), where
+    /// they could not: answers come from the indexes as they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair_pending: Option<String>,
+}
+
+/// Counts, the model, and failures of a library, for [`Library::status`] and
+/// [`Searcher::status`].
+pub(super) fn status_of(
+    dir: &Path,
+    catalog: &Catalog,
+    lexical_entries: u64,
+    semantic: Option<&Semantic>,
+    repair_pending: Option<&str>,
+) -> Result<LibraryStatus> {
+    let (documents, _) = catalog.counts()?;
+    let (chunks, with_vectors) = catalog.exact_counts()?;
+    Ok(LibraryStatus {
+        library: dir.to_path_buf(),
+        documents,
+        chunks,
+        vectors: with_vectors,
+        reference_passages: chunks - catalog.semantic_count()?.min(chunks),
+        lexical_entries,
+        vector_entries: semantic.map_or(0, |s| s.read().len() as u64),
+        failed: failed_files(catalog)?,
+        model: semantic.map(|s| s.info().clone()),
+        notice: notice(semantic.is_none(), repair_pending),
+        repair_pending: repair_pending.map(str::to_string),
+    })
+}
+
+/// What every answer says about the library's state, where there is something to say: no model
+/// (keywords only), a repair that could not run.
+pub(super) fn notice(no_model: bool, repair_pending: Option<&str>) -> Option<String> {
+    let notes: Vec<String> = [
+        no_model.then(|| NO_MODEL_NOTICE.to_string()),
+        repair_pending.map(|why| {
+            format!(
+                "The indexes could not be brought up to date with the catalog ({why}): answers \
+                 come from what is there, and the repair runs when MedShelf can write again."
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!notes.is_empty()).then(|| notes.join(" "))
+}
+
+/// The papers that could not be read, with the reason.
+pub(super) fn failed_files(catalog: &Catalog) -> Result<Vec<FailedFile>> {
+    Ok(catalog
+        .documents_with(Status::Failed)?
+        .into_iter()
+        .map(|d| FailedFile {
+            path: d.path,
+            error: d.error.unwrap_or_default(),
+        })
+        .collect())
+}
