@@ -89,6 +89,32 @@ pub enum Error {
     #[error("{0}")]
     ModelMismatch(String),
 
+    /// The library was written by a newer MedShelf (a later catalog schema): it is left as it
+    /// is, never downgraded.
+    #[error(
+        "{path} was written by a newer MedShelf (schema {version}, this one reads up to \
+         {schema}); update MedShelf to open it",
+        schema = crate::catalog::SCHEMA_VERSION
+    )]
+    NewerLibrary {
+        /// The catalog file.
+        path: PathBuf,
+        /// The schema version it was written at.
+        version: i64,
+    },
+    /// A library written by an older MedShelf, on storage this process cannot write: it needs
+    /// upgrading, which only a writable copy allows.
+    #[error(
+        "{path} is on read-only storage and was written by an older MedShelf (schema \
+         {version}, this one reads {schema}); open it once where it can be written to upgrade it",
+        schema = crate::catalog::SCHEMA_VERSION
+    )]
+    OlderLibraryReadOnly {
+        /// The catalog file.
+        path: PathBuf,
+        /// The schema version it was written at.
+        version: i64,
+    },
     /// A download could not reach its server or broke off.
     #[error("{0}")]
     Network(String),
@@ -123,6 +149,8 @@ impl Error {
             Error::Candle(_) => "embedding",
             Error::Invalid(_) => "invalid_request",
             Error::ModelMismatch(_) => "model_mismatch",
+            Error::NewerLibrary { .. } => "newer_library",
+            Error::OlderLibraryReadOnly { .. } => "older_library_read_only",
             Error::Network(_) => "network",
             Error::Locked(_) => "locked",
             Error::ReadOnly(_) => "read_only",
@@ -137,7 +165,9 @@ impl Error {
             | Error::Locked(_)
             | Error::Network(_)
             | Error::ReadOnly(_)
-            | Error::CatalogDamaged { .. } => Fault::Machine,
+            | Error::CatalogDamaged { .. }
+            | Error::NewerLibrary { .. }
+            | Error::OlderLibraryReadOnly { .. } => Fault::Machine,
             Error::Extract(e) => e.fault(),
             Error::Model { .. } | Error::Invalid(_) | Error::ModelMismatch(_) => Fault::User,
             Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,

@@ -259,8 +259,7 @@ pub fn fetch_model(
         }
     };
     if let (Some(catalog), None) = (library, &recorded) {
-        let json = serde_json::to_string(&provenance).expect("provenance serialises");
-        catalog.set_meta(&meta_key(&req.repo), &json)?;
+        catalog.set_download(&req.repo, &provenance)?;
     }
     let info = inspect_model(&dest)?;
     Ok(InstalledModel {
@@ -273,13 +272,7 @@ pub fn fetch_model(
 
 /// The hashes a library recorded for a repository's first verified download, if any.
 pub fn recorded_hashes(catalog: &Catalog, repo: &str) -> Result<Option<Provenance>> {
-    Ok(catalog
-        .meta(&meta_key(repo))?
-        .and_then(|json| serde_json::from_str(&json).ok()))
-}
-
-fn meta_key(repo: &str) -> String {
-    format!("model_fetch:{repo}")
+    catalog.download(repo)
 }
 
 fn agent() -> ureq::Agent {

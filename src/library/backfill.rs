@@ -51,16 +51,16 @@ impl Library {
         const BATCH: usize = 64;
         self.open_for_writing()?;
         let info = next.info().clone();
-        let next_json = model_json(&info);
+        let next_record = ModelRecord::of(&info);
         let same = |record: Option<ModelRecord>| record.is_some_and(|r| r.matches(&info));
-        if same(ModelRecord::read(&self.catalog, "model")?) && self.semantic.is_some() {
+        if same(self.catalog.model(ModelSlot::InUse)?) && self.semantic.is_some() {
             return Ok(Switch::Done);
         }
         // Nothing to keep: no vectors yet, so the new model is taken at once.
         if self.catalog.vector_count()? == 0 {
             self.catalog.clear_next_vectors()?;
-            self.catalog.delete_meta("model_next")?;
-            self.catalog.set_meta("model", &next_json)?;
+            self.catalog.clear_model(ModelSlot::Next)?;
+            self.catalog.set_model(ModelSlot::InUse, &next_record)?;
             self.adopt(next)?;
             self.embed_missing(sink, cancel)?;
             return Ok(if cancel.load(Ordering::Relaxed) {
@@ -70,9 +70,9 @@ impl Library {
             });
         }
         // A switch to another model was under way: its vectors are of no use to this one.
-        if !same(ModelRecord::read(&self.catalog, "model_next")?) {
+        if !same(self.catalog.model(ModelSlot::Next)?) {
             self.catalog.clear_next_vectors()?;
-            self.catalog.set_meta("model_next", &next_json)?;
+            self.catalog.set_model(ModelSlot::Next, &next_record)?;
         }
         let total = self.catalog.semantic_count()?;
         let mut done = self.catalog.next_vector_count()?;
@@ -89,7 +89,7 @@ impl Library {
             done += batch.len() as u64;
             sink.event(&IndexEvent::Backfill { done, total });
         }
-        self.catalog.swap_next_vectors(&next_json)?;
+        self.catalog.swap_next_vectors(&next_record)?;
         self.adopt(next)?;
         Ok(Switch::Done)
     }

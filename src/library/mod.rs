@@ -34,19 +34,20 @@ mod semantic;
 mod status;
 mod store;
 
+use crate::catalog::{ModelRecord, ModelSlot};
 pub use events::{
     FailedFile, FileOutcome, IndexEvent, IndexOptions, IndexSummary, NoSink, Sink, StageTimes,
 };
 use folders::folders_of;
 use ingest::{finish, Pending};
-use models::{check_model, model_json, ModelRecord};
+use models::check_model;
 pub use models::{model_for, recorded_model, Switch};
 use searcher::run_search;
 pub use searcher::Searcher;
 pub use semantic::vector_storage;
 use semantic::{embed_rows, Semantic};
 pub use status::LibraryStatus;
-use status::{notice, status_of};
+use status::{documents_of, notice, status_of, year_of};
 
 /// What every output says when no model is loaded.
 pub const NO_MODEL_NOTICE: &str = "No embedding model found: MedShelf is searching by keywords only. \
@@ -116,10 +117,7 @@ impl Library {
         if let Some(e) = &embedder {
             check_model(&catalog, e.info())?;
         }
-        let state: IndexState = catalog
-            .meta("index_state")?
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
+        let state: IndexState = catalog.index_state()?;
         let lexical_dir = dir.join("lexical");
         // An index that does not even open is rebuilt now, under the write lock.
         let (lexical, rebuild_lock) = match LexicalIndex::open(&lexical_dir) {
@@ -299,7 +297,7 @@ impl Library {
 
     /// Every document with its state.
     pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
-        self.catalog.documents()
+        documents_of(&self.catalog)
     }
 
     /// Counts, the model, and failures.

@@ -5,53 +5,11 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
-/// How a library records the model its vectors came from (catalog meta `model`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(super) struct ModelRecord {
-    /// The model's folder name when it was recorded.
-    pub(super) name: String,
-    /// Its vectors' dimensions.
-    pub(super) dim: usize,
-    /// How it pools token vectors.
-    pub(super) pooling: crate::Pooling,
-    /// BLAKE3 of the weights; absent in records made before MedShelf hashed weights.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) weights: Option<String>,
-}
-
-impl ModelRecord {
-    pub(super) fn of(info: &ModelInfo) -> Self {
-        ModelRecord {
-            name: info.name.clone(),
-            dim: info.dim,
-            pooling: info.pooling,
-            weights: info.weights.clone(),
-        }
-    }
-
-    pub(super) fn read(catalog: &Catalog, key: &str) -> Result<Option<ModelRecord>> {
-        Ok(catalog
-            .meta(key)?
-            .and_then(|json| serde_json::from_str(&json).ok()))
-    }
-
-    /// Whether vectors from `info` can sit beside vectors from this model: the same weights
-    /// (whatever either folder is called), or, where a record predates weight hashes, the same
-    /// name and dimensions.
-    pub(super) fn matches(&self, info: &ModelInfo) -> bool {
-        self.dim == info.dim
-            && match (&self.weights, &info.weights) {
-                (Some(a), Some(b)) => a == b,
-                _ => self.name == info.name,
-            }
-    }
-}
-
 /// Refuses a model whose vectors would not be comparable with the ones the library holds. The
 /// model is recorded only when its first vector is written ([`Library::record_model`]), so that
 /// opening a new library with one model does not bind it to that model.
 pub(super) fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
-    let Some(stored) = ModelRecord::read(catalog, "model")? else {
+    let Some(stored) = catalog.model(ModelSlot::InUse)? else {
         return Ok(());
     };
     if stored.matches(info) {
@@ -72,11 +30,6 @@ pub(super) fn check_model(catalog: &Catalog, info: &ModelInfo) -> Result<()> {
          passage), or use another library folder",
         info.name
     )))
-}
-
-/// How a library records a model.
-pub(super) fn model_json(info: &ModelInfo) -> String {
-    serde_json::to_string(&ModelRecord::of(info)).expect("a model record serialises")
 }
 
 /// How [`Library::switch_model`] ended.
@@ -111,9 +64,8 @@ pub fn recorded_model(dir: &Path) -> Option<String> {
     if !path.is_file() {
         return None;
     }
-    let json = Catalog::open(&path).ok()?.meta("model").ok()??;
-    let value: serde_json::Value = serde_json::from_str(&json).ok()?;
-    value["name"].as_str().map(str::to_string)
+    let record = Catalog::open(&path).ok()?.model(ModelSlot::InUse).ok()??;
+    Some(record.name)
 }
 
 impl Library {
@@ -123,12 +75,13 @@ impl Library {
         let Some(info) = self.semantic.as_ref().map(|s| s.info().clone()) else {
             return Ok(());
         };
-        let stored = ModelRecord::read(&self.catalog, "model")?;
+        let stored = self.catalog.model(ModelSlot::InUse)?;
         if stored
             .as_ref()
             .is_none_or(|r| r.weights.is_none() && info.weights.is_some())
         {
-            self.catalog.set_meta("model", &model_json(&info))?;
+            self.catalog
+                .set_model(ModelSlot::InUse, &ModelRecord::of(&info))?;
         }
         Ok(())
     }

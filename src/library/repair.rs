@@ -80,7 +80,7 @@ impl Library {
     /// catalog counts (a second writer, a replaced or emptied index does not), and the vector
     /// file is the one that was saved.
     pub(super) fn indexes_in_step(&self) -> Result<bool> {
-        if self.catalog.meta("indexes_dirty")?.as_deref() != Some("0") {
+        if self.catalog.indexes_dirty()? {
             return Ok(false);
         }
         let (chunks, vectors) = self.catalog.exact_counts()?;
@@ -109,7 +109,6 @@ impl Library {
                 None => None,
             };
         }
-        let state = serde_json::to_string(&self.state).expect("the index state serialises");
-        self.catalog.mark_indexed(&state)
+        self.catalog.mark_indexed(&self.state)
     }
 }

@@ -32,7 +32,7 @@ impl Searcher {
 
     /// Every document with its state, as [`Library::documents`] gives it.
     pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
-        self.catalog().documents()
+        documents_of(&self.catalog())
     }
 
     /// Counts, the model, and failures, as [`Library::status`] gives them; from another thread
@@ -168,7 +168,7 @@ pub(super) fn run_search(
         Some(crate::search::PaperMeta {
             path,
             title: catalog.title(doc).ok().flatten(),
-            year: catalog.year(doc).ok().flatten(),
+            year: year_of(catalog.first_page(doc).ok().flatten()),
             meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
         })
     });

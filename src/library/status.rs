@@ -91,3 +91,20 @@ pub(super) fn failed_files(catalog: &Catalog) -> Result<Vec<FailedFile>> {
         })
         .collect())
 }
+
+/// Every document with its state, its year read from its first page.
+pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::DocumentRow>> {
+    let mut docs = catalog.documents()?;
+    for d in &mut docs {
+        d.year = year_of(d.first_page.take());
+    }
+    Ok(docs)
+}
+
+/// The year a paper was published, where its first page says: read from the stored text each
+/// time, so that a better reading needs no re-index.
+pub(super) fn year_of(first_page: Option<String>) -> Option<u16> {
+    first_page
+        .as_deref()
+        .and_then(crate::extract::publication_year)
+}

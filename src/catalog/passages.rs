@@ -1,0 +1,122 @@
+//! Passages: the text each index entry comes from, with the exact counts kept by triggers.
+
+use rusqlite::OptionalExtension;
+
+use super::*;
+
+impl Catalog {
+    /// Passages and passages with a vector, as the catalog's triggers count them: exact, and
+    /// read in constant time.
+    pub fn exact_counts(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row("SELECT chunks, vectors FROM counts WHERE id = 1", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?.max(0) as u64,
+                    r.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Looks up passages by id (missing ids are skipped: a search may race a removal).
+    pub fn chunks(&self, ids: &[ChunkId]) -> Result<Vec<ChunkRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, document_id, page, start, end, text FROM chunks WHERE id = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(row) = stmt
+                .query_row([id], chunk_row)
+                .optional()
+                .map_err(|e| self.err(e))?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every passage and the title of its document, for rebuilding the keyword index.
+    pub fn for_each_chunk(&self, mut f: impl FnMut(&ChunkRow, Option<&str>)) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, d.title
+                 FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let row = chunk_row(r).map_err(|e| self.err(e))?;
+            let title: Option<String> = r.get(6).map_err(|e| self.err(e))?;
+            f(&row, title.as_deref());
+        }
+        Ok(())
+    }
+
+    /// Ids of every passage.
+    pub fn chunk_ids(&self) -> Result<Vec<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Ids of one document's passages.
+    pub fn chunk_ids_of(&self, document: DocumentId) -> Result<Vec<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks WHERE document_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([document], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Up to `limit` passages stored without a vector (indexed while no model was present),
+    /// lowest id first.
+    pub fn chunks_without_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
+        self.id_texts(
+            "SELECT id, text FROM chunks WHERE vector IS NULL AND semantic = 1 ORDER BY id LIMIT ?1",
+            limit,
+        )
+    }
+
+    /// Rows of (id, text) from a query with a `LIMIT ?1`.
+    pub(super) fn id_texts(&self, sql: &str, limit: usize) -> Result<Vec<(ChunkId, String)>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The texts of every passage, or of those searched by meaning only, in id order.
+    pub fn texts(&self, semantic_only: bool) -> Result<Vec<String>> {
+        let sql = if semantic_only {
+            "SELECT text FROM chunks WHERE semantic = 1 ORDER BY id"
+        } else {
+            "SELECT text FROM chunks ORDER BY id"
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many passages are searched by meaning (all but reference lists).
+    pub fn semantic_count(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM chunks WHERE semantic = 1")
+    }
+}

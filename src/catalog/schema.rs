@@ -1,0 +1,297 @@
+//! The catalog's schema: every change since the first as one migration in a list, applied in
+//! order, each in its own transaction with the version it brings the file to.
+//!
+//! A migration, once released, is history: it is never edited, only followed by another. That
+//! is what lets the tests below build a catalog at every earlier version from this very list
+//! and open it with today's code.
+
+use super::*;
+
+/// One step of the schema: the version it brings a catalog to, and its SQL.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+}
+
+/// Every migration, oldest first. The last one's version is [`SCHEMA_VERSION`].
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        // documents by content, the files that hold them, page text, passages and vectors
+        version: 1,
+        sql: "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+              CREATE TABLE IF NOT EXISTS documents (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  hash TEXT NOT NULL UNIQUE,
+                  title TEXT,
+                  pages INTEGER NOT NULL DEFAULT 0,
+                  size INTEGER NOT NULL DEFAULT 0,
+                  status TEXT NOT NULL,
+                  error TEXT,
+                  error_code TEXT
+              );
+              CREATE TABLE IF NOT EXISTS files (
+                  path TEXT PRIMARY KEY,
+                  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                  size INTEGER NOT NULL,
+                  mtime_ns INTEGER NOT NULL
+              );
+              CREATE INDEX IF NOT EXISTS files_document ON files(document_id);
+              CREATE TABLE IF NOT EXISTS pages (
+                  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                  page INTEGER NOT NULL,
+                  text TEXT NOT NULL,
+                  PRIMARY KEY (document_id, page)
+              );
+              CREATE TABLE IF NOT EXISTS chunks (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                  page INTEGER NOT NULL,
+                  start INTEGER NOT NULL,
+                  end INTEGER NOT NULL,
+                  text TEXT NOT NULL,
+                  vector BLOB
+              );
+              CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);",
+    },
+    Migration {
+        // vectors from the model a library is switching to, kept apart from the vectors in use
+        // until every passage has one (`Library::switch_model`)
+        version: 2,
+        sql: "CREATE TABLE IF NOT EXISTS next_vectors (
+                  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+                  vector BLOB NOT NULL
+              );",
+    },
+    Migration {
+        // any change to the passages marks the indexes as behind the catalog, in the same
+        // transaction; the library marks them in step once both are saved, so that a library
+        // closed in step opens without comparing every id
+        version: 3,
+        sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('indexes_dirty', '1');
+              CREATE TRIGGER IF NOT EXISTS chunks_inserted AFTER INSERT ON chunks BEGIN
+                  UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+              END;
+              CREATE TRIGGER IF NOT EXISTS chunks_deleted AFTER DELETE ON chunks BEGIN
+                  UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+              END;
+              CREATE TRIGGER IF NOT EXISTS chunk_vectors_changed AFTER UPDATE OF vector ON chunks BEGIN
+                  UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+              END;
+              CREATE TRIGGER IF NOT EXISTS documents_deleted AFTER DELETE ON documents BEGIN
+                  UPDATE meta SET value = '1' WHERE key = 'indexes_dirty' AND value <> '1';
+              END;",
+    },
+    Migration {
+        // passages not embedded on purpose (reference lists) told from passages still waiting
+        // for a vector; older passages were all meant to be
+        version: 4,
+        sql: "ALTER TABLE chunks ADD COLUMN semantic INTEGER NOT NULL DEFAULT 1;",
+    },
+    Migration {
+        // exact passage and vector counts kept by triggers, so that opening compares each
+        // index's size with the catalog's in constant time; paths stored as their bytes, so
+        // that a file name that is not UTF-8 is kept exactly as it is on disk; the followed
+        // folders in a table of their own
+        version: 5,
+        sql: "CREATE TABLE IF NOT EXISTS counts (
+                  id INTEGER PRIMARY KEY CHECK (id = 1),
+                  chunks INTEGER NOT NULL,
+                  vectors INTEGER NOT NULL
+              );
+              INSERT OR REPLACE INTO counts (id, chunks, vectors) VALUES (1,
+                  (SELECT COUNT(*) FROM chunks),
+                  (SELECT COUNT(*) FROM chunks WHERE vector IS NOT NULL));
+              CREATE TRIGGER IF NOT EXISTS chunks_counted_in AFTER INSERT ON chunks BEGIN
+                  UPDATE counts SET chunks = chunks + 1,
+                      vectors = vectors + (NEW.vector IS NOT NULL);
+              END;
+              CREATE TRIGGER IF NOT EXISTS chunks_counted_out AFTER DELETE ON chunks BEGIN
+                  UPDATE counts SET chunks = chunks - 1,
+                      vectors = vectors - (OLD.vector IS NOT NULL);
+              END;
+              CREATE TRIGGER IF NOT EXISTS chunk_vectors_counted AFTER UPDATE OF vector ON chunks BEGIN
+                  UPDATE counts SET
+                      vectors = vectors + (NEW.vector IS NOT NULL) - (OLD.vector IS NOT NULL);
+              END;
+              UPDATE files SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
+              CREATE TABLE IF NOT EXISTS folders (path BLOB PRIMARY KEY);
+              INSERT OR IGNORE INTO folders (path)
+                  SELECT CAST(value AS BLOB) FROM json_each(
+                      (SELECT value FROM meta WHERE key = 'folders' AND json_valid(value)));
+              DELETE FROM meta WHERE key = 'folders';",
+    },
+];
+
+/// The on-disk schema version this MedShelf reads and writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+impl Catalog {
+    /// The schema version the file says it is at.
+    pub(super) fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets the connection up and brings the file to [`SCHEMA_VERSION`], one migration per
+    /// transaction: a crash between two leaves a file at an earlier version, which the next
+    /// open takes further. A file written by a newer MedShelf is refused, never downgraded.
+    pub(super) fn init(&self) -> Result<()> {
+        // WAL lets searches read while an index run writes, from this or another process.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(|e| self.err(e))?;
+        self.migrate_to(SCHEMA_VERSION)
+    }
+
+    /// Applies the migrations after the file's version up to `target`.
+    fn migrate_to(&self, target: i64) -> Result<()> {
+        let version = self.schema_version()?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerLibrary {
+                path: self.path.clone(),
+                version,
+            });
+        }
+        for m in MIGRATIONS
+            .iter()
+            .filter(|m| m.version > version && m.version <= target)
+        {
+            // `user_version` takes no bound parameter; the number is ours, not input.
+            let sql = format!(
+                "BEGIN;\n{}\nPRAGMA user_version = {};\nCOMMIT;",
+                m.sql, m.version
+            );
+            if let Err(e) = self.conn.execute_batch(&sql) {
+                let _ = self.conn.execute_batch("ROLLBACK;");
+                return Err(self.err(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_in_order_with_no_gaps() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+    }
+
+    /// A catalog as MedShelf wrote it at `version`: the migrations up to it, then one paper
+    /// stored with the SQL of that version (paths as text before 5, vectors without a checksum,
+    /// folders in `meta` before 5).
+    fn written_at(path: &Path, version: i64) {
+        let conn = Connection::open(path).unwrap();
+        for m in MIGRATIONS.iter().take_while(|m| m.version <= version) {
+            conn.execute_batch(&format!(
+                "BEGIN;\n{}\nPRAGMA user_version = {};\nCOMMIT;",
+                m.sql, m.version
+            ))
+            .unwrap();
+        }
+        let vector: Vec<u8> = [0.6f32, 0.8].iter().flat_map(|x| x.to_le_bytes()).collect();
+        conn.execute_batch(
+            "INSERT INTO documents (id, hash, title, pages, size, status)
+                 VALUES (1, 'h1', 'Old paper', 1, 10, 'indexed');
+             INSERT INTO documents (id, hash, size, status, error, error_code)
+                 VALUES (2, 'h2', 5, 'failed', 'it is encrypted', 'encrypted');
+             INSERT INTO files (path, document_id, size, mtime_ns) VALUES ('/papers/old.pdf', 1, 10, 7);
+             INSERT INTO files (path, document_id, size, mtime_ns) VALUES ('/papers/locked.pdf', 2, 5, 8);
+             INSERT INTO pages (document_id, page, text) VALUES (1, 1, 'Published 2019. Aspirin text');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO chunks (id, document_id, page, start, end, text, vector)
+                 VALUES (1, 1, 1, 0, 15, 'Published 2019.', ?1)",
+            [vector],
+        )
+        .unwrap();
+        if version < 5 {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('folders', '[\"/papers\"]')",
+                [],
+            )
+            .unwrap();
+        } else {
+            conn.execute(
+                "INSERT INTO folders (path) VALUES (CAST('/papers' AS BLOB))",
+                [],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_library_written_at_every_earlier_version_opens_with_everything_in_it() {
+        for version in 1..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("catalog.sqlite");
+            written_at(&path, version);
+            let cat = Catalog::open(&path).unwrap_or_else(|e| panic!("schema {version}: {e}"));
+            assert_eq!(
+                cat.schema_version().unwrap(),
+                SCHEMA_VERSION,
+                "schema {version}"
+            );
+            let docs = cat.documents().unwrap();
+            assert_eq!(docs.len(), 2, "schema {version}");
+            let old = docs.iter().find(|d| d.id == 1).unwrap();
+            assert_eq!(old.path, Path::new("/papers/old.pdf"), "schema {version}");
+            assert_eq!(old.title.as_deref(), Some("Old paper"));
+            assert_eq!(old.chunks, 1);
+            assert_eq!(
+                cat.first_page(1).unwrap().as_deref(),
+                Some("Published 2019. Aspirin text")
+            );
+            let failed = docs.iter().find(|d| d.id == 2).unwrap();
+            assert_eq!(failed.status, Status::Failed);
+            assert_eq!(failed.error_code.as_deref(), Some("encrypted"));
+            // Paths are found by their bytes, whatever type older versions stored them as.
+            let file = cat.file(Path::new("/papers/old.pdf")).unwrap().unwrap();
+            assert_eq!((file.document, file.size, file.mtime_ns), (1, 10, 7));
+            assert_eq!(cat.folders().unwrap(), vec![PathBuf::from("/papers")]);
+            assert_eq!(cat.exact_counts().unwrap(), (1, 1), "schema {version}");
+            assert_eq!(cat.semantic_count().unwrap(), 1);
+            // A vector written before checksums is still read.
+            let mut seen = Vec::new();
+            cat.for_each_vector(2, |id, v| seen.push((id, v.map(<[f32]>::to_vec))))
+                .unwrap();
+            assert_eq!(seen, vec![(1, Some(vec![0.6, 0.8]))]);
+            // The indexes are compared with this catalog at the next open: nothing said they
+            // were saved in step with it.
+            assert!(cat.indexes_dirty().unwrap(), "schema {version}");
+        }
+    }
+
+    #[test]
+    fn a_library_from_a_newer_medshelf_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        written_at(&path, SCHEMA_VERSION);
+        let newer = SCHEMA_VERSION + 1;
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version = {newer};"))
+            .unwrap();
+        let err = Catalog::open(&path)
+            .err()
+            .expect("a newer schema is refused");
+        assert_eq!(err.code(), "newer_library");
+        assert!(err.to_string().contains("newer MedShelf"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, newer);
+    }
+}
