@@ -115,6 +115,19 @@ pub enum Error {
         /// The schema version it was written at.
         version: i64,
     },
+    /// The folders could not be followed for changes (the system's limit on watches, say):
+    /// the machine's doing, not the person's.
+    #[error("cannot follow {path} for changes: {message}")]
+    Watch {
+        /// The folder, or empty where the watcher itself could not start.
+        path: PathBuf,
+        /// What the system said.
+        message: String,
+    },
+    /// The writer thread has stopped (it panicked, or the app is closing): nothing more can
+    /// be queued.
+    #[error("the indexing thread has stopped; restart MedShelf")]
+    WriterStopped,
     /// A download could not reach its server or broke off.
     #[error("{0}")]
     Network(String),
@@ -135,6 +148,51 @@ pub enum Error {
     },
 }
 
+/// An error as a face hands it on to a person's screen: its stable code (what the page
+/// switches on), whose fault it is, and the message. Every app command fails with one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// [`Error::code`], or a face's own code for a failure outside the engine.
+    pub code: String,
+    /// Who has to act.
+    pub fault: Fault,
+    /// What happened, in words a person can act on.
+    pub message: String,
+}
+
+impl Problem {
+    /// A face's own problem (a path the page may not open, say).
+    pub fn new(code: &str, fault: Fault, message: impl Into<String>) -> Self {
+        Problem {
+            code: code.to_string(),
+            fault,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        Problem::from(&e)
+    }
+}
+
+impl From<&Error> for Problem {
+    fn from(e: &Error) -> Self {
+        Problem {
+            code: e.code().to_string(),
+            fault: e.fault(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Error {
     /// A stable, machine-readable code for the front ends.
     pub fn code(&self) -> &'static str {
@@ -152,6 +210,8 @@ impl Error {
             Error::NewerLibrary { .. } => "newer_library",
             Error::OlderLibraryReadOnly { .. } => "older_library_read_only",
             Error::Network(_) => "network",
+            Error::Watch { .. } => "watch",
+            Error::WriterStopped => "writer_stopped",
             Error::Locked(_) => "locked",
             Error::ReadOnly(_) => "read_only",
             Error::Bug { .. } => "internal",
@@ -167,6 +227,7 @@ impl Error {
             | Error::ReadOnly(_)
             | Error::CatalogDamaged { .. }
             | Error::NewerLibrary { .. }
+            | Error::Watch { .. }
             | Error::OlderLibraryReadOnly { .. } => Fault::Machine,
             Error::Extract(e) => e.fault(),
             Error::Model { .. } | Error::Invalid(_) | Error::ModelMismatch(_) => Fault::User,
@@ -175,7 +236,8 @@ impl Error {
             | Error::Lexical(_)
             | Error::Vector { .. }
             | Error::Candle(_)
-            | Error::Bug { .. } => Fault::Internal,
+            | Error::Bug { .. }
+            | Error::WriterStopped => Fault::Internal,
         }
     }
 

@@ -17,13 +17,15 @@ pub mod extract;
 pub mod fixtures;
 pub mod index;
 pub mod library;
+pub mod models;
 pub mod paths;
 pub mod search;
 pub mod watch;
+pub mod writer;
 
 pub use catalog::{ChunkId, DocumentId, DocumentRow, Status};
 pub use embed::{BertEmbedder, Embedder, ModelInfo, Pooling};
-pub use error::{Error, Fault, Result};
+pub use error::{Error, Fault, Problem, Result};
 pub use extract::{ExtractError, Extracted, Extractor};
 pub use library::{FileOutcome, IndexEvent, IndexSummary, Library, LibraryStatus, Sink};
 pub use search::{Fusion, Mode, SearchOptions, SearchResponse, SearchResult};

@@ -1,7 +1,8 @@
 //! Following the library's folders: PDFs added, changed, moved or deleted there are reflected
 //! within seconds, without a rescan of everything.
 //!
-//! One watcher serves both faces (the CLI's `watch` and the app). It listens to the file
+//! One watcher serves both faces (the CLI's `watch` and the app), through the writer
+//! ([`crate::writer`]), whose queue its batches join as jobs. It listens to the file
 //! system (notify), keeps only the events that can change what the library holds (a file
 //! created, written, renamed or removed; never a file opened or read, which MedShelf itself
 //! does all the time: reacting to those made the app re-index and re-search about once a
@@ -12,7 +13,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,6 @@ use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::error::{Error, Result};
-use crate::library::{IndexEvent, Library, Sink};
 
 /// How long a folder must be quiet before its changes are acted on: a copy of a large PDF
 /// raises many events.
@@ -105,12 +104,14 @@ impl FolderWatcher {
         handler: impl Fn(Changes) + Send + 'static,
     ) -> Result<FolderWatcher> {
         let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
-        let watcher = notify::recommended_watcher(tx)
-            .map_err(|e| Error::Invalid(format!("cannot watch folders: {e}")))?;
+        let watcher = notify::recommended_watcher(tx).map_err(|e| Error::Watch {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
         std::thread::Builder::new()
             .name("medshelf-watch".into())
             .spawn(move || settle(rx, &ignore, handler))
-            .map_err(|e| Error::Invalid(format!("cannot watch folders: {e}")))?;
+            .map_err(|e| Error::io("the watcher thread", e))?;
         Ok(FolderWatcher {
             watcher,
             followed: HashSet::new(),
@@ -124,7 +125,10 @@ impl FolderWatcher {
         }
         self.watcher
             .watch(folder, RecursiveMode::Recursive)
-            .map_err(|e| Error::Invalid(format!("cannot watch {}: {e}", folder.display())))?;
+            .map_err(|e| Error::Watch {
+                path: folder.to_path_buf(),
+                message: e.to_string(),
+            })?;
         self.followed.insert(folder.to_path_buf());
         Ok(())
     }
@@ -182,59 +186,6 @@ fn settle(
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
-}
-
-/// Watches `folders` until `stop` is set: first catches up with what changed while nobody was
-/// watching, then follows changes. Progress and removals go to `sink`.
-pub fn watch(
-    library: &mut Library,
-    folders: &[PathBuf],
-    sink: &dyn Sink,
-    stop: &AtomicBool,
-) -> Result<()> {
-    library.open_for_writing()?;
-    let (tx, rx) = mpsc::channel();
-    let ignore = vec![std::path::absolute(library.dir()).map_err(|e| Error::io(library.dir(), e))?];
-    let mut watcher = FolderWatcher::start(ignore, move |changes| {
-        let _ = tx.send(changes);
-    })?;
-    for folder in folders {
-        watcher.follow(folder)?;
-    }
-    // Watching starts before the catch-up, so nothing that happens during it is missed.
-    library.index(folders, sink, stop)?;
-    sink.event(&IndexEvent::Watching { folders });
-    while !stop.load(Ordering::Relaxed) {
-        let changes = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(changes) => changes,
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        apply(library, folders, &changes, sink, stop)?;
-    }
-    Ok(())
-}
-
-/// Carries `changes` into the library: gone paths forgotten, present ones indexed, a lost
-/// event healed by a catch-up over `folders`.
-pub fn apply(
-    library: &mut Library,
-    folders: &[PathBuf],
-    changes: &Changes,
-    sink: &dyn Sink,
-    stop: &AtomicBool,
-) -> Result<()> {
-    if !changes.gone.is_empty() {
-        for path in library.remove(&changes.gone)? {
-            sink.event(&IndexEvent::Removed { path: &path });
-        }
-    }
-    if changes.overflowed {
-        library.index(folders, sink, stop)?;
-    } else if !changes.present.is_empty() {
-        library.index(&changes.present, sink, stop)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,9 +10,15 @@ use medshelf::{DocumentRow, Mode, SearchOptions, SearchResponse};
 use serde::Serialize;
 use tauri::{Manager, State};
 
-use crate::engine::{Engine, Ingest, Job};
+use medshelf::writer::Job;
+use medshelf::{Fault, Problem};
+
+use crate::engine::Engine;
 
 type Shared<'a> = State<'a, Arc<Engine>>;
+
+/// What every command answers: its value, or a problem the page shows by its code.
+type Answer<T> = Result<T, Problem>;
 
 /// Builds and runs the app.
 pub fn run() {
@@ -79,14 +85,14 @@ pub struct AppStatus {
 
 /// Counts, the model in use, the folders, and whether indexing is under way.
 #[tauri::command]
-async fn status(engine: Shared<'_>) -> Result<AppStatus, String> {
+async fn status(engine: Shared<'_>) -> Answer<AppStatus> {
     let engine = engine.inner().clone();
     blocking(move || {
         let searcher = engine.searcher()?;
         Ok(AppStatus {
-            status: searcher.status().map_err(|e| e.to_string())?,
+            status: searcher.status()?,
             model_error: engine.model_error(),
-            folders: searcher.folders().map_err(|e| e.to_string())?,
+            folders: searcher.folders()?,
             watching: engine.watching(),
             busy: engine.busy(),
         })
@@ -96,7 +102,7 @@ async fn status(engine: Shared<'_>) -> Result<AppStatus, String> {
 
 /// A search's answer with the time the engine took.
 #[derive(Serialize)]
-pub struct Answer {
+pub struct Found {
     #[serde(flatten)]
     response: SearchResponse,
     /// Milliseconds the engine spent, embedding the query included.
@@ -110,7 +116,7 @@ async fn search(
     query: String,
     mode: Mode,
     limit: Option<usize>,
-) -> Result<Answer, String> {
+) -> Answer<Found> {
     let searcher = engine.searcher()?;
     blocking(move || {
         let started = Instant::now();
@@ -119,8 +125,8 @@ async fn search(
             limit: limit.unwrap_or(20).clamp(1, 200),
             ..Default::default()
         };
-        let response = searcher.search(&query, &opts).map_err(|e| e.to_string())?;
-        Ok(Answer {
+        let response = searcher.search(&query, &opts)?;
+        Ok(Found {
             response,
             took_ms: started.elapsed().as_secs_f64() * 1e3,
         })
@@ -145,7 +151,7 @@ async fn index_paths(
     engine: Shared<'_>,
     paths: Vec<PathBuf>,
     retry_failed: Option<bool>,
-) -> Result<Queued, String> {
+) -> Answer<Queued> {
     let engine = engine.inner().clone();
     blocking(move || {
         let (wanted, skipped): (Vec<PathBuf>, Vec<PathBuf>) = paths
@@ -182,122 +188,120 @@ fn cancel_indexing(engine: Shared<'_>) {
 
 /// Every paper with its state.
 #[tauri::command]
-async fn documents(engine: Shared<'_>) -> Result<Vec<DocumentRow>, String> {
+async fn documents(engine: Shared<'_>) -> Answer<Vec<DocumentRow>> {
     let searcher = engine.searcher()?;
-    blocking(move || searcher.documents().map_err(|e| e.to_string())).await
+    blocking(move || Ok(searcher.documents()?)).await
 }
 
 /// Takes papers out of the library (the files stay on disk).
 #[tauri::command]
-async fn remove_paths(engine: Shared<'_>, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
+async fn remove_paths(engine: Shared<'_>, paths: Vec<PathBuf>) -> Answer<Vec<PathBuf>> {
     let engine = engine.inner().clone();
-    blocking(move || ask(&engine, |reply| Job::Remove { paths, reply })).await
+    blocking(move || engine.ask(|reply| Job::Remove { paths, reply })).await
 }
 
 /// Lets the viewer read one of the library's files through the asset protocol. The protocol's
 /// scope starts empty and grows only by files the library holds, so the page can never read
 /// anything else on disk.
 #[tauri::command]
-async fn allow_view(
-    app: tauri::AppHandle,
-    engine: Shared<'_>,
-    path: PathBuf,
-) -> Result<(), String> {
+async fn allow_view(app: tauri::AppHandle, engine: Shared<'_>, path: PathBuf) -> Answer<()> {
     let path = library_file(&engine, path).await?;
     app.asset_protocol_scope()
         .allow_file(&path)
-        .map_err(|e| format!("cannot show {}: {e}", path.display()))
+        .map_err(|e| cannot("show", &path, e))
 }
 
 /// Opens a library file in the system's PDF viewer.
 #[tauri::command]
-async fn open_external(engine: Shared<'_>, path: PathBuf) -> Result<(), String> {
+async fn open_external(engine: Shared<'_>, path: PathBuf) -> Answer<()> {
     let path = library_file(&engine, path).await?;
-    open::that_detached(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+    open::that_detached(&path).map_err(|e| cannot("open", &path, e))
 }
 
 /// Opens the folder that holds a library file.
 #[tauri::command]
-async fn reveal(engine: Shared<'_>, path: PathBuf) -> Result<(), String> {
+async fn reveal(engine: Shared<'_>, path: PathBuf) -> Answer<()> {
     let path = library_file(&engine, path).await?;
     let folder = path.parent().unwrap_or(Path::new("/"));
-    open::that_detached(folder).map_err(|e| format!("cannot open {}: {e}", folder.display()))
+    open::that_detached(folder).map_err(|e| cannot("open", folder, e))
 }
 
-/// Installs a model folder the person picked and searches with it from now on.
+/// Installs a model folder the person picked and searches with it from now on (unless the
+/// library's vectors came from another model: then it waits, installed, for a switch).
 #[tauri::command]
-async fn import_model(
-    app: tauri::AppHandle,
-    engine: Shared<'_>,
-    dir: PathBuf,
-) -> Result<medshelf::ModelInfo, String> {
+async fn import_model(engine: Shared<'_>, dir: PathBuf) -> Answer<medshelf::ModelInfo> {
     let engine = engine.inner().clone();
-    let asked = engine.clone();
-    let info = blocking(move || ask(&asked, |reply| Job::ImportModel { dir, reply })).await?;
-    engine.emit(&app, Ingest::Reloaded);
-    Ok(info)
+    let offered = blocking(move || engine.ask(|reply| Job::ImportModel { dir, reply })).await?;
+    Ok(model_info(offered))
 }
 
 /// Downloads MedEmbed-small-v0.1 from the hub (the only network use, and only on this
 /// explicit request), verified, and searches with it from now on. Progress comes as `download`
 /// events.
 #[tauri::command]
-async fn fetch_model(
-    app: tauri::AppHandle,
-    engine: Shared<'_>,
-) -> Result<medshelf::ModelInfo, String> {
+async fn fetch_model(app: tauri::AppHandle, engine: Shared<'_>) -> Answer<medshelf::ModelInfo> {
     let engine = engine.inner().clone();
-    let asked = engine.clone();
-    let info = blocking(move || ask(&asked, |reply| Job::FetchModel { reply })).await?;
-    engine.emit(&app, Ingest::Reloaded);
-    Ok(info)
+    let progress = engine.download_progress(&app);
+    let request = medshelf::models::fetch::FetchRequest::new(None, None);
+    let offered = blocking(move || {
+        engine.ask(|reply| Job::FetchModel {
+            request,
+            progress,
+            reply,
+        })
+    })
+    .await?;
+    Ok(model_info(offered))
+}
+
+/// The model a library was offered, whether it took it into use or keeps it for a switch.
+fn model_info(offered: medshelf::library::Offered) -> medshelf::ModelInfo {
+    match offered {
+        medshelf::library::Offered::InUse(info) | medshelf::library::Offered::Installed(info) => {
+            info
+        }
+    }
 }
 
 /// The models installed in the library, each checked, and the one in use.
 #[tauri::command]
-async fn models(engine: Shared<'_>) -> Result<Vec<medshelf::embed::InstalledModel>, String> {
+async fn models(engine: Shared<'_>) -> Answer<Vec<medshelf::models::InstalledModel>> {
     let dir = engine.searcher()?.dir().join("models");
-    blocking(move || Ok(medshelf::embed::list_models(&dir))).await
+    blocking(move || Ok(medshelf::models::list_models(&dir))).await
 }
 
 /// Switches the library to an installed model. The re-embedding runs in the background (as
 /// `backfill` progress); searches keep the current model until it is complete.
 #[tauri::command]
-async fn use_model(engine: Shared<'_>, name: String) -> Result<(), String> {
+async fn use_model(engine: Shared<'_>, name: String) -> Answer<()> {
     let engine = engine.inner().clone();
-    blocking(move || ask(&engine, |reply| Job::UseModel { name, reply })).await
+    blocking(move || engine.ask(|reply| Job::UseModel { name, reply })).await
 }
 
 /// `path` if the library holds it, else an error: the page may only open the library's files.
-async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Result<PathBuf, String> {
+async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Answer<PathBuf> {
     let searcher = engine.searcher()?;
     blocking(move || {
         // A point lookup of the exact path: never a list of paths matched as text.
-        if searcher.holds(&path).map_err(|e| e.to_string())? {
+        if searcher.holds(&path)? {
             Ok(path)
         } else {
-            Err(format!("{} is not in the library", path.display()))
+            let message = format!("{} is not in the library", path.display());
+            Err(Problem::new("not_in_library", Fault::User, message))
         }
     })
     .await
 }
 
-/// Sends the engine thread a job that answers, and waits for the answer.
-fn ask<T>(
-    engine: &Engine,
-    job: impl FnOnce(std::sync::mpsc::Sender<Result<T, String>>) -> Job,
-) -> Result<T, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    engine.send(job(tx))?;
-    rx.recv()
-        .map_err(|_| "the indexing thread has stopped".to_string())?
+/// The system could not show, open or reveal a file.
+fn cannot(what: &str, path: &Path, e: impl std::fmt::Display) -> Problem {
+    let message = format!("cannot {what} {}: {e}", path.display());
+    Problem::new("cannot_open", Fault::Machine, message)
 }
 
 /// Runs engine work on the blocking pool, never on the UI thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> Result<T, String> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Answer<T> + Send + 'static) -> Answer<T> {
     tauri::async_runtime::spawn_blocking(f)
         .await
-        .map_err(|e| format!("internal error: {e}"))?
+        .map_err(|e| Problem::new("internal", Fault::Internal, format!("internal error: {e}")))?
 }

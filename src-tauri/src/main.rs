@@ -11,7 +11,7 @@
 
 mod commands;
 mod engine;
-mod watch;
+mod ingest;
 
 fn main() {
     // PDFs are read in a child process (the app's own binary in this mode), so a PDF that

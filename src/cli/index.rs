@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -9,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use medshelf::extract::WorkerExtractor;
 use medshelf::library::IndexOptions;
 use medshelf::library::NO_MODEL_NOTICE;
+use medshelf::writer::{JobId, Outcome, Report};
 use medshelf::{FileOutcome, IndexEvent, Library, Sink};
 
 #[derive(Args)]
@@ -148,11 +150,33 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
         "no folders to watch: name them, or index a folder first"
     );
     args.reader.install(&mut library)?;
-    // The progress bar would flicker on every event: watching prints one line per change.
-    let sink = Bar(ProgressBar::hidden(), true);
-    let stop = AtomicBool::new(false);
-    medshelf::watch::watch(&mut library, &folders, &sink, &stop)?;
+    // Refused at once where another process writes, rather than on the first job.
+    library.open_for_writing()?;
+    // The watcher's batches and the catch-up are jobs on the engine's one writer queue, as in
+    // the app. The progress bar would flicker on every event: watching prints one line per
+    // change.
+    let report = WatchReport(Bar(ProgressBar::hidden(), true));
+    let (queue, writer) = medshelf::writer::writer(library);
+    writer
+        .holding_the_lock()
+        .run(Arc::downgrade(&queue), Some(folders), &report);
     Ok(())
+}
+
+/// What `medshelf watch` prints of the writer's jobs: each change, and each job that could
+/// not run, with the reason.
+struct WatchReport(Bar);
+
+impl Report for WatchReport {
+    fn event(&self, _job: JobId, event: &IndexEvent<'_>) {
+        self.0.event(event);
+    }
+
+    fn finished(&self, _job: JobId, outcome: Outcome) {
+        if let Outcome::Failed(e) = outcome {
+            self.0 .0.suspend(|| eprintln!("error: {e}"));
+        }
+    }
 }
 
 /// A progress bar that draws only on a terminal.

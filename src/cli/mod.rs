@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use medshelf::embed::find_model;
+use medshelf::models::find_model;
 use medshelf::Library;
 
 /// Search your medical papers offline: keywords and meaning, the right paper and page.

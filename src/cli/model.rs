@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use medshelf::embed::fetch::{fetch_model, FetchProgress, FetchRequest};
+use medshelf::models::fetch::{FetchProgress, FetchRequest};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use medshelf::embed::{import_model, list_models};
 use medshelf::library::{model_for, Switch};
+use medshelf::models::list_models;
 use medshelf::{BertEmbedder, IndexEvent, Library, Sink};
 
 /// Draws a model switch's progress, in passages.
@@ -65,10 +65,10 @@ pub struct UseArgs {
 #[derive(Args)]
 pub struct FetchArgs {
     /// The repository, owner/name.
-    #[arg(long, default_value = medshelf::embed::fetch::DEFAULT_REPO)]
+    #[arg(long, default_value = medshelf::models::fetch::DEFAULT_REPO)]
     repo: String,
     /// A branch, tag or commit.
-    #[arg(long, default_value = medshelf::embed::fetch::DEFAULT_REVISION)]
+    #[arg(long, default_value = medshelf::models::fetch::DEFAULT_REVISION)]
     revision: String,
 }
 
@@ -90,7 +90,7 @@ pub fn model(library: &Path, explicit: Option<&Path>, cmd: ModelCommand) -> anyh
     let models = library.join("models");
     match cmd {
         ModelCommand::Import(args) => {
-            let installed = import_model(&args.dir, &models)?;
+            let installed = Library::open_with(library, None)?.install_model(&args.dir)?;
             let info = installed.info.as_ref().expect("an imported model loaded");
             println!(
                 "installed {} ({} dimensions, {} pooling) in {}",
@@ -114,8 +114,7 @@ pub fn model(library: &Path, explicit: Option<&Path>, cmd: ModelCommand) -> anyh
                 req.endpoint,
                 models.display()
             );
-            std::fs::create_dir_all(library)?;
-            let catalog = medshelf::catalog::Catalog::open(&library.join("catalog.sqlite"))?;
+            let mut lib = Library::open_with(library, None)?;
             let bar = ProgressBar::new(0).with_style(
                 ProgressStyle::with_template(
                     "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
@@ -123,7 +122,7 @@ pub fn model(library: &Path, explicit: Option<&Path>, cmd: ModelCommand) -> anyh
                 .expect("a valid template")
                 .progress_chars("=> "),
             );
-            let installed = fetch_model(&req, &models, Some(&catalog), &Bytes(bar.clone()));
+            let installed = lib.fetch_model(&req, &Bytes(bar.clone()));
             bar.finish_and_clear();
             let installed = installed?;
             let info = installed.info.as_ref().expect("a fetched model loaded");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::{Catalog, ChunkId, DocumentId, NewChunk, Status};
 use crate::chunk::{chunk_page, ChunkOptions};
-use crate::embed::{find_model, word_spans, BertEmbedder, Embedder, ModelInfo};
+use crate::embed::{word_spans, BertEmbedder, Embedder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
 use crate::index::lexical::{LexicalReader, SeenFile};
@@ -41,7 +41,7 @@ pub use events::{
 use folders::folders_of;
 use ingest::{finish, Pending};
 use models::check_model;
-pub use models::{model_for, recorded_model, Switch};
+pub use models::{model_for, recorded_model, Offered, Switch};
 use searcher::run_search;
 pub use searcher::Searcher;
 pub use semantic::vector_storage;

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::models::fetch::{FetchProgress, FetchRequest, Provenance};
+use crate::models::InstalledModel;
 
 /// Refuses a model whose vectors would not be comparable with the ones the library holds. The
 /// model is recorded only when its first vector is written ([`Library::record_model`]), so that
@@ -55,7 +57,7 @@ pub fn model_for(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
             }
         }
     }
-    find_model(explicit, dir)
+    crate::models::find_model(explicit, dir)
 }
 
 /// The name of the model a library's vectors came from, where it has any.
@@ -84,5 +86,168 @@ impl Library {
                 .set_model(ModelSlot::InUse, &ModelRecord::of(&info))?;
         }
         Ok(())
+    }
+}
+
+/// What became of a model just installed, offered to a library ([`Library::offer_model`]).
+#[derive(Debug, Clone)]
+pub enum Offered {
+    /// The library searches with it from now on.
+    InUse(ModelInfo),
+    /// The library's vectors came from another model: it stays installed, for a switch
+    /// ([`Library::switch_model`], which re-embeds every passage).
+    Installed(ModelInfo),
+}
+
+impl Library {
+    /// Opens the library in `dir` with the model it would choose ([`model_for`], else
+    /// `fallback`: a model an installer bundles), and without a model where that one does not
+    /// load or does not suit the library's vectors: keywords still work. Returns why the model
+    /// is not in use, where one was found but could not be.
+    pub fn open_or_keywords(
+        dir: &Path,
+        fallback: Option<PathBuf>,
+    ) -> Result<(Library, Option<String>)> {
+        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, None).or(fallback) {
+            Some(path) => match BertEmbedder::load(&path) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => {
+                    let why = format!(
+                        "The model in {} could not be loaded ({e}). Searching by keywords only.",
+                        path.display()
+                    );
+                    return Ok((Library::open_with(dir, None)?, Some(why)));
+                }
+            },
+            None => None,
+        };
+        match Library::open_with(dir, embedder.clone()) {
+            Ok(library) => Ok((library, None)),
+            Err(e @ Error::ModelMismatch(_)) => {
+                let why = format!("{e}. Searching by keywords only.");
+                Ok((Library::open_with(dir, None)?, Some(why)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The library's `models/` folder, where installed models live.
+    pub fn models_dir(&self) -> PathBuf {
+        self.dir.join("models")
+    }
+
+    /// The models installed in this library, each loaded to check it.
+    pub fn installed_models(&self) -> Vec<InstalledModel> {
+        crate::models::list_models(&self.models_dir())
+    }
+
+    /// The name of the model this library's vectors came from, where it has any.
+    pub fn recorded_model(&self) -> Result<Option<String>> {
+        Ok(self.catalog.model(ModelSlot::InUse)?.map(|r| r.name))
+    }
+
+    /// Installs a model folder the person picked into this library's `models/` folder (checked
+    /// first, copied whole or not at all).
+    pub fn install_model(&self, src: &Path) -> Result<InstalledModel> {
+        crate::models::import_model(src, &self.models_dir())
+    }
+
+    /// Downloads the model `req` names into this library's `models/` folder, verified; the first
+    /// verified download of a repository is recorded in the catalog (under the write lock), and
+    /// a later one whose files differ from it is refused.
+    pub fn fetch_model(
+        &mut self,
+        req: &FetchRequest,
+        progress: &dyn FetchProgress,
+    ) -> Result<InstalledModel> {
+        let recorded: Option<Provenance> = self.catalog.download(&req.repo)?;
+        let (installed, provenance) = crate::models::fetch::fetch_model(
+            req,
+            &self.models_dir(),
+            recorded.as_ref(),
+            progress,
+        )?;
+        if recorded.is_none() {
+            self.open_for_writing()?;
+            self.catalog.set_download(&req.repo, &provenance)?;
+        }
+        Ok(installed)
+    }
+
+    /// What this library recorded of its first verified download from `repo`, if anything.
+    pub fn recorded_download(&self, repo: &str) -> Result<Option<Provenance>> {
+        self.catalog.download(repo)
+    }
+
+    /// Offers a model just installed (imported or downloaded): the library searches with it
+    /// unless its vectors came from another model, in which case it stays installed for a
+    /// switch. Where the model is refused outright (its vectors could never sit beside the
+    /// library's), an imported copy is taken back out so that the next start does not try it
+    /// again; a verified download is never deleted, and no other failure (a busy database, a
+    /// full disk) says anything about the model.
+    pub fn offer_model(&mut self, installed: &InstalledModel, downloaded: bool) -> Result<Offered> {
+        if let Some(name) = self.recorded_model()? {
+            if name != installed.name {
+                let info = match &installed.info {
+                    Some(info) => info.clone(),
+                    None => crate::models::inspect_model(&installed.path)?,
+                };
+                return Ok(Offered::Installed(info));
+            }
+        }
+        let embedder: Arc<dyn Embedder> = Arc::new(BertEmbedder::load(&installed.path)?);
+        let info = embedder.info().clone();
+        match self.use_model(embedder) {
+            Ok(()) => Ok(Offered::InUse(info)),
+            Err(e) => {
+                if discard_after(&e, downloaded) {
+                    let _ = std::fs::remove_dir_all(&installed.path);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Searches with `embedder` from now on, where the library's vectors came from it (or it
+    /// has none yet): the vector index is rebuilt from the catalog's vectors, nothing is
+    /// embedded. A model whose vectors could not sit beside the library's is refused
+    /// ([`Error::ModelMismatch`]) and the library stays as it was.
+    pub fn use_model(&mut self, embedder: Arc<dyn Embedder>) -> Result<()> {
+        check_model(&self.catalog, embedder.info())?;
+        self.open_for_writing()?;
+        self.adopt(embedder)
+    }
+}
+
+/// Whether a model copy just installed is taken back out after the library refused it: only
+/// where its vectors could never sit beside the library's. A busy database or a full disk says
+/// nothing about the model, and a verified download (130 MB fetched on purpose) is kept
+/// whatever happens.
+pub(super) fn discard_after(error: &Error, downloaded: bool) -> bool {
+    !downloaded && matches!(error, Error::ModelMismatch(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::discard_after;
+    use crate::Error;
+
+    /// A model folder was deleted whenever the library failed to open with it, a busy
+    /// database included; only a real mismatch may refuse it, and never a download.
+    #[test]
+    fn only_a_mismatch_discards_an_imported_model() {
+        let mismatch = Error::ModelMismatch("other weights".into());
+        let locked = Error::Locked("/lib".into());
+        let full = Error::Io {
+            path: "/lib/catalog.sqlite".into(),
+            error: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert!(discard_after(&mismatch, false));
+        assert!(
+            !discard_after(&mismatch, true),
+            "a verified download is kept"
+        );
+        assert!(!discard_after(&locked, false));
+        assert!(!discard_after(&full, false));
     }
 }

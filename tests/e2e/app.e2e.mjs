@@ -290,7 +290,7 @@ try {
         .executeAsync(
           `const done = arguments[1];
            window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] })
-             .then((info) => done({ ok: info.name }), (e) => done({ error: String(e) }));`,
+             .then((info) => done({ ok: info.name }), (e) => done({ error: e.message ?? String(e), code: e.code, fault: e.fault }));`,
           dir,
         )
         .catch((e) => ({ error: e.message }));
@@ -299,6 +299,19 @@ try {
     writeFileSync(join(notAModel, "config.json"), "{}");
     const refused = await importModel(notAModel);
     check(refused.error && /tokenizer|missing|config/i.test(refused.error), `a folder that is not a model is refused with a reason ("${(refused.error || "").slice(0, 80)}")`);
+    // Commands fail with a typed problem, which the page words by its code. (Caught in the
+    // page and polled for: WebKitWebDriver turns the rejection itself into a script error.)
+    await wd.execute(
+      `window.__problem = undefined;
+       window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] })
+         .then(() => { window.__problem = "accepted"; }, (e) => { window.__problem = e; });`,
+      notAModel,
+    );
+    const problem = await wd.waitFor("the typed problem", "return window.__problem ?? null;");
+    check(
+      problem.code === "model" && problem.fault === "user" && /tokenizer|missing|config/i.test(problem.message),
+      `as a typed problem: {code: ${problem.code}, fault: ${problem.fault}, message: "${String(problem.message).slice(0, 60)}…"}`,
+    );
     const imported = await importModel(model);
     check(imported.ok, `the stand-in model folder is imported (${imported.ok || imported.error})`);
     await wd.waitFor("the keyword-only notice to go", "return document.getElementById('notice').hidden");
@@ -334,13 +347,16 @@ try {
       "every dropped file to be done",
       `const f = [...document.querySelectorAll('#ingest-files .file')];
        const done = f.every(x => ['indexed', 'failed'].includes(x.dataset.state));
-       return f.length === 4 && done ? f.map(x => [x.querySelector('.file-name').textContent, x.dataset.state, x.querySelector('.file-state').textContent]) : null;`,
+       return f.length === 4 && done ? f.map(x => [x.querySelector('.file-name').textContent, x.dataset.state, x.querySelector('.file-state').textContent, x.dataset.code ?? '', x.querySelector('.file-state').title]) : null;`,
       { timeoutMs: 300000, intervalMs: 250 },
     );
-    const byName = Object.fromEntries(states.map(([n, st, label]) => [n, { st, label }]));
+    const byName = Object.fromEntries(states.map(([n, st, label, code, why]) => [n, { st, label, code, why }]));
     check(fixture.files.every((f) => byName[basename(f)].st === "indexed"), "the three dropped papers are indexed");
     const bad = byName[basename(fixture.broken)];
-    check(bad.st === "failed" && bad.label.length > "failed: ".length + 10, `the broken file failed alone, with a reason ("${bad.label.slice(0, 90)}")`);
+    check(
+      bad.st === "failed" && bad.code !== "" && bad.label.length > "failed: ".length + 5 && bad.why.length > 10,
+      `the broken file failed alone, with a reason worded by its code (${bad.code}: "${bad.label}"; on hover "${bad.why.slice(0, 90)}")`,
+    );
 
     // ---- Search: the right paper and page first.
     const timing = await typeQuery(wd, fixture.question);
@@ -429,7 +445,7 @@ try {
     const installed = await wd
       .executeAsync(
         `const done = arguments[1];
-         window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] }).then((i) => done(i.name), (e) => done("error: " + e));`,
+         window.__TAURI_INTERNALS__.invoke("import_model", { dir: arguments[0] }).then((i) => done(i.name), (e) => done("error: " + (e.message ?? e)));`,
         fixture.tiny_model,
       )
       .catch((e) => `error: ${e.message}`);

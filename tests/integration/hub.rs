@@ -12,9 +12,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use medshelf::catalog::Catalog;
-use medshelf::embed::fetch::{fetch_model, recorded_hashes, FetchRequest, NoProgress};
 use medshelf::fixtures::write_tiny_model;
+use medshelf::models::fetch::{fetch_model, FetchRequest, NoProgress};
+use medshelf::Library;
 use medshelf::Pooling;
 use sha1::Digest as _;
 
@@ -314,7 +314,7 @@ fn a_server_that_sends_more_than_it_advertised_never_fills_the_disk() {
     hub.with(|s| s.flood.insert("model.safetensors".into(), 32 << 20));
     let models = tmp.path().join("models");
     // The bytes past the advertised size are never written: what arrives first is the file.
-    let installed = fetch_model(&hub.request(), &models, None, &NoProgress).unwrap();
+    let (installed, _) = fetch_model(&hub.request(), &models, None, &NoProgress).unwrap();
     let weights = std::fs::read(installed.path.join("model.safetensors")).unwrap();
     assert_eq!(
         weights,
@@ -347,10 +347,10 @@ fn a_later_download_that_differs_from_the_first_is_refused() {
     let served = tmp.path().join("tiny");
     write_tiny_model(&served, Pooling::Mean).unwrap();
     let hub = Hub::serving(&served);
-    let catalog = Catalog::open(&tmp.path().join("catalog.sqlite")).unwrap();
-    let models = tmp.path().join("models");
-    let first = fetch_model(&hub.request(), &models, Some(&catalog), &NoProgress).unwrap();
-    let recorded = recorded_hashes(&catalog, REPO).unwrap().unwrap();
+    let mut library = Library::open_with(tmp.path(), None).unwrap();
+    let models = library.models_dir();
+    let first = library.fetch_model(&hub.request(), &NoProgress).unwrap();
+    let recorded = library.recorded_download(REPO).unwrap().unwrap();
     assert_eq!(recorded.commit, COMMIT);
     assert!(recorded.files.contains_key("model.safetensors"));
     // The hub now serves other weights, honestly advertised: still not the library's model.
@@ -360,7 +360,8 @@ fn a_later_download_that_differs_from_the_first_is_refused() {
         let last = w.len() - 1;
         w[last] ^= 0x01;
     });
-    let err = fetch_model(&hub.request(), &models, Some(&catalog), &NoProgress)
+    let err = library
+        .fetch_model(&hub.request(), &NoProgress)
         .unwrap_err()
         .to_string();
     assert!(

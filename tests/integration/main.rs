@@ -20,3 +20,4 @@ mod robustness;
 mod support;
 mod text_quality;
 mod watch;
+mod writer;

@@ -2,6 +2,7 @@
 // to the engine through these only.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Problem } from "./problem";
 
 export type Mode = "hybrid" | "lexical" | "semantic";
 
@@ -99,11 +100,13 @@ export type IngestPayload =
       pages?: number;
       chunks?: number;
       error?: string;
+      /** The failure's stable code (`encrypted`, `no_text`, ...). */
+      code?: string;
     }
   | { kind: "finished"; job: number; summary: { cancelled: boolean; indexed: number; failed: number; unchanged: number; pages: number; seconds: number } }
   | { kind: "backfill"; job: number; done: number; total: number }
   | { kind: "download"; file: string; done: number; size: number }
-  | { kind: "error"; job: number; error: string }
+  | { kind: "error"; job: number; error: string; problem?: Problem }
   | { kind: "reloaded" };
 
 export const api = {

@@ -19,6 +19,14 @@ describe("ingest state", () => {
     expect(p.secondsLeft).toBeUndefined(); // one file is no pace yet
     applyEvent(s, { kind: "file", job: 1, path: "/p/b.pdf", state: "failed", error: "encrypted" }, 3500);
     expect(stateLabel(s.files.get("/p/b.pdf")!)).toBe("failed: encrypted");
+    // With its code, the failure is worded by the code; the message stays on the entry.
+    applyEvent(
+      s,
+      { kind: "file", job: 1, path: "/p/c.pdf", state: "failed", error: "/p/c.pdf: the PDF is encrypted", code: "encrypted" },
+      3600,
+    );
+    expect(stateLabel(s.files.get("/p/c.pdf")!)).toBe("failed: password-protected");
+    expect(s.files.get("/p/c.pdf")!.error).toBe("/p/c.pdf: the PDF is encrypted");
   });
 
   it("marks what a cancelled job left as cancelled", () => {

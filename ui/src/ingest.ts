@@ -2,6 +2,7 @@
 // driven by the engine's `ingest` events; the clock is passed in so tests control it.
 import type { IngestEvent } from "./api";
 import { count } from "./format";
+import { describe, fileFailure } from "./problem";
 
 export type FileState =
   | "queued"
@@ -20,6 +21,8 @@ export interface FileEntry {
   pages?: number;
   chunks?: number;
   error?: string;
+  /** Why it failed, as the engine's stable code. */
+  code?: string;
 }
 
 export interface IngestState {
@@ -92,6 +95,7 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       if (e.pages !== undefined) entry.pages = e.pages;
       if (e.chunks !== undefined) entry.chunks = e.chunks;
       if (e.error !== undefined) entry.error = e.error;
+      if (e.code !== undefined) entry.code = e.code;
       if (e.state === "indexed") s.pages += e.pages ?? 0;
       s.files.set(e.path, entry);
       if (isDone(e.state) && !wasDone) {
@@ -112,7 +116,7 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       for (const entry of s.files.values()) {
         if (entry.job === e.job && !isDone(entry.state)) entry.state = "cancelled";
       }
-      if (e.kind === "error") s.error = e.error;
+      if (e.kind === "error") s.error = e.problem ? describe(e.problem) : e.error;
       break;
     case "reloaded":
     case "download":
@@ -174,7 +178,7 @@ export function stateLabel(f: FileEntry): string {
     case "unchanged":
       return "already indexed";
     case "failed":
-      return `failed: ${f.error ?? "unknown reason"}`;
+      return `failed: ${fileFailure(f.code, f.error)}`;
     case "removed":
       return "removed (file gone)";
     case "cancelled":

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { SearchResult } from "./api";
-import { moveSelection, renderLibrary, renderModels, renderResults } from "./views";
+import { emptyIngest, applyEvent } from "./ingest";
+import {
+  moveSelection,
+  renderEmpty,
+  renderFolders,
+  renderIngestFiles,
+  renderLibrary,
+  renderModels,
+  renderResults,
+} from "./views";
 
 const result = (over: Partial<SearchResult> = {}): SearchResult => ({
   rank: 1,
@@ -42,7 +51,10 @@ describe("renderLibrary", () => {
     const html = renderLibrary([
       { path: "/a.pdf", paths: ["/a.pdf"], title: null, year: null, pages: 0, chunks: 0, status: "failed", error: "no text found: a scan", error_code: "no_text" },
     ]);
-    expect(html).toContain("failed: no text found: a scan");
+    // Worded by its code; the engine's message in the tooltip.
+    expect(html).toContain("failed: no text layer (a scan?)");
+    expect(html).toContain('title="no text found: a scan"');
+    expect(html).toContain('data-code="no_text"');
     expect(html).not.toContain('data-action="view"');
     expect(html).toContain('data-action="reindex"');
   });
@@ -85,5 +97,50 @@ describe("renderModels", () => {
     expect(html).not.toMatch(/No model/);
     expect(html).toMatch(/data-model="all-MiniLM-L6-v2">.*384 dimensions.*in use/s);
     expect(renderModels([], null)).toMatch(/No model: keyword search only/);
+  });
+});
+
+describe("renderIngestFiles", () => {
+  it("lists each file with its state, a failure worded by its code and its message on hover", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "queued", job: 1, files: ["/p/a.pdf", "/p/<b>.pdf"] }, 0);
+    applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "indexed", pages: 4, chunks: 9 }, 1);
+    applyEvent(
+      s,
+      { kind: "file", job: 1, path: "/p/<b>.pdf", state: "failed", error: "/p/<b>.pdf: encrypted", code: "encrypted" },
+      2,
+    );
+    const html = renderIngestFiles(s.files.values());
+    expect(html).toContain('data-state="indexed"');
+    expect(html).toContain("indexed, 4 pages");
+    expect(html).toContain('data-code="encrypted"');
+    expect(html).toContain("failed: password-protected");
+    expect(html).toContain('title="/p/&lt;b&gt;.pdf: encrypted"');
+    expect(html).not.toContain("<b>");
+  });
+});
+
+describe("renderFolders", () => {
+  it("says which folders are followed, and what to do without any", () => {
+    const html = renderFolders(["/p/one", "/p/two"], ["/p/one"]);
+    expect(html).toContain("followed: changes are picked up");
+    expect(html).toContain("not followed");
+    expect(html).toContain('data-action="rescan" data-path="/p/two"');
+    expect(renderFolders([], [])).toContain("No folders yet");
+  });
+});
+
+describe("renderEmpty", () => {
+  const base = { hybrid: true, documents: 3, indexing: false, answered: false };
+  it("says nothing matched, escaped, and suggests Hybrid only outside it", () => {
+    expect(renderEmpty({ ...base, unanswered: "<x>" })).toContain("<strong>&lt;x&gt;</strong>");
+    expect(renderEmpty({ ...base, unanswered: "q" })).not.toContain("Hybrid");
+    expect(renderEmpty({ ...base, hybrid: false, unanswered: "q" })).toContain("or the Hybrid mode");
+  });
+  it("tells an empty library, one being filled, and one ready for a question apart", () => {
+    expect(renderEmpty({ ...base, documents: 0 })).toContain("Your library is empty");
+    expect(renderEmpty({ ...base, documents: 0, indexing: true })).toContain("being indexed");
+    expect(renderEmpty({ ...base, documents: 1 })).toContain("1 paper in your library");
+    expect(renderEmpty({ ...base, answered: true })).toBe("");
   });
 });

@@ -1,7 +1,9 @@
-// HTML for the result list and the library table: pure functions of the data, so that they are
+// Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
 import type { Document, InstalledModel, ModelInfo, SearchResult } from "./api";
 import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
+import { type FileEntry, stateLabel } from "./ingest";
+import { fileFailure } from "./problem";
 
 /** The title a paper is shown under: its own, else its file name. */
 export function displayTitle(title: string | null | undefined, path: string): string {
@@ -49,7 +51,7 @@ export function renderLibrary(docs: Document[]): string {
     .map((d) => {
       const failed = d.status === "failed";
       const status = failed
-        ? `<span class="status failed" title="${escapeHtml(d.error ?? "")}">failed: ${escapeHtml(d.error ?? "unknown reason")}</span>`
+        ? `<span class="status failed" data-code="${escapeHtml(d.error_code ?? "")}" title="${escapeHtml(d.error ?? "")}">failed: ${escapeHtml(fileFailure(d.error_code ?? undefined, d.error ?? undefined))}</span>`
         : `<span class="status ok">${escapeHtml(d.status)}</span>`;
       const path = escapeHtml(d.path);
       return `<tr data-path="${path}">
@@ -101,4 +103,68 @@ export function renderModels(models: InstalledModel[], inUse: ModelInfo | null):
     return `<li class="empty">No model: keyword search only. Set one up from the notice at the top.</li>`;
   }
   return rows.join("");
+}
+
+/** The ingest panel's file list: each file with its state, a failure worded by its code and
+ * the engine's full message in the tooltip. */
+export function renderIngestFiles(files: Iterable<FileEntry>): string {
+  return [...files]
+    .map((f) => {
+      const label = escapeHtml(stateLabel(f));
+      const title = escapeHtml(f.state === "failed" && f.error ? f.error : f.path);
+      const code = f.code ? ` data-code="${escapeHtml(f.code)}"` : "";
+      return `<li class="file ${f.state}" data-path="${escapeHtml(f.path)}" data-state="${f.state}"${code}>
+  <span class="file-name" title="${escapeHtml(f.path)}">${escapeHtml(basename(f.path))}</span>
+  <span class="file-state" title="${title}">${label}</span></li>`;
+    })
+    .join("");
+}
+
+/** The folders the library follows, each with whether changes there are picked up now. */
+export function renderFolders(folders: string[], watching: string[]): string {
+  if (folders.length === 0) {
+    return `<li class="empty">No folders yet: drop a folder to add every PDF in it.</li>`;
+  }
+  return folders
+    .map(
+      (f) => `<li><span>${escapeHtml(f)}</span>
+  <span class="watch-state">${watching.includes(f) ? "followed: changes are picked up as they happen" : "not followed"}</span>
+  <button data-action="rescan" data-path="${escapeHtml(f)}">Rescan</button></li>`,
+    )
+    .join("");
+}
+
+/** What the search view says where there are no results to show. */
+export interface EmptyState {
+  /** The question asked, where one was and nothing matched. */
+  unanswered?: string;
+  /** Whether the search is in the hybrid mode. */
+  hybrid: boolean;
+  /** Papers in the library. */
+  documents: number;
+  /** Whether papers are being indexed now. */
+  indexing: boolean;
+  /** Whether a question is on screen with results. */
+  answered: boolean;
+}
+
+/** The search view's message without results: nothing matched, the library is empty or being
+ * filled, or a hint of the keys. */
+export function renderEmpty(s: EmptyState): string {
+  if (s.unanswered !== undefined) {
+    return `<p>No paper matches <strong>${escapeHtml(s.unanswered)}</strong>.</p>
+      <p>Try other words${s.hybrid ? "" : ", or the Hybrid mode"}.</p>`;
+  }
+  if (s.answered) return "";
+  if (s.documents === 0 && s.indexing) {
+    return `<div class="drop-hint"><p class="big">Your papers are being indexed.</p>
+      <p>Search as soon as the first is done; the panel below shows each file.</p></div>`;
+  }
+  if (s.documents === 0) {
+    return `<div class="drop-hint"><p class="big">Your library is empty.</p>
+      <p>Drop PDFs or whole folders anywhere on this window, or press <kbd>Ctrl</kbd>+<kbd>O</kbd>.</p>
+      <p>Everything stays on this computer.</p></div>`;
+  }
+  return `<p class="hint">${count(s.documents, "paper")} in your library. Type a question;
+      <kbd>↑</kbd> <kbd>↓</kbd> move, <kbd>Enter</kbd> opens, <kbd>Esc</kbd> goes back.</p>`;
 }

@@ -21,7 +21,6 @@ use serde::Deserialize;
 use sha1::Digest as _;
 
 use super::{inspect_model, InstalledModel};
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 
 /// The model a library uses unless told otherwise.
@@ -152,15 +151,16 @@ pub struct Provenance {
     pub files: std::collections::BTreeMap<String, String>,
 }
 
-/// Downloads the model `req` names into `models/{name}`, verified, and returns it. `library`,
-/// where given, holds the hashes of the first verified download of this repository; files that
-/// differ from them are refused.
+/// Downloads the model `req` names into `models/{name}`, verified, and returns it with what was
+/// fetched. `recorded`, where given, is what a library recorded of the first verified download
+/// of this repository; files that differ from it are refused. A library records the first one
+/// itself ([`crate::Library::fetch_model`]), under its write lock.
 pub fn fetch_model(
     req: &FetchRequest,
     models: &Path,
-    library: Option<&Catalog>,
+    recorded: Option<&Provenance>,
     progress: &dyn FetchProgress,
-) -> Result<InstalledModel> {
+) -> Result<(InstalledModel, Provenance)> {
     let name = req.name().to_string();
     let dest = models.join(&name);
     if dest.exists() {
@@ -197,10 +197,6 @@ pub fn fetch_model(
             None => {}
         }
     }
-    let recorded = match library {
-        Some(catalog) => recorded_hashes(catalog, &req.repo)?,
-        None => None,
-    };
 
     std::fs::create_dir_all(models).map_err(|e| Error::io(models, e))?;
     let commit_tag: String = info
@@ -219,7 +215,7 @@ pub fn fetch_model(
             );
             let path = tmp.join(file);
             let sha256 = download(&agent, &url, &path, file, expected, *size, progress)?;
-            if let Some(before) = recorded.as_ref().and_then(|r| r.files.get(*file)) {
+            if let Some(before) = recorded.and_then(|r| r.files.get(*file)) {
                 if before != &sha256 {
                     return Err(Error::Model {
                         path: path.clone(),
@@ -258,21 +254,14 @@ pub fn fetch_model(
             return Err(e);
         }
     };
-    if let (Some(catalog), None) = (library, &recorded) {
-        catalog.set_download(&req.repo, &provenance)?;
-    }
     let info = inspect_model(&dest)?;
-    Ok(InstalledModel {
+    let installed = InstalledModel {
         name,
         path: dest,
         info: Some(info),
         problem: None,
-    })
-}
-
-/// The hashes a library recorded for a repository's first verified download, if any.
-pub fn recorded_hashes(catalog: &Catalog, repo: &str) -> Result<Option<Provenance>> {
-    catalog.download(repo)
+    };
+    Ok((installed, provenance))
 }
 
 fn agent() -> ureq::Agent {

@@ -1,0 +1,516 @@
+//! The single writer: one thread owns the library for writing and works through a queue of
+//! jobs (index, forget, remove, install, download or switch a model), one at a time, in the
+//! order they came. Both faces submit to it: the app's commands and the CLI's `watch`, and the
+//! folder watcher of either, so that a change seen on disk never races a run the person
+//! started. Searches never wait for it: they go through a [`crate::library::Searcher`], which
+//! sees each paper as soon as it is committed.
+//!
+//! A cancel stops the running job after its current file and drops every job queued before it
+//! (an epoch: jobs carry the epoch they were queued in). Between jobs the writer gives the
+//! library's write lock back, so that `medshelf index` can run beside a long-lived app.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::error::{Error, Result};
+use crate::library::{IndexOptions, Offered, Switch};
+use crate::models::fetch::{FetchProgress, FetchRequest};
+use crate::watch::{Changes, FolderWatcher};
+use crate::{BertEmbedder, Embedder, FileOutcome, IndexEvent, IndexSummary, Library, Sink};
+
+/// A job's number: the face matches progress to the request that caused it.
+pub type JobId = u64;
+
+/// What the writer is asked to do.
+pub enum Job {
+    /// Index these files and folders.
+    Index {
+        /// Files and folders.
+        paths: Vec<PathBuf>,
+        /// Read again files that failed before.
+        retry_failed: bool,
+        /// Report only what changed (new, failed, removed files): a catch-up or watcher run
+        /// over folders already indexed, where "unchanged" for every paper would be noise,
+        /// and where a run that changed nothing reports nothing at all.
+        quiet: bool,
+    },
+    /// Forget paths that are gone from disk (the watcher saw them go); quiet like a watcher's
+    /// index run.
+    Forget {
+        /// Files or folders.
+        paths: Vec<PathBuf>,
+    },
+    /// Take files (or folders) out of the library; the files stay on disk.
+    Remove {
+        /// Files or folders.
+        paths: Vec<PathBuf>,
+        /// Where the paths removed go.
+        reply: Sender<Result<Vec<PathBuf>>>,
+    },
+    /// Install a model folder the person picked and offer it to the library
+    /// ([`Library::offer_model`]); passages waiting for vectors get them after.
+    ImportModel {
+        /// The folder.
+        dir: PathBuf,
+        /// Where the outcome goes.
+        reply: Sender<Result<Offered>>,
+    },
+    /// Download a model, verified, and offer it to the library.
+    FetchModel {
+        /// What to download.
+        request: FetchRequest,
+        /// Where the download's progress goes.
+        progress: Box<dyn FetchProgress + Send>,
+        /// Where the outcome goes.
+        reply: Sender<Result<Offered>>,
+    },
+    /// Switch the library to the installed model `name`, re-embedding every passage as a job
+    /// of its own; `reply` hears once the model loads (or why it does not).
+    UseModel {
+        /// The installed model's name.
+        name: String,
+        /// Where the outcome of loading it goes.
+        reply: Sender<Result<()>>,
+    },
+}
+
+/// What a job came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It ran (to the end, or cancelled part-way: the summary says).
+    Done(IndexSummary),
+    /// A quiet job that changed nothing: there is nothing to tell.
+    Nothing,
+    /// It could not run (the library is locked by another process, the disk is full).
+    Failed(Error),
+}
+
+/// How the writer tells a face what happens; called on the writer's thread.
+pub trait Report: Send + Sync {
+    /// Progress of `job`.
+    fn event(&self, job: JobId, event: &IndexEvent<'_>);
+    /// `job` ended.
+    fn finished(&self, job: JobId, outcome: Outcome);
+    /// The library searches differently now (a model was taken into use or switched to):
+    /// searchers made before keep the old model.
+    fn reopened(&self, _library: &Library) {}
+}
+
+/// A job in the queue.
+struct Queued {
+    id: JobId,
+    /// The cancel epoch it was queued in.
+    epoch: u64,
+    job: Job,
+}
+
+/// What the queue's handles and the writer share.
+struct Shared {
+    next: AtomicU64,
+    /// Bumped by each cancel: jobs queued before it are dropped unrun.
+    epoch: AtomicU64,
+    /// Stops the running job after its current file.
+    cancel: AtomicBool,
+    busy: AtomicBool,
+    /// The folders followed for changes now.
+    watching: Mutex<Vec<PathBuf>>,
+}
+
+/// The handle jobs are submitted through; shared by every thread that submits. When the last
+/// one is dropped, the writer finishes its queue and returns.
+pub struct Queue {
+    jobs: Mutex<Sender<Queued>>,
+    shared: Arc<Shared>,
+}
+
+impl Queue {
+    /// A number for a job announced before it is submitted ([`Queue::submit_as`]): a face
+    /// that tells the person what was queued before the writer starts on it.
+    pub fn reserve(&self) -> JobId {
+        self.shared.next.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Queues a job; returns its number.
+    pub fn submit(&self, job: Job) -> Result<JobId> {
+        let id = self.reserve();
+        self.submit_as(id, job)?;
+        Ok(id)
+    }
+
+    /// Queues a job under a number from [`Queue::reserve`].
+    pub fn submit_as(&self, id: JobId, job: Job) -> Result<()> {
+        let epoch = self.shared.epoch.load(Ordering::SeqCst);
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Queued { id, epoch, job })
+            .map_err(|_| Error::WriterStopped)
+    }
+
+    /// Stops the running job after its current file and drops every queued one.
+    pub fn cancel(&self) {
+        self.shared.epoch.fetch_add(1, Ordering::SeqCst);
+        self.shared.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a job is running.
+    pub fn busy(&self) -> bool {
+        self.shared.busy.load(Ordering::SeqCst)
+    }
+
+    /// The folders followed for changes now, sorted.
+    pub fn watching(&self) -> Vec<PathBuf> {
+        self.shared
+            .watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Turns a settled batch of file-system changes into jobs: gone paths forgotten, present
+    /// ones indexed, lost events healed by a catch-up over every followed folder.
+    fn changed(&self, changes: Changes) {
+        if !changes.gone.is_empty() {
+            let _ = self.submit(Job::Forget {
+                paths: changes.gone,
+            });
+        }
+        let paths = match changes.overflowed {
+            true => self.watching(),
+            false => changes.present,
+        };
+        if !paths.is_empty() {
+            let _ = self.submit(Job::Index {
+                paths,
+                retry_failed: false,
+                quiet: true,
+            });
+        }
+    }
+}
+
+/// The writer: runs the queue's jobs on the thread that calls [`Writer::run`].
+pub struct Writer {
+    library: Library,
+    jobs: Receiver<Queued>,
+    shared: Arc<Shared>,
+    /// Keep the library's write lock between jobs (see [`Writer::holding_the_lock`]).
+    hold: bool,
+}
+
+/// A queue and the writer that works through it, over `library`.
+pub fn writer(library: Library) -> (Arc<Queue>, Writer) {
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        next: AtomicU64::new(1),
+        epoch: AtomicU64::new(0),
+        cancel: AtomicBool::new(false),
+        busy: AtomicBool::new(false),
+        watching: Mutex::new(Vec::new()),
+    });
+    let queue = Arc::new(Queue {
+        jobs: Mutex::new(tx),
+        shared: shared.clone(),
+    });
+    let writer = Writer {
+        library,
+        jobs: rx,
+        shared,
+        hold: false,
+    };
+    (queue, writer)
+}
+
+impl Writer {
+    /// Keeps the library's write lock for as long as the writer runs, instead of giving it back
+    /// between jobs: `medshelf watch`, a process that exists to keep the library in step, is the
+    /// library's writer, and another `medshelf index` is told so. The app gives the lock back
+    /// when idle, so that the command line can index beside it.
+    pub fn holding_the_lock(mut self) -> Self {
+        self.hold = true;
+        self
+    }
+
+    /// Works through the queue until every [`Queue`] is dropped. With `follow`, the folders are
+    /// followed for changes (the watcher's batches become quiet jobs on this queue) and caught
+    /// up with first: what changed while nobody watched. Following starts before the catch-up,
+    /// so that nothing that happens during it is missed; the folders of every later index run
+    /// are followed too. After the catch-up, `report` hears [`IndexEvent::Watching`].
+    pub fn run(mut self, queue: Weak<Queue>, follow: Option<Vec<PathBuf>>, report: &dyn Report) {
+        let mut watcher = None;
+        let mut catch_up = None;
+        if let Some(folders) = follow {
+            watcher = self.watch(queue.clone(), &folders, report);
+            if let Some(q) = queue.upgrade() {
+                catch_up = q
+                    .submit(Job::Index {
+                        paths: folders.clone(),
+                        retry_failed: false,
+                        quiet: true,
+                    })
+                    .ok()
+                    .map(|id| (id, folders));
+            }
+        }
+        drop(queue);
+        while let Ok(Queued { id, epoch, job }) = self.jobs.recv() {
+            self.shared.busy.store(true, Ordering::SeqCst);
+            let indexed = matches!(job, Job::Index { .. });
+            self.job(id, epoch, job, report);
+            if indexed {
+                if let Some(w) = watcher.as_mut() {
+                    self.follow(w, report, id);
+                }
+            }
+            if let Some((_, folders)) = catch_up.take_if(|(c, _)| *c == id) {
+                report.event(id, &IndexEvent::Watching { folders: &folders });
+            }
+            // Idle, the library is free for another MedShelf (the CLI, a second window).
+            if !self.hold {
+                self.library.release_writer();
+            }
+            self.shared.busy.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Starts the folder watcher (ignoring the library's own folder, which may sit inside a
+    /// followed one) and follows `folders`.
+    fn watch(
+        &self,
+        queue: Weak<Queue>,
+        folders: &[PathBuf],
+        report: &dyn Report,
+    ) -> Option<FolderWatcher> {
+        let ignore = vec![std::path::absolute(self.library.dir())
+            .unwrap_or_else(|_| self.library.dir().to_path_buf())];
+        let started = FolderWatcher::start(ignore, move |changes| {
+            if let Some(q) = queue.upgrade() {
+                q.changed(changes);
+            }
+        });
+        let mut watcher = match started {
+            Ok(w) => w,
+            Err(e) => {
+                report.finished(0, Outcome::Failed(e));
+                return None;
+            }
+        };
+        for folder in folders {
+            if let Err(e) = watcher.follow(folder) {
+                report.finished(0, Outcome::Failed(e));
+            }
+        }
+        self.set_watching(&watcher);
+        Some(watcher)
+    }
+
+    /// Follows every folder the library holds (new ones after an index run).
+    fn follow(&self, watcher: &mut FolderWatcher, report: &dyn Report, job: JobId) {
+        let Ok(folders) = self.library.folders() else {
+            return;
+        };
+        for folder in &folders {
+            if let Err(e) = watcher.follow(folder) {
+                report.finished(job, Outcome::Failed(e));
+            }
+        }
+        self.set_watching(watcher);
+    }
+
+    fn set_watching(&self, watcher: &FolderWatcher) {
+        *self
+            .shared
+            .watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = watcher.followed();
+    }
+
+    /// Runs one job, unless a cancel since it was queued drops it.
+    fn job(&mut self, id: JobId, epoch: u64, job: Job, report: &dyn Report) {
+        let cancelled = epoch != self.shared.epoch.load(Ordering::SeqCst);
+        if !cancelled {
+            self.shared.cancel.store(false, Ordering::SeqCst);
+        }
+        match job {
+            Job::Index { quiet, .. } if cancelled => {
+                let summary = IndexSummary {
+                    cancelled: true,
+                    ..Default::default()
+                };
+                report.finished(
+                    id,
+                    if quiet {
+                        Outcome::Nothing
+                    } else {
+                        Outcome::Done(summary)
+                    },
+                );
+            }
+            Job::Index {
+                paths,
+                retry_failed,
+                quiet,
+            } => {
+                let sink = Progress {
+                    report,
+                    job: id,
+                    quiet,
+                };
+                let options = IndexOptions { retry_failed };
+                let ran = self
+                    .library
+                    .index_with(&paths, options, &sink, &self.shared.cancel);
+                report.finished(id, outcome(ran, quiet));
+            }
+            Job::Forget { paths } => self.forget(id, &paths, report),
+            Job::Remove { paths, reply } => {
+                let _ = reply.send(self.library.remove(&paths));
+            }
+            Job::UseModel { name, reply } => self.switch(id, &name, reply, report),
+            Job::ImportModel { dir, reply } => {
+                let offered = self
+                    .library
+                    .install_model(&dir)
+                    .and_then(|m| self.library.offer_model(&m, false));
+                self.offered(offered, reply, report);
+            }
+            Job::FetchModel {
+                request,
+                progress,
+                reply,
+            } => {
+                let offered = self
+                    .library
+                    .fetch_model(&request, progress.as_ref())
+                    .and_then(|m| self.library.offer_model(&m, true));
+                self.offered(offered, reply, report);
+            }
+        }
+    }
+
+    /// Forgets paths the watcher saw go. Where the library knew none of them, nothing is told.
+    fn forget(&mut self, id: JobId, paths: &[PathBuf], report: &dyn Report) {
+        let outcome = match self.library.remove(paths) {
+            Ok(removed) if removed.is_empty() => Outcome::Nothing,
+            Ok(removed) => {
+                for path in &removed {
+                    report.event(id, &IndexEvent::Removed { path });
+                }
+                Outcome::Done(IndexSummary {
+                    removed: removed.len(),
+                    ..Default::default()
+                })
+            }
+            Err(e) => Outcome::Failed(e),
+        };
+        report.finished(id, outcome);
+    }
+
+    /// Answers a model install or download, and embeds the passages that wait for vectors
+    /// where the library now searches with the model (a job of its own, with progress).
+    fn offered(
+        &mut self,
+        offered: Result<Offered>,
+        reply: Sender<Result<Offered>>,
+        report: &dyn Report,
+    ) {
+        let in_use = matches!(offered, Ok(Offered::InUse(_)));
+        let _ = reply.send(offered);
+        report.reopened(&self.library);
+        if !in_use {
+            return;
+        }
+        let id = self.own_job();
+        let sink = Progress {
+            report,
+            job: id,
+            quiet: false,
+        };
+        let outcome = match self.library.embed_missing(&sink, &self.shared.cancel) {
+            Ok(done) => Outcome::Done(IndexSummary {
+                chunks: done as usize,
+                cancelled: self.shared.cancel.load(Ordering::SeqCst),
+                ..Default::default()
+            }),
+            Err(e) => Outcome::Failed(e),
+        };
+        report.finished(id, outcome);
+    }
+
+    /// Switches to the installed model `name`: the new vectors are made apart while searches
+    /// keep the old model, then swapped in.
+    fn switch(&mut self, id: JobId, name: &str, reply: Sender<Result<()>>, report: &dyn Report) {
+        let path = self.library.models_dir().join(name);
+        let next: Arc<dyn Embedder> = match BertEmbedder::load(&path) {
+            Ok(e) => Arc::new(e),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let _ = reply.send(Ok(()));
+        let sink = Progress {
+            report,
+            job: id,
+            quiet: false,
+        };
+        let outcome = match self.library.switch_model(next, &sink, &self.shared.cancel) {
+            Ok(switch) => Outcome::Done(IndexSummary {
+                cancelled: switch == Switch::Interrupted,
+                ..Default::default()
+            }),
+            Err(e) => Outcome::Failed(e),
+        };
+        report.finished(id, outcome);
+        report.reopened(&self.library);
+    }
+
+    /// A job the writer starts itself (the backfill after a model came): a number and a fresh
+    /// cancel flag.
+    fn own_job(&self) -> JobId {
+        self.shared.cancel.store(false, Ordering::SeqCst);
+        self.shared.next.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The library the writer owns (for a face that checks it before the first job).
+    pub fn library(&self) -> &Library {
+        &self.library
+    }
+}
+
+/// What an index run came to. A quiet run (a catch-up, the watcher's) that changed nothing has
+/// nothing to tell: a face would refresh its results for nothing.
+fn outcome(ran: Result<IndexSummary>, quiet: bool) -> Outcome {
+    match ran {
+        Ok(s) if quiet && s.indexed + s.failed + s.removed == 0 && !s.cancelled => Outcome::Nothing,
+        Ok(s) => Outcome::Done(s),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// A job's progress on its way to the face; a quiet job's "started" and "unchanged" events
+/// are left out.
+struct Progress<'a> {
+    report: &'a dyn Report,
+    job: JobId,
+    quiet: bool,
+}
+
+impl Sink for Progress<'_> {
+    fn event(&self, event: &IndexEvent<'_>) {
+        let noise = matches!(
+            event,
+            IndexEvent::Started { .. }
+                | IndexEvent::FileStarted { .. }
+                | IndexEvent::FileDone {
+                    outcome: FileOutcome::Unchanged,
+                    ..
+                }
+        );
+        if !(self.quiet && noise) {
+            self.report.event(self.job, event);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The engine's one writer (`medshelf::writer`), which both faces submit to: jobs run in order,
+//! the followed folders are caught up with and then followed, a cancel stops the running job
+//! and drops the queued ones, and the writer ends when its queue is dropped.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use medshelf::fixtures::{write_pdf, FixturePage};
+use medshelf::writer::{writer, Job, JobId, Outcome, Report};
+use medshelf::{FileOutcome, IndexEvent, Library};
+
+use crate::support::{tiny_model, write_papers};
+
+/// What the writer reported, as the test reads it.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Started(JobId),
+    Indexed(JobId, PathBuf),
+    Removed(JobId, PathBuf),
+    Watching(Vec<PathBuf>),
+    /// A job that ran: papers indexed, and whether it was cancelled.
+    Done(JobId, usize, bool),
+    Nothing(JobId),
+    Failed(JobId, String),
+}
+
+/// Records every report; holds the writer inside job `hold`'s first event until released.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<Seen>>,
+    changed: Condvar,
+    hold: Mutex<Option<JobId>>,
+    held: Condvar,
+}
+
+impl Recorder {
+    fn push(&self, s: Seen) {
+        self.seen.lock().unwrap().push(s);
+        self.changed.notify_all();
+    }
+
+    /// Waits (20 s at most) until a report matches, and returns it.
+    fn wait_for(&self, what: &str, f: impl Fn(&Seen) -> bool) -> Seen {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = self.seen.lock().unwrap();
+        loop {
+            if let Some(s) = seen.iter().find(|s| f(s)) {
+                return s.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{what} was never reported; saw {seen:?}");
+            seen = self.changed.wait_timeout(seen, left).unwrap().0;
+        }
+    }
+
+    fn release(&self) {
+        *self.hold.lock().unwrap() = None;
+        self.held.notify_all();
+    }
+}
+
+impl Report for Recorder {
+    fn event(&self, job: JobId, event: &IndexEvent<'_>) {
+        let mut hold = self.hold.lock().unwrap();
+        while *hold == Some(job) {
+            hold = self.held.wait(hold).unwrap();
+        }
+        drop(hold);
+        match event {
+            IndexEvent::Started { .. } => self.push(Seen::Started(job)),
+            IndexEvent::FileDone {
+                path,
+                outcome: FileOutcome::Indexed { .. },
+            } => self.push(Seen::Indexed(job, path.to_path_buf())),
+            IndexEvent::Removed { path } => self.push(Seen::Removed(job, path.to_path_buf())),
+            IndexEvent::Watching { folders } => self.push(Seen::Watching(folders.to_vec())),
+            _ => {}
+        }
+    }
+
+    fn finished(&self, job: JobId, outcome: Outcome) {
+        self.push(match outcome {
+            Outcome::Done(s) => Seen::Done(job, s.indexed, s.cancelled),
+            Outcome::Nothing => Seen::Nothing(job),
+            Outcome::Failed(e) => Seen::Failed(job, e.to_string()),
+        });
+    }
+}
+
+#[test]
+fn catches_up_follows_the_folder_cancels_and_ends_with_its_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let library =
+        Library::open_with(&tmp.path().join("library"), Some(tiny_model(tmp.path()))).unwrap();
+    let searcher = library.searcher().unwrap();
+    let (queue, writer) = writer(library);
+    let recorder = Arc::new(Recorder::default());
+    let running = {
+        let (weak, recorder) = (Arc::downgrade(&queue), recorder.clone());
+        let folders = vec![papers.dir.clone()];
+        std::thread::spawn(move || writer.run(weak, Some(folders), recorder.as_ref()))
+    };
+
+    // The catch-up indexes the folder quietly (no "started"), then says it watches.
+    let watching = recorder.wait_for("watching", |s| matches!(s, Seen::Watching(_)));
+    assert_eq!(watching, Seen::Watching(vec![papers.dir.clone()]));
+    let Seen::Done(catch_up, indexed, _) =
+        recorder.wait_for("the catch-up", |s| matches!(s, Seen::Done(..)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(indexed, 3);
+    assert!(!recorder
+        .seen
+        .lock()
+        .unwrap()
+        .contains(&Seen::Started(catch_up)));
+    assert_eq!(queue.watching(), vec![papers.dir.clone()]);
+    assert_eq!(searcher.documents().unwrap().len(), 3);
+
+    // A paper saved into the folder becomes a job of its own, and is indexed.
+    let added = papers.dir.join("added.pdf");
+    write_pdf(
+        &added,
+        Some("Lithium in bipolar disorder"),
+        &[FixturePage::text(&[
+            "Lithium reduced suicide in bipolar disorder.",
+        ])],
+    )
+    .unwrap();
+    recorder.wait_for(
+        "the added paper",
+        |s| matches!(s, Seen::Indexed(_, p) if *p == added),
+    );
+
+    // One deleted is forgotten.
+    std::fs::remove_file(&papers.asthma).unwrap();
+    recorder.wait_for(
+        "the deleted paper",
+        |s| matches!(s, Seen::Removed(_, p) if *p == papers.asthma),
+    );
+
+    // A job that answers: the paths removed come back to the one who asked.
+    let (tx, rx) = std::sync::mpsc::channel();
+    queue
+        .submit(Job::Remove {
+            paths: vec![papers.diabetes.clone()],
+            reply: tx,
+        })
+        .unwrap();
+    let removed = rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+    assert_eq!(removed, vec![papers.diabetes.clone()]);
+
+    // A cancel stops the running job and drops the one queued behind it unrun. The writer is
+    // held inside the first job until both are queued and the cancel is made.
+    let index = |paths: Vec<PathBuf>| Job::Index {
+        paths,
+        retry_failed: true,
+        quiet: false,
+    };
+    let running_job = queue.reserve();
+    *recorder.hold.lock().unwrap() = Some(running_job);
+    queue
+        .submit_as(running_job, index(vec![papers.dir.clone()]))
+        .unwrap();
+    let queued_job = queue.submit(index(vec![papers.sepsis.clone()])).unwrap();
+    while !queue.busy() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    queue.cancel();
+    recorder.release();
+    let dropped = recorder.wait_for(
+        "the queued job",
+        |s| matches!(s, Seen::Done(j, ..) if *j == queued_job),
+    );
+    assert_eq!(dropped, Seen::Done(queued_job, 0, true), "dropped unrun");
+    let stopped = recorder.wait_for(
+        "the running job",
+        |s| matches!(s, Seen::Done(j, ..) if *j == running_job),
+    );
+    assert!(matches!(stopped, Seen::Done(_, _, true)), "{stopped:?}");
+    assert!(
+        !recorder
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| matches!(s, Seen::Failed(..))),
+        "no job failed"
+    );
+
+    // Without a queue, the writer finishes and hands the library's lock back.
+    drop(queue);
+    running.join().unwrap();
+    let mut again = Library::open_with(&tmp.path().join("library"), None).unwrap();
+    again.open_for_writing().unwrap();
+}

@@ -1,0 +1,151 @@
+// The search view: the question box, the modes, the result list and its selection.
+import { api, type Answer, type Mode } from "../api";
+import { count, debounce } from "../format";
+import { describe } from "../problem";
+import { renderEmpty, renderResults } from "../views";
+import { $, onShow, onStatus, state } from "./state";
+
+export const search = $<HTMLInputElement>("search");
+const resultsEl = $("results");
+
+/** Search timings, for the E2E test and for anyone who opens the dev tools. */
+interface Timing {
+  query: string;
+  /** From the keystroke that led to the search to the results painted. */
+  keyToPaintMs: number;
+  /** What the engine took. */
+  engineMs: number;
+}
+const metrics: { searches: Timing[] } = { searches: [] };
+(window as unknown as { medshelfMetrics: typeof metrics }).medshelfMetrics = metrics;
+
+/** How long typing pauses before the question is asked. */
+const TYPING_PAUSE_MS = 120;
+
+/** Opens a result; set by the viewer (which needs the search's answer, not the reverse). */
+let open: (index: number, page?: number) => void = () => {};
+export function onOpen(f: (index: number, page?: number) => void) {
+  open = f;
+}
+
+search.addEventListener("input", () => {
+  state.lastKeyAt = performance.now();
+  debouncedSearch();
+});
+const debouncedSearch = debounce(() => void runSearch(), TYPING_PAUSE_MS);
+
+for (const button of document.querySelectorAll<HTMLButtonElement>(".mode")) {
+  button.addEventListener("click", () => setMode(button.dataset.mode as Mode));
+}
+
+resultsEl.addEventListener("click", (e) => {
+  const target = e.target as HTMLElement;
+  const pageLink = target.closest<HTMLElement>(".page-link");
+  const li = target.closest<HTMLElement>(".result");
+  if (!li) return;
+  const index = Number(li.dataset.index);
+  select(index);
+  open(index, pageLink ? Number(pageLink.dataset.page) : undefined);
+});
+
+onShow("search", () => search.focus());
+onStatus(() => {
+  if (state.view === "search") showEmpty();
+});
+
+export function setMode(mode: Mode) {
+  state.mode = mode;
+  for (const b of document.querySelectorAll<HTMLButtonElement>(".mode")) {
+    b.setAttribute("aria-checked", String(b.dataset.mode === mode));
+  }
+  state.lastKeyAt = performance.now();
+  void runSearch();
+  if (state.view === "search") search.focus();
+}
+
+/** Asks the engine and shows the answer. A new question starts at the top with the first
+ * result selected; `keep` (the same question asked again because the library changed) keeps
+ * the selected paper selected and the list where it was scrolled, so that ↓ then Enter opens
+ * what the person chose. */
+export async function runSearch(keep = false) {
+  const query = search.value.trim();
+  const seq = ++state.searchSeq;
+  const keyAt = state.lastKeyAt;
+  if (!query) {
+    state.answer = undefined;
+    state.selected = -1;
+    resultsEl.innerHTML = "";
+    $("search-info").textContent = "";
+    showEmpty();
+    return;
+  }
+  let answer: Answer;
+  try {
+    answer = await api.search(query, state.mode);
+  } catch (e) {
+    if (seq !== state.searchSeq) return;
+    $("search-info").textContent = `Search failed: ${describe(e)}`;
+    return;
+  }
+  // A newer keystroke has asked since: its answer is the one to show.
+  if (seq !== state.searchSeq) return;
+  const scroller = resultsEl.closest("main") as HTMLElement;
+  const same = keep && state.answer?.query === answer.query && state.answer?.mode === answer.mode;
+  const chosen = same ? state.answer?.results[state.selected]?.path : undefined;
+  const scrollTop = scroller.scrollTop;
+  state.answer = answer;
+  const kept = chosen === undefined ? -1 : answer.results.findIndex((r) => r.path === chosen);
+  state.selected = kept >= 0 ? kept : answer.results.length ? 0 : -1;
+  resultsEl.innerHTML = renderResults(answer.results, state.selected);
+  scroller.scrollTop = same ? scrollTop : 0;
+  showEmpty();
+  const n = answer.results.length;
+  const info = $("search-info");
+  const byMeaning = answer.results.filter((r) => r.meaning_only).length;
+  const weak =
+    n > 0 && byMeaning === n
+      ? ` · none of your words occur in any paper: these are the nearest by meaning`
+      : "";
+  info.textContent = `${count(n, "paper")}${weak}${answer.notice ? ` · ${answer.notice}` : ""}`;
+  info.classList.toggle("weak", weak !== "");
+  // Two frames later the results are on screen: the first callback runs before the paint,
+  // the timeout after it.
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      const timing = {
+        query,
+        keyToPaintMs: performance.now() - keyAt,
+        engineMs: answer.took_ms,
+      };
+      metrics.searches.push(timing);
+      resultsEl.dataset.keyToPaintMs = timing.keyToPaintMs.toFixed(1);
+      resultsEl.dataset.engineMs = timing.engineMs.toFixed(1);
+      info.textContent += ` · ${Math.round(timing.engineMs)} ms`;
+      info.title = `${Math.round(timing.keyToPaintMs)} ms from your last key to these results (a ${TYPING_PAUSE_MS} ms pause for typing included)`;
+    }, 0),
+  );
+}
+
+/** Highlights result `index` (and scrolls it into view). */
+export function select(index: number) {
+  state.selected = index;
+  for (const li of resultsEl.querySelectorAll<HTMLElement>(".result")) {
+    const on = Number(li.dataset.index) === index;
+    li.classList.toggle("selected", on);
+    li.setAttribute("aria-selected", String(on));
+    if (on) li.scrollIntoView({ block: "nearest" });
+  }
+  search.setAttribute("aria-activedescendant", index >= 0 ? `result-${index}` : "");
+}
+
+/** The message where there are no results to show. */
+export function showEmpty() {
+  const answer = state.answer;
+  $("empty").innerHTML = renderEmpty({
+    unanswered: answer && answer.results.length === 0 ? answer.query : undefined,
+    hybrid: state.mode === "hybrid",
+    documents: state.status?.documents ?? 0,
+    indexing: state.ingest.open.size > 0,
+    answered: answer !== undefined,
+  });
+}

@@ -1,0 +1,49 @@
+// What the page knows, shared by its views: one state object, the elements every view uses,
+// and the switch between views. Views register what they do when shown or when the library's
+// status changes, so that no view imports another's internals.
+import type { Answer, Mode, SearchResult, Status } from "../api";
+import { emptyIngest } from "../ingest";
+
+export type View = "search" | "viewer" | "library" | "model";
+
+export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+export const state = {
+  view: "search" as View,
+  mode: "hybrid" as Mode,
+  answer: undefined as Answer | undefined,
+  selected: -1,
+  status: undefined as Status | undefined,
+  lastKeyAt: 0,
+  searchSeq: 0,
+  ingest: emptyIngest(),
+  ingestOpen: true,
+  open: undefined as { result: SearchResult; page: number } | undefined,
+};
+
+const shown = new Map<View, () => void>();
+const statusListeners: (() => void)[] = [];
+
+/** Registers what a view does each time it is shown. */
+export function onShow(view: View, f: () => void) {
+  shown.set(view, f);
+}
+
+/** Registers what to redraw when the library's status changes. */
+export function onStatus(f: () => void) {
+  statusListeners.push(f);
+}
+
+/** Shows one view and hides the others. */
+export function showView(view: View) {
+  state.view = view;
+  for (const v of ["search", "viewer", "library", "model"] as View[]) {
+    $(`view-${v}`).hidden = v !== view;
+  }
+  shown.get(view)?.();
+}
+
+/** Tells every view the status changed. */
+export function statusChanged() {
+  for (const f of statusListeners) f();
+}
