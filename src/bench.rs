@@ -43,12 +43,9 @@ pub fn read_texts(path: &Path) -> Result<Vec<String>> {
             serde_json::from_str::<serde_json::Value>(l)
                 .ok()
                 .and_then(|v| v.get("text").and_then(|t| t.as_str()).map(str::to_string))
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "{} line {}: not a {{\"text\": ...}} object",
-                        path.display(),
-                        i + 1
-                    ))
+                .ok_or_else(|| Error::BadInput {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: not a {{\"text\": ...}} object", i + 1),
                 })
         })
         .collect()
@@ -234,9 +231,10 @@ pub fn search_at_scale(
 ) -> Result<SearchBench> {
     use std::sync::Arc;
     if corpus.is_empty() || queries.is_empty() {
-        return Err(Error::Invalid(
-            "bench search needs corpus texts and queries".into(),
-        ));
+        return Err(Error::BadInput {
+            path: dir.to_path_buf(),
+            message: "needs corpus texts and queries to build a library from".into(),
+        });
     }
     let marker = dir.join("bench-chunks");
     let cached = std::fs::read_to_string(&marker)

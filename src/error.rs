@@ -81,9 +81,34 @@ pub enum Error {
     /// Running the model failed.
     #[error("embedding: {0}")]
     Candle(candle_core::Error),
-    /// A request the engine cannot serve as asked (semantic search without a model, say).
+    /// A search by meaning was asked of a library without a model.
+    #[error(
+        "semantic search needs an embedding model. {}",
+        crate::library::NO_MODEL_NOTICE
+    )]
+    NeedsModel,
+    /// A model of that name is installed already; installing it again would replace the
+    /// weights a library's vectors may have come from.
+    #[error("a model named {name} is installed already in {}; remove that folder first", models.display())]
+    ModelInstalled {
+        /// The model's name.
+        name: String,
+        /// The models folder.
+        models: PathBuf,
+    },
+    /// The model hub refused or does not hold what was asked (no such model or revision, a
+    /// file it gives no hash for, a repository that is not a sentence-transformers BERT).
     #[error("{0}")]
-    Invalid(String),
+    Hub(String),
+    /// A data file given to a command is not in the form it needs (a benchmark's corpus or
+    /// queries).
+    #[error("{} {message}", path.display())]
+    BadInput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, and where.
+        message: String,
+    },
     /// The model given is not the one the library's vectors were made with: its vectors could
     /// never be compared with them. The only error that says a model does not suit a library.
     #[error("{0}")]
@@ -205,7 +230,10 @@ impl Error {
             Error::Vector { .. } => "vector_index",
             Error::Model { .. } => "model",
             Error::Candle(_) => "embedding",
-            Error::Invalid(_) => "invalid_request",
+            Error::NeedsModel => "needs_model",
+            Error::ModelInstalled { .. } => "model_installed",
+            Error::Hub(_) => "hub",
+            Error::BadInput { .. } => "bad_input",
             Error::ModelMismatch(_) => "model_mismatch",
             Error::NewerLibrary { .. } => "newer_library",
             Error::OlderLibraryReadOnly { .. } => "older_library_read_only",
@@ -230,7 +258,12 @@ impl Error {
             | Error::Watch { .. }
             | Error::OlderLibraryReadOnly { .. } => Fault::Machine,
             Error::Extract(e) => e.fault(),
-            Error::Model { .. } | Error::Invalid(_) | Error::ModelMismatch(_) => Fault::User,
+            Error::Model { .. }
+            | Error::ModelMismatch(_)
+            | Error::NeedsModel
+            | Error::ModelInstalled { .. }
+            | Error::Hub(_)
+            | Error::BadInput { .. } => Fault::User,
             Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,
             Error::Catalog { .. }
             | Error::Lexical(_)
@@ -376,5 +409,31 @@ mod tests {
         );
         let chain = format!("{:#}", anyhow::Error::from(io));
         assert_eq!(chain, "/lib/x: no storage space");
+    }
+
+    /// A watch that cannot start is the machine's doing (the system's limit on watches), not
+    /// the person's; a search by meaning without a model is theirs to fix. Every command's
+    /// failure reaches the page as `{code, fault, message}`.
+    #[test]
+    fn typed_errors_carry_the_right_fault_and_serialise_for_the_page() {
+        let watch = Error::Watch {
+            path: "/papers".into(),
+            message: "inotify watch limit reached".into(),
+        };
+        assert_eq!((watch.code(), watch.fault()), ("watch", Fault::Machine));
+        assert_eq!(Error::NeedsModel.fault(), Fault::User);
+        assert_eq!(Error::WriterStopped.fault(), Fault::Internal);
+        let newer = Error::NewerLibrary {
+            path: "/lib/catalog.sqlite".into(),
+            version: 99,
+        };
+        assert_eq!(newer.fault(), Fault::Machine);
+        let json = serde_json::to_value(Problem::from(&watch)).unwrap();
+        assert_eq!(json["code"], "watch");
+        assert_eq!(json["fault"], "machine");
+        assert_eq!(
+            json["message"],
+            "cannot follow /papers for changes: inotify watch limit reached"
+        );
     }
 }

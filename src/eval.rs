@@ -54,11 +54,9 @@ pub struct Benchmark {
 
 /// Reads `corpus.jsonl`, `queries.jsonl` and `qrels/<split>.tsv` from `dir`.
 pub fn load_beir(dir: &Path, split: &str) -> Result<Benchmark> {
-    let bad = |file: &Path, why: String| {
-        Error::Invalid(format!(
-            "{} is not a BEIR benchmark file: {why}",
-            file.display()
-        ))
+    let bad = |file: &Path, why: String| Error::BadInput {
+        path: file.to_path_buf(),
+        message: format!("is not a BEIR benchmark file: {why}"),
     };
     let corpus_path = dir.join("corpus.jsonl");
     let mut corpus = Vec::new();
@@ -285,8 +283,9 @@ pub fn evaluate(
 /// Where a benchmark's index is cached: per dataset, corpus and model, so a second run only
 /// searches. `MEDSHELF_EVAL_CACHE` overrides the base folder.
 pub fn cache_dir(bench: &Benchmark, model: Option<&str>) -> PathBuf {
-    let base = std::env::var_os("MEDSHELF_EVAL_CACHE")
-        .map(PathBuf::from)
+    let base = crate::settings::get()
+        .eval_cache
+        .clone()
         .or_else(|| dirs::cache_dir().map(|c| c.join("medshelf/eval")))
         .unwrap_or_else(|| std::env::temp_dir().join("medshelf-eval"));
     let mut hasher = blake3::Hasher::new();

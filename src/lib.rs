@@ -14,12 +14,14 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod extract;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod index;
 pub mod library;
 pub mod models;
 pub mod paths;
 pub mod search;
+pub mod settings;
 pub mod watch;
 pub mod writer;
 

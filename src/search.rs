@@ -12,17 +12,8 @@ use crate::catalog::{ChunkId, ChunkRow, DocumentId};
 use crate::index::lexical::analyze;
 
 /// Which evidence ranks passages.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Keywords and meaning, fused.

@@ -25,7 +25,8 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
-            let dir = medshelf::library::default_dir()
+            let dir = medshelf::settings::get()
+                .library_dir()
                 .ok_or("no data folder on this system: set MEDSHELF_LIBRARY")?;
             let engine = Engine::start(app.handle().clone(), dir);
             // `medshelf-app PAPER.pdf FOLDER ...` indexes those as the window opens.

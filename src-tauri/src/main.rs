@@ -16,6 +16,8 @@ mod ingest;
 fn main() {
     // PDFs are read in a child process (the app's own binary in this mode), so a PDF that
     // crashes, hangs or balloons the reader never takes the window down.
+    // The environment is read here, once; the engine gets the value (`medshelf::settings`).
+    medshelf::settings::init(medshelf::settings::Settings::from_env());
     if std::env::args().nth(1).as_deref() == Some(engine::WORKER_ARG) {
         if let Err(e) = medshelf::extract::run_worker() {
             eprintln!("medshelf-app extract-worker: {e}");

@@ -73,6 +73,14 @@ pub struct EmbedArgs {
     int8: bool,
 }
 
+/// What a bench's flags change in the engine's settings: `bench search --vectors` is the
+/// storage of the library it builds.
+pub fn adjust(cmd: &BenchCommand, settings: &mut medshelf::settings::Settings) {
+    if let BenchCommand::Search(args) = cmd {
+        settings.vector_storage = Some(args.vectors);
+    }
+}
+
 pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Search(args) => {
@@ -100,8 +108,6 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                     args.vectors.as_str()
                 ))
             });
-            // The library reads the storage of a new vector index from here.
-            std::env::set_var("MEDSHELF_VECTOR_STORAGE", args.vectors.as_str());
             let bar = indicatif::ProgressBar::new(args.chunks as u64);
             let r = medshelf::bench::search_at_scale(
                 &cache,

@@ -13,14 +13,16 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use medshelf::models::find_model;
+use medshelf::settings::Settings;
 use medshelf::Library;
 
 /// Search your medical papers offline: keywords and meaning, the right paper and page.
 #[derive(Parser)]
 #[command(name = "medshelf", version, about)]
 pub struct Cli {
-    /// The library folder (default: the platform's data folder, e.g. ~/.local/share/medshelf).
-    #[arg(long, global = true, env = "MEDSHELF_LIBRARY", value_name = "DIR")]
+    /// The library folder (default: $MEDSHELF_LIBRARY, then the platform's data folder, e.g.
+    /// ~/.local/share/medshelf).
+    #[arg(long, global = true, value_name = "DIR")]
     library: Option<PathBuf>,
     /// The embedding model folder (default: $MEDSHELF_MODEL, then the library's models/ folder).
     #[arg(long, global = true, value_name = "DIR")]
@@ -60,13 +62,19 @@ enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::ExtractWorker = cli.command {
+        medshelf::settings::init(Settings::from_env());
         return Ok(medshelf::extract::run_worker()?);
     }
-    let dir = match cli.library {
+    // The environment is read here, once; the engine gets the value (`medshelf::settings`).
+    let mut settings = Settings::from_env();
+    if let Command::Bench(cmd) = &cli.command {
+        bench::adjust(cmd, &mut settings);
+    }
+    let dir = match cli.library.clone().or_else(|| settings.library_dir()) {
         Some(dir) => dir,
-        None => medshelf::library::default_dir()
-            .context("no data folder on this system: pass --library DIR")?,
+        None => anyhow::bail!("no data folder on this system: pass --library DIR"),
     };
+    medshelf::settings::init(settings);
     match cli.command {
         // These two work outside the library, but find the model the same way it does.
         Command::Eval(args) => return eval::eval(find_model(cli.model.as_deref(), &dir), args),

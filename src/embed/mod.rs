@@ -14,10 +14,17 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 
 mod bert;
+// The numeric kernels are the engine's own business; its benches measure them through the
+// `fixtures` feature, and no face sees them.
+#[cfg(feature = "fixtures")]
 pub mod int8;
+#[cfg(not(feature = "fixtures"))]
+pub(crate) mod int8;
+#[cfg(feature = "fixtures")]
 pub mod kernels;
+#[cfg(not(feature = "fixtures"))]
+pub(crate) mod kernels;
 
-pub use kernels::erf;
 use std::str::FromStr;
 
 use tokenizers::{Tokenizer, TruncationParams};
@@ -117,7 +124,7 @@ impl Encoder {
     /// int8 arithmetic runs in portable loops, slower than f32), else [`Encoder::Own`].
     /// int8 embeds about twice as fast; its cost in retrieval quality is in docs/PERFORMANCE.md.
     pub fn from_env() -> Self {
-        if std::env::var("MEDSHELF_INT8").is_ok_and(|v| v == "1") && int8::vnni() {
+        if crate::settings::get().int8 && int8::vnni() {
             Encoder::Int8
         } else {
             Encoder::Own

@@ -23,7 +23,7 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The `pdftotext` program, where one runs.
 static PROGRAM: LazyLock<Option<PathBuf>> = LazyLock::new(|| {
-    let program = match std::env::var_os("MEDSHELF_PDFTOTEXT") {
+    let program = match &crate::settings::get().pdftotext {
         Some(p) if p == "off" || p.is_empty() => return None,
         Some(p) => PathBuf::from(p),
         None => PathBuf::from("pdftotext"),

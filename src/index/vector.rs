@@ -15,9 +15,8 @@ use crate::error::{Error, Result};
 pub const EXACT_BELOW: usize = 20_000;
 
 /// How the index stores each vector's components.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Storage {
     /// 32-bit floats: exact, 1.5 kB a 384-dimension vector.
@@ -34,6 +33,23 @@ pub enum Storage {
 
 /// The storage of a new index: half of f32's memory, ranking unchanged (docs/PERFORMANCE.md).
 pub const DEFAULT_STORAGE: Storage = Storage::Bf16;
+
+impl std::str::FromStr for Storage {
+    type Err = String;
+
+    /// `f32`, `bf16`, `f16` or `i8`, in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" => Ok(Storage::F32),
+            "bf16" => Ok(Storage::Bf16),
+            "f16" => Ok(Storage::F16),
+            "i8" => Ok(Storage::I8),
+            other => Err(format!(
+                "no vector storage named {other:?} (f32, bf16, f16 or i8)"
+            )),
+        }
+    }
+}
 
 impl Storage {
     fn scalar(self) -> ScalarKind {

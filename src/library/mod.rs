@@ -348,12 +348,3 @@ fn lock_dir(dir: &Path, patience: Duration) -> Result<Option<File>> {
         }
     }
 }
-
-/// The library folder used when none is named: `MEDSHELF_LIBRARY`, else `medshelf` in the
-/// platform's data folder (`~/.local/share/medshelf` on Linux).
-pub fn default_dir() -> Option<PathBuf> {
-    match std::env::var_os("MEDSHELF_LIBRARY") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
-        _ => dirs::data_dir().map(|d| d.join("medshelf")),
-    }
-}

@@ -44,12 +44,12 @@ pub enum Switch {
     Interrupted,
 }
 
-/// The model folder a library uses: `explicit`, else `MEDSHELF_MODEL`, else the installed model
-/// its vectors came from (so that installing a second model changes nothing until `model use`),
-/// else the first installed model by name.
+/// The model folder a library uses: `explicit`, else the settings' model (`MEDSHELF_MODEL`),
+/// else the installed model its vectors came from (so that installing a second model changes
+/// nothing until `model use`), else the first installed model by name.
 pub fn model_for(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
-    let env = std::env::var_os("MEDSHELF_MODEL").filter(|v| !v.is_empty());
-    if explicit.is_none() && env.is_none() {
+    let named = explicit.or(crate::settings::get().model.as_deref());
+    if named.is_none() {
         if let Some(name) = recorded_model(dir) {
             let path = dir.join("models").join(name);
             if path.join("config.json").is_file() {
@@ -57,7 +57,7 @@ pub fn model_for(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
             }
         }
     }
-    crate::models::find_model(explicit, dir)
+    crate::models::find_model(named, dir)
 }
 
 /// The name of the model a library's vectors came from, where it has any.

@@ -78,11 +78,7 @@ pub(super) fn run_search(
 ) -> Result<SearchResponse> {
     lexical.reload()?;
     let mode = match (opts.mode, semantic) {
-        (Mode::Semantic, None) => {
-            return Err(Error::Invalid(format!(
-                "semantic search needs an embedding model. {NO_MODEL_NOTICE}"
-            )))
-        }
+        (Mode::Semantic, None) => return Err(Error::NeedsModel),
         (Mode::Hybrid, None) => Mode::Lexical,
         (mode, _) => mode,
     };

@@ -159,14 +159,12 @@ pub(super) fn checked(
     }
 }
 
-/// How a new vector index stores its vectors: `MEDSHELF_VECTOR_STORAGE` (`f32`, `bf16`, `f16`
-/// or `i8`, for measuring them against each other), else [`DEFAULT_STORAGE`]. An existing index
-/// keeps the storage it was written with.
+/// How a new vector index stores its vectors: the settings' storage
+/// ([`crate::settings::Settings::vector_storage`], for measuring them against each other),
+/// else [`DEFAULT_STORAGE`]. An existing index keeps the storage it was written with.
 pub fn vector_storage() -> Storage {
-    use clap::ValueEnum;
-    std::env::var("MEDSHELF_VECTOR_STORAGE")
-        .ok()
-        .and_then(|v| Storage::from_str(v.trim(), true).ok())
+    crate::settings::get()
+        .vector_storage
         .unwrap_or(DEFAULT_STORAGE)
 }
 

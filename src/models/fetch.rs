@@ -32,7 +32,7 @@ pub const DEFAULT_REPO: &str = "abhinand/MedEmbed-small-v0.1";
 pub const DEFAULT_REVISION: &str = "main";
 
 /// The public hub.
-pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+pub const DEFAULT_ENDPOINT: &str = crate::settings::DEFAULT_HUB;
 
 /// The files MedShelf reads from a sentence-transformers BERT repository, and whether each is
 /// required. The rest (ONNX exports, PyTorch pickles, READMEs) is never downloaded.
@@ -79,14 +79,9 @@ impl FetchRequest {
     }
 }
 
-/// `HF_ENDPOINT` where set, else the public hub.
+/// The settings' hub (`HF_ENDPOINT`) where set, else the public hub.
 pub fn endpoint() -> String {
-    std::env::var("HF_ENDPOINT")
-        .ok()
-        .filter(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
-        .trim_end_matches('/')
-        .to_string()
+    crate::settings::get().hub()
 }
 
 /// Receives a download's progress, for a bar.
@@ -164,10 +159,10 @@ pub fn fetch_model(
     let name = req.name().to_string();
     let dest = models.join(&name);
     if dest.exists() {
-        return Err(Error::Invalid(format!(
-            "a model named {name} is installed already in {}; remove that folder first to fetch it again",
-            models.display()
-        )));
+        return Err(Error::ModelInstalled {
+            name,
+            models: models.to_path_buf(),
+        });
     }
     let agent = agent();
     let info = revision_info(&agent, req)?;
@@ -179,7 +174,7 @@ pub fn fetch_model(
                     (Some(lfs), _) => (Expected::Sha256(lfs.sha256.to_lowercase()), lfs.size),
                     (None, Some(blob)) => (Expected::GitBlob(blob.to_lowercase()), s.size.unwrap_or(0)),
                     (None, None) => {
-                        return Err(Error::Invalid(format!(
+                        return Err(Error::Hub(format!(
                             "{}: the hub gives no hash for {file}, so it cannot be verified; nothing was downloaded",
                             req.repo
                         )))
@@ -188,7 +183,7 @@ pub fn fetch_model(
                 wanted.push((file, expected, size));
             }
             None if required => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Hub(format!(
                     "{} at {} has no {file}: it is not a sentence-transformers BERT model in safetensors \
                      form, which MedShelf needs",
                     req.repo, req.revision
@@ -288,7 +283,7 @@ fn revision_info(agent: &ureq::Agent, req: &FetchRequest) -> Result<RevisionInfo
     match response.status().as_u16() {
         200 => {}
         401 | 403 | 404 => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Hub(format!(
             "{} has no model {} at revision {} (HTTP {}); check the name (owner/name) and revision",
             req.endpoint,
             req.repo,
@@ -307,7 +302,7 @@ fn revision_info(agent: &ureq::Agent, req: &FetchRequest) -> Result<RevisionInfo
         .read_to_string()
         .map_err(|e| unreachable_hub(&req.endpoint, e))?;
     serde_json::from_str(&body).map_err(|e| {
-        Error::Invalid(format!(
+        Error::Hub(format!(
             "{url}: not a hub's description of a model revision ({e})"
         ))
     })

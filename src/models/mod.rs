@@ -58,10 +58,10 @@ pub fn import_model(src: &Path, models: &Path) -> Result<InstalledModel> {
     let name = info.name.clone();
     let dest = models.join(&name);
     if dest.exists() {
-        return Err(Error::Invalid(format!(
-            "a model named {name} is installed already in {}; remove that folder first",
-            models.display()
-        )));
+        return Err(Error::ModelInstalled {
+            name,
+            models: models.to_path_buf(),
+        });
     }
     std::fs::create_dir_all(models).map_err(|e| Error::io(models, e))?;
     let tmp = models.join(format!(".import-{name}-{}", std::process::id()));
@@ -168,8 +168,8 @@ pub fn find_model(explicit: Option<&Path>, library: &Path) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
-    if let Some(p) = std::env::var_os("MEDSHELF_MODEL").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(p));
+    if let Some(p) = &crate::settings::get().model {
+        return Some(p.clone());
     }
     let models = library.join("models");
     if is_model_dir(&models) {
