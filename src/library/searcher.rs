@@ -128,7 +128,12 @@ pub(super) fn run_search(
                 (lexical, q)
             });
             let (lexical, q) = (lexical?, q?);
-            (lexical, s.read().search(&q[0], candidates)?)
+            // The vector index caps the pool at its own size, under its lock: capped at the
+            // catalog's count read before, a search while papers are stored asked for fewer
+            // vectors than the index held by then, and papers seen a moment before could drop
+            // out (a search must only ever gain papers while an index run goes on).
+            let pool = opts.candidates.max(limit.saturating_mul(3));
+            (lexical, s.read().search(&q[0], pool)?)
         }
     };
     let mut ids: Vec<ChunkId> = lexical.iter().chain(&by_meaning).map(|r| r.0).collect();
