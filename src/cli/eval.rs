@@ -113,3 +113,104 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct EvalPagesArgs {
+    /// A page-level question set: TSV with id, file, pages, question, answer
+    /// (tests/fixtures/pages/dev.tsv).
+    #[arg(value_name = "SET")]
+    set: PathBuf,
+    /// The folder the set's files are named under (../shared/data for the development set).
+    #[arg(long, value_name = "DIR")]
+    root: PathBuf,
+    /// Which ranking to measure.
+    #[arg(long, value_enum, default_value_t = EvalMode::All)]
+    mode: EvalMode,
+    #[command(flatten)]
+    fusion: super::search::FusionArgs,
+    /// Passages each side contributes before fusion.
+    #[arg(long, default_value_t = 100)]
+    candidates: usize,
+    /// Print the figures (and each question's outcome) as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    reader: super::index::ReaderArgs,
+}
+
+/// `medshelf eval-pages`: indexes the folders the set's papers are in (the other papers there
+/// are the distractors) into a cached library, then asks every question in each mode.
+pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Result<()> {
+    use medshelf::eval::pages::{evaluate_pages, load_set};
+    let set = load_set(&args.set)?;
+    anyhow::ensure!(!set.is_empty(), "{} holds no questions", args.set.display());
+    let root = std::path::absolute(&args.root)?;
+    let mut folders: Vec<PathBuf> = set
+        .iter()
+        .filter_map(|q| root.join(&q.file).parent().map(PathBuf::from))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
+        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
+        None => None,
+    };
+    let modes = match (args.mode, &embedder) {
+        (EvalMode::All, Some(_)) => vec![Mode::Lexical, Mode::Semantic, Mode::Hybrid],
+        (EvalMode::All, None) => vec![Mode::Lexical],
+        (EvalMode::Hybrid, _) => vec![Mode::Hybrid],
+        (EvalMode::Lexical, _) => vec![Mode::Lexical],
+        (EvalMode::Semantic, _) => vec![Mode::Semantic],
+    };
+    if embedder.is_none() {
+        eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
+    }
+    // One library per root and model: a second run only checks the files and searches.
+    let key = blake3::hash(root.to_string_lossy().as_bytes()).to_hex();
+    let model = embedder.as_ref().map(|e| e.info().name.clone());
+    let dir = medshelf::eval::cache_base().join(format!(
+        "pages-{}-{}",
+        &key[..12],
+        model.as_deref().unwrap_or("no-model")
+    ));
+    let mut library = Library::open_with(&dir, embedder)?;
+    args.reader.install(&mut library)?;
+    let bar = progress_bar("files");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    library.index(&folders, &Bar(bar.clone(), false), &cancel)?;
+    bar.finish_and_clear();
+    let base = SearchOptions {
+        fusion: args.fusion.fusion()?,
+        candidates: args.candidates,
+        ..SearchOptions::default()
+    };
+    let report = evaluate_pages(&library, &args.set, &set, &root, &modes, &base)?;
+    if args.json {
+        return super::print_json(&report);
+    }
+    println!(
+        "{} ({} questions; model {}; library {})",
+        args.set.display(),
+        report.questions,
+        report.model.as_deref().unwrap_or("none"),
+        library.dir().display()
+    );
+    println!(
+        "{:<10} {:<12} {:>9} {:>7} {:>9} {:>9} {:>9}",
+        "mode", "papers", "questions", "page hit", "hit@1", "paper MRR", "page MRR"
+    );
+    for (mode, s) in &report.modes {
+        let rows = std::iter::once(("all", s)).chain(
+            report.by_length[mode]
+                .iter()
+                .map(|(group, s)| (group.as_str(), s)),
+        );
+        for (group, s) in rows {
+            println!(
+                "{mode:<10} {group:<12} {:>9} {:>7.3} {:>9.3} {:>9.3} {:>9.3}",
+                s.questions, s.page_hit, s.page_hit_at_1, s.paper_mrr, s.page_mrr
+            );
+        }
+    }
+    Ok(())
+}

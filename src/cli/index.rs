@@ -39,7 +39,7 @@ pub struct ReaderArgs {
 impl ReaderArgs {
     /// Reads PDFs in a worker process (this binary), so a hostile file cannot stall or crash
     /// the run.
-    fn install(&self, library: &mut Library) -> anyhow::Result<()> {
+    pub fn install(&self, library: &mut Library) -> anyhow::Result<()> {
         let exe = std::env::current_exe()?;
         let worker = WorkerExtractor::new(exe, &["extract-worker"])
             .with_timeout(Duration::from_secs(self.timeout.max(1)));

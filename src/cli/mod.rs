@@ -54,6 +54,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Measure retrieval quality on a benchmark in BEIR layout (nDCG@10, Recall@100, MRR@10).
     Eval(eval::EvalArgs),
+    /// Measure whether questions open the right paper at the right page, on a page-level set
+    /// (page hit rate, paper MRR, the rank of the first right page), per mode and paper length.
+    EvalPages(eval::EvalPagesArgs),
     /// Internal: read PDFs for an index run in an isolated process.
     #[command(hide = true)]
     ExtractWorker,
@@ -78,6 +81,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // These two work outside the library, but find the model the same way it does.
         Command::Eval(args) => return eval::eval(find_model(cli.model.as_deref(), &dir), args),
+        Command::EvalPages(args) => {
+            return eval::eval_pages(find_model(cli.model.as_deref(), &dir), args)
+        }
         Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
         _ => {}
     }
@@ -93,7 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
         Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),
-        Command::ExtractWorker | Command::Eval(_) | Command::Bench(_) => {
+        Command::ExtractWorker | Command::Eval(_) | Command::EvalPages(_) | Command::Bench(_) => {
             unreachable!("handled above")
         }
     }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+pub mod pages;
+
 /// One document of a benchmark corpus.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct CorpusDoc {
@@ -283,11 +285,7 @@ pub fn evaluate(
 /// Where a benchmark's index is cached: per dataset, corpus and model, so a second run only
 /// searches. `MEDSHELF_EVAL_CACHE` overrides the base folder.
 pub fn cache_dir(bench: &Benchmark, model: Option<&str>) -> PathBuf {
-    let base = crate::settings::get()
-        .eval_cache
-        .clone()
-        .or_else(|| dirs::cache_dir().map(|c| c.join("medshelf/eval")))
-        .unwrap_or_else(|| std::env::temp_dir().join("medshelf-eval"));
+    let base = cache_base();
     let mut hasher = blake3::Hasher::new();
     for d in &bench.corpus {
         hasher.update(d.id.as_bytes());
@@ -299,6 +297,16 @@ pub fn cache_dir(bench: &Benchmark, model: Option<&str>) -> PathBuf {
         bench.name,
         model.unwrap_or("no-model")
     ))
+}
+
+/// Where evaluation libraries are cached: the settings' folder (`MEDSHELF_EVAL_CACHE`), else
+/// the platform's cache folder.
+pub fn cache_base() -> PathBuf {
+    crate::settings::get()
+        .eval_cache
+        .clone()
+        .or_else(|| dirs::cache_dir().map(|c| c.join("medshelf/eval")))
+        .unwrap_or_else(|| std::env::temp_dir().join("medshelf-eval"))
 }
 
 #[cfg(test)]
