@@ -55,6 +55,13 @@ pub enum Fusion {
 /// (docs/EVALUATION.md): 0.5 gave nDCG@10 0.725 there, against 0.710 for RRF.
 pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.5;
 
+/// The semantic side's weight when a paper's passages are weighed against each other to choose
+/// its page: lower than between papers. Within one paper every passage is on its subject, and
+/// the model (trained on short passages) tells them apart less well than the words a question
+/// shares with the one that answers it (chosen on the page-level development set,
+/// docs/EVALUATION.md).
+pub const DEFAULT_PAGE_SEMANTIC_WEIGHT: f32 = 0.3;
+
 impl Default for Fusion {
     fn default() -> Self {
         Fusion::Weighted {
@@ -74,6 +81,10 @@ pub struct SearchOptions {
     pub fusion: Fusion,
     /// How many passages each side contributes before fusion.
     pub candidates: usize,
+    /// How a paper's passages are fused to choose the page it opens at (and the other pages it
+    /// lists), in hybrid mode: apart from [`SearchOptions::fusion`], which ranks the papers,
+    /// because the two choices want different weights (docs/EVALUATION.md, page level).
+    pub page_fusion: Fusion,
 }
 
 impl Default for SearchOptions {
@@ -83,6 +94,9 @@ impl Default for SearchOptions {
             limit: 10,
             fusion: Fusion::default(),
             candidates: 100,
+            page_fusion: Fusion::Weighted {
+                semantic_weight: DEFAULT_PAGE_SEMANTIC_WEIGHT,
+            },
         }
     }
 }

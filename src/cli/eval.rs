@@ -69,6 +69,7 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
     let base = SearchOptions {
         fusion,
         candidates: args.candidates,
+        page_fusion: args.fusion.page_fusion()?,
         ..SearchOptions::default()
     };
     let model = embedder.as_ref().map(|e| {
@@ -181,6 +182,7 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
     bar.finish_and_clear();
     let base = SearchOptions {
         fusion: args.fusion.fusion()?,
+        page_fusion: args.fusion.page_fusion()?,
         candidates: args.candidates,
         ..SearchOptions::default()
     };

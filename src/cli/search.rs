@@ -23,6 +23,9 @@ pub struct FusionArgs {
     /// The semantic side's weight in weighted fusion, 0 to 1.
     #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_SEMANTIC_WEIGHT)]
     semantic_weight: f32,
+    /// The semantic side's weight when a paper's passages are weighed to choose its page, 0 to 1.
+    #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_PAGE_SEMANTIC_WEIGHT)]
+    page_semantic_weight: f32,
 }
 
 impl FusionArgs {
@@ -38,6 +41,18 @@ impl FusionArgs {
                 semantic_weight: self.semantic_weight,
             },
             FusionKind::Rrf => Fusion::Rrf { k: 60.0 },
+        })
+    }
+
+    /// The fusion that chooses a paper's page.
+    pub fn page_fusion(&self) -> anyhow::Result<Fusion> {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.page_semantic_weight),
+            "--page-semantic-weight must be between 0 and 1, not {}",
+            self.page_semantic_weight
+        );
+        Ok(Fusion::Weighted {
+            semantic_weight: self.page_semantic_weight,
         })
     }
 }
@@ -67,6 +82,7 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         mode: args.mode,
         limit: args.limit,
         fusion,
+        page_fusion: args.fusion.page_fusion()?,
         ..SearchOptions::default()
     };
     let response = library.search(&query, &opts)?;

@@ -162,7 +162,7 @@ pub(super) fn run_search(
     let ranked = match mode {
         Mode::Lexical => lexical,
         Mode::Semantic => by_meaning,
-        Mode::Hybrid => fuse(&lexical, &by_meaning, opts.fusion),
+        Mode::Hybrid => fuse(&lexical, &by_meaning, opts.page_fusion),
     };
     let results = group(query, &documents, &ranked, &rows, limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;

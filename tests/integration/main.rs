@@ -13,6 +13,7 @@ mod golden;
 mod hub;
 mod library;
 mod models;
+mod pages;
 mod papers;
 mod queries;
 mod reader;
