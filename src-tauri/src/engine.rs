@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use medshelf::library::Searcher;
 use medshelf::models::fetch::FetchProgress;
-use medshelf::writer::{Job, JobId, Outcome, Queue, Report};
+use medshelf::writer::{Following, Job, JobId, Outcome, Queue, Report};
 use medshelf::{Fault, FileOutcome, IndexEvent, Library, Problem};
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -66,7 +66,14 @@ impl Engine {
         };
         std::thread::Builder::new()
             .name("medshelf-writer".into())
-            .spawn(move || writer.run(weak, Some(folders), &report))
+            .spawn(move || {
+                let following = Following {
+                    folders,
+                    library_folders: true,
+                    strict: false,
+                };
+                let _ = writer.run(weak, Some(following), &report);
+            })
             .expect("spawning the writer thread");
         engine
     }

@@ -312,9 +312,14 @@ impl Catalog {
     /// The stored text of a document's first page, where it has one: what the library reads
     /// a paper's year from.
     pub fn first_page(&self, id: DocumentId) -> Result<Option<String>> {
+        self.page_text(id, 1)
+    }
+
+    /// The stored text of one page (1-based) of a document.
+    pub fn page_text(&self, id: DocumentId, page: u32) -> Result<Option<String>> {
         self.conn
-            .prepare_cached("SELECT text FROM pages WHERE document_id = ?1 AND page = 1")
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .prepare_cached("SELECT text FROM pages WHERE document_id = ?1 AND page = ?2")
+            .and_then(|mut s| s.query_row(params![id, page], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))
     }
 

@@ -198,8 +198,16 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
         library.dir().display()
     );
     println!(
-        "{:<10} {:<12} {:>9} {:>7} {:>9} {:>9} {:>9}",
-        "mode", "papers", "questions", "page hit", "hit@1", "paper MRR", "page MRR"
+        "{:<10} {:<12} {:>9} {:>8} {:>6} {:>9} {:>8} {:>9} {:>9}",
+        "mode",
+        "papers",
+        "questions",
+        "page hit",
+        "hit@1",
+        "paper MRR",
+        "page MRR",
+        "in passage",
+        "in snippet"
     );
     for (mode, s) in &report.modes {
         let rows = std::iter::once(("all", s)).chain(
@@ -209,8 +217,14 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
         );
         for (group, s) in rows {
             println!(
-                "{mode:<10} {group:<12} {:>9} {:>7.3} {:>9.3} {:>9.3} {:>9.3}",
-                s.questions, s.page_hit, s.page_hit_at_1, s.paper_mrr, s.page_mrr
+                "{mode:<10} {group:<12} {:>9} {:>8.3} {:>6.3} {:>9.3} {:>8.3} {:>10.3} {:>10.3}",
+                s.questions,
+                s.page_hit,
+                s.page_hit_at_1,
+                s.paper_mrr,
+                s.page_mrr,
+                s.answer_in_passage,
+                s.answer_in_snippet
             );
         }
     }

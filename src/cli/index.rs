@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use medshelf::extract::WorkerExtractor;
 use medshelf::library::IndexOptions;
 use medshelf::library::NO_MODEL_NOTICE;
-use medshelf::writer::{JobId, Outcome, Report};
+use medshelf::writer::{Following, JobId, Outcome, Report};
 use medshelf::{FileOutcome, IndexEvent, Library, Sink};
 
 #[derive(Args)]
@@ -157,9 +157,16 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
     // change.
     let report = WatchReport(Bar(ProgressBar::hidden(), true));
     let (queue, writer) = medshelf::writer::writer(library);
+    // Only the folders named (or the library's, where none is), and a watch that cannot start
+    // ends the command with the reason.
+    let following = Following {
+        folders,
+        library_folders: false,
+        strict: true,
+    };
     writer
         .holding_the_lock()
-        .run(Arc::downgrade(&queue), Some(folders), &report);
+        .run(Arc::downgrade(&queue), Some(following), &report)?;
     Ok(())
 }
 

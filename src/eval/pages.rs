@@ -78,6 +78,11 @@ pub struct PageOutcome {
     /// The rank of the first right page among the pages the paper's result lists (its best
     /// page first, then its other matching pages), where listed.
     pub page_rank: Option<usize>,
+    /// Where the paper opens at a right page: whether the answering sentence lies inside the
+    /// passage it highlights.
+    pub answer_in_passage: Option<bool>,
+    /// And whether it lies inside the snippet shown under the result.
+    pub answer_in_snippet: Option<bool>,
 }
 
 impl PageOutcome {
@@ -101,17 +106,30 @@ pub struct PageScores {
     /// Mean reciprocal rank of the first right page among the right paper's listed pages (0
     /// where none is listed or the paper is not in the first 10).
     pub page_mrr: f64,
+    /// Of the questions whose paper opens at a right page, the share whose answering sentence
+    /// lies inside the highlighted passage.
+    pub answer_in_passage: f64,
+    /// And inside the snippet under the result.
+    pub answer_in_snippet: f64,
 }
 
 impl PageScores {
     fn of<'a>(outcomes: impl Iterator<Item = &'a PageOutcome>) -> Self {
         let mut s = PageScores::default();
+        let mut hits = 0;
         for o in outcomes {
             s.questions += 1;
             s.page_hit += f64::from(u8::from(o.page_hit()));
             s.page_hit_at_1 += f64::from(u8::from(o.page_hit() && o.paper_rank == Some(1)));
             s.paper_mrr += o.paper_rank.map_or(0.0, |r| 1.0 / r as f64);
             s.page_mrr += o.page_rank.map_or(0.0, |r| 1.0 / r as f64);
+            s.answer_in_passage += f64::from(u8::from(o.answer_in_passage == Some(true)));
+            s.answer_in_snippet += f64::from(u8::from(o.answer_in_snippet == Some(true)));
+            hits += usize::from(o.page_hit());
+        }
+        if hits > 0 {
+            s.answer_in_passage /= hits as f64;
+            s.answer_in_snippet /= hits as f64;
         }
         if s.questions > 0 {
             let n = s.questions as f64;
@@ -161,7 +179,36 @@ pub fn outcome(q: &PageQuestion, path: &Path, results: &[SearchResult]) -> PageO
             .iter()
             .position(|p| q.pages.contains(p))
             .map(|i| i + 1),
+        answer_in_passage: None,
+        answer_in_snippet: None,
     }
+}
+
+/// Text reduced to its lowercase letters and digits: the engine's text and pdftotext's differ
+/// in spaces, hyphens at line ends and punctuation, never in the words themselves.
+fn letters(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A snippet's text: its marks taken out and its entities read back.
+fn snippet_text(snippet: &str) -> String {
+    snippet
+        .replace("<mark>", "")
+        .replace("</mark>", "")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Whether `answer` lies inside `text`, compared by letters and digits.
+pub fn holds_answer(text: &str, answer: &str) -> bool {
+    let answer = letters(answer);
+    !answer.is_empty() && letters(text).contains(&answer)
 }
 
 /// The length group a paper of `pages` pages is reported in.
@@ -210,7 +257,19 @@ pub fn evaluate_pages(
         for (i, q) in set.iter().enumerate() {
             let path = std::path::absolute(root.join(&q.file)).map_err(|e| Error::io(root, e))?;
             let answer = library.search(&q.question, &opts)?;
-            outcomes.push(outcome(q, &path, &answer.results));
+            let mut o = outcome(q, &path, &answer.results);
+            if o.page_hit() {
+                let r = answer
+                    .results
+                    .iter()
+                    .find(|r| r.path == path)
+                    .expect("found");
+                let page = library.page_text(&path, r.page)?.unwrap_or_default();
+                let passage = page.get(r.start..r.end).unwrap_or_default();
+                o.answer_in_passage = Some(holds_answer(passage, &q.answer));
+                o.answer_in_snippet = Some(holds_answer(&snippet_text(&r.snippet), &q.answer));
+            }
+            outcomes.push(o);
             let group = length_group(lengths.get(&path).copied().unwrap_or(0));
             groups.entry(group.to_string()).or_default().push(i);
         }
@@ -278,6 +337,15 @@ mod tests {
         assert!(hit.page_hit());
         let missed = outcome(&q, Path::new("/d/c.pdf"), &results);
         assert_eq!((missed.paper_rank, missed.page_rank), (None, None));
+        assert!(holds_answer(
+            "The dose is 500 mg twice daily,\nreduced in renal impair-\nment.",
+            "500 mg twice daily, reduced in renal impairment"
+        ));
+        assert!(!holds_answer("The dose is 250 mg.", "500 mg"));
+        assert_eq!(
+            snippet_text("a <mark>b</mark> &lt;c&gt; &amp;"),
+            "a b <c> &"
+        );
         let s = PageScores::of([o, hit, missed].iter());
         assert_eq!(s.questions, 3);
         assert!((s.page_hit - 1.0 / 3.0).abs() < 1e-9);

@@ -295,6 +295,15 @@ impl Library {
         self.semantic.as_ref().map(Semantic::write)
     }
 
+    /// The stored text of page `page` (1-based) of the paper at `path`, where the library holds
+    /// it: what a result's passage offsets point into.
+    pub fn page_text(&self, path: &Path, page: u32) -> Result<Option<String>> {
+        match self.catalog.file(path)? {
+            Some(file) => self.catalog.page_text(file.document, page),
+            None => Ok(None),
+        }
+    }
+
     /// Every document with its state.
     pub fn documents(&self) -> Result<Vec<crate::catalog::DocumentRow>> {
         documents_of(&self.catalog)

@@ -123,7 +123,10 @@ impl Library {
         };
         match Library::open_with(dir, embedder.clone()) {
             Ok(library) => Ok((library, None)),
-            Err(e @ Error::ModelMismatch(_)) => {
+            // Whatever stopped the library opening with the model (its vectors came from
+            // another, its index cannot be read), keywords still work: keep the library, drop
+            // the model, and say why.
+            Err(e) if embedder.is_some() => {
                 let why = format!("{e}. Searching by keywords only.");
                 Ok((Library::open_with(dir, None)?, Some(why)))
             }
@@ -160,6 +163,9 @@ impl Library {
         req: &FetchRequest,
         progress: &dyn FetchProgress,
     ) -> Result<InstalledModel> {
+        // The lock first: a library another process is writing is said before 130 MB are
+        // fetched, not after (the record of the download is written under it).
+        self.open_for_writing()?;
         let recorded: Option<Provenance> = self.catalog.download(&req.repo)?;
         let (installed, provenance) = crate::models::fetch::fetch_model(
             req,
@@ -168,7 +174,6 @@ impl Library {
             progress,
         )?;
         if recorded.is_none() {
-            self.open_for_writing()?;
             self.catalog.set_download(&req.repo, &provenance)?;
         }
         Ok(installed)

@@ -5,10 +5,12 @@
 //! started. Searches never wait for it: they go through a [`crate::library::Searcher`], which
 //! sees each paper as soon as it is committed.
 //!
-//! A cancel stops the running job after its current file and drops every job queued before it
-//! (an epoch: jobs carry the epoch they were queued in). Between jobs the writer gives the
+//! A cancel stops the running index job after its current file and drops every index job
+//! queued before it (an epoch: jobs carry the epoch they were queued in); model jobs the person
+//! asked for still run. Between jobs the writer gives the
 //! library's write lock back, so that `medshelf index` can run beside a long-lived app.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -75,7 +77,7 @@ impl Queue {
             .map_err(|_| Error::WriterStopped)
     }
 
-    /// Stops the running job after its current file and drops every queued one.
+    /// Stops the running job after its current file and drops every index job queued before.
     pub fn cancel(&self) {
         self.shared.epoch.fetch_add(1, Ordering::SeqCst);
         self.shared.cancel.store(true, Ordering::SeqCst);
@@ -115,6 +117,19 @@ impl Queue {
             });
         }
     }
+}
+
+/// What a writer follows for changes.
+#[derive(Debug, Clone)]
+pub struct Following {
+    /// The folders to catch up with and follow from the start.
+    pub folders: Vec<PathBuf>,
+    /// Also follow every folder the library holds after each index run (the app, which
+    /// follows the library); without, only `folders` (`medshelf watch FOLDER`).
+    pub library_folders: bool,
+    /// Fail [`Writer::run`] where the folders cannot be followed at all (a command that exists
+    /// to follow them); without, say so and work on (the app, whose search does not need it).
+    pub strict: bool,
 }
 
 /// The writer: runs the queue's jobs on the thread that calls [`Writer::run`].
@@ -159,36 +174,48 @@ impl Writer {
         self
     }
 
-    /// Works through the queue until every [`Queue`] is dropped. With `follow`, the folders are
-    /// followed for changes (the watcher's batches become quiet jobs on this queue) and caught
-    /// up with first: what changed while nobody watched. Following starts before the catch-up,
-    /// so that nothing that happens during it is missed; the folders of every later index run
-    /// are followed too. After the catch-up, `report` hears [`IndexEvent::Watching`].
-    pub fn run(mut self, queue: Weak<Queue>, follow: Option<Vec<PathBuf>>, report: &dyn Report) {
+    /// Works through the queue until every [`Queue`] is dropped. With `follow`, its folders
+    /// are followed for changes (the watcher's batches become quiet jobs on this queue) and
+    /// caught up with first: what changed while nobody watched. Following starts before the
+    /// catch-up, so that nothing that happens during it is missed. After the catch-up,
+    /// `report` hears [`IndexEvent::Watching`]. Returns an error only where `follow` is strict
+    /// and the folders cannot be followed at all.
+    pub fn run(
+        mut self,
+        queue: Weak<Queue>,
+        follow: Option<Following>,
+        report: &dyn Report,
+    ) -> Result<()> {
         let mut watcher = None;
         let mut catch_up = None;
-        if let Some(folders) = follow {
-            watcher = self.watch(queue.clone(), &folders, report);
-            if let Some(q) = queue.upgrade() {
-                catch_up = q
-                    .submit(Job::Index {
-                        paths: folders.clone(),
-                        retry_failed: false,
-                        quiet: true,
-                    })
-                    .ok()
-                    .map(|id| (id, folders));
+        let mut library_folders = false;
+        if let Some(following) = follow {
+            library_folders = following.library_folders;
+            match self.watch(queue.clone(), &following.folders) {
+                Ok(w) => watcher = Some(w),
+                Err(e) if following.strict => return Err(e),
+                Err(e) => report.finished(0, Outcome::Failed(e)),
+            }
+            let q = queue.upgrade().filter(|_| !following.folders.is_empty());
+            if let Some(q) = q {
+                let index = Job::Index {
+                    paths: following.folders.clone(),
+                    retry_failed: false,
+                    quiet: true,
+                };
+                catch_up = q.submit(index).ok().map(|id| (id, following.folders));
             }
         }
         drop(queue);
+        // Folders that could not be followed: said once (job 0, which a face logs), not after
+        // every job.
+        let mut unfollowable = HashSet::new();
         while let Ok(Queued { id, epoch, job }) = self.jobs.recv() {
             self.shared.busy.store(true, Ordering::SeqCst);
             let indexed = matches!(job, Job::Index { .. });
             self.job(id, epoch, job, report);
-            if indexed {
-                if let Some(w) = watcher.as_mut() {
-                    self.follow(w, report, id);
-                }
+            if let (true, true, Some(w)) = (indexed, library_folders, watcher.as_mut()) {
+                self.follow(w, &mut unfollowable, report);
             }
             if let Some((_, folders)) = catch_up.take_if(|(c, _)| *c == id) {
                 report.event(id, &IndexEvent::Watching { folders: &folders });
@@ -199,47 +226,44 @@ impl Writer {
             }
             self.shared.busy.store(false, Ordering::SeqCst);
         }
+        Ok(())
     }
 
     /// Starts the folder watcher (ignoring the library's own folder, which may sit inside a
     /// followed one) and follows `folders`.
-    fn watch(
-        &self,
-        queue: Weak<Queue>,
-        folders: &[PathBuf],
-        report: &dyn Report,
-    ) -> Option<FolderWatcher> {
+    fn watch(&self, queue: Weak<Queue>, folders: &[PathBuf]) -> Result<FolderWatcher> {
         let ignore = vec![std::path::absolute(self.library.dir())
             .unwrap_or_else(|_| self.library.dir().to_path_buf())];
-        let started = FolderWatcher::start(ignore, move |changes| {
+        let mut watcher = FolderWatcher::start(ignore, move |changes| {
             if let Some(q) = queue.upgrade() {
                 q.changed(changes);
             }
-        });
-        let mut watcher = match started {
-            Ok(w) => w,
-            Err(e) => {
-                report.finished(0, Outcome::Failed(e));
-                return None;
-            }
-        };
+        })?;
         for folder in folders {
-            if let Err(e) = watcher.follow(folder) {
-                report.finished(0, Outcome::Failed(e));
-            }
+            watcher.follow(folder)?;
         }
         self.set_watching(&watcher);
-        Some(watcher)
+        Ok(watcher)
     }
 
-    /// Follows every folder the library holds (new ones after an index run).
-    fn follow(&self, watcher: &mut FolderWatcher, report: &dyn Report, job: JobId) {
+    /// Follows every folder the library holds (new ones after an index run); one that cannot
+    /// be followed is said once.
+    fn follow(
+        &self,
+        watcher: &mut FolderWatcher,
+        unfollowable: &mut HashSet<PathBuf>,
+        report: &dyn Report,
+    ) {
         let Ok(folders) = self.library.folders() else {
             return;
         };
         for folder in &folders {
+            if unfollowable.contains(folder) {
+                continue;
+            }
             if let Err(e) = watcher.follow(folder) {
-                report.finished(job, Outcome::Failed(e));
+                unfollowable.insert(folder.clone());
+                report.finished(0, Outcome::Failed(e));
             }
         }
         self.set_watching(watcher);
@@ -253,10 +277,11 @@ impl Writer {
             .unwrap_or_else(|p| p.into_inner()) = watcher.followed();
     }
 
-    /// Runs one job, unless a cancel since it was queued drops it.
+    /// Runs one job, unless it indexes and a cancel since it was queued drops it. A cancel
+    /// stops indexing: a model job the person asked for meanwhile runs, with a fresh flag.
     fn job(&mut self, id: JobId, epoch: u64, job: Job, report: &dyn Report) {
         let cancelled = epoch != self.shared.epoch.load(Ordering::SeqCst);
-        if !cancelled {
+        if !cancelled || !matches!(job, Job::Index { .. }) {
             self.shared.cancel.store(false, Ordering::SeqCst);
         }
         match job {
@@ -296,9 +321,12 @@ impl Writer {
             }
             Job::UseModel { name, reply } => self.switch(id, &name, reply, report),
             Job::ImportModel { dir, reply } => {
+                // The lock first, so that a library another process writes is said before the
+                // model is copied in (and not left installed but unused).
                 let offered = self
                     .library
-                    .install_model(&dir)
+                    .open_for_writing()
+                    .and_then(|()| self.library.install_model(&dir))
                     .and_then(|m| self.library.offer_model(&m, false));
                 self.offered(offered, reply, report);
             }
@@ -307,10 +335,21 @@ impl Writer {
                 progress,
                 reply,
             } => {
-                let offered = self
-                    .library
-                    .fetch_model(&request, progress.as_ref())
-                    .and_then(|m| self.library.offer_model(&m, true));
+                let offered = match self.library.fetch_model(&request, progress.as_ref()) {
+                    // Fetched before (a download that completed, then could not be taken into
+                    // use): the verified copy is offered again rather than refused.
+                    Err(Error::ModelInstalled { name, .. }) => self
+                        .library
+                        .installed_models()
+                        .into_iter()
+                        .find(|m| m.name == name && m.info.is_some())
+                        .ok_or_else(|| Error::Model {
+                            path: self.library.models_dir().join(&name),
+                            message: "it is installed but does not load".into(),
+                        }),
+                    other => other,
+                }
+                .and_then(|m| self.library.offer_model(&m, true));
                 self.offered(offered, reply, report);
             }
         }

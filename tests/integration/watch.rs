@@ -144,3 +144,22 @@ fn reading_a_followed_folder_is_not_a_change() {
     assert_eq!(seen.len(), 1, "one settled batch: {seen:?}");
     assert_eq!(seen[0].present, vec![added]);
 }
+
+/// A watch that cannot follow its folder ends with the reason and a failure status, instead of
+/// waiting forever with nothing followed.
+#[test]
+fn a_folder_that_cannot_be_followed_ends_the_watch_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    let lib = tmp.path().join("lib");
+    let missing = tmp.path().join("no such folder");
+    let out = cli(&lib, Some(&model))
+        .arg("watch")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no such folder"), "{stderr}");
+}

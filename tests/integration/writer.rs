@@ -100,7 +100,12 @@ fn catches_up_follows_the_folder_cancels_and_ends_with_its_queue() {
     let running = {
         let (weak, recorder) = (Arc::downgrade(&queue), recorder.clone());
         let folders = vec![papers.dir.clone()];
-        std::thread::spawn(move || writer.run(weak, Some(folders), recorder.as_ref()))
+        let following = medshelf::writer::Following {
+            folders,
+            library_folders: true,
+            strict: true,
+        };
+        std::thread::spawn(move || writer.run(weak, Some(following), recorder.as_ref()))
     };
 
     // The catch-up indexes the folder quietly (no "started"), then says it watches.
@@ -193,7 +198,69 @@ fn catches_up_follows_the_folder_cancels_and_ends_with_its_queue() {
 
     // Without a queue, the writer finishes and hands the library's lock back.
     drop(queue);
-    running.join().unwrap();
+    running.join().unwrap().unwrap();
     let mut again = Library::open_with(&tmp.path().join("library"), None).unwrap();
     again.open_for_writing().unwrap();
+}
+
+/// A cancel stops indexing; a model switch the person asked for meanwhile still runs (it was
+/// cancelled too, before: it replied "switching" and then stopped at once).
+#[test]
+fn a_cancel_stops_indexing_not_a_model_switch_asked_for_meanwhile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let library =
+        Library::open_with(&tmp.path().join("library"), Some(tiny_model(tmp.path()))).unwrap();
+    // Another model: the same shape, one weight changed.
+    let other = library.models_dir().join("other-bert");
+    medshelf::fixtures::write_tiny_model(&other, medshelf::Pooling::Mean).unwrap();
+    let weights = other.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let n = bytes.len();
+    bytes[n - 2] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+    let (queue, writer) = writer(library);
+    let recorder = Arc::new(Recorder::default());
+    let running = {
+        let recorder = recorder.clone();
+        let weak = Arc::downgrade(&queue);
+        std::thread::spawn(move || writer.run(weak, None, recorder.as_ref()))
+    };
+    let indexing = queue.reserve();
+    *recorder.hold.lock().unwrap() = Some(indexing);
+    let index = Job::Index {
+        paths: vec![papers.dir.clone()],
+        retry_failed: false,
+        quiet: false,
+    };
+    queue.submit_as(indexing, index).unwrap();
+    while !queue.busy() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let switching = queue
+        .submit(Job::UseModel {
+            name: "other-bert".into(),
+            reply: tx,
+        })
+        .unwrap();
+    queue.cancel();
+    recorder.release();
+    rx.recv_timeout(Duration::from_secs(20)).unwrap().unwrap();
+    let stopped = recorder.wait_for(
+        "the index run",
+        |s| matches!(s, Seen::Done(j, ..) if *j == indexing),
+    );
+    assert!(matches!(stopped, Seen::Done(_, _, true)), "{stopped:?}");
+    let switched = recorder.wait_for(
+        "the switch",
+        |s| matches!(s, Seen::Done(j, ..) if *j == switching),
+    );
+    assert_eq!(
+        switched,
+        Seen::Done(switching, 0, false),
+        "the switch ran to its end"
+    );
+    drop(queue);
+    running.join().unwrap().unwrap();
 }
