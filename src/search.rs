@@ -56,7 +56,7 @@ pub enum Fusion {
 pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.5;
 
 /// The semantic side's weight when a paper's passages are weighed against each other to choose
-/// its page ([`fuse_within`]). The same as between papers for now: a lower weight chose more
+/// its page. The same as between papers for now: a lower weight chose more
 /// right pages on the page-level development set but lost a question of the earlier set, so the
 /// evidence does not carry it yet (docs/EVALUATION.md, page level).
 pub const DEFAULT_PAGE_SEMANTIC_WEIGHT: f32 = DEFAULT_SEMANTIC_WEIGHT;
@@ -208,35 +208,6 @@ pub fn fuse(
     // Ties break on id so that results are stable from run to run.
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
-}
-
-/// Fuses the two passage lists paper by paper: each paper's passages are weighed against the
-/// paper's own other passages only (its scores normalised among them), so that the page a paper
-/// opens at does not depend on which other papers the library holds. The order across papers is
-/// of no meaning; within one paper, best first.
-pub fn fuse_within(
-    lexical: &[(ChunkId, f32)],
-    semantic: &[(ChunkId, f32)],
-    document_of: &HashMap<ChunkId, DocumentId>,
-    fusion: Fusion,
-) -> Vec<(ChunkId, f32)> {
-    // Each paper's (lexical, semantic) passages.
-    type Sides = (Vec<(ChunkId, f32)>, Vec<(ChunkId, f32)>);
-    let mut split: HashMap<DocumentId, Sides> = HashMap::new();
-    for &(id, score) in lexical {
-        if let Some(doc) = document_of.get(&id) {
-            split.entry(*doc).or_default().0.push((id, score));
-        }
-    }
-    for &(id, score) in semantic {
-        if let Some(doc) = document_of.get(&id) {
-            split.entry(*doc).or_default().1.push((id, score));
-        }
-    }
-    split
-        .into_values()
-        .flat_map(|(l, s)| fuse(&l, &s, fusion))
-        .collect()
 }
 
 /// Ranks papers by their best passage in a ranked list of passages (best first): the first
@@ -420,32 +391,6 @@ mod tests {
         assert_eq!(fused[0].0, 2);
         assert_eq!(fused.len(), 4);
         assert!((fused[0].1 - 2.0 / 62.0).abs() < 1e-6, "{fused:?}");
-    }
-
-    /// A paper's page is chosen among its own passages: another paper's scores (here one far
-    /// stronger on the keyword side, which stretched the normalisation) never change it.
-    #[test]
-    fn a_papers_page_does_not_depend_on_the_other_papers() {
-        let fusion = Fusion::Weighted {
-            semantic_weight: 0.5,
-        };
-        let doc: HashMap<ChunkId, DocumentId> = [(1, 10), (2, 10), (4, 10), (3, 20)].into();
-        let semantic = [(2, 0.9), (1, 0.85), (4, 0.5), (3, 0.4)];
-        let best_of_10 = |fused: Vec<(ChunkId, f32)>| {
-            fused
-                .into_iter()
-                .find(|(id, _)| doc[id] == 10)
-                .map(|(id, _)| id)
-        };
-        // Within paper 10, the keyword side clearly prefers passage 1, the model slightly 2.
-        let alone = [(1, 2.0), (2, 1.0), (4, 0.9)];
-        let beside = [(3, 50.0), (1, 2.0), (2, 1.0), (4, 0.9)];
-        let within = |l: &[(ChunkId, f32)]| best_of_10(fuse_within(l, &semantic, &doc, fusion));
-        assert_eq!(within(&alone), Some(1));
-        assert_eq!(within(&beside), Some(1));
-        // Normalised among every candidate, paper 20's strong keyword hit flattened paper 10's
-        // keyword differences, and its page changed.
-        assert_eq!(best_of_10(fuse(&beside, &semantic, fusion)), Some(2));
     }
 
     #[test]

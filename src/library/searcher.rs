@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::*;
-use crate::search::fuse_within;
 
 /// Searches a library from any thread; see [`Library::searcher`].
 pub struct Searcher {
@@ -163,7 +162,7 @@ pub(super) fn run_search(
     let ranked = match mode {
         Mode::Lexical => lexical,
         Mode::Semantic => by_meaning,
-        Mode::Hybrid => fuse_within(&lexical, &by_meaning, &document_of, opts.page_fusion),
+        Mode::Hybrid => fuse(&lexical, &by_meaning, opts.page_fusion),
     };
     let results = group(query, &documents, &ranked, &rows, limit, |doc| {
         let path = catalog.first_path(doc).ok().flatten()?;
