@@ -17,6 +17,22 @@ enum EvalMode {
     All,
 }
 
+impl EvalMode {
+    /// The rankings to measure; without a model, keywords only, and the notice says so.
+    fn modes(self, model: bool) -> Vec<Mode> {
+        if !model {
+            eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
+        }
+        match (self, model) {
+            (EvalMode::All, true) => vec![Mode::Lexical, Mode::Semantic, Mode::Hybrid],
+            (EvalMode::All, false) => vec![Mode::Lexical],
+            (EvalMode::Hybrid, _) => vec![Mode::Hybrid],
+            (EvalMode::Lexical, _) => vec![Mode::Lexical],
+            (EvalMode::Semantic, _) => vec![Mode::Semantic],
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct EvalArgs {
     /// A benchmark folder in BEIR layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.
@@ -55,16 +71,7 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
         )?)),
         None => None,
     };
-    let modes = match (args.mode, &embedder) {
-        (EvalMode::All, Some(_)) => vec![Mode::Lexical, Mode::Semantic, Mode::Hybrid],
-        (EvalMode::All, None) => vec![Mode::Lexical],
-        (EvalMode::Hybrid, _) => vec![Mode::Hybrid],
-        (EvalMode::Lexical, _) => vec![Mode::Lexical],
-        (EvalMode::Semantic, _) => vec![Mode::Semantic],
-    };
-    if embedder.is_none() {
-        eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
-    }
+    let modes = args.mode.modes(embedder.is_some());
     let fusion = args.fusion.fusion()?;
     let base = SearchOptions {
         fusion,
@@ -156,16 +163,7 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
         Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
         None => None,
     };
-    let modes = match (args.mode, &embedder) {
-        (EvalMode::All, Some(_)) => vec![Mode::Lexical, Mode::Semantic, Mode::Hybrid],
-        (EvalMode::All, None) => vec![Mode::Lexical],
-        (EvalMode::Hybrid, _) => vec![Mode::Hybrid],
-        (EvalMode::Lexical, _) => vec![Mode::Lexical],
-        (EvalMode::Semantic, _) => vec![Mode::Semantic],
-    };
-    if embedder.is_none() {
-        eprintln!("{}", medshelf::library::NO_MODEL_NOTICE);
-    }
+    let modes = args.mode.modes(embedder.is_some());
     // One library per root and model: a second run only checks the files and searches.
     let key = blake3::hash(root.to_string_lossy().as_bytes()).to_hex();
     let model = embedder.as_ref().map(|e| e.info().name.clone());
