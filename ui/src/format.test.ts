@@ -62,6 +62,18 @@ describe("passageItems", () => {
   it("ignores items too short to mean anything", () => {
     expect(passageItems(["a", "of", "the"], "a study of the heart")).toEqual([]);
   });
+  it("marks the one stretch that holds the passage, not its words all over the page", () => {
+    // pdf.js gives each word an item here: the passage's words occur elsewhere too.
+    const page = "Severe disease with fever have been seen in many patients and their families . "
+      + "Infected individuals have been treated with an array of drugs . "
+      + "Others with severe symptoms have been admitted";
+    const items = page.split(" ");
+    const passage = "Infected individuals have been treated with an array of drugs.";
+    const marked = passageItems(items, passage).map((i) => items[i]);
+    expect(marked).toEqual([
+      "Infected", "individuals", "have", "been", "treated", "with", "an", "array", "of", "drugs",
+    ]);
+  });
 });
 
 describe("debounce", () => {

@@ -113,15 +113,65 @@ export function normalizeForMatch(text: string): string {
 }
 
 /**
- * Which text items of a PDF page belong to a passage: an item is in when its normalised text
- * (at least `minLength` characters) occurs in the passage. Returns the items' indexes.
+ * Which text items of a PDF page belong to a passage: the items of the one stretch of the page
+ * that reads as the passage, in order. Where pdf.js gives a word an item of its own, every word
+ * of the passage occurs somewhere on the page ("with", "have", "severe"): marked wherever they
+ * occur they would light up the page, and the passage is one place. An item (at least
+ * `minLength` characters, normalised) belongs to a stretch when it occurs in the passage after
+ * the stretch's previous item; a stretch runs on over shorter items and over at most `maxGap`
+ * other items in a row (a footnote mark, a running head between two lines). The stretch that
+ * covers the most of the passage wins, with the short items inside it. Returns the items'
+ * indexes.
  */
-export function passageItems(items: string[], passage: string, minLength = 4): number[] {
+export function passageItems(
+  items: string[],
+  passage: string,
+  minLength = 4,
+  maxGap = 2,
+): number[] {
   const hay = normalizeForMatch(passage);
-  const out: number[] = [];
+  let best: number[] = [];
+  let bestChars = 0;
+  let run: number[] = [];
+  let runChars = 0;
+  let gap = 0;
+  let at = 0;
+  const close = () => {
+    if (runChars > bestChars) {
+      best = run;
+      bestChars = runChars;
+    }
+    run = [];
+    runChars = 0;
+    gap = 0;
+    at = 0;
+  };
   items.forEach((item, i) => {
     const needle = normalizeForMatch(item);
-    if (needle.length >= minLength && hay.includes(needle)) out.push(i);
+    if (needle.length < minLength) return;
+    // A little way back: pdf.js and the engine may split a hyphenated word differently.
+    let found = run.length > 0 ? hay.indexOf(needle, Math.max(0, at - 2)) : hay.indexOf(needle);
+    if (found < 0 && run.length > 0 && (++gap > maxGap || hay.includes(needle))) {
+      // The stretch has ended: this item may begin the next one.
+      close();
+      found = hay.indexOf(needle);
+    }
+    if (found >= 0) {
+      run.push(i);
+      runChars += needle.length;
+      gap = 0;
+      at = found + needle.length;
+    }
   });
+  close();
+  if (best.length === 0) return best;
+  // The short words inside the stretch ("of", "an") are the passage's too.
+  const out: number[] = [];
+  for (let i = best[0]; i <= best[best.length - 1]; i++) {
+    const text = normalizeForMatch(items[i]);
+    if (best.includes(i) || (text.length > 0 && text.length < minLength && hay.includes(text))) {
+      out.push(i);
+    }
+  }
   return out;
 }
