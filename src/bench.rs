@@ -211,6 +211,10 @@ pub struct SearchBench {
     pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
+    /// The same queries' median without the page's sentence windows
+    /// ([`crate::SearchOptions::window_weight`] 0), timed alternately with the default in the
+    /// same run: the cost of choosing the page by windows is `p50_ms / p50_ms_no_windows`.
+    pub p50_ms_no_windows: f64,
 }
 
 /// Passages per synthetic paper.
@@ -309,16 +313,36 @@ pub fn search_at_scale(
     let rss_mb_open = rss_mb();
     let searcher = library.searcher()?;
     let opts = crate::SearchOptions::default();
+    let plain = crate::SearchOptions {
+        window_weight: 0.0,
+        ..opts
+    };
     // One query first, untimed: the first search pays for lazily mapped index files.
     searcher.search(&queries[0], &opts)?;
     let mut times = Vec::with_capacity(queries.len());
-    for q in queries {
-        let t = Instant::now();
-        searcher.search(q, &opts)?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
+    let mut plain_times = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        // Alternately first, so that neither gains from the other's warm caches.
+        let order = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for windows in order {
+            let t = Instant::now();
+            searcher.search(q, if windows { &opts } else { &plain })?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            if windows {
+                times.push(ms)
+            } else {
+                plain_times.push(ms)
+            }
+        }
     }
     times.sort_by(f64::total_cmp);
+    plain_times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let p50_ms_no_windows = plain_times[(plain_times.len() - 1) / 2];
     let disk_bytes: u64 = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -345,6 +369,7 @@ pub fn search_at_scale(
         p50_ms: pct(0.5),
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
+        p50_ms_no_windows,
     })
 }
 

@@ -4,6 +4,10 @@
 //! paper lists are fused, and a paper's best passage and other matching pages follow. Fusion is
 //! a convex combination of min-max normalised scores by default (semantic weight 0.5, chosen on
 //! training queries), or reciprocal rank fusion (k = 60).
+//!
+//! A paper's page is then chosen among its best passages by their fused score plus the share of
+//! the query's weight that their best window of sentences holds, and that window is the
+//! snippet (`choose_pages`, measured on the page-level sets in docs/EVALUATION.md).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -61,6 +65,9 @@ pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.5;
 /// evidence does not carry it yet (docs/EVALUATION.md, page level).
 pub const DEFAULT_PAGE_SEMANTIC_WEIGHT: f32 = DEFAULT_SEMANTIC_WEIGHT;
 
+/// The default of [`SearchOptions::window_weight`].
+pub const DEFAULT_WINDOW_WEIGHT: f32 = 0.25;
+
 impl Default for Fusion {
     fn default() -> Self {
         Fusion::Weighted {
@@ -84,6 +91,12 @@ pub struct SearchOptions {
     /// lists), in hybrid mode: apart from [`SearchOptions::fusion`], which ranks the papers,
     /// because the two choices want different weights (docs/EVALUATION.md, page level).
     pub page_fusion: Fusion,
+    /// How much the best short window of a passage (its sentences that hold the most of the
+    /// query's weight) adds to the passage's fused score when the page is chosen, in hybrid and
+    /// semantic mode (keyword mode's scores already weigh the words: there the window only
+    /// chooses the highlight). 0 chooses the page and shows the snippet as before windows, by
+    /// the fused score alone. See [`TermWeights`].
+    pub window_weight: f32,
 }
 
 impl Default for SearchOptions {
@@ -96,6 +109,7 @@ impl Default for SearchOptions {
             page_fusion: Fusion::Weighted {
                 semantic_weight: DEFAULT_PAGE_SEMANTIC_WEIGHT,
             },
+            window_weight: DEFAULT_WINDOW_WEIGHT,
         }
     }
 }
@@ -132,7 +146,10 @@ pub struct SearchResult {
     pub page: u32,
     /// The best passage's fused score.
     pub score: f32,
-    /// The best passage, trimmed, with the query's terms in `<mark>` tags (HTML-escaped text).
+    /// The sentences of the best passage that hold the most of the query's rarer words (its
+    /// best window, about two sentences; the whole passage, trimmed, where the window weight
+    /// is 0), with the query's terms in `<mark>` tags (HTML-escaped text): what the viewer
+    /// highlights on the page.
     pub snippet: String,
     /// Byte offsets of the best passage in its page's text, for highlighting it in place.
     pub start: usize,
@@ -235,7 +252,8 @@ const SNIPPET_CHARS: usize = 280;
 /// best passage in `ranked` and the best passages of its other pages. `rows` holds the catalog
 /// rows of the ranked ids (any order); `paper` gives a document's path and title.
 pub fn group(
-    query: &str,
+    weights: &TermWeights,
+    window_weight: Option<f32>,
     documents: &[(DocumentId, f32)],
     ranked: &[(ChunkId, f32)],
     rows: &[ChunkRow],
@@ -243,7 +261,7 @@ pub fn group(
     mut paper: impl FnMut(DocumentId) -> Option<PaperMeta>,
 ) -> Vec<SearchResult> {
     let by_id: HashMap<ChunkId, &ChunkRow> = rows.iter().map(|r| (r.id, r)).collect();
-    let terms: HashSet<String> = analyze(query).into_iter().map(|t| t.0).collect();
+    let terms: HashSet<String> = weights.terms().map(str::to_string).collect();
     let mut hits: HashMap<DocumentId, Vec<(&ChunkRow, f32)>> = HashMap::new();
     for &(id, score) in ranked {
         let Some(row) = by_id.get(&id) else { continue };
@@ -265,18 +283,19 @@ pub fn group(
         else {
             continue;
         };
-        let best = list[0].0;
-        let mut pages_seen = HashSet::from([best.page]);
+        let list = choose_pages(list, weights, window_weight);
+        let best = &list[0];
+        let mut pages_seen = HashSet::from([best.row.page]);
         let passages = list[1..]
             .iter()
-            .filter(|(row, _)| pages_seen.insert(row.page))
+            .filter(|c| pages_seen.insert(c.row.page))
             .take(MAX_PASSAGES)
-            .map(|&(row, score)| PassageHit {
-                page: row.page,
-                snippet: snippet(&row.text, &terms, SNIPPET_CHARS),
-                score,
-                start: row.start,
-                end: row.end,
+            .map(|c| PassageHit {
+                page: c.row.page,
+                snippet: c.snippet(&terms),
+                score: c.score,
+                start: c.row.start,
+                end: c.row.end,
             })
             .collect();
         results.push(SearchResult {
@@ -284,11 +303,11 @@ pub fn group(
             path,
             title,
             year,
-            page: best.page,
+            page: best.row.page,
             score,
-            snippet: snippet(&best.text, &terms, SNIPPET_CHARS),
-            start: best.start,
-            end: best.end,
+            snippet: best.snippet(&terms),
+            start: best.row.start,
+            end: best.row.end,
             passages,
             meaning_only,
         });
@@ -296,7 +315,256 @@ pub fn group(
     results
 }
 
-/// The part of `text` (at most about `max_chars`) with the most query terms, the terms in `<mark>`
+/// A query's distinct analysed terms, each with the weight it carries when a short window of
+/// text is scored (its inverse document frequency: a rare word says more about where the
+/// answer is than a common one).
+#[derive(Debug, Clone, Default)]
+pub struct TermWeights {
+    terms: Vec<(String, f32)>,
+    total: f32,
+}
+
+impl TermWeights {
+    /// Weights as given; negative or non-finite ones count as 0.
+    pub fn new(terms: Vec<(String, f32)>) -> Self {
+        let terms: Vec<(String, f32)> = terms
+            .into_iter()
+            .map(|(t, w)| (t, if w.is_finite() { w.max(0.0) } else { 0.0 }))
+            .collect();
+        let total = terms.iter().map(|t| t.1).sum();
+        TermWeights { terms, total }
+    }
+
+    /// Every term of `query` weighing the same: where no index tells how rare a word is.
+    pub fn uniform(query: &str) -> Self {
+        let mut seen = HashSet::new();
+        TermWeights::new(
+            analyze(query)
+                .into_iter()
+                .filter(|t| seen.insert(t.0.clone()))
+                .map(|t| (t.0, 1.0))
+                .collect(),
+        )
+    }
+
+    /// The terms.
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        self.terms.iter().map(|t| t.0.as_str())
+    }
+
+    fn weight(&self, term: &str) -> Option<f32> {
+        self.terms.iter().find(|t| t.0 == term).map(|t| t.1)
+    }
+
+    /// These weights, each scaled by the share of `texts` (analysed) that lack the term: a term
+    /// in every one of them weighs nothing among them.
+    fn within(&self, texts: &[Vec<(String, usize)>]) -> TermWeights {
+        if texts.is_empty() {
+            return self.clone();
+        }
+        let n = texts.len() as f32;
+        TermWeights::new(
+            self.terms
+                .iter()
+                .map(|(t, w)| {
+                    let df = texts.iter().filter(|x| x.iter().any(|y| &y.0 == t)).count();
+                    (t.clone(), w * (1.0 - df as f32 / n))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// How long a window of sentences may grow, in bytes: about two sentences, the size of a
+/// snippet, so that the window shown is the window scored.
+const WINDOW_BYTES: usize = SNIPPET_CHARS;
+/// How many of a paper's best passages compete for its page.
+const PAGE_CANDIDATES: usize = 8;
+/// Passages shorter than this (in bytes) have their fused score scaled down in proportion
+/// when the page is chosen: a title page, a running head or a page's last lines match a
+/// question about the paper's subject by its words alone, and answer nothing. A full passage
+/// is about 1,000 to 1,500 bytes.
+const FULL_PASSAGE_BYTES: usize = 800;
+
+/// Where sentences end in `text`, as byte spans: at `.`, `?`, `!` or `;` before white space, at
+/// a blank line, at the end of a line ending in `:`, and before a line that starts a list
+/// item. Coarse on purpose: a split too many only makes a window of two sentences where one
+/// would do.
+fn sentences(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        let ends = match c {
+            b'.' | b'?' | b'!' | b';' => bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()),
+            b'\n' => {
+                let rest = text[i + 1..].trim_start_matches([' ', '\t']);
+                rest.starts_with('\n')
+                    || rest.starts_with(['•', '●', '▪', '◦', '–', '-', '*'])
+                    || text[start..i].trim_end().ends_with(':')
+            }
+            _ => false,
+        };
+        if ends {
+            let end = if c == b'\n' { i } else { i + 1 };
+            push_trimmed(&mut out, text, start, end);
+            start = end;
+        }
+    }
+    push_trimmed(&mut out, text, start, text.len());
+    out
+}
+
+/// Adds the span `start..end` of `text` without its leading white space, unless it is blank.
+fn push_trimmed(out: &mut Vec<(usize, usize)>, text: &str, start: usize, end: usize) {
+    let piece = &text[start..end];
+    let trimmed = piece.trim_start();
+    if !trimmed.trim_end().is_empty() {
+        out.push((start + piece.len() - trimmed.len(), end));
+    }
+}
+
+/// The run of whole sentences of `text`, at most [`WINDOW_BYTES`] long (one sentence where a
+/// sentence is longer), that holds the largest share of the query's weight, with that share
+/// (0 to 1). `terms` are the text's analysed terms with their start offsets ([`analyze`]).
+/// A window starts at a sentence with one of the terms (the answer tends to follow them);
+/// ties go to the earlier window; a text without any of the query's terms gives its first
+/// sentence and 0.
+fn best_window(
+    text: &str,
+    terms: &[(String, usize)],
+    weights: &TermWeights,
+) -> ((usize, usize), f32) {
+    let spans = sentences(text);
+    let first = spans.first().copied().unwrap_or((0, text.len()));
+    let hits: Vec<(&str, f32, usize)> = terms
+        .iter()
+        .filter_map(|(t, at)| Some((t.as_str(), weights.weight(t)?, *at)))
+        .filter(|h| h.1 > 0.0)
+        .collect();
+    if hits.is_empty() || weights.total <= 0.0 {
+        return (first, 0.0);
+    }
+    let mut best = (first, 0.0f32);
+    for (i, &(start, first_end)) in spans.iter().enumerate() {
+        // A window starts at a sentence that holds one of the words: no lead-in to highlight.
+        if !hits.iter().any(|h| h.2 >= start && h.2 < first_end) {
+            continue;
+        }
+        let end = spans[i + 1..]
+            .iter()
+            .take_while(|s| s.1 - start <= WINDOW_BYTES)
+            .last()
+            .map_or(first_end, |s| s.1);
+        let mut seen: Vec<&str> = Vec::new();
+        let mut sum = 0.0;
+        for &(t, w, at) in &hits {
+            if at >= start && at < end && !seen.contains(&t) {
+                seen.push(t);
+                sum += w;
+            }
+        }
+        let share = sum / weights.total;
+        if share > best.1 + 1e-6 {
+            best = ((start, end), share);
+        }
+    }
+    best
+}
+
+/// A passage competing for its paper's page.
+struct Candidate<'a> {
+    row: &'a ChunkRow,
+    /// Its fused score.
+    score: f32,
+    /// What its snippet shows, as byte offsets into the passage text: its best window, or the
+    /// whole passage where none was scored.
+    window: (usize, usize),
+}
+
+impl Candidate<'_> {
+    /// The snippet: the window, cut and marked as [`snippet`] does, with an ellipsis wherever
+    /// the passage goes on.
+    fn snippet(&self, terms: &HashSet<String>) -> String {
+        let (a, b) = self.window;
+        let text = &self.row.text;
+        let inner = snippet(&text[a..b], terms, SNIPPET_CHARS);
+        let mut out = String::with_capacity(inner.len() + 8);
+        if a > 0 && !inner.starts_with('…') {
+            out.push('…');
+        }
+        out.push_str(&inner);
+        if b < text.len() && !inner.ends_with('…') {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// Orders a paper's passages (best fused score first) for its page, best page first.
+///
+/// Each of the first [`PAGE_CANDIDATES`] scores its fused score relative to the paper's best
+/// (scaled down when it is short, see [`FULL_PASSAGE_BYTES`]), plus `window_weight` times its
+/// best window's share of the query's weight; the candidates are ordered by that score, and
+/// the passages past them follow in fused order. The usual miss
+/// was a page about the question's subject beside the page that answers it: the window asks
+/// where the question's rarer words come together. No `window_weight` keeps the fused order
+/// and whole-passage snippets (the ranking before windows, for comparison).
+///
+/// The window each snippet shows is chosen with the query's terms weighed again within these
+/// candidates: a word in every one of them (the paper's subject) says nothing about where in
+/// the passage the answer is (docs/EVALUATION.md, page level).
+fn choose_pages<'a>(
+    list: &[(&'a ChunkRow, f32)],
+    weights: &TermWeights,
+    window_weight: Option<f32>,
+) -> Vec<Candidate<'a>> {
+    let whole = |row: &'a ChunkRow, score| Candidate {
+        row,
+        score,
+        window: (0, row.text.len()),
+    };
+    let Some(window_weight) = window_weight else {
+        return list.iter().map(|&(row, score)| whole(row, score)).collect();
+    };
+    if list.is_empty() {
+        return Vec::new();
+    }
+    let n = list.len().min(PAGE_CANDIDATES);
+    let analysed: Vec<Vec<(String, usize)>> = list[..n]
+        .iter()
+        .map(|(row, _)| {
+            analyze(&row.text)
+                .into_iter()
+                .map(|(t, a, _)| (t, a))
+                .collect()
+        })
+        .collect();
+    let within = weights.within(&analysed);
+    let top = list[0].1;
+    let mut scored: Vec<(Option<f32>, Candidate<'a>)> = Vec::with_capacity(list.len());
+    for (i, &(row, score)) in list.iter().enumerate() {
+        let Some(terms) = analysed.get(i) else {
+            scored.push((None, whole(row, score)));
+            continue;
+        };
+        let (window, share) = best_window(&row.text, terms, weights);
+        let (shown, shown_share) = best_window(&row.text, terms, &within);
+        let window = match (shown_share > 0.0, share > 0.0) {
+            (true, _) => shown,
+            (false, true) => window,
+            (false, false) => (0, row.text.len()),
+        };
+        let relative = if top > 0.0 { score / top } else { 1.0 };
+        let fullness = (row.text.len() as f32 / FULL_PASSAGE_BYTES as f32).min(1.0);
+        let own = relative * fullness + window_weight * share;
+        scored.push((Some(own), Candidate { row, score, window }));
+    }
+    // Stable: passages past the candidates keep their fused order, after the candidates.
+    scored.sort_by(|a, b| b.0.unwrap_or(f32::MIN).total_cmp(&a.0.unwrap_or(f32::MIN)));
+    scored.into_iter().map(|s| s.1).collect()
+}
+
 /// tags and everything else HTML-escaped.
 pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> String {
     let hits: Vec<(usize, usize)> = analyze(text)
@@ -445,6 +713,102 @@ mod tests {
         assert!(s.chars().count() < 140);
     }
 
+    #[test]
+    fn sentences_split_at_ends_blank_lines_and_list_items() {
+        let text = "  First one. Second? Third;\nHeading:\nline\n• item one\n\nlast e.g. 5.5 mg";
+        let got: Vec<&str> = sentences(text).iter().map(|&(a, b)| &text[a..b]).collect();
+        assert_eq!(
+            got,
+            [
+                "First one.",
+                "Second?",
+                "Third;",
+                "Heading:",
+                "line",
+                "• item one",
+                "last e.g.",
+                "5.5 mg"
+            ]
+        );
+    }
+
+    fn terms_of(text: &str) -> Vec<(String, usize)> {
+        analyze(text).into_iter().map(|(t, a, _)| (t, a)).collect()
+    }
+
+    #[test]
+    fn the_window_is_where_the_rare_words_meet() {
+        let filler = "Patients were reviewed at each visit. ".repeat(8);
+        let text = format!(
+            "Carbamazepine is an old drug. {filler}Trigeminal neuralgia is painful. {filler}\
+             The initial dose of carbamazepine for trigeminal neuralgia is 200 mg. {filler}"
+        );
+        let term = |w: &str| analyze(w).remove(0).0;
+        let weights = TermWeights::new(vec![
+            (term("carbamazepine"), 3.0),
+            (term("trigeminal"), 1.0),
+            (term("dose"), 2.0),
+        ]);
+        let ((a, b), share) = best_window(&text, &terms_of(&text), &weights);
+        assert!(
+            text[a..b].starts_with("The initial dose"),
+            "{}",
+            &text[a..b]
+        );
+        assert!(b - a <= WINDOW_BYTES, "{}", &text[a..b]);
+        assert!((share - 1.0).abs() < 1e-6, "{share}");
+        // A rarer word weighs more: without the dose, the drug's own sentence would do.
+        let before = &text[..text.find("The initial").unwrap()];
+        let ((a, _), share) = best_window(before, &terms_of(before), &weights);
+        assert!(before[a..].starts_with("Carbamazepine is"));
+        assert!((share - 0.5).abs() < 1e-6, "{share}");
+        // No query word: the first sentence, and nothing to add.
+        let none = TermWeights::uniform("ferritin");
+        assert_eq!(best_window(&text, &terms_of(&text), &none).1, 0.0);
+    }
+
+    fn row(id: ChunkId, page: u32, text: &str) -> ChunkRow {
+        ChunkRow {
+            id,
+            document: 1,
+            page,
+            start: 0,
+            end: text.len(),
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_page_that_answers_beats_the_page_about_the_subject() {
+        let filler = "Patients were followed in clinic and reviewed at each visit. ".repeat(14);
+        let about = row(
+            1,
+            20,
+            &format!("{filler}Trigeminal neuralgia is a painful condition of the face."),
+        );
+        let answers = row(
+            2,
+            21,
+            &format!(
+                "{filler}Carbamazepine for trigeminal neuralgia: the initial dose is 200 mg \
+                 daily, increased every second day."
+            ),
+        );
+        let title = row(3, 1, "Trigeminal neuralgia: a guideline");
+        let list = [(&title, 1.0), (&about, 0.9), (&answers, 0.7)];
+        let weights = TermWeights::uniform("carbamazepine starting dose trigeminal neuralgia");
+        let chosen = choose_pages(&list, &weights, Some(1.0));
+        assert_eq!(chosen[0].row.page, 21);
+        // The snippet is the answering window, not the passage's start.
+        let terms: HashSet<String> = weights.terms().map(str::to_string).collect();
+        let shown = chosen[0].snippet(&terms);
+        assert!(shown.starts_with("…<mark>Carbamazepine</mark>"), "{shown}");
+        // Weight 0: the fused order and whole passages, as before windows.
+        let fused = choose_pages(&list, &weights, None);
+        assert_eq!(fused[0].row.page, 1);
+        assert_eq!(fused[1].window, (0, about.text.len()));
+    }
+
     /// The obvious reference: sum 1/(k+rank) per list, sort.
     fn rrf_reference(lists: &[Vec<ChunkId>], k: f32) -> HashMap<ChunkId, f32> {
         let mut m = HashMap::new();
@@ -468,6 +832,18 @@ mod tests {
             let plain = s.replace("<mark>", "").replace("</mark>", "");
             let plain = plain.trim_start_matches('…').trim_end_matches('…');
             prop_assert!(text.contains(plain), "{plain:?} is not in {text:?}");
+        }
+
+        #[test]
+        fn sentences_are_ordered_pieces_of_the_text(text in "[a-z .;:?!•\n\t’é]{0,200}") {
+            let spans = sentences(&text);
+            let mut at = 0;
+            for &(a, b) in &spans {
+                prop_assert!(a >= at && a < b && b <= text.len());
+                prop_assert!(text.is_char_boundary(a) && text.is_char_boundary(b));
+                prop_assert!(!text[a..b].trim().is_empty());
+                at = b;
+            }
         }
 
         #[test]

@@ -131,6 +131,12 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 "open {:.2} s (model load {:.2} s more), RSS {:.0} MB open, {:.0} MB after; disk {:.0} MB, {:.0} bytes per passage",
                 r.open_s, r.model_load_s, r.rss_mb_open, r.rss_mb_after, r.disk_bytes as f64 / 1e6, r.bytes_per_chunk
             );
+            println!(
+                "page chosen by sentence windows: p50 {:.2} ms against {:.2} ms without, {:.2}x",
+                r.p50_ms,
+                r.p50_ms_no_windows,
+                r.p50_ms / r.p50_ms_no_windows.max(1e-9)
+            );
             Ok(())
         }
         BenchCommand::Ingest(args) => {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use medshelf::embed::Encoder;
 use medshelf::eval::{cache_dir, evaluate, load_beir};
@@ -72,12 +73,9 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
         None => None,
     };
     let modes = args.mode.modes(embedder.is_some());
-    let fusion = args.fusion.fusion()?;
     let base = SearchOptions {
-        fusion,
         candidates: args.candidates,
-        page_fusion: args.fusion.page_fusion()?,
-        ..SearchOptions::default()
+        ..args.fusion.options()?
     };
     let model = embedder.as_ref().map(|e| {
         let name = &e.info().name;
@@ -152,7 +150,9 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
     use medshelf::eval::pages::{evaluate_pages, load_set};
     let set = load_set(&args.set)?;
     anyhow::ensure!(!set.is_empty(), "{} holds no questions", args.set.display());
-    let root = std::path::absolute(&args.root)?;
+    // Canonical, so that `../shared/data` and `/work/shared/data` share one cached library.
+    let root = std::fs::canonicalize(&args.root)
+        .with_context(|| format!("cannot read {}", args.root.display()))?;
     let mut folders: Vec<PathBuf> = set
         .iter()
         .filter_map(|q| root.join(&q.file).parent().map(PathBuf::from))
@@ -179,10 +179,8 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
     library.index(&folders, &Bar(bar.clone(), false), &cancel)?;
     bar.finish_and_clear();
     let base = SearchOptions {
-        fusion: args.fusion.fusion()?,
-        page_fusion: args.fusion.page_fusion()?,
         candidates: args.candidates,
-        ..SearchOptions::default()
+        ..args.fusion.options()?
     };
     let report = evaluate_pages(&library, &args.set, &set, &root, &modes, &base)?;
     if args.json {

@@ -26,11 +26,30 @@ pub struct FusionArgs {
     /// The semantic side's weight when a paper's passages are weighed to choose its page, 0 to 1.
     #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_PAGE_SEMANTIC_WEIGHT)]
     page_semantic_weight: f32,
+    /// How much a passage's best window of sentences (the most of the query's rarer words
+    /// together) adds when a paper's page is chosen; 0 chooses by the fused score alone.
+    #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_WINDOW_WEIGHT)]
+    window_weight: f32,
 }
 
 impl FusionArgs {
+    /// Search options with the ranking these flags ask for, the rest at their defaults.
+    pub fn options(&self) -> anyhow::Result<SearchOptions> {
+        anyhow::ensure!(
+            self.window_weight >= 0.0 && self.window_weight.is_finite(),
+            "--window-weight must be 0 or more, not {}",
+            self.window_weight
+        );
+        Ok(SearchOptions {
+            fusion: self.fusion()?,
+            page_fusion: self.page_fusion()?,
+            window_weight: self.window_weight,
+            ..SearchOptions::default()
+        })
+    }
+
     /// The fusion these flags ask for.
-    pub fn fusion(&self) -> anyhow::Result<Fusion> {
+    fn fusion(&self) -> anyhow::Result<Fusion> {
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.semantic_weight),
             "--semantic-weight must be between 0 and 1, not {}",
@@ -45,7 +64,7 @@ impl FusionArgs {
     }
 
     /// The fusion that chooses a paper's page.
-    pub fn page_fusion(&self) -> anyhow::Result<Fusion> {
+    fn page_fusion(&self) -> anyhow::Result<Fusion> {
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.page_semantic_weight),
             "--page-semantic-weight must be between 0 and 1, not {}",
@@ -77,13 +96,10 @@ pub struct SearchArgs {
 
 pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     let query = args.query.join(" ");
-    let fusion = args.fusion.fusion()?;
     let opts = SearchOptions {
         mode: args.mode,
         limit: args.limit,
-        fusion,
-        page_fusion: args.fusion.page_fusion()?,
-        ..SearchOptions::default()
+        ..args.fusion.options()?
     };
     let response = library.search(&query, &opts)?;
     if args.json {

@@ -484,6 +484,24 @@ impl LexicalReader {
         Ok(self.len()? == 0)
     }
 
+    /// The query's distinct terms, each weighed by its inverse document frequency over the
+    /// passages (BM25's form, so that a term in every passage weighs almost nothing): what
+    /// scores the short windows a page is chosen by ([`crate::search::TermWeights`]).
+    pub fn term_weights(&self, query: &str) -> Result<crate::search::TermWeights> {
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs() as f32;
+        let mut weights = Vec::new();
+        let mut seen = HashSet::new();
+        for (t, _, _) in analyze(query) {
+            if !seen.insert(t.clone()) {
+                continue;
+            }
+            let df = searcher.doc_freq(&Term::from_field_text(self.text, &t))? as f32;
+            weights.push((t, (1.0 + (n - df + 0.5) / (df + 0.5)).ln()));
+        }
+        Ok(crate::search::TermWeights::new(weights))
+    }
+
     /// The best `limit` passages for `query` by BM25, best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
         let mut seen = HashSet::new();

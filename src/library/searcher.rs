@@ -105,6 +105,8 @@ pub(super) fn run_search(
         .candidates
         .max(limit.saturating_mul(3))
         .min(passages as usize);
+    // A paper's page is chosen where the query's rarer words come together (search.rs).
+    let weights = lexical.term_weights(query)?;
     let keywords = || -> Result<Vec<(ChunkId, f32)>> {
         if mode == Mode::Semantic {
             Ok(Vec::new())
@@ -164,15 +166,29 @@ pub(super) fn run_search(
         Mode::Semantic => by_meaning,
         Mode::Hybrid => fuse(&lexical, &by_meaning, opts.page_fusion),
     };
-    let results = group(query, &documents, &ranked, &rows, limit, |doc| {
-        let path = catalog.first_path(doc).ok().flatten()?;
-        Some(crate::search::PaperMeta {
-            path,
-            title: catalog.title(doc).ok().flatten(),
-            year: year_of(catalog.first_page(doc).ok().flatten()),
-            meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
-        })
-    });
+    // Keyword mode's scores already weigh the words: there the window only picks the highlight.
+    let window_weight = match (opts.window_weight > 0.0, mode) {
+        (false, _) => None,
+        (true, Mode::Lexical) => Some(0.0),
+        (true, _) => Some(opts.window_weight),
+    };
+    let results = group(
+        &weights,
+        window_weight,
+        &documents,
+        &ranked,
+        &rows,
+        limit,
+        |doc| {
+            let path = catalog.first_path(doc).ok().flatten()?;
+            Some(crate::search::PaperMeta {
+                path,
+                title: catalog.title(doc).ok().flatten(),
+                year: year_of(catalog.first_page(doc).ok().flatten()),
+                meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
+            })
+        },
+    );
     Ok(SearchResponse {
         query: query.to_string(),
         mode,
