@@ -291,6 +291,7 @@ pub fn search_at_scale(
                 title: Some(format!("Synthetic paper {d}")),
                 pages,
                 hash: None,
+                running_heads: Vec::new(),
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
             library.insert_prepared(&path, &extracted, &passages, &vectors)?;
@@ -341,8 +342,9 @@ pub fn search_at_scale(
     }
     times.sort_by(f64::total_cmp);
     plain_times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-    let p50_ms_no_windows = plain_times[(plain_times.len() - 1) / 2];
+    let at = |list: &[f64], p: f64| list[((list.len() - 1) as f64 * p).round() as usize];
+    let pct = |p: f64| at(&times, p);
+    let p50_ms_no_windows = at(&plain_times, 0.5);
     let disk_bytes: u64 = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())

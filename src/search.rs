@@ -356,8 +356,8 @@ impl TermWeights {
         self.terms.iter().find(|t| t.0 == term).map(|t| t.1)
     }
 
-    /// These weights, each scaled by the share of `texts` (analysed) that lack the term: a term
-    /// in every one of them weighs nothing among them.
+    /// These weights, each scaled by the share of `texts` (analysed) that lack the term (plus
+    /// [`WITHIN_FLOOR`]): a term in every one of them weighs almost nothing among them.
     fn within(&self, texts: &[Vec<(String, usize)>]) -> TermWeights {
         if texts.is_empty() {
             return self.clone();
@@ -368,7 +368,9 @@ impl TermWeights {
                 .iter()
                 .map(|(t, w)| {
                     let df = texts.iter().filter(|x| x.iter().any(|y| &y.0 == t)).count();
-                    (t.clone(), w * (1.0 - df as f32 / n))
+                    // A little of the global weight stays: a term in seven candidates of eight
+                    // must not decide the window alone where the rarer ones weigh nothing.
+                    (t.clone(), w * (1.0 - df as f32 / n + WITHIN_FLOOR))
                 })
                 .collect(),
         )
@@ -378,6 +380,8 @@ impl TermWeights {
 /// How long a window of sentences may grow, in bytes: about two sentences, the size of a
 /// snippet, so that the window shown is the window scored.
 const WINDOW_BYTES: usize = SNIPPET_CHARS;
+/// What a term in every candidate keeps of its weight when the highlight is chosen.
+const WITHIN_FLOOR: f32 = 0.05;
 /// How many of a paper's best passages compete for its page.
 const PAGE_CANDIDATES: usize = 8;
 /// Passages shorter than this (in bytes) have their fused score scaled down in proportion
@@ -400,7 +404,8 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
             b'\n' => {
                 let rest = text[i + 1..].trim_start_matches([' ', '\t']);
                 rest.starts_with('\n')
-                    || rest.starts_with(['•', '●', '▪', '◦', '–', '-', '*'])
+                    // Not '-' or '–': "5\n–10 mg/kg" is one range, not a list.
+                    || rest.starts_with(['•', '●', '▪', '◦', '*'])
                     || text[start..i].trim_end().ends_with(':')
             }
             _ => false,
@@ -470,6 +475,19 @@ fn best_window(
         }
     }
     best
+}
+
+/// A candidate's fused score against the paper's best, 0 to 1: the ratio where the best is
+/// positive (the usual case: fused and keyword scores are, and cosines nearly always), else
+/// min-max over the candidates (cosines all negative would make every ratio meaningless).
+fn relative_score(score: f32, top: f32, bottom: f32) -> f32 {
+    if top > 0.0 {
+        (score / top).clamp(0.0, 1.0)
+    } else if top > bottom {
+        (score - bottom) / (top - bottom)
+    } else {
+        1.0
+    }
 }
 
 /// A passage competing for its paper's page.
@@ -542,6 +560,7 @@ fn choose_pages<'a>(
         .collect();
     let within = weights.within(&analysed);
     let top = list[0].1;
+    let bottom = list[..n].iter().map(|c| c.1).fold(top, f32::min);
     let mut scored: Vec<(Option<f32>, Candidate<'a>)> = Vec::with_capacity(list.len());
     for (i, &(row, score)) in list.iter().enumerate() {
         let Some(terms) = analysed.get(i) else {
@@ -555,7 +574,7 @@ fn choose_pages<'a>(
             (false, true) => window,
             (false, false) => (0, row.text.len()),
         };
-        let relative = if top > 0.0 { score / top } else { 1.0 };
+        let relative = relative_score(score, top, bottom);
         let fullness = (row.text.len() as f32 / FULL_PASSAGE_BYTES as f32).min(1.0);
         let own = relative * fullness + window_weight * share;
         scored.push((Some(own), Candidate { row, score, window }));
@@ -715,7 +734,7 @@ mod tests {
 
     #[test]
     fn sentences_split_at_ends_blank_lines_and_list_items() {
-        let text = "  First one. Second? Third;\nHeading:\nline\n• item one\n\nlast e.g. 5.5 mg";
+        let text = "  First one. Second? Third;\nHeading:\nline\n• item one\n\nlast e.g. 5\n–10 mg";
         let got: Vec<&str> = sentences(text).iter().map(|&(a, b)| &text[a..b]).collect();
         assert_eq!(
             got,
@@ -727,7 +746,7 @@ mod tests {
                 "line",
                 "• item one",
                 "last e.g.",
-                "5.5 mg"
+                "5\n–10 mg"
             ]
         );
     }
@@ -807,6 +826,17 @@ mod tests {
         let fused = choose_pages(&list, &weights, None);
         assert_eq!(fused[0].row.page, 1);
         assert_eq!(fused[1].window, (0, about.text.len()));
+    }
+
+    #[test]
+    fn relative_scores_stay_in_range_whatever_the_sign() {
+        assert_eq!(relative_score(0.5, 1.0, 0.2), 0.5);
+        // A negative cosine below a positive best is worth nothing, not less than nothing.
+        assert_eq!(relative_score(-0.1, 0.4, -0.1), 0.0);
+        // All negative: the order is kept by min-max.
+        assert_eq!(relative_score(-0.02, -0.02, -0.3), 1.0);
+        assert_eq!(relative_score(-0.3, -0.02, -0.3), 0.0);
+        assert_eq!(relative_score(0.0, 0.0, 0.0), 1.0);
     }
 
     /// The obvious reference: sum 1/(k+rank) per list, sort.

@@ -6,6 +6,7 @@ import {
   formatDuration,
   markedTerms,
   passageItems,
+  passageRun,
   safeSnippet,
   snippetText,
 } from "./format";
@@ -56,23 +57,50 @@ describe("paths and numbers", () => {
 describe("passageItems", () => {
   it("finds the text items inside a passage, across line breaks and case", () => {
     const items = ["Results", "Serum IL-6 was higher", "in non-survivors", "Table 2", "p < 0.001"];
-    const passage = "serum IL-6 was higher\nin non-survivors (p < 0.001).";
-    expect(passageItems(items, passage)).toEqual([1, 2, 4]);
+    const passage = "serum IL-6 was higher\nin non-survivors";
+    expect(passageItems(items, passage)).toEqual([1, 2]);
   });
-  it("ignores items too short to mean anything", () => {
-    expect(passageItems(["a", "of", "the"], "a study of the heart")).toEqual([]);
+  it("marks the lines a sentence starts and ends inside", () => {
+    // pdf.js gives each line an item here; the snippet is one sentence across two lines.
+    const items = [
+      "Patients were reviewed at each visit. The initial dose of carbamazepine",
+      "for trigeminal neuralgia is 200 mg daily. Patients were followed",
+      "for a year.",
+    ];
+    const snippet = "…The initial dose of carbamazepine for trigeminal neuralgia is 200 mg daily.…";
+    expect(passageItems(items, snippet)).toEqual([0, 1]);
   });
-  it("marks the one stretch that holds the passage, not its words all over the page", () => {
+  it("marks the one place of the passage, not its words all over the page", () => {
     // pdf.js gives each word an item here: the passage's words occur elsewhere too.
-    const page = "Severe disease with fever have been seen in many patients and their families . "
-      + "Infected individuals have been treated with an array of drugs . "
-      + "Others with severe symptoms have been admitted";
+    const page =
+      "Severe disease with fever have been seen in many patients and their families . " +
+      "Infected individuals have been treated with an array of drugs . " +
+      "Others with severe symptoms have been admitted";
     const items = page.split(" ");
     const passage = "Infected individuals have been treated with an array of drugs.";
     const marked = passageItems(items, passage).map((i) => items[i]);
     expect(marked).toEqual([
       "Infected", "individuals", "have", "been", "treated", "with", "an", "array", "of", "drugs",
     ]);
+  });
+  it("unfolds ligatures", () => {
+    expect(passageItems(["the ﬁrst eﬀect"], "first effect")).toEqual([0]);
+  });
+});
+
+describe("passageRun", () => {
+  it("falls back to the stretch that reads as the passage, in order", () => {
+    const items = ["Results", "Serum IL-6 was higher", "in non-survivors", "Table 2", "p < 0.001"];
+    const passage = "serum IL-6 was higher\nin non-survivors (p < 0.001).";
+    expect(passageRun(items, passage)).toEqual([1, 2, 4]);
+  });
+  it("ignores items too short to mean anything", () => {
+    expect(passageRun(["a", "of", "the"], "a study of the heart")).toEqual([]);
+  });
+  it("is not thrown off by a stray word that occurs later in the passage", () => {
+    const items = ["Infected", "individuals", "patients", "were", "treated", "with", "drugs"];
+    const passage = "infected individuals were treated with drugs and patients recovered";
+    expect(passageRun(items, passage)).toEqual([0, 1, 3, 4, 5, 6]);
   });
 });
 

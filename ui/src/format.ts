@@ -112,24 +112,59 @@ export function normalizeForMatch(text: string): string {
     .trim();
 }
 
+/** Letters and digits only, lower-cased, ligatures unfolded: what the engine's page text and
+ * pdf.js's text items share whatever their spacing, hyphenation and line breaks. */
+function letters(text: string): string {
+  return text
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, "");
+}
+
 /**
- * Which text items of a PDF page belong to a passage: the items of the one stretch of the page
- * that reads as the passage, in order. Where pdf.js gives a word an item of its own, every word
- * of the passage occurs somewhere on the page ("with", "have", "severe"): marked wherever they
- * occur they would light up the page, and the passage is one place. An item (at least
- * `minLength` characters, normalised) belongs to a stretch when it occurs in the passage after
- * the stretch's previous item; a stretch runs on over shorter items and over at most `maxGap`
- * other items in a row (a footnote mark, a running head between two lines). The stretch that
- * covers the most of the passage wins, with the short items inside it. Returns the items'
- * indexes.
+ * Which text items of a PDF page belong to a passage (a snippet, which may begin and end in the
+ * middle of an item). The items are read as one text, compared by letters and digits only, and
+ * every item that overlaps the passage's place in it is marked. Where the passage is not found
+ * whole (pdf.js and the engine read a glyph differently), the longest stretch of items that
+ * read as the passage, in order, is marked instead ([`passageRun`]). Returns the items' indexes.
  */
-export function passageItems(
+export function passageItems(items: string[], passage: string, minLength = 4): number[] {
+  const target = letters(passage);
+  if (target.length === 0) return [];
+  const owner: number[] = [];
+  let joined = "";
+  items.forEach((item, i) => {
+    const l = letters(item);
+    joined += l;
+    for (let k = 0; k < l.length; k++) owner.push(i);
+  });
+  const at = joined.indexOf(target);
+  if (at < 0) return passageRun(items, passage, minLength);
+  const out: number[] = [];
+  for (let k = at; k < at + target.length; k++) {
+    if (out[out.length - 1] !== owner[k]) out.push(owner[k]);
+  }
+  return out;
+}
+
+/**
+ * The fallback of [`passageItems`]: the one stretch of the page that reads as the passage, in
+ * order. Where pdf.js gives a word an item of its own, every word of the passage occurs
+ * somewhere on the page ("with", "have", "severe"), and the passage is one place. An item (at
+ * least `minLength` characters, normalised) belongs to a stretch when it occurs in the passage
+ * shortly after the stretch's previous item; a stretch runs on over shorter items and over at
+ * most `maxGap` other items in a row (a footnote mark, a running head between two lines). The
+ * stretch that covers the most of the passage wins, with the short items inside it.
+ */
+export function passageRun(
   items: string[],
   passage: string,
   minLength = 4,
   maxGap = 2,
 ): number[] {
   const hay = normalizeForMatch(passage);
+  // How far ahead in the passage the next item may be found: a skipped word or two.
+  const reach = 16;
   let best: number[] = [];
   let bestChars = 0;
   let run: number[] = [];
@@ -149,17 +184,23 @@ export function passageItems(
   items.forEach((item, i) => {
     const needle = normalizeForMatch(item);
     if (needle.length < minLength) return;
-    // A little way back: pdf.js and the engine may split a hyphenated word differently.
-    let found = run.length > 0 ? hay.indexOf(needle, Math.max(0, at - 2)) : hay.indexOf(needle);
-    if (found < 0 && run.length > 0 && (++gap > maxGap || hay.includes(needle))) {
-      // The stretch has ended: this item may begin the next one.
+    if (run.length > 0) {
+      // A little way back too: pdf.js and the engine may split a hyphenated word differently.
+      const found = hay.indexOf(needle, Math.max(0, at - 2));
+      if (found >= 0 && found <= at + reach) {
+        run.push(i);
+        runChars += needle.length;
+        gap = 0;
+        at = found + needle.length;
+        return;
+      }
+      if (++gap <= maxGap) return;
       close();
-      found = hay.indexOf(needle);
     }
+    const found = hay.indexOf(needle);
     if (found >= 0) {
       run.push(i);
-      runChars += needle.length;
-      gap = 0;
+      runChars = needle.length;
       at = found + needle.length;
     }
   });
