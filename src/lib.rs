@@ -18,6 +18,7 @@ pub mod extract;
 pub mod fixtures;
 pub mod index;
 pub mod library;
+pub mod metadata;
 pub mod models;
 pub mod paths;
 pub mod search;

@@ -226,3 +226,71 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct EvalMetaArgs {
+    /// A metadata table: TSV with file, title, authors, year, venue, doi (and more) columns
+    /// (../shared/data/metadata/truth_dev.tsv).
+    #[arg(value_name = "TABLE")]
+    table: PathBuf,
+    /// The folder the table's files are in (default: the table's folder's sibling `pdfs`).
+    #[arg(long, value_name = "DIR")]
+    pdfs: Option<PathBuf>,
+    /// Print the figures (and each file's record) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `medshelf eval-meta`: reads each PDF of the table as an ingest does and scores each field,
+/// beside the Info dictionary taken as it is.
+pub fn eval_meta(args: EvalMetaArgs) -> anyhow::Result<()> {
+    let pdfs = match args.pdfs {
+        Some(dir) => dir,
+        None => args
+            .table
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("pdfs"))
+            .context("no folder of PDFs beside the table: pass --pdfs DIR")?,
+    };
+    let report = medshelf::metadata::eval::evaluate(&args.table, &pdfs)?;
+    if args.json {
+        return super::print_json(&report);
+    }
+    println!(
+        "{} ({} files{})",
+        args.table.display(),
+        report.rows,
+        if report.missing.is_empty() {
+            String::new()
+        } else {
+            format!("; {} not found in {}", report.missing.len(), pdfs.display())
+        }
+    );
+    println!(
+        "{:<14} {:>6} {:>14} {:>14}",
+        "field", "rows", "MedShelf", "Info only"
+    );
+    for (field, ours) in &report.ours.fields {
+        let info = report
+            .info_only
+            .fields
+            .get(field)
+            .cloned()
+            .unwrap_or_default();
+        println!(
+            "{field:<14} {:>6} {:>8.3} ({:>3}) {:>8.3} ({:>3})",
+            ours.rows, ours.accuracy, ours.right, info.accuracy, info.right
+        );
+    }
+    for (name, s) in [
+        ("MedShelf", &report.ours.doi),
+        ("Info only", &report.info_only.doi),
+    ] {
+        println!(
+            "DOI, {name}: precision {:.3} ({} of {} given), recall {:.3} (of {} printed)",
+            s.precision, s.right, s.given, s.recall, s.printed
+        );
+    }
+    Ok(())
+}

@@ -57,6 +57,9 @@ enum Command {
     /// Measure whether questions open the right paper at the right page, on a page-level set
     /// (page hit rate, paper MRR, the rank of the first right page), per mode and paper length.
     EvalPages(eval::EvalPagesArgs),
+    /// Measure the metadata read from PDFs (title, authors, year, venue, DOI) against a
+    /// hand-checked table, beside what the Info dictionary alone gives.
+    EvalMeta(eval::EvalMetaArgs),
     /// Internal: read PDFs for an index run in an isolated process.
     #[command(hide = true)]
     ExtractWorker,
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             return eval::eval_pages(find_model(cli.model.as_deref(), &dir), args)
         }
         Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
+        Command::EvalMeta(args) => return eval::eval_meta(args),
         _ => {}
     }
     let open = || {
@@ -99,7 +103,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
         Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),
-        Command::ExtractWorker | Command::Eval(_) | Command::EvalPages(_) | Command::Bench(_) => {
+        Command::ExtractWorker
+        | Command::Eval(_)
+        | Command::EvalPages(_)
+        | Command::EvalMeta(_)
+        | Command::Bench(_) => {
             unreachable!("handled above")
         }
     }

@@ -246,6 +246,7 @@ pub fn evaluate(
                 title,
                 pages: vec![page],
                 hash: None,
+                running_heads: Vec::new(),
             };
             (doc_path(&bench.name, &d.id), extracted)
         })

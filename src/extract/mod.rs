@@ -86,7 +86,7 @@ impl ExtractError {
 }
 
 /// The text of one PDF, ready to chunk.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Extracted {
     /// The title: the PDF's Info title where it looks like one, else a first-page heuristic.
     pub title: Option<String>,
@@ -96,6 +96,11 @@ pub struct Extracted {
     /// belongs to exactly this content, even if the file was rewritten while it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// The running heads and feet taken out of the pages (each distinct line once, in the
+    /// order first seen): a journal's name, the citation line and the DOI are often printed
+    /// only there, which the metadata reader looks at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running_heads: Vec<String>,
 }
 
 /// Turns a file into [`Extracted`] text. A seam so that a PDF can be read in this process or in an
@@ -245,10 +250,12 @@ fn finish(raw: RawPdf) -> Result<Extracted, ExtractError> {
         .info_title
         .filter(|t| plausible_title(t))
         .or_else(|| first_page_title(&raw.pages[0]));
+    let (pages, running_heads) = split_running_heads(&raw.pages);
     Ok(Extracted {
         title,
-        pages: normalize_pages(&raw.pages),
+        pages,
         hash: None,
+        running_heads,
     })
 }
 
@@ -315,13 +322,19 @@ fn pdf_error(e: &lopdf::Error) -> ExtractError {
 }
 
 fn info_title(doc: &lopdf::Document) -> Option<String> {
+    info_string(doc, b"Title")
+}
+
+/// A string of the Info dictionary (`Title`, `Author`...), decoded and with its white space
+/// collapsed; `None` where it is absent, empty or not a string.
+pub(crate) fn info_string(doc: &lopdf::Document, key: &[u8]) -> Option<String> {
     let info = doc.trailer.get(b"Info").ok()?;
     let info = match info {
         lopdf::Object::Reference(id) => doc.get_dictionary(*id).ok()?,
         lopdf::Object::Dictionary(d) => d,
         _ => return None,
     };
-    let title = match info.get(b"Title").ok()? {
+    let value = match info.get(key).ok()? {
         lopdf::Object::String(bytes, _) => decode_pdf_string(bytes),
         lopdf::Object::Reference(id) => match doc.get_object(*id).ok()? {
             lopdf::Object::String(bytes, _) => decode_pdf_string(bytes),
@@ -329,8 +342,8 @@ fn info_title(doc: &lopdf::Document) -> Option<String> {
         },
         _ => return None,
     };
-    let title = collapse_whitespace(&decode_entities(&normalize_chars(&title)));
-    (!title.is_empty()).then_some(title)
+    let value = collapse_whitespace(&decode_entities(&normalize_chars(&value)));
+    (!value.is_empty()).then_some(value)
 }
 
 /// Some producers write HTML entities into the Info title (`&rsquo;`, `&#x02010;`).
@@ -389,7 +402,7 @@ fn decode_pdf_string(bytes: &[u8]) -> String {
 }
 
 /// Producers often put a file name or a placeholder in the Info title; those are not titles.
-fn plausible_title(title: &str) -> bool {
+pub(crate) fn plausible_title(title: &str) -> bool {
     let lower = title.to_lowercase();
     let words = title.split_whitespace().count();
     let junk = [
@@ -413,7 +426,7 @@ fn plausible_title(title: &str) -> bool {
 
 /// The first line of the first page that reads like a title: several words, mostly letters, and
 /// none of the masthead words journals put above it.
-fn first_page_title(page: &str) -> Option<String> {
+pub(crate) fn first_page_title(page: &str) -> Option<String> {
     const MASTHEAD: [&str; 32] = [
         "doi",
         "http",
@@ -532,6 +545,15 @@ const MARGIN_LINES: usize = 3;
 
 /// Normalises every page of a document; see the module documentation.
 pub fn normalize_pages(raw: &[String]) -> Vec<String> {
+    split_running_heads(raw).0
+}
+
+/// The most running-head lines kept for the metadata reader, and the longest.
+const MAX_RUNNING_HEADS: usize = 16;
+const MAX_RUNNING_HEAD_CHARS: usize = 300;
+
+/// [`normalize_pages`], and the distinct running-head lines it took out (page numbers aside).
+pub fn split_running_heads(raw: &[String]) -> (Vec<String>, Vec<String>) {
     let pages: Vec<Vec<String>> = raw
         .iter()
         .map(|p| {
@@ -556,23 +578,32 @@ pub fn normalize_pages(raw: &[String]) -> Vec<String> {
     // Running heads alternate between odd and even pages, so a bit under half the pages suffices.
     let threshold = (pages.len() * 2 / 5).max(3);
 
-    pages
+    let mut heads: Vec<String> = Vec::new();
+    let pages = pages
         .iter()
         .map(|lines| {
             let margins: Vec<usize> = margin_indices(lines);
-            let kept: Vec<&str> = lines
-                .iter()
-                .enumerate()
-                .filter(|(i, line)| {
-                    !(margins.contains(i)
-                        && (is_page_number(line)
-                            || counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold))
-                })
-                .map(|(_, l)| l.as_str())
-                .collect();
+            let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
+            for (i, line) in lines.iter().enumerate() {
+                let margin = margins.contains(&i);
+                if margin && is_page_number(line) {
+                    continue;
+                }
+                if margin && counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold {
+                    if heads.len() < MAX_RUNNING_HEADS
+                        && line.chars().count() <= MAX_RUNNING_HEAD_CHARS
+                        && !heads.contains(line)
+                    {
+                        heads.push(line.clone());
+                    }
+                    continue;
+                }
+                kept.push(line);
+            }
             join_lines(&kept)
         })
-        .collect()
+        .collect();
+    (pages, heads)
 }
 
 /// Indices of the first and last few non-empty lines of a page.
@@ -689,7 +720,8 @@ mod tests {
                 format!("Journal of Tests 2024\nBody text of page {i} here.\nMore words.\n{i}")
             })
             .collect();
-        let pages = normalize_pages(&raw);
+        let (pages, heads) = split_running_heads(&raw);
+        assert_eq!(heads, ["Journal of Tests 2024"]);
         for (i, page) in pages.iter().enumerate() {
             assert!(!page.contains("Journal of Tests"), "{page}");
             assert!(
@@ -739,7 +771,7 @@ mod tests {
 /// Words after which a first page gives the year a paper came out: a copyright line, a
 /// publication or acceptance date.
 static YEAR_CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)©|\(c\)|copyright|published|accepted|available online|epub")
+    Regex::new(r"(?i)©|\(c\)|copyright|published|accepted|available online|epub|version posted")
         .expect("a valid pattern")
 });
 

@@ -12,6 +12,7 @@ mod faults;
 mod golden;
 mod hub;
 mod library;
+mod metadata;
 mod models;
 mod pages;
 mod papers;

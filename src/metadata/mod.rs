@@ -1,0 +1,352 @@
+//! A paper's bibliographic record, read offline from the PDF itself: its XMP packet, its Info
+//! dictionary where that looks real, and patterns in the first pages' text.
+//!
+//! Every field keeps where it came from ([`Source`]), because sources differ in trust: XMP is
+//! written by publishers' tools, the Info dictionary as often by a word processor ("Microsoft
+//! Word - draft3.docx"), and the first page's text needs guessing. A DOI is given only when it
+//! is certain ([`doi`]): a wrong DOI sends a clinician to another paper.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+mod doi;
+pub mod eval;
+mod xmp;
+
+pub use doi::{doi_in_pages, normalize_doi};
+
+/// Where a field's value came from, most trusted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A correction the user made: it always wins.
+    User,
+    /// Zotero's record of the item.
+    Zotero,
+    /// The PDF's XMP packet (`dc:title`, `prism:doi`, ...).
+    Xmp,
+    /// The PDF's Info dictionary.
+    Info,
+    /// The first page's layout.
+    Layout,
+    /// A pattern in the text (a DOI, a "Published" date).
+    Pattern,
+}
+
+/// A value with its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field<T> {
+    /// The value.
+    pub value: T,
+    /// Where it came from.
+    pub source: Source,
+}
+
+impl<T> Field<T> {
+    fn new(value: T, source: Source) -> Self {
+        Field { value, source }
+    }
+}
+
+/// One author, as printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Author {
+    /// The surname.
+    pub family: String,
+    /// Given names or initials, where known.
+    pub given: String,
+}
+
+impl Author {
+    /// Splits a name as PDFs write it: "Surname, Given" or "Given Surname".
+    pub fn parse(name: &str) -> Option<Author> {
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = name.trim_matches(|c: char| c == ',' || c == ';' || c.is_whitespace());
+        if name.is_empty() || name.chars().count() > 100 || !name.chars().any(char::is_alphabetic) {
+            return None;
+        }
+        if let Some((family, given)) = name.split_once(',') {
+            return Some(Author {
+                family: family.trim().to_string(),
+                given: given.trim().to_string(),
+            });
+        }
+        let (given, family) = name.rsplit_once(' ').unwrap_or(("", name));
+        Some(Author {
+            family: family.to_string(),
+            given: given.to_string(),
+        })
+    }
+}
+
+/// What is known of a paper.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Metadata {
+    /// Its title.
+    pub title: Option<Field<String>>,
+    /// Its authors, in order.
+    pub authors: Option<Field<Vec<Author>>>,
+    /// The year it was published.
+    pub year: Option<Field<u16>>,
+    /// The journal, preprint server or conference.
+    pub venue: Option<Field<String>>,
+    /// Its DOI, lower-case, without a resolver prefix; only where certain.
+    pub doi: Option<Field<String>>,
+}
+
+/// The most authors a record keeps: a consortium paper lists hundreds, and a damaged Info
+/// string could hold thousands of "names".
+const MAX_AUTHORS: usize = 100;
+/// The longest title kept, in characters.
+const MAX_TITLE_CHARS: usize = 400;
+
+/// The metadata of a PDF whose bytes and extracted text are given. Unreadable parts are left
+/// out, never an error: a damaged Info dictionary or an XMP packet that is not XML leaves its
+/// fields empty.
+pub fn read(bytes: &[u8], text: &crate::Extracted) -> Metadata {
+    let pages = &text.pages;
+    let heads = &text.running_heads;
+    let doc = lopdf::Document::load_mem(bytes).ok();
+    let xmp = doc.as_ref().and_then(xmp::packet).map(|p| xmp::parse(&p));
+    let xmp = xmp.unwrap_or_default();
+    let info = doc.as_ref().map(info).unwrap_or_default();
+    let title = xmp
+        .title
+        .filter(|t| crate::extract::plausible_title(t))
+        .map(|t| Field::new(t, Source::Xmp))
+        .or_else(|| {
+            // The extraction's choice: the Info title where it looks real, else the first
+            // page's first title-like line (read off the page's lines, before they are joined).
+            text.title.clone().map(|t| {
+                let source = if info.title.as_deref() == Some(t.as_str()) {
+                    Source::Info
+                } else {
+                    Source::Layout
+                };
+                Field::new(t, source)
+            })
+        })
+        .map(|f| Field::new(cut(&f.value, MAX_TITLE_CHARS), f.source));
+
+    let parse_names = |names: Vec<String>| -> Vec<Author> {
+        names
+            .iter()
+            .filter_map(|n| Author::parse(n))
+            .take(MAX_AUTHORS)
+            .collect()
+    };
+    let from_xmp = parse_names(xmp.creators);
+    let from_info = info
+        .author
+        .map(|a| parse_names(split_names(&a)))
+        .unwrap_or_default();
+    let authors = if !from_xmp.is_empty() {
+        Some(Field::new(from_xmp, Source::Xmp))
+    } else if !from_info.is_empty() && plausible_authors(&from_info) {
+        Some(Field::new(from_info, Source::Info))
+    } else {
+        None
+    };
+
+    // The first page's cues, else the running heads' ("bioRxiv preprint ... this version posted
+    // May 14, 2021"), else the Info dictionary's dates where the first page or the heads print
+    // that year too (a file made years after the paper, by a scanner or a repository, does not
+    // print its making year).
+    let heads_text = heads.join("\n");
+    let first = pages.first().map(String::as_str).unwrap_or_default();
+    let year = crate::extract::publication_year(first)
+        .or_else(|| crate::extract::publication_year(&heads_text))
+        .map(|y| Field::new(y, Source::Pattern))
+        .or_else(|| {
+            [info.creation_date.as_deref(), info.mod_date.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter_map(date_year)
+                .find(|y| {
+                    let y = y.to_string();
+                    first.contains(&y) || heads_text.contains(&y)
+                })
+                .map(|y| Field::new(y, Source::Info))
+        });
+
+    let venue = xmp
+        .publication
+        .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .map(|v| Field::new(cut(&v, 300), Source::Xmp));
+
+    // The XMP's DOI where the text prints it too (anywhere, cue or not): publishers' tools put
+    // the whole article's DOI into an excerpt of it as well, and a DOI the paper does not
+    // print is not certain. Else the text's own rules.
+    let printed = |d: &str| {
+        pages
+            .iter()
+            .chain(heads)
+            .any(|p| p.to_lowercase().contains(d))
+    };
+    let doi = xmp
+        .doi
+        .as_deref()
+        .and_then(normalize_doi)
+        .filter(|d| printed(d))
+        .map(|d| Field::new(d, Source::Xmp))
+        .or_else(|| doi_in_pages(pages, heads).map(|d| Field::new(d, Source::Pattern)));
+    Metadata {
+        title,
+        authors,
+        year,
+        venue,
+        doi,
+    }
+}
+
+/// The metadata of a PDF file, its pages extracted in this process (for `eval-meta`).
+pub fn read_file(path: &Path) -> crate::Result<Metadata> {
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+    let text = crate::extract::extract_bytes(&bytes).unwrap_or_default();
+    Ok(read(&bytes, &text))
+}
+
+/// What the Info dictionary alone says, taken as it is: the baseline `eval-meta` compares
+/// with (what a tool that trusts the Info dictionary shows).
+pub fn info_only(bytes: &[u8]) -> Metadata {
+    let Some(doc) = lopdf::Document::load_mem(bytes).ok() else {
+        return Metadata::default();
+    };
+    let info = info(&doc);
+    let year = info.creation_date.as_deref().and_then(date_year);
+    let authors: Vec<Author> = info
+        .author
+        .map(|a| {
+            split_names(&a)
+                .iter()
+                .filter_map(|n| Author::parse(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    Metadata {
+        title: info
+            .title
+            .filter(|t| !t.is_empty())
+            .map(|t| Field::new(t, Source::Info)),
+        authors: (!authors.is_empty()).then(|| Field::new(authors, Source::Info)),
+        year: year.map(|y| Field::new(y, Source::Info)),
+        venue: None,
+        doi: info
+            .subject
+            .as_deref()
+            .and_then(doi::first_doi)
+            .map(|d| Field::new(d, Source::Info)),
+    }
+}
+
+/// The Info dictionary's strings this module reads.
+#[derive(Debug, Default)]
+struct Info {
+    title: Option<String>,
+    author: Option<String>,
+    subject: Option<String>,
+    creation_date: Option<String>,
+    mod_date: Option<String>,
+}
+
+/// The year of a PDF date (`D:20140102...`).
+fn date_year(date: &str) -> Option<u16> {
+    date.trim_start_matches("D:")
+        .get(..4)?
+        .parse::<u16>()
+        .ok()
+        .filter(|y| (1900..=2100).contains(y))
+}
+
+fn info(doc: &lopdf::Document) -> Info {
+    let get = |key: &[u8]| crate::extract::info_string(doc, key);
+    Info {
+        title: get(b"Title"),
+        author: get(b"Author"),
+        subject: get(b"Subject"),
+        creation_date: get(b"CreationDate"),
+        mod_date: get(b"ModDate"),
+    }
+}
+
+/// Splits an author list: on `;`, on " and ", and on `,` where no name holds a comma of its
+/// own ("Smith J, Jones K" rather than "Smith, John").
+fn split_names(list: &str) -> Vec<String> {
+    let list = list.replace(" and ", ";").replace(" & ", ";");
+    let parts: Vec<&str> = list.split(';').collect();
+    let comma_lists = parts.len() == 1 && list.matches(',').count() >= 2;
+    parts
+        .iter()
+        .flat_map(|p| {
+            if comma_lists {
+                p.split(',').map(str::trim).collect::<Vec<_>>()
+            } else {
+                vec![p.trim()]
+            }
+        })
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Info authors that are a person's names, not the account that made the file.
+fn plausible_authors(authors: &[Author]) -> bool {
+    const NOT_PEOPLE: [&str; 8] = [
+        "admin",
+        "user",
+        "owner",
+        "author",
+        "unknown",
+        "microsoft",
+        "adobe",
+        "elsevier",
+    ];
+    authors.iter().all(|a| {
+        let name = format!("{} {}", a.given, a.family).to_lowercase();
+        !NOT_PEOPLE.iter().any(|n| name.contains(n)) && !name.chars().any(|c| c.is_ascii_digit())
+    })
+}
+
+/// `s` cut to at most `max` characters, at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_both_ways() {
+        assert_eq!(
+            Author::parse("Smith, John A."),
+            Some(Author {
+                family: "Smith".into(),
+                given: "John A.".into()
+            })
+        );
+        assert_eq!(Author::parse("John A. Smith").unwrap().family, "Smith");
+        assert_eq!(Author::parse(" ; "), None);
+        let names = split_names("Zeng, J.; Van Orden, J. W. and Roberts, W.");
+        assert_eq!(names, ["Zeng, J.", "Van Orden, J. W.", "Roberts, W."]);
+        assert_eq!(split_names("Smith J, Jones K, Lee M").len(), 3);
+    }
+
+    #[test]
+    fn accounts_are_not_authors() {
+        let a = [Author::parse("Administrator").unwrap()];
+        assert!(!plausible_authors(&a));
+        let b = [Author::parse("Jane Doe").unwrap()];
+        assert!(plausible_authors(&b));
+    }
+
+    #[test]
+    fn garbage_bytes_give_an_empty_record() {
+        assert_eq!(
+            read(b"not a pdf", &crate::Extracted::default()),
+            Metadata::default()
+        );
+        assert_eq!(info_only(&[0xff; 64]), Metadata::default());
+    }
+}
