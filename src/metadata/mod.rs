@@ -12,6 +12,7 @@ use serde::Serialize;
 
 mod doi;
 pub mod eval;
+mod venue;
 mod xmp;
 
 pub use doi::{doi_in_pages, normalize_doi};
@@ -173,7 +174,8 @@ pub fn read(bytes: &[u8], text: &crate::Extracted) -> Metadata {
     let venue = xmp
         .publication
         .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
-        .map(|v| Field::new(cut(&v, 300), Source::Xmp));
+        .map(|v| Field::new(cut(&v, 300), Source::Xmp))
+        .or_else(|| venue::venue(first, heads).map(|v| Field::new(v, Source::Pattern)));
 
     // The XMP's DOI where the text prints it too (anywhere, cue or not): publishers' tools put
     // the whole article's DOI into an excerpt of it as well, and a DOI the paper does not
