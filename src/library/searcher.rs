@@ -105,7 +105,7 @@ pub(super) fn run_search(
         .candidates
         .max(limit.saturating_mul(3))
         .min(passages as usize);
-    // A paper's page is chosen where the query's rarer words come together (search.rs).
+    // A paper's page is chosen where the query's rarer words come together (search/page.rs).
     let weights = lexical.term_weights(query)?;
     let keywords = || -> Result<Vec<(ChunkId, f32)>> {
         if mode == Mode::Semantic {
