@@ -21,6 +21,10 @@ static CUED: LazyLock<Regex> = LazyLock::new(|| {
 static ANY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(10\.\d{4,9}/[^\s\x22<>]+)").expect("a valid pattern"));
 
+/// The line that gives the paper's own citation at its end (BMC, Springer).
+static CITE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)cite this article").expect("a valid pattern"));
+
 /// Where a reference list begins.
 static REFERENCES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -149,13 +153,9 @@ pub fn doi_in_pages(pages: &[String], running_heads: &[String]) -> Option<String
     }
     // 3. "Cite this article as" with a DOI within the next few lines, on any page.
     for page in pages {
-        let lower = page.to_lowercase();
-        // Lower-casing can change byte lengths: find the cue's place in the original text.
-        if let Some(at) = lower.find("cite this article").and_then(|_| {
-            page.char_indices()
-                .map(|(i, _)| i)
-                .find(|&i| page[i..].to_lowercase().starts_with("cite this article"))
-        }) {
+        // A case-blind pattern gives the cue's place in the text itself (lower-casing a copy
+        // can change byte lengths), in one pass.
+        if let Some(at) = CITE.find(page).map(|m| m.start()) {
             // The DOI stands right before the line (BMC, Springer) or in it.
             let before = page[..at]
                 .char_indices()
