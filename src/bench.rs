@@ -292,6 +292,7 @@ pub fn search_at_scale(
                 pages,
                 hash: None,
                 running_heads: Vec::new(),
+                metadata: None,
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
             library.insert_prepared(&path, &extracted, &passages, &vectors)?;

@@ -159,6 +159,12 @@ pub enum Error {
     /// Another process is writing to this library.
     #[error("the library {0} is being updated by another MedShelf process; wait for it to finish")]
     Locked(PathBuf),
+    /// A path named to a command that the library does not hold as an indexed paper.
+    #[error("{} is not an indexed paper of this library (index it first, or check the path)", .0.display())]
+    NotInLibrary(PathBuf),
+    /// A correction to a paper's record was refused (an unknown field, an impossible year).
+    #[error(transparent)]
+    Edit(#[from] crate::metadata::EditError),
     /// The library is on storage this process cannot write (a read-only share, a DVD).
     #[error("the library {0} is on read-only storage: it can be searched, not changed")]
     ReadOnly(PathBuf),
@@ -241,6 +247,8 @@ impl Error {
             Error::Watch { .. } => "watch",
             Error::WriterStopped => "writer_stopped",
             Error::Locked(_) => "locked",
+            Error::NotInLibrary(_) => "not_in_library",
+            Error::Edit(_) => "bad_edit",
             Error::ReadOnly(_) => "read_only",
             Error::Bug { .. } => "internal",
         }
@@ -263,6 +271,8 @@ impl Error {
             | Error::NeedsModel
             | Error::ModelInstalled { .. }
             | Error::Hub(_)
+            | Error::NotInLibrary(_)
+            | Error::Edit(_)
             | Error::BadInput { .. } => Fault::User,
             Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,
             Error::Catalog { .. }

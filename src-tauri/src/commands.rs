@@ -55,6 +55,7 @@ pub fn run() {
             cancel_indexing,
             documents,
             remove_paths,
+            correct_record,
             allow_view,
             open_external,
             reveal,
@@ -199,6 +200,45 @@ async fn documents(engine: Shared<'_>) -> Answer<Vec<DocumentRow>> {
 async fn remove_paths(engine: Shared<'_>, paths: Vec<PathBuf>) -> Answer<Vec<PathBuf>> {
     let engine = engine.inner().clone();
     blocking(move || engine.ask(|reply| Job::Remove { paths, reply })).await
+}
+
+/// Corrects a paper's record: `set` gives fields their new values (an empty value says the
+/// paper has none), `reset` takes corrections back. Everything is checked before anything is
+/// written; the record as now shown comes back.
+#[tauri::command]
+async fn correct_record(
+    engine: Shared<'_>,
+    path: PathBuf,
+    set: Vec<(String, String)>,
+    reset: Vec<String>,
+) -> Answer<medshelf::metadata::Record> {
+    use medshelf::metadata::{Edit, EditError, FIELDS};
+    let set = set
+        .iter()
+        .map(|(field, value)| Edit::parse(field, value))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(medshelf::Error::from)?;
+    let reset = reset
+        .iter()
+        .map(|f| {
+            FIELDS
+                .iter()
+                .copied()
+                .find(|known| known == f)
+                .ok_or_else(|| EditError::UnknownField(f.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(medshelf::Error::from)?;
+    let engine = engine.inner().clone();
+    blocking(move || {
+        engine.ask(|reply| Job::Correct {
+            path,
+            set,
+            reset,
+            reply,
+        })
+    })
+    .await
 }
 
 /// Lets the viewer read one of the library's files through the asset protocol. The protocol's

@@ -39,7 +39,7 @@ impl Catalog {
     pub fn file(&self, path: &Path) -> Result<Option<FileRow>> {
         self.conn
             .query_row(
-                "SELECT f.document_id, f.size, f.mtime_ns, d.status FROM files f
+                "SELECT f.document_id, f.size, f.mtime_ns, d.status, d.metadata_reader FROM files f
                  JOIN documents d ON d.id = f.document_id WHERE f.path = ?1",
                 [path_bytes(path)],
                 |r| {
@@ -48,6 +48,7 @@ impl Catalog {
                         size: r.get::<_, i64>(1)? as u64,
                         mtime_ns: r.get(2)?,
                         status: Status::parse(&r.get::<_, String>(3)?),
+                        metadata_reader: r.get(4)?,
                     })
                 },
             )
@@ -132,16 +133,27 @@ impl Catalog {
         size: u64,
         title: Option<&str>,
         pages: &[String],
+        metadata: Option<(&str, i64)>,
         chunks: &[NewChunk<'_>],
     ) -> Result<(DocumentId, Vec<ChunkId>)> {
         let path = self.path.clone();
         let e = |err| sql(&path, err);
         let tx = self.conn.transaction().map_err(e)?;
+        let (record, reader) = metadata.unzip();
         tx.execute(
-            "INSERT INTO documents (hash, title, pages, size, status) VALUES (?1, ?2, ?3, ?4, 'indexed')
+            "INSERT INTO documents (hash, title, pages, size, status, metadata, metadata_reader)
+                 VALUES (?1, ?2, ?3, ?4, 'indexed', ?5, ?6)
              ON CONFLICT(hash) DO UPDATE SET title = excluded.title, pages = excluded.pages,
-                 size = excluded.size, status = 'indexed', error = NULL, error_code = NULL",
-            params![hash, title, pages.len() as i64, size as i64],
+                 size = excluded.size, status = 'indexed', error = NULL, error_code = NULL,
+                 metadata = excluded.metadata, metadata_reader = excluded.metadata_reader",
+            params![
+                hash,
+                title,
+                pages.len() as i64,
+                size as i64,
+                record,
+                reader.unwrap_or(0)
+            ],
         )
         .map_err(e)?;
         let id: DocumentId = tx
@@ -253,7 +265,10 @@ impl Catalog {
             .prepare(
                 "SELECT d.id, d.title, d.pages, d.status, d.error, d.error_code,
                         (SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id),
-                        (SELECT text FROM pages p WHERE p.document_id = d.id AND p.page = 1)
+                        CASE WHEN d.metadata IS NULL THEN
+                            (SELECT text FROM pages p WHERE p.document_id = d.id AND p.page = 1)
+                        END,
+                        d.hash, d.metadata
                  FROM documents d WHERE ?1 IS NULL OR d.status = ?1",
             )
             .map_err(|e| self.err(e))?;
@@ -274,6 +289,9 @@ impl Catalog {
                     chunks: r.get::<_, i64>(6)? as u64,
                     year: None,
                     first_page: r.get(7)?,
+                    hash: r.get(8)?,
+                    metadata: r.get(9)?,
+                    meta: None,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -15,12 +15,14 @@ use crate::paths::{from_bytes as path_from_bytes, to_bytes as path_bytes};
 mod documents;
 mod meta;
 mod passages;
+mod records;
 mod schema;
 mod vectors;
 
 use vectors::vector_bytes;
 
 pub use meta::{ModelRecord, ModelSlot};
+pub use records::StoredRecord;
 pub use schema::SCHEMA_VERSION;
 
 /// A document's row id. Never reused (AUTOINCREMENT), so a stale index entry can never point at
@@ -78,10 +80,19 @@ pub struct DocumentRow {
     /// reads it from [`DocumentRow::first_page`] each time, so that a better reading needs no
     /// re-index).
     pub year: Option<u16>,
-    /// The stored text of its first page, as the catalog reads it; the library takes the year
-    /// from it and lets it go.
+    /// The stored text of its first page where it has no record (indexed before records
+    /// were kept): the library takes the year from it and lets it go.
     #[serde(skip)]
     pub first_page: Option<String>,
+    /// Its content hash, which its corrections are keyed by.
+    #[serde(skip)]
+    pub hash: String,
+    /// Its record as the reader stored it (JSON); the library turns it into `meta`.
+    #[serde(skip)]
+    pub metadata: Option<String>,
+    /// What is known of the paper, corrections laid over what was read (filled in by the
+    /// library).
+    pub meta: Option<crate::metadata::Record>,
     /// Its page count.
     pub pages: u32,
     /// How many passages it was cut into.
@@ -103,6 +114,8 @@ pub struct FileRow {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch when last seen.
     pub mtime_ns: i64,
+    /// The version of the metadata reader that read its document's record (0: none read).
+    pub metadata_reader: i64,
     /// That document's status.
     pub status: Status,
 }
@@ -272,7 +285,7 @@ mod tests {
             semantic: true,
         }];
         let (doc, ids) = cat
-            .insert_indexed("h1", 10, Some("T"), &pages, &chunks)
+            .insert_indexed("h1", 10, Some("T"), &pages, None, &chunks)
             .unwrap();
         cat.link_file(Path::new("/a/x.pdf"), doc, 10, 1).unwrap();
         cat.link_file(Path::new("/b/x.pdf"), doc, 10, 1).unwrap();

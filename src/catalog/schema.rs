@@ -120,6 +120,21 @@ const MIGRATIONS: &[Migration] = &[
                       (SELECT value FROM meta WHERE key = 'folders' AND json_valid(value)));
               DELETE FROM meta WHERE key = 'folders';",
     },
+    Migration {
+        // each paper's record (title, authors, year, venue, DOI...) as read from the PDF, with
+        // the version of the reader that read it (0: never read, so the next index run reads
+        // it); the user's corrections apart, keyed by content, so that no reading overwrites
+        // them and a paper taken out and added again keeps them
+        version: 6,
+        sql: "ALTER TABLE documents ADD COLUMN metadata TEXT;
+              ALTER TABLE documents ADD COLUMN metadata_reader INTEGER NOT NULL DEFAULT 0;
+              CREATE TABLE IF NOT EXISTS metadata_edits (
+                  hash TEXT NOT NULL,
+                  field TEXT NOT NULL,
+                  value TEXT NOT NULL,
+                  PRIMARY KEY (hash, field)
+              );",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.
@@ -216,6 +231,11 @@ mod tests {
             [vector],
         )
         .unwrap();
+        if version >= 5 {
+            // Since 5, paths are stored as their bytes.
+            conn.execute("UPDATE files SET path = CAST(path AS BLOB)", [])
+                .unwrap();
+        }
         if version < 5 {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('folders', '[\"/papers\"]')",

@@ -60,3 +60,90 @@ pub fn docs(library: Library, args: JsonArg) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct MetaArgs {
+    /// The paper (a PDF the library holds).
+    path: std::path::PathBuf,
+    /// Correct a field: FIELD=VALUE (title, authors, year, venue, doi, pmid, pmcid, trial_ids,
+    /// abstract); authors and trial ids separated by ';' ("Smith, John; Doe, Jane"). An empty
+    /// value says the paper has none. Corrections are kept and win over what is read from the
+    /// PDF, also after re-indexing.
+    #[arg(long, value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Take back a correction, so that what was read from the PDF shows again.
+    #[arg(long, value_name = "FIELD")]
+    reset: Vec<String>,
+    /// Print JSON (the `meta` object of `docs --json`).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn meta(mut library: Library, args: MetaArgs) -> anyhow::Result<()> {
+    use medshelf::metadata::{Edit, FIELDS};
+    let path = std::path::absolute(&args.path)?;
+    // Every argument is checked before anything is written: all or nothing.
+    let set = args
+        .set
+        .iter()
+        .map(|a| Edit::parse_assignment(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reset = args
+        .reset
+        .iter()
+        .map(|f| {
+            FIELDS
+                .iter()
+                .copied()
+                .find(|known| known.eq_ignore_ascii_case(f))
+                .ok_or_else(|| medshelf::metadata::EditError::UnknownField(f.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let record = if set.is_empty() && reset.is_empty() {
+        library.record(&path)?
+    } else {
+        library.correct(&path, &set, &reset)?
+    };
+    if args.json {
+        return super::print_json(&record);
+    }
+    let json = serde_json::to_value(&record)?;
+    for field in FIELDS {
+        let value = match &json[field] {
+            serde_json::Value::Null => continue,
+            serde_json::Value::Array(items) if items.is_empty() => continue,
+            serde_json::Value::Array(_) if field == "authors" => record
+                .authors
+                .iter()
+                .map(|a| {
+                    format!("{}, {}", a.family, a.given)
+                        .trim_end_matches(", ")
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let source = record
+            .provenance
+            .get(field)
+            .map(|s| {
+                format!(
+                    "  ({})",
+                    serde_json::to_value(s)
+                        .unwrap_or_default()
+                        .as_str()
+                        .unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        println!("{field:<10}{value}{source}");
+    }
+    Ok(())
+}

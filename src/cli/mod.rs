@@ -41,6 +41,9 @@ enum Command {
     Status(info::JsonArg),
     /// One row per document: path, title, pages, chunks, status, error.
     Docs(info::JsonArg),
+    /// Show a paper's record (title, authors, year, venue, DOI...) with where each field came
+    /// from, and correct it (--set FIELD=VALUE, --reset FIELD).
+    Meta(info::MetaArgs),
     /// Take files, or every file under a folder, out of the library.
     Remove(index::RemoveArgs),
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => search::search(open()?, args),
         Command::Status(args) => info::status(open()?, args),
         Command::Docs(args) => info::docs(open()?, args),
+        Command::Meta(args) => info::meta(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
         Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),

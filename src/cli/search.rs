@@ -115,6 +115,17 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     for r in &response.results {
         let title = r.title.as_deref().unwrap_or("(untitled)");
         println!("{}. {title}", r.rank);
+        let byline: Vec<String> = [
+            r.meta.first_author_short(),
+            r.meta.venue.clone(),
+            r.year.map(|y| y.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !byline.is_empty() {
+            println!("   {}", byline.join(" · "));
+        }
         println!("   {}  page {}", r.path.display(), r.page);
         println!("   {}", render(&r.snippet, color));
         if !r.passages.is_empty() {

@@ -247,6 +247,7 @@ pub fn evaluate(
                 pages: vec![page],
                 hash: None,
                 running_heads: Vec::new(),
+                metadata: None,
             };
             (doc_path(&bench.name, &d.id), extracted)
         })

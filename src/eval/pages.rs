@@ -314,6 +314,7 @@ mod tests {
                 })
                 .collect(),
             meaning_only: false,
+            meta: Default::default(),
         }
     }
 

@@ -101,6 +101,10 @@ pub struct Extracted {
     /// only there, which the metadata reader looks at.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running_heads: Vec<String>,
+    /// The paper's record (title, authors, year, venue, DOI...) read from the PDF; `None`
+    /// where the text did not come from a PDF (a benchmark corpus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Box<crate::metadata::Record>>,
 }
 
 /// Turns a file into [`Extracted`] text. A seam so that a PDF can be read in this process or in an
@@ -161,6 +165,7 @@ fn with_second_reader(
         info_title,
         failed: vec![false; pages.len()],
         pages,
+        embedded: None,
     };
     let mut raw = match first {
         Ok(raw) => raw,
@@ -199,7 +204,10 @@ fn with_second_reader(
         // The two readers disagree on the pages (a damaged cross-reference table): page by
         // page means nothing, but where the first found no text at all the second's is it.
         return Ok(if !has_text(&raw.pages) && has_text(&second) {
-            whole(second, raw.info_title)
+            RawPdf {
+                embedded: raw.embedded,
+                ..whole(second, raw.info_title)
+            }
         } else {
             raw
         });
@@ -251,12 +259,22 @@ fn finish(raw: RawPdf) -> Result<Extracted, ExtractError> {
         .filter(|t| plausible_title(t))
         .or_else(|| first_page_title(&raw.pages[0]));
     let (pages, running_heads) = split_running_heads(&raw.pages);
-    Ok(Extracted {
+    let mut extracted = Extracted {
         title,
         pages,
         hash: None,
         running_heads,
-    })
+        metadata: None,
+    };
+    // Read here, in the isolated worker and with the document parsed once: a hostile XMP
+    // packet is the worker's risk, not the library's.
+    let embedded = raw.embedded.unwrap_or_default();
+    let metadata = catch_unwind(AssertUnwindSafe(|| {
+        crate::metadata::read_with(embedded, &extracted)
+    }))
+    .unwrap_or_default();
+    extracted.metadata = Some(Box::new(crate::metadata::Record::from(&metadata)));
+    Ok(extracted)
 }
 
 struct RawPdf {
@@ -264,6 +282,8 @@ struct RawPdf {
     pages: Vec<String>,
     /// Pages the reader failed on (their text is empty).
     failed: Vec<bool>,
+    /// The XMP packet and the Info dictionary, where the document opened.
+    embedded: Option<crate::metadata::Embedded>,
 }
 
 fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
@@ -273,6 +293,7 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         doc.decrypt("").map_err(|_| ExtractError::Encrypted)?;
     }
     let info_title = info_title(&doc);
+    let embedded = catch_unwind(AssertUnwindSafe(|| crate::metadata::Embedded::of(&doc))).ok();
     let pages = doc.get_pages();
     let mut texts = Vec::with_capacity(pages.len());
     let mut failed = Vec::with_capacity(pages.len());
@@ -308,6 +329,7 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         info_title,
         pages: texts,
         failed,
+        embedded,
     })
 }
 

@@ -213,6 +213,11 @@ impl Library {
         let known = self.catalog.file(path)?;
         if let Some(row) = &known {
             if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
+                if row.status == Status::Indexed && row.metadata_reader < crate::metadata::READER {
+                    let t = Instant::now();
+                    self.reread_record(path, row.document)?;
+                    times.extract += t.elapsed().as_secs_f64();
+                }
                 return Ok(Step::Done(FileOutcome::Unchanged));
             }
         }

@@ -28,6 +28,7 @@ mod events;
 mod folders;
 mod ingest;
 mod models;
+mod records;
 mod repair;
 mod searcher;
 mod semantic;

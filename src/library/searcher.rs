@@ -181,10 +181,15 @@ pub(super) fn run_search(
         limit,
         |doc| {
             let path = catalog.first_path(doc).ok().flatten()?;
+            let record = super::records::record_in(catalog, doc)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             Some(crate::search::PaperMeta {
                 path,
-                title: catalog.title(doc).ok().flatten(),
-                year: year_of(catalog.first_page(doc).ok().flatten()),
+                title: record.title.clone(),
+                year: record.year,
+                record,
                 meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
             })
         },

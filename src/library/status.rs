@@ -92,11 +92,25 @@ pub(super) fn failed_files(catalog: &Catalog) -> Result<Vec<FailedFile>> {
         .collect())
 }
 
-/// Every document with its state, its year read from its first page.
+/// Every document with its state and its record (corrections laid over the reading); its
+/// title and year are the record's.
 pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::DocumentRow>> {
     let mut docs = catalog.documents()?;
+    let mut edits = catalog.all_edits()?;
     for d in &mut docs {
-        d.year = year_of(d.first_page.take());
+        if d.status != Status::Indexed {
+            continue;
+        }
+        let record = super::records::record_of(crate::catalog::StoredRecord {
+            hash: String::new(),
+            title: d.title.take(),
+            metadata: d.metadata.take(),
+            edits: edits.remove(&d.hash).unwrap_or_default(),
+            first_page: d.first_page.take(),
+        });
+        d.title = record.title.clone();
+        d.year = record.year;
+        d.meta = Some(record);
     }
     Ok(docs)
 }

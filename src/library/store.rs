@@ -138,9 +138,18 @@ impl Library {
         if new.iter().any(|c| c.vector.is_some()) {
             self.record_model()?;
         }
-        let (id, ids) =
-            self.catalog
-                .insert_indexed(hash, size, doc.title.as_deref(), &doc.pages, &new)?;
+        let record = doc
+            .metadata
+            .as_ref()
+            .and_then(|m| serde_json::to_string(m).ok());
+        let (id, ids) = self.catalog.insert_indexed(
+            hash,
+            size,
+            doc.title.as_deref(),
+            &doc.pages,
+            record.as_deref().map(|r| (r, crate::metadata::READER)),
+            &new,
+        )?;
         // A re-read of known content (a retry) replaces whatever the indexes held for it.
         self.lexical.delete_document(id)?;
         for (&chunk, c) in ids.iter().zip(&new) {

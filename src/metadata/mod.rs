@@ -8,17 +8,19 @@
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod doi;
 pub mod eval;
+mod record;
 mod venue;
 mod xmp;
 
 pub use doi::{doi_in_pages, normalize_doi};
+pub use record::{Edit, EditError, Record, FIELDS, READER};
 
 /// Where a field's value came from, most trusted first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// A correction the user made: it always wins.
@@ -51,7 +53,7 @@ impl<T> Field<T> {
 }
 
 /// One author, as printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Author {
     /// The surname.
     pub family: String,
@@ -106,12 +108,35 @@ const MAX_TITLE_CHARS: usize = 400;
 /// out, never an error: a damaged Info dictionary or an XMP packet that is not XML leaves its
 /// fields empty.
 pub fn read(bytes: &[u8], text: &crate::Extracted) -> Metadata {
+    let doc = lopdf::Document::load_mem(bytes).ok();
+    let embedded = doc.as_ref().map(Embedded::of).unwrap_or_default();
+    read_with(embedded, text)
+}
+
+/// What a PDF says of itself, apart from its pages: its XMP packet and Info dictionary, read
+/// while the document is open for its text, so it is parsed once.
+#[derive(Debug, Default)]
+pub struct Embedded {
+    xmp: xmp::Xmp,
+    info: Info,
+}
+
+impl Embedded {
+    /// Reads the XMP packet and the Info dictionary of an opened document; what cannot be read
+    /// is left empty.
+    pub fn of(doc: &lopdf::Document) -> Embedded {
+        Embedded {
+            xmp: xmp::packet(doc).map(|p| xmp::parse(&p)).unwrap_or_default(),
+            info: info(doc),
+        }
+    }
+}
+
+/// The metadata of a PDF from what it says of itself and its extracted text.
+pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
     let pages = &text.pages;
     let heads = &text.running_heads;
-    let doc = lopdf::Document::load_mem(bytes).ok();
-    let xmp = doc.as_ref().and_then(xmp::packet).map(|p| xmp::parse(&p));
-    let xmp = xmp.unwrap_or_default();
-    let info = doc.as_ref().map(info).unwrap_or_default();
+    let Embedded { xmp, info } = embedded;
     let title = xmp
         .title
         .filter(|t| crate::extract::plausible_title(t))
@@ -142,7 +167,7 @@ pub fn read(bytes: &[u8], text: &crate::Extracted) -> Metadata {
         .author
         .map(|a| parse_names(split_names(&a)))
         .unwrap_or_default();
-    let authors = if !from_xmp.is_empty() {
+    let authors = if !from_xmp.is_empty() && plausible_authors(&from_xmp) {
         Some(Field::new(from_xmp, Source::Xmp))
     } else if !from_info.is_empty() && plausible_authors(&from_info) {
         Some(Field::new(from_info, Source::Info))
@@ -294,19 +319,26 @@ fn split_names(list: &str) -> Vec<String> {
 
 /// Info authors that are a person's names, not the account that made the file.
 fn plausible_authors(authors: &[Author]) -> bool {
-    const NOT_PEOPLE: [&str; 8] = [
+    // Accounts, tools and publishers: a publisher's tool writes its own name as the creator
+    // ("Cambridge Journals"). Words that begin so ("Administrator", "Publishing"), and words
+    // that are so whole (a "Press", never "Pressman").
+    const BEGINS: [&str; 8] = [
         "admin",
-        "user",
-        "owner",
-        "author",
-        "unknown",
         "microsoft",
         "adobe",
         "elsevier",
+        "springer",
+        "wiley",
+        "publish",
+        "journal",
     ];
+    const WHOLE: [&str; 7] = ["user", "owner", "author", "unknown", "press", "ltd", "inc"];
     authors.iter().all(|a| {
         let name = format!("{} {}", a.given, a.family).to_lowercase();
-        !NOT_PEOPLE.iter().any(|n| name.contains(n)) && !name.chars().any(|c| c.is_ascii_digit())
+        !name
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|word| BEGINS.iter().any(|n| word.starts_with(n)) || WHOLE.contains(&word))
+            && !name.chars().any(|c| c.is_ascii_digit())
     })
 }
 
@@ -341,6 +373,11 @@ mod tests {
         assert!(!plausible_authors(&a));
         let b = [Author::parse("Jane Doe").unwrap()];
         assert!(plausible_authors(&b));
+        let c = [Author::parse("Cambridge Journals").unwrap()];
+        assert!(!plausible_authors(&c));
+        // A word that merely starts like one is a name still ("Pressman").
+        let d = [Author::parse("Ann Pressman").unwrap()];
+        assert!(plausible_authors(&d));
     }
 
     #[test]

@@ -167,6 +167,8 @@ pub struct SearchResult {
     /// asked, and the page says so. Absent when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub meaning_only: bool,
+    /// What is known of the paper (authors, venue, DOI...), with where each field came from.
+    pub meta: crate::metadata::Record,
 }
 
 /// A further matching page of a paper.
@@ -193,6 +195,8 @@ pub struct PaperMeta {
     pub title: Option<String>,
     /// Its year, where known.
     pub year: Option<u16>,
+    /// Its record.
+    pub record: crate::metadata::Record,
     /// See [`SearchResult::meaning_only`].
     pub meaning_only: bool,
 }
@@ -281,6 +285,7 @@ pub fn group(
             path,
             title,
             year,
+            record,
             meaning_only,
         }) = paper(doc)
         else {
@@ -313,6 +318,7 @@ pub fn group(
             end: best.row.end,
             passages,
             meaning_only,
+            meta: record,
         });
     }
     results

@@ -37,6 +37,18 @@ pub enum Job {
         /// Where the paths removed go.
         reply: Sender<Result<Vec<PathBuf>>>,
     },
+    /// Correct a paper's record ([`Library::correct`]): `set` replaces fields, `reset`
+    /// takes corrections back.
+    Correct {
+        /// The paper.
+        path: PathBuf,
+        /// The fields set.
+        set: Vec<crate::metadata::Edit>,
+        /// The fields whose correction is taken back.
+        reset: Vec<&'static str>,
+        /// Where the record as now shown goes.
+        reply: Sender<Result<crate::metadata::Record>>,
+    },
     /// Install a model folder the person picked and offer it to the library
     /// ([`Library::offer_model`]); passages waiting for vectors get them after.
     ImportModel {

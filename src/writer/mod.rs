@@ -319,6 +319,14 @@ impl Writer {
             Job::Remove { paths, reply } => {
                 let _ = reply.send(self.library.remove(&paths));
             }
+            Job::Correct {
+                path,
+                set,
+                reset,
+                reply,
+            } => {
+                let _ = reply.send(self.library.correct(&path, &set, &reset));
+            }
             Job::UseModel { name, reply } => self.switch(id, &name, reply, report),
             Job::ImportModel { dir, reply } => {
                 // The lock first, so that a library another process writes is said before the

@@ -242,6 +242,45 @@ async function realPapersAtLaunch(shared) {
   const fileShown = await wd.execute("return [...document.querySelectorAll('#library-rows .doc-file')].length");
   check(fileShown === picked.length, "each row names its file");
   await shot(wd, "10-library-real.png");
+
+  // A paper's details, corrected with the keyboard only: Details, the year typed over, Enter.
+  const target = await wd.execute(
+    `const b = document.querySelector('#library-rows button[data-action="details"]');
+     if (!b) return null; b.focus(); return b.dataset.path;`,
+  );
+  check(target, "an indexed paper offers its details");
+  await wd.sendKeys(await wd.find('#library-rows button[data-action="details"]'), "\uE007");
+  await wd.waitFor("the details form", "return document.getElementById('record-dialog').open && document.activeElement.id === 'record-title'");
+  await shot(wd, "11-details.png");
+  const year = await wd.find("#record-year");
+  await wd.execute("const y = document.getElementById('record-year'); y.value = ''; y.focus();");
+  await wd.sendKeys(year, "1999\uE007");
+  const row = await wd.waitFor(
+    "the corrected year in the library",
+    `const tr = [...document.querySelectorAll('#library-rows tr')].find(r => r.dataset.path === ${JSON.stringify(target)});
+     return !document.getElementById('record-dialog').open && tr && /1999/.test(tr.querySelector('.doc-byline')?.innerText ?? '') ? tr.innerText : null;`,
+  );
+  check(row, "Enter saves the correction and the row shows it");
+  check(
+    await wd.execute("return document.activeElement?.dataset?.action === 'details'"),
+    "the focus is back on the paper's Details button",
+  );
+  // The correction says it is the user's, and a wrong value is refused with the reason.
+  await wd.sendKeys(await wd.find('#library-rows button[data-action="details"]'), "\uE007");
+  await wd.waitFor("the details form again", "return document.getElementById('record-dialog').open");
+  const mine = await wd.execute(`return document.querySelector('#record-dialog [data-source="user"]')?.innerText`);
+  check(/your correction/.test(mine ?? ""), `the year is marked as the user's ("${mine}")`);
+  await wd.execute("const y = document.getElementById('record-year'); y.value = ''; y.focus();");
+  await wd.sendKeys(await wd.find("#record-year"), "3021\uE007");
+  const refused = await wd.waitFor(
+    "the refusal",
+    "const e = document.getElementById('record-error'); return e && !e.hidden ? e.innerText : null;",
+  );
+  check(/not a year/.test(refused), `an impossible year is refused: "${refused}"`);
+  await shot(wd, "12-details-refused.png");
+  await wd.sendKeys(await wd.find("#record-year"), "\uE00C");
+  await wd.waitFor("the form closed by Esc", "return !document.getElementById('record-dialog').open");
+  check(await wd.execute("return !document.getElementById('view-library').hidden"), "Esc closes the form, not the library");
 }
 
 let session;

@@ -6,7 +6,7 @@ use lopdf::{dictionary, Object, Stream};
 use medshelf::fixtures::{write_pdf, FixturePage};
 use medshelf::metadata::{self, eval::evaluate};
 
-use crate::support::{shared, skip};
+use crate::support::{assert_ran, cli, cli_json, shared, skip, write_papers};
 
 #[test]
 fn the_development_table_reads_better_than_the_info_dictionary() {
@@ -88,4 +88,178 @@ fn garbage_metadata_leaves_fields_empty_and_nothing_crashes() {
     // The authors are kept to a bound (or refused), never ten thousand.
     assert!(m.authors.is_none_or(|a| a.value.len() <= 100));
     assert!(m.doi.is_none());
+}
+
+/// The `meta` object's fields, as the contract names them.
+const META_FIELDS: [&str; 10] = [
+    "title",
+    "authors",
+    "year",
+    "venue",
+    "doi",
+    "pmid",
+    "pmcid",
+    "trial_ids",
+    "abstract",
+    "provenance",
+];
+
+#[test]
+fn records_are_stored_shown_and_corrections_win_over_re_indexing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let dir = papers.dir.to_str().unwrap();
+    let sepsis = papers.sepsis.to_str().unwrap();
+    assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
+
+    // Every row of `docs --json` carries the record, each field with its source.
+    let docs = cli_json(&lib, None, &["docs", "--json"]);
+    let row = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"] == sepsis)
+        .unwrap();
+    for field in META_FIELDS {
+        assert!(row["meta"].get(field).is_some(), "{field} missing: {row}");
+    }
+    assert_eq!(row["meta"]["title"], "Early antibiotics in septic shock");
+    assert_eq!(row["meta"]["provenance"]["title"], "info");
+    // The fixture prints no year (its running head names none with a cue).
+    assert!(row["meta"]["year"].is_null(), "{row}");
+
+    // Corrections: checked first (nothing written when one is refused), then kept and shown.
+    let refused = cli(&lib, None)
+        .args(["meta", sepsis, "--set", "year=2023", "--set", "year=3024"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("'3024' is not a year"), "{stderr}");
+    let unknown = cli(&lib, None)
+        .args(["meta", sepsis, "--set", "colour=red"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("there is no field 'colour'"));
+    let not_held = cli(&lib, None)
+        .args(["meta", &format!("{dir}/elsewhere.pdf")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&not_held.stderr).contains("is not an indexed paper"));
+    assert!(cli_json(&lib, None, &["meta", sepsis, "--json"])["year"].is_null());
+
+    let meta = cli_json(
+        &lib,
+        None,
+        &[
+            "meta",
+            sepsis,
+            "--json",
+            "--set",
+            "title=Early antibiotics in septic shock: a cohort",
+            "--set",
+            "authors=Doe, Jane; John Smith",
+            "--set",
+            "doi=https://doi.org/10.1000/XYZ.123",
+            "--set",
+            "year=2023",
+        ],
+    );
+    assert_eq!(meta["authors"][0]["family"], "Doe");
+    assert_eq!(meta["authors"][1]["given"], "John");
+    assert_eq!(meta["doi"], "10.1000/xyz.123");
+    assert_eq!(meta["provenance"]["doi"], "user");
+
+    // The paper taken out and indexed again is read again: the corrections still win.
+    assert_ran(&cli(&lib, None).args(["remove", sepsis]).output().unwrap());
+    assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
+    let results = cli_json(&lib, None, &["search", "ferritin", "--json"]);
+    let top = &results["results"][0];
+    assert_eq!(top["path"], sepsis);
+    assert_eq!(top["title"], "Early antibiotics in septic shock: a cohort");
+    assert_eq!(top["year"], 2023);
+    assert_eq!(top["meta"]["provenance"]["title"], "user");
+    assert_eq!(top["meta"]["authors"][0]["family"], "Doe");
+    for field in META_FIELDS {
+        assert!(top["meta"].get(field).is_some(), "{field} missing: {top}");
+    }
+
+    // A correction taken back shows the reading again.
+    let meta = cli_json(&lib, None, &["meta", sepsis, "--json", "--reset", "year"]);
+    assert!(meta["year"].is_null(), "{meta}");
+    assert!(meta["provenance"].get("year").is_none(), "{meta}");
+    assert_eq!(meta["title"], "Early antibiotics in septic shock: a cohort");
+}
+
+#[test]
+fn papers_indexed_before_records_were_kept_get_them_at_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let dir = papers.dir.to_str().unwrap();
+    assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
+    // As a library written before the records' schema: no record, no reader.
+    let conn = rusqlite::Connection::open(lib.join("catalog.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE documents SET metadata = NULL, metadata_reader = 0",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let before = cli_json(
+        &lib,
+        None,
+        &["meta", papers.sepsis.to_str().unwrap(), "--json"],
+    );
+    // Until then the title kept since the first schema stands in, without a claimed source.
+    assert_eq!(before["title"], "Early antibiotics in septic shock");
+    assert!(before["provenance"].get("title").is_none(), "{before}");
+    let out = cli(&lib, None).args(["index", dir]).output().unwrap();
+    assert_ran(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 0, unchanged 3"));
+    let after = cli_json(
+        &lib,
+        None,
+        &["meta", papers.sepsis.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(after["provenance"]["title"], "info", "{after}");
+}
+
+#[test]
+fn a_library_of_real_papers_stores_what_the_reader_reads() {
+    let Some(shared) = shared().or_else(|| skip("metadata", "../shared is absent")) else {
+        return;
+    };
+    let pdfs = shared.join("data/pdfs");
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("papers");
+    std::fs::create_dir(&folder).unwrap();
+    // Papers of the table with a DOI, a venue and authors to carry through.
+    let table = metadata::eval::load_truth(&shared.join("data/metadata/truth_dev.tsv")).unwrap();
+    let mut names: Vec<String> = table
+        .iter()
+        .filter(|t| !t.doi.is_empty())
+        .map(|t| t.file.clone())
+        .take(5)
+        .collect();
+    names.sort();
+    for name in &names {
+        std::fs::copy(pdfs.join(name), folder.join(name)).unwrap();
+    }
+    let lib = tmp.path().join("lib");
+    assert_ran(
+        &cli(&lib, None)
+            .args(["index", folder.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    for name in &names {
+        let path = folder.join(name);
+        let shown = cli_json(&lib, None, &["meta", path.to_str().unwrap(), "--json"]);
+        let read = metadata::Record::from(&metadata::read_file(&path).unwrap());
+        assert_eq!(shown, serde_json::to_value(&read).unwrap(), "{name}");
+        assert!(shown["doi"].is_string(), "{name}: {shown}");
+    }
 }

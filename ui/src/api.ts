@@ -14,11 +14,35 @@ export interface PassageHit {
   end: number;
 }
 
+/** One author of a paper. */
+export interface Author {
+  family: string;
+  given: string;
+}
+
+/** Where a field of a paper's record came from, most trusted first. */
+export type Source = "user" | "zotero" | "xmp" | "info" | "layout" | "pattern";
+
+/** What is known of a paper (the engine's `metadata::Record`). */
+export interface Meta {
+  title: string | null;
+  authors: Author[];
+  year: number | null;
+  venue: string | null;
+  doi: string | null;
+  pmid: string | null;
+  pmcid: string | null;
+  trial_ids: string[];
+  abstract: string | null;
+  provenance: Partial<Record<string, Source>>;
+}
+
 export interface SearchResult {
   rank: number;
   path: string;
   title: string | null;
   year?: number;
+  meta?: Meta;
   page: number;
   score: number;
   snippet: string;
@@ -65,6 +89,8 @@ export interface Document {
   paths: string[];
   title: string | null;
   year: number | null;
+  /** The record, for indexed papers. */
+  meta?: Meta | null;
   pages: number;
   chunks: number;
   status: "indexed" | "failed" | string;
@@ -117,6 +143,9 @@ export const api = {
   cancelIndexing: () => invoke<void>("cancel_indexing"),
   documents: () => invoke<Document[]>("documents"),
   removePaths: (paths: string[]) => invoke<string[]>("remove_paths", { paths }),
+  /** Corrects a paper's record: `set` as [field, value] pairs, `reset` takes corrections back. */
+  correctRecord: (path: string, set: [string, string][], reset: string[]) =>
+    invoke<Meta>("correct_record", { path, set, reset }),
   allowView: (path: string) => invoke<void>("allow_view", { path }),
   openExternal: (path: string) => invoke<void>("open_external", { path }),
   reveal: (path: string) => invoke<void>("reveal", { path }),

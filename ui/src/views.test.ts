@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { SearchResult } from "./api";
+import type { Meta, SearchResult } from "./api";
 import { emptyIngest, applyEvent } from "./ingest";
 import {
+  byline,
   moveSelection,
+  recordChanges,
+  recordValues,
+  renderRecordForm,
   renderEmpty,
   renderFolders,
   renderIngestFiles,
@@ -142,5 +146,65 @@ describe("renderEmpty", () => {
     expect(renderEmpty({ ...base, documents: 0, indexing: true })).toContain("being indexed");
     expect(renderEmpty({ ...base, documents: 1 })).toContain("1 paper in your library");
     expect(renderEmpty({ ...base, answered: true })).toBe("");
+  });
+});
+
+describe("records", () => {
+  const meta = (over: Partial<Meta> = {}): Meta => ({
+    title: "IL-6 in sepsis",
+    authors: [
+      { family: "Doe", given: "Jane" },
+      { family: "Smith", given: "J" },
+      { family: "Lee", given: "" },
+    ],
+    year: 2021,
+    venue: "Crit <Care>",
+    doi: "10.1000/x1",
+    pmid: null,
+    pmcid: null,
+    trial_ids: [],
+    abstract: null,
+    provenance: { title: "xmp", year: "user", venue: "pattern" },
+    ...over,
+  });
+
+  it("names a paper by first author, venue and year, escaped", () => {
+    expect(byline(meta())).toBe("Doe et al. · Crit <Care> · 2021");
+    expect(byline(meta({ authors: [{ family: "Doe", given: "" }] }))).toBe("Doe · Crit <Care> · 2021");
+    // A year the user emptied is no year, whatever the first page said.
+    expect(byline(meta({ authors: [], venue: null, year: null }), 2019)).toBe("");
+    expect(byline(undefined, 2019)).toBe("2019");
+    const html = renderResults([result({ meta: meta() })], 0);
+    expect(html).toContain("Doe et al. · Crit &lt;Care&gt; · <span class=\"year\">2021</span>");
+  });
+
+  it("shows the DOI in the library as text, never as a link", () => {
+    const html = renderLibrary([
+      { path: "/a.pdf", paths: ["/a.pdf"], title: "T", year: 2021, meta: meta(), pages: 1, chunks: 1, status: "indexed", error: null, error_code: null },
+    ]);
+    expect(html).toContain('<span class="doi">doi:10.1000/x1</span>');
+    expect(html).not.toContain("href");
+    expect(html).toContain('data-action="details"');
+  });
+
+  it("turns a filled-in form into the corrections it asks for", () => {
+    const m = meta();
+    const values = recordValues(m);
+    expect(values.authors).toBe("Doe, Jane; Smith, J; Lee");
+    expect(recordChanges(m, values)).toEqual([]);
+    const typed = { ...values, year: " 2020 ", venue: "", title: "IL-6  in sepsis" };
+    expect(recordChanges(m, typed)).toEqual([
+      ["year", "2020"],
+      ["venue", ""],
+    ]);
+  });
+
+  it("says where each value came from and offers the PDF's reading back for corrections", () => {
+    const html = renderRecordForm('/p/"x".pdf', meta());
+    expect(html).toContain('data-path="/p/&quot;x&quot;.pdf"');
+    expect(html).toContain("from the PDF&#39;s XMP metadata");
+    expect(html).toContain('data-reset="year"');
+    expect(html).not.toContain('data-reset="title"');
+    expect(html).toContain('value="Crit &lt;Care&gt;"');
   });
 });

@@ -1,6 +1,6 @@
 // Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, InstalledModel, ModelInfo, SearchResult } from "./api";
+import type { Document, InstalledModel, Meta, ModelInfo, SearchResult } from "./api";
 import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
 import { type FileEntry, stateLabel } from "./ingest";
 import { fileFailure } from "./problem";
@@ -8,6 +8,113 @@ import { fileFailure } from "./problem";
 /** The title a paper is shown under: its own, else its file name. */
 export function displayTitle(title: string | null | undefined, path: string): string {
   return title && title.trim() ? title.trim() : basename(path);
+}
+
+/** What a list says of a paper's origin: its first author (et al.), venue and year, where known. */
+function bylineParts(meta: Meta | null | undefined, year?: number | null) {
+  const authors = meta?.authors ?? [];
+  const first =
+    authors.length === 0
+      ? ""
+      : authors.length === 1
+        ? authors[0].family
+        : authors.length === 2
+          ? `${authors[0].family} and ${authors[1].family}`
+          : `${authors[0].family} et al.`;
+  // A record's year is the year shown: where the user emptied it, there is none.
+  const y = meta ? meta.year : (year ?? null);
+  return { first, venue: meta?.venue ?? "", year: y ? String(y) : "" };
+}
+
+/** How a list names a paper's origin: "Doe et al. · Lancet · 2021". */
+export function byline(meta: Meta | null | undefined, year?: number | null): string {
+  const p = bylineParts(meta, year);
+  return [p.first, p.venue, p.year].filter((s) => s).join(" · ");
+}
+
+/** The byline as HTML: escaped, the year in its own span. */
+function bylineHtml(meta: Meta | null | undefined, year?: number | null): string {
+  const p = bylineParts(meta, year);
+  return [escapeHtml(p.first), escapeHtml(p.venue), p.year ? `<span class="year">${p.year}</span>` : ""]
+    .filter((s) => s)
+    .join(" · ");
+}
+
+/** The fields of a record the details form edits, in order, with their labels and hints. */
+export const RECORD_FIELDS: { field: string; label: string; hint: string; long?: boolean }[] = [
+  { field: "title", label: "Title", hint: "" },
+  { field: "authors", label: "Authors", hint: "Surname, Given; Surname, Given" },
+  { field: "year", label: "Year", hint: "e.g. 2021" },
+  { field: "venue", label: "Journal", hint: "journal, preprint server or conference" },
+  { field: "doi", label: "DOI", hint: "10.NNNN/…" },
+  { field: "pmid", label: "PMID", hint: "digits" },
+  { field: "pmcid", label: "PMCID", hint: "PMC…" },
+  { field: "trial_ids", label: "Trial ids", hint: "NCT01234567; ISRCTN…" },
+  { field: "abstract", label: "Abstract", hint: "", long: true },
+];
+
+/** Each field of a record as a person types it (the values the details form starts from). */
+export function recordValues(meta: Meta): Record<string, string> {
+  return {
+    title: meta.title ?? "",
+    authors: meta.authors.map((a) => (a.given ? `${a.family}, ${a.given}` : a.family)).join("; "),
+    year: meta.year ? String(meta.year) : "",
+    venue: meta.venue ?? "",
+    doi: meta.doi ?? "",
+    pmid: meta.pmid ?? "",
+    pmcid: meta.pmcid ?? "",
+    trial_ids: meta.trial_ids.join("; "),
+    abstract: meta.abstract ?? "",
+  };
+}
+
+/** The corrections a filled-in form asks for: the fields whose text changed (white space
+ * aside), as [field, value] pairs. */
+export function recordChanges(meta: Meta, typed: Record<string, string>): [string, string][] {
+  const before = recordValues(meta);
+  const norm = (s: string) => s.replace(/\s+/g, " ").trim();
+  return RECORD_FIELDS.map(({ field }) => field)
+    .filter((f) => f in typed && norm(typed[f]) !== norm(before[f] ?? ""))
+    .map((f) => [f, norm(typed[f])]);
+}
+
+/** Where a field came from, in words. */
+const SOURCE_WORDS: Record<string, string> = {
+  user: "your correction",
+  zotero: "from Zotero",
+  xmp: "from the PDF's XMP metadata",
+  info: "from the PDF's document properties",
+  layout: "read from the first page",
+  pattern: "read from the text",
+};
+
+/** The details form of one paper: each field with where its value came from, and a way back
+ * to the PDF's reading where the value is the user's. */
+export function renderRecordForm(path: string, meta: Meta): string {
+  const values = recordValues(meta);
+  const rows = RECORD_FIELDS.map(({ field, label, hint, long }) => {
+    const id = `record-${field}`;
+    const value = escapeHtml(values[field] ?? "");
+    const source = meta.provenance[field];
+    const input = long
+      ? `<textarea id="${id}" name="${field}" rows="4" placeholder="${escapeHtml(hint)}">${value}</textarea>`
+      : `<input id="${id}" name="${field}" value="${value}" placeholder="${escapeHtml(hint)}" autocomplete="off">`;
+    const from = source
+      ? `<span class="source" data-source="${source}">${escapeHtml(SOURCE_WORDS[source] ?? source)}</span>`
+      : "";
+    const reset =
+      source === "user"
+        ? ` <button type="button" data-reset="${field}" title="Forget your correction and show what was read from the PDF">Use the PDF's</button>`
+        : "";
+    return `<label for="${id}">${escapeHtml(label)}</label><div class="record-field">${input}<div class="record-source">${from}${reset}</div></div>`;
+  }).join("\n");
+  return `<form id="record-form" class="record-form" data-path="${escapeHtml(path)}">
+  <h2>Details of ${escapeHtml(basename(path))}</h2>
+  <p class="hint">Your corrections are kept and win over what MedShelf reads from the PDF, also after re-indexing. An empty field says the paper has none.</p>
+  <div class="record-grid">${rows}</div>
+  <div id="record-error" class="error" role="alert" hidden></div>
+  <div class="record-actions"><button type="submit" class="primary">Save (Enter)</button> <button type="button" data-action="close-record">Cancel (Esc)</button></div>
+</form>`;
 }
 
 /** The result list. `selected` is the index of the highlighted result. */
@@ -30,12 +137,18 @@ export function renderResults(results: SearchResult[], selected: number): string
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
-  <div class="result-meta">${escapeHtml(basename(r.path))}${r.year ? ` · <span class="year">${r.year}</span>` : ""} · page ${r.page}${weak}</div>
+  <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
   ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
 </li>`;
     })
     .join("\n");
+}
+
+/** A result's byline, with the year marked, followed by a separator; empty where nothing is known. */
+function resultByline(r: SearchResult): string {
+  const line = bylineHtml(r.meta, r.year);
+  return line ? `<span class="byline">${line}</span> · ` : "";
 }
 
 function stripMarks(s: string): string {
@@ -55,11 +168,12 @@ export function renderLibrary(docs: Document[]): string {
         : `<span class="status ok">${escapeHtml(d.status)}</span>`;
       const path = escapeHtml(d.path);
       return `<tr data-path="${path}">
-  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}${d.year ? ` <span class="year">(${d.year})</span>` : ""}</div>
-      <div class="doc-path" title="${path}"><span class="doc-file">${escapeHtml(basename(d.path))}</span> · ${escapeHtml(dirname(d.path))}</div></td>
+  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}</div>
+      ${docByline(d)}<div class="doc-path" title="${path}"><span class="doc-file">${escapeHtml(basename(d.path))}</span> · ${escapeHtml(dirname(d.path))}</div></td>
   <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
   <td class="actions">
     ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
+    ${failed ? "" : `<button data-action="details" data-path="${path}" title="See and correct title, authors, year, journal, DOI">Details</button>`}
     <button data-action="reindex" data-path="${path}">Re-index</button>
     <button data-action="reveal" data-path="${path}">Show in folder</button>
     <button data-action="remove" data-path="${path}" class="danger">Remove</button>
@@ -67,6 +181,14 @@ export function renderLibrary(docs: Document[]): string {
 </tr>`;
     })
     .join("\n");
+}
+
+/** A library row's byline and DOI (shown as text: MedShelf opens nothing on the network). */
+function docByline(d: Document): string {
+  const line = bylineHtml(d.meta, d.year);
+  const doi = d.meta?.doi ? `<span class="doi">doi:${escapeHtml(d.meta.doi)}</span>` : "";
+  if (!line && !doi) return "";
+  return `<div class="doc-byline">${line}${line && doi ? " · " : ""}${doi}</div>`;
 }
 
 /** Moves a selection by `delta` within `count` items, stopping at the ends. */

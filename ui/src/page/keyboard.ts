@@ -24,6 +24,8 @@ document.addEventListener("keydown", (e) => {
     setMode((["hybrid", "lexical", "semantic"] as Mode[])[Number(e.key) - 1]);
     return;
   }
+  // An open dialog (a paper's details) has the keyboard: Esc closes it, not the view.
+  if (document.querySelector("dialog[open]")) return;
   if (e.key === "Escape") {
     if (state.view !== "search") {
       e.preventDefault();

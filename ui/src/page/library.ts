@@ -1,12 +1,75 @@
 // The library view: every paper with its state and actions, the folders followed, the models.
-import { api } from "../api";
+import { api, type Document, type Meta } from "../api";
 import { describe } from "../problem";
-import { renderFolders, renderLibrary, renderModels } from "../views";
+import { recordChanges, renderFolders, renderLibrary, renderModels, renderRecordForm } from "../views";
 import { loadStatus } from "./status";
 import { $, onShow, showView, state } from "./state";
 import { openResult } from "./viewer";
 
 onShow("library", () => void loadLibrary());
+
+/** The papers shown, by path: what the details form starts from. */
+let shown = new Map<string, Document>();
+
+/** Opens the details form of a paper, focused on its first field. */
+function openRecord(path: string, meta: Meta) {
+  const dialog = $("record-dialog") as HTMLDialogElement;
+  dialog.innerHTML = renderRecordForm(path, meta);
+  dialog.dataset.path = path;
+  if (!dialog.open) dialog.showModal();
+  dialog.querySelector<HTMLInputElement>("input")?.focus();
+}
+
+/** Saves the corrections the form asks for (or takes one back), then shows the library again. */
+async function saveRecord(path: string, set: [string, string][], reset: string[]) {
+  const dialog = $("record-dialog") as HTMLDialogElement;
+  const error = dialog.querySelector<HTMLElement>("#record-error");
+  try {
+    const meta = await api.correctRecord(path, set, reset);
+    await loadLibrary();
+    if (reset.length > 0) {
+      // Taken back: the form stays, showing what the PDF says now.
+      openRecord(path, meta);
+    } else {
+      dialog.close();
+      document.querySelector<HTMLButtonElement>(`button[data-action="details"][data-path="${CSS.escape(path)}"]`)?.focus();
+    }
+  } catch (e) {
+    if (error) {
+      error.textContent = describe(e);
+      error.hidden = false;
+    }
+  }
+}
+
+$("record-dialog").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.target as HTMLFormElement;
+  const path = form.dataset.path ?? "";
+  const meta = shown.get(path)?.meta;
+  if (!meta) return;
+  const typed: Record<string, string> = {};
+  new FormData(form).forEach((v, k) => (typed[k] = String(v)));
+  const set = recordChanges(meta, typed);
+  if (set.length === 0) {
+    ($("record-dialog") as HTMLDialogElement).close();
+    return;
+  }
+  void saveRecord(path, set, []);
+});
+$("record-dialog").addEventListener("click", (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button");
+  const path = ($("record-dialog") as HTMLDialogElement).dataset.path ?? "";
+  if (button?.dataset.reset) void saveRecord(path, [], [button.dataset.reset]);
+  else if (button?.dataset.action === "close-record") ($("record-dialog") as HTMLDialogElement).close();
+});
+$("record-dialog").addEventListener("keydown", (e) => {
+  // Ctrl+Enter saves from the abstract's text area too (Enter there is a new line).
+  if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
+    e.preventDefault();
+    $("record-dialog").querySelector<HTMLFormElement>("form")?.requestSubmit();
+  }
+});
 
 /** Loads and shows the papers, the folders and the models. */
 export async function loadLibrary() {
@@ -17,6 +80,7 @@ export async function loadLibrary() {
     $("models").innerHTML = renderModels(models, status.model);
     state.status = status;
     $("library-rows").innerHTML = renderLibrary(docs);
+    shown = new Map(docs.map((d) => [d.path, d]));
     const failed = docs.filter((d) => d.status === "failed").length;
     $("library-summary").textContent =
       `${docs.length} papers · ${status.chunks} passages${failed ? ` · ${failed} could not be read` : ""} · ` +
@@ -47,6 +111,11 @@ $("view-library").addEventListener("click", async (e) => {
           ],
         };
         await openResult(0, 1);
+        break;
+      }
+      case "details": {
+        const meta = shown.get(path)?.meta;
+        if (meta) openRecord(path, meta);
         break;
       }
       case "reindex":

@@ -1,0 +1,407 @@
+//! A paper's record as the library stores and shows it, and the user's corrections to it.
+//!
+//! [`Record`] is the `meta` object of `docs --json` and `search --json`: each field's value
+//! and, in `provenance`, where it came from. The record read from the PDF is stored as it is;
+//! a user's corrections ([`Edit`]) are kept apart, keyed by the paper's content, and laid over
+//! it each time it is shown ([`Record::with_edits`]), so that reading the PDF again (a better
+//! reader, a re-index) never overwrites what the user said.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Author, Metadata, Source};
+
+/// The version of the metadata reader. Records read by an older one are read again by the
+/// next index run, so a better reader reaches papers indexed before it.
+pub const READER: i64 = 1;
+
+/// The fields a record has, by their names in JSON and in `meta --set`.
+pub const FIELDS: [&str; 9] = [
+    "title",
+    "authors",
+    "year",
+    "venue",
+    "doi",
+    "pmid",
+    "pmcid",
+    "trial_ids",
+    "abstract",
+];
+
+/// What is known of a paper, field by field, with where each value came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Its title.
+    pub title: Option<String>,
+    /// Its authors, in order.
+    #[serde(default)]
+    pub authors: Vec<Author>,
+    /// The year it was published.
+    pub year: Option<u16>,
+    /// The journal, preprint server or conference.
+    pub venue: Option<String>,
+    /// Its DOI, lower-case, without a resolver prefix.
+    pub doi: Option<String>,
+    /// Its PubMed id.
+    pub pmid: Option<String>,
+    /// Its PubMed Central id (`PMC` and digits).
+    pub pmcid: Option<String>,
+    /// Trial registration ids (NCT01234567 and the like).
+    #[serde(default)]
+    pub trial_ids: Vec<String>,
+    /// Its abstract.
+    #[serde(rename = "abstract")]
+    pub abstract_text: Option<String>,
+    /// Where each field that has a value (or that the user emptied) came from, by field name.
+    #[serde(default)]
+    pub provenance: BTreeMap<String, Source>,
+}
+
+impl From<&Metadata> for Record {
+    fn from(m: &Metadata) -> Self {
+        let mut record = Record::default();
+        let mut note = |field: &str, source: Source| {
+            record.provenance.insert(field.to_string(), source);
+        };
+        if let Some(f) = &m.title {
+            note("title", f.source);
+        }
+        if let Some(f) = &m.authors {
+            note("authors", f.source);
+        }
+        if let Some(f) = &m.year {
+            note("year", f.source);
+        }
+        if let Some(f) = &m.venue {
+            note("venue", f.source);
+        }
+        if let Some(f) = &m.doi {
+            note("doi", f.source);
+        }
+        record.title = m.title.as_ref().map(|f| f.value.clone());
+        record.authors = m
+            .authors
+            .as_ref()
+            .map(|f| f.value.clone())
+            .unwrap_or_default();
+        record.year = m.year.as_ref().map(|f| f.value);
+        record.venue = m.venue.as_ref().map(|f| f.value.clone());
+        record.doi = m.doi.as_ref().map(|f| f.value.clone());
+        record
+    }
+}
+
+impl Record {
+    /// The record with the user's corrections laid over it. A correction that no longer parses
+    /// (written by a later MedShelf, say) is skipped rather than shown wrong.
+    pub fn with_edits<'a>(mut self, edits: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        for (field, value) in edits {
+            if let Ok(edit) = Edit::parse(field, value) {
+                edit.apply(&mut self);
+            }
+        }
+        self
+    }
+
+    /// A record of a paper indexed before records were stored: the title the catalog kept and
+    /// the year its first page prints. Where the title came from was not kept, so it is not
+    /// claimed.
+    pub fn fallback(title: Option<String>, year: Option<u16>) -> Self {
+        let mut record = Record {
+            title,
+            year,
+            ..Record::default()
+        };
+        if year.is_some() {
+            record.provenance.insert("year".into(), Source::Pattern);
+        }
+        record
+    }
+
+    /// The first author's surname with "et al." where there are more: how a list names a paper.
+    pub fn first_author_short(&self) -> Option<String> {
+        let first = self.authors.first()?;
+        Some(match self.authors.len() {
+            1 => first.family.clone(),
+            2 => format!("{} and {}", first.family, self.authors[1].family),
+            _ => format!("{} et al.", first.family),
+        })
+    }
+}
+
+/// Why a correction was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// No such field.
+    #[error("there is no field '{0}': the fields are {fields}", fields = FIELDS.join(", "))]
+    UnknownField(String),
+    /// `--set` without `=`.
+    #[error("'{0}' is not FIELD=VALUE (e.g. year=2021)")]
+    NotAnAssignment(String),
+    /// The value does not fit the field.
+    #[error("{field}: {reason}")]
+    BadValue {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with the value, in words.
+        reason: String,
+    },
+}
+
+/// The longest text a correction keeps, in characters, per field: a title or a venue longer
+/// than this is a paste gone wrong.
+const MAX_EDIT_CHARS: usize = 1_000;
+/// The longest abstract kept, in characters.
+const MAX_ABSTRACT_CHARS: usize = 20_000;
+/// The most authors a correction lists.
+const MAX_EDIT_AUTHORS: usize = 1_000;
+
+/// One correction, checked: a field and its new value (`None`: the user says the paper has
+/// none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// The field, one of [`FIELDS`].
+    pub field: &'static str,
+    /// The value as stored (normalised: a DOI lower-cased, names split), `None` for "none".
+    value: Option<String>,
+}
+
+impl Edit {
+    /// A `FIELD=VALUE` argument, checked.
+    pub fn parse_assignment(arg: &str) -> Result<Edit, EditError> {
+        let (field, value) = arg
+            .split_once('=')
+            .ok_or_else(|| EditError::NotAnAssignment(arg.to_string()))?;
+        Edit::parse(field.trim(), value)
+    }
+
+    /// A field and the value typed for it, checked and normalised. An empty value records that
+    /// the paper has none (a wrong venue the reader keeps finding, say).
+    pub fn parse(field: &str, value: &str) -> Result<Edit, EditError> {
+        let field = FIELDS
+            .iter()
+            .copied()
+            .find(|f| f.eq_ignore_ascii_case(field))
+            .ok_or_else(|| EditError::UnknownField(field.to_string()))?;
+        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        if value.is_empty() {
+            return Ok(Edit { field, value: None });
+        }
+        let bad = |reason: String| EditError::BadValue { field, reason };
+        if value.chars().any(char::is_control) {
+            return Err(bad("control characters are not text".into()));
+        }
+        let max = if field == "abstract" {
+            MAX_ABSTRACT_CHARS
+        } else {
+            MAX_EDIT_CHARS
+        };
+        if value.chars().count() > max {
+            return Err(bad(format!("longer than {max} characters")));
+        }
+        let value = match field {
+            "year" => {
+                let this_year = current_year();
+                match value.parse::<u16>() {
+                    Ok(y) if (1500..=this_year + 1).contains(&y) => y.to_string(),
+                    _ => {
+                        return Err(bad(format!(
+                            "'{value}' is not a year between 1500 and {}",
+                            this_year + 1
+                        )))
+                    }
+                }
+            }
+            "doi" => super::normalize_doi(&value).ok_or_else(|| {
+                bad(format!(
+                    "'{value}' is not a DOI (10.NNNN/..., e.g. 10.1056/NEJMoa2034577)"
+                ))
+            })?,
+            "pmid" => {
+                let digits = value.trim_start_matches("PMID:").trim();
+                if digits.len() > 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(bad(format!("'{value}' is not a PubMed id (digits only)")));
+                }
+                digits.trim_start_matches('0').to_string()
+            }
+            "pmcid" => {
+                let upper = value.to_ascii_uppercase();
+                let digits = upper.trim_start_matches("PMC");
+                if digits.is_empty()
+                    || digits.len() > 10
+                    || !digits.chars().all(|c| c.is_ascii_digit())
+                {
+                    return Err(bad(format!("'{value}' is not a PMC id (PMC and digits)")));
+                }
+                format!("PMC{digits}")
+            }
+            "trial_ids" => {
+                let ids = split_list(&value);
+                if let Some(id) = ids.iter().find(|id| {
+                    id.len() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                }) {
+                    return Err(bad(format!(
+                        "'{id}' is not a registration id (letters, digits and dashes)"
+                    )));
+                }
+                ids.join("; ")
+            }
+            "authors" => {
+                let names = split_list(&value);
+                if names.len() > MAX_EDIT_AUTHORS {
+                    return Err(bad(format!("more than {MAX_EDIT_AUTHORS} names")));
+                }
+                if let Some(n) = names.iter().find(|n| Author::parse(n).is_none()) {
+                    return Err(bad(format!("'{n}' is not a name")));
+                }
+                names.join("; ")
+            }
+            _ => value,
+        };
+        Ok(Edit {
+            field,
+            value: Some(value),
+        })
+    }
+
+    /// The value as stored in the catalog ("" for none).
+    pub fn stored_value(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
+
+    fn apply(&self, r: &mut Record) {
+        let v = self.value.clone();
+        match self.field {
+            "title" => r.title = v,
+            "authors" => {
+                r.authors = v
+                    .map(|v| {
+                        split_list(&v)
+                            .iter()
+                            .filter_map(|n| Author::parse(n))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            "year" => r.year = v.and_then(|v| v.parse().ok()),
+            "venue" => r.venue = v,
+            "doi" => r.doi = v,
+            "pmid" => r.pmid = v,
+            "pmcid" => r.pmcid = v,
+            "trial_ids" => r.trial_ids = v.map(|v| split_list(&v)).unwrap_or_default(),
+            "abstract" => r.abstract_text = v,
+            _ => return,
+        }
+        r.provenance.insert(self.field.to_string(), Source::User);
+    }
+}
+
+/// A list as a person types it: names or ids separated by `;` (a name holds a comma of its
+/// own: "Smith, John; Doe, Jane").
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// This year, from the system clock (UTC is close enough to bound a year).
+fn current_year() -> u16 {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    // Civil year from days since 1970 (Howard Hinnant's days-to-date, year part only).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    year.clamp(2000, 9999) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrections_are_checked_and_normalised() {
+        let e = Edit::parse_assignment("DOI=https://doi.org/10.1056/NEJMoa2034577").unwrap();
+        assert_eq!(e.stored_value(), "10.1056/nejmoa2034577");
+        assert_eq!(
+            Edit::parse("pmcid", "pmc123").unwrap().stored_value(),
+            "PMC123"
+        );
+        assert_eq!(
+            Edit::parse("year", " 2021 ").unwrap().stored_value(),
+            "2021"
+        );
+        assert!(Edit::parse("year", "").unwrap().value.is_none());
+        for (field, value) in [
+            ("year", "3021"),
+            ("year", "20x1"),
+            ("year", "99"),
+            ("doi", "not a doi"),
+            ("pmid", "12ab"),
+            ("trial_ids", "NCT0123 4567; x/y"),
+            ("title", "a\u{7}b"),
+        ] {
+            let err = Edit::parse(field, value).unwrap_err();
+            assert!(matches!(err, EditError::BadValue { .. }), "{field}={value}");
+        }
+        let err = Edit::parse_assignment("colour=red").unwrap_err();
+        assert!(err.to_string().contains("title, authors, year"), "{err}");
+        assert!(matches!(
+            Edit::parse_assignment("year 2021"),
+            Err(EditError::NotAnAssignment(_))
+        ));
+    }
+
+    #[test]
+    fn corrections_win_and_say_so() {
+        let read = Record {
+            title: Some("Wrong title".into()),
+            year: Some(2014),
+            venue: Some("Some journal".into()),
+            provenance: BTreeMap::from([
+                ("title".to_string(), Source::Layout),
+                ("year".to_string(), Source::Pattern),
+                ("venue".to_string(), Source::Pattern),
+            ]),
+            ..Record::default()
+        };
+        let shown = read.with_edits([
+            ("title", "Right title"),
+            ("authors", "Smith, John; Jane Doe"),
+            ("venue", ""),
+        ]);
+        assert_eq!(shown.title.as_deref(), Some("Right title"));
+        assert_eq!(shown.year, Some(2014));
+        assert_eq!(shown.venue, None);
+        assert_eq!(shown.authors[1].family, "Doe");
+        assert_eq!(shown.first_author_short().as_deref(), Some("Smith and Doe"));
+        assert_eq!(shown.provenance["title"], Source::User);
+        assert_eq!(shown.provenance["venue"], Source::User);
+        assert_eq!(shown.provenance["year"], Source::Pattern);
+    }
+
+    #[test]
+    fn the_year_is_this_century() {
+        let y = current_year();
+        assert!((2024..2200).contains(&y), "{y}");
+    }
+
+    #[test]
+    fn the_json_names_the_contract_fields() {
+        let json = serde_json::to_value(Record::default()).unwrap();
+        for field in FIELDS {
+            assert!(json.get(field).is_some(), "{field} missing");
+        }
+        assert!(json.get("provenance").is_some());
+    }
+}
