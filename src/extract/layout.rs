@@ -29,6 +29,28 @@ struct Glyph {
     end_y: f64,
 }
 
+/// One line of a page as it was set: its text, the font size most of its letters have, and
+/// where its baseline is. The metadata reader finds a title by it (the largest text near the
+/// top of the first page) and the authors' line below it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StyledLine {
+    /// The line's text, as drawn.
+    pub text: String,
+    /// The font size (in points on the page) of most of its letters.
+    pub size: f64,
+    /// Its baseline's distance from the top of the page, in points.
+    pub top: f64,
+}
+
+/// A page's lines with their styles, and the page's height.
+#[derive(Debug, Clone, Default)]
+pub struct PageLayout {
+    /// The lines, in the order drawn.
+    pub lines: Vec<StyledLine>,
+    /// The page's height, in points.
+    pub height: f64,
+}
+
 /// Collects one page's text; see the module documentation.
 #[derive(Debug, Default)]
 pub(super) struct PageText {
@@ -37,6 +59,15 @@ pub(super) struct PageText {
     last: Option<Glyph>,
     /// Whether the text ends in whitespace (or nothing), so that no second space is added.
     at_space: bool,
+    /// Whether to keep the lines' styles (the first page only: nothing else asks for them).
+    styled: bool,
+    lines: Vec<StyledLine>,
+    /// The current line's glyphs (text, size in tenths of a point, whether a space came
+    /// before it) and its baseline.
+    line_glyphs: Vec<(String, u32, bool)>,
+    line_top: Option<f64>,
+    /// A space was put in before the next glyph.
+    space_pending: bool,
 }
 
 impl PageText {
@@ -47,9 +78,70 @@ impl PageText {
         }
     }
 
-    /// The page's text: lines separated by `\n`, words by spaces.
-    pub(super) fn into_text(self) -> String {
-        self.text
+    /// A page whose lines' styles are kept too ([`PageText::into_parts`]).
+    pub(super) fn styled() -> Self {
+        PageText {
+            styled: true,
+            ..PageText::new()
+        }
+    }
+
+    /// The page's text (lines separated by `\n`, words by spaces) and, where kept, its lines
+    /// with their styles.
+    pub(super) fn into_parts(mut self) -> (String, PageLayout) {
+        self.end_styled_line();
+        let layout = PageLayout {
+            lines: std::mem::take(&mut self.lines),
+            height: self.page_height,
+        };
+        (self.text, layout)
+    }
+
+    /// Closes the current line's record: the size most of its letters have, and its text
+    /// without the glyphs set much smaller (superscript affiliation marks, "Gong^a").
+    fn end_styled_line(&mut self) {
+        if !self.styled {
+            return;
+        }
+        let glyphs = std::mem::take(&mut self.line_glyphs);
+        let top = self.line_top.take();
+        let mut sizes: Vec<u32> = glyphs
+            .iter()
+            .filter(|g| g.0.chars().any(char::is_alphanumeric))
+            .map(|g| g.1)
+            .collect();
+        sizes.sort_unstable();
+        // The most common size: superscript marks and a drop cap do not make the line.
+        let mut best = (0, 0);
+        let mut i = 0;
+        while i < sizes.len() {
+            let run = sizes[i..].iter().take_while(|&&x| x == sizes[i]).count();
+            if run > best.1 {
+                best = (sizes[i], run);
+            }
+            i += run;
+        }
+        let mut text = String::new();
+        let mut space = false;
+        for (glyph, size, before) in &glyphs {
+            space |= *before;
+            if *size * 4 < best.0 * 3 {
+                continue;
+            }
+            if space && !text.is_empty() {
+                text.push(' ');
+            }
+            space = false;
+            text.push_str(glyph);
+        }
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let (false, Some(top)) = (text.is_empty(), top) {
+            self.lines.push(StyledLine {
+                text,
+                size: f64::from(best.0) / 10.0,
+                top,
+            });
+        }
     }
 
     fn push_break(&mut self, c: char) {
@@ -58,11 +150,13 @@ impl PageText {
             while self.text.ends_with(' ') {
                 self.text.pop();
             }
+            self.end_styled_line();
             self.text.push('\n');
             self.at_space = true;
         } else if !self.at_space {
             self.text.push(c);
             self.at_space = true;
+            self.space_pending = true;
         }
     }
 }
@@ -124,6 +218,21 @@ impl OutputDev for PageText {
             } else if along > size * WORD_GAP && !glyph.starts_with(char::is_whitespace) {
                 self.push_break(' ');
             }
+        }
+        // Bounded: a line of ten thousand glyphs is not a title's or an author's.
+        if self.styled && !glyph.is_empty() && self.line_glyphs.len() < 10_000 {
+            if glyph.chars().any(char::is_alphanumeric) {
+                self.line_top.get_or_insert(y);
+            }
+            let tenths = if size.is_finite() {
+                (size * 10.0).round().clamp(0.0, 1e6)
+            } else {
+                0.0
+            };
+            let before =
+                std::mem::take(&mut self.space_pending) || glyph.starts_with(char::is_whitespace);
+            self.line_glyphs
+                .push((glyph.to_string(), tenths as u32, before));
         }
         if !glyph.is_empty() {
             self.text.push_str(glyph);

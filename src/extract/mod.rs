@@ -17,6 +17,7 @@ use regex::Regex;
 use crate::error::Fault;
 
 mod layout;
+pub(crate) use layout::{PageLayout, StyledLine};
 pub mod poppler;
 pub mod worker;
 
@@ -144,6 +145,14 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
     finish(read_raw(bytes)?)
 }
 
+/// [`extract_bytes`] with the paper's record as the metadata reader gives it, sources and all
+/// (what `eval-meta` measures: the same reading an index run stores).
+pub(crate) fn extract_with_metadata(
+    bytes: &[u8],
+) -> Result<(Extracted, crate::metadata::Metadata), ExtractError> {
+    finish_with_metadata(read_raw(bytes)?)
+}
+
 /// A page's text has fewer letters and digits than this: nothing usable on it.
 const EMPTY_PAGE: usize = 20;
 
@@ -251,6 +260,12 @@ fn read_raw(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
 /// Raw pages to [`Extracted`]: a document without text is a scan, the title is chosen, the text
 /// normalised.
 fn finish(raw: RawPdf) -> Result<Extracted, ExtractError> {
+    finish_with_metadata(raw).map(|(extracted, _)| extracted)
+}
+
+fn finish_with_metadata(
+    raw: RawPdf,
+) -> Result<(Extracted, crate::metadata::Metadata), ExtractError> {
     if !has_text(&raw.pages) {
         return Err(ExtractError::NoText);
     }
@@ -274,7 +289,7 @@ fn finish(raw: RawPdf) -> Result<Extracted, ExtractError> {
     }))
     .unwrap_or_default();
     extracted.metadata = Some(Box::new(crate::metadata::Record::from(&metadata)));
-    Ok(extracted)
+    Ok((extracted, metadata))
 }
 
 struct RawPdf {
@@ -293,13 +308,19 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         doc.decrypt("").map_err(|_| ExtractError::Encrypted)?;
     }
     let info_title = info_title(&doc);
-    let embedded = catch_unwind(AssertUnwindSafe(|| crate::metadata::Embedded::of(&doc))).ok();
+    let mut embedded = catch_unwind(AssertUnwindSafe(|| crate::metadata::Embedded::of(&doc))).ok();
     let pages = doc.get_pages();
     let mut texts = Vec::with_capacity(pages.len());
     let mut failed = Vec::with_capacity(pages.len());
     let mut first_error = None;
     for &number in pages.keys() {
-        let mut page = layout::PageText::new();
+        // The first page's lines keep their styles: the title is its largest text.
+        let first = texts.is_empty();
+        let mut page = if first {
+            layout::PageText::styled()
+        } else {
+            layout::PageText::new()
+        };
         // One bad page (an error, or a panic inside the reader) must not cost the others.
         let result = catch_unwind(AssertUnwindSafe(|| {
             pdf_extract::output_doc_page(&doc, &mut page, number).map_err(|e| e.to_string())
@@ -312,7 +333,11 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         });
         match result {
             Ok(()) => {
-                texts.push(page.into_text());
+                let (text, layout) = page.into_parts();
+                if let (true, Some(e)) = (first, embedded.as_mut()) {
+                    e.first_page = layout;
+                }
+                texts.push(text);
                 failed.push(false);
             }
             Err(e) => {
@@ -331,6 +356,15 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         failed,
         embedded,
     })
+}
+
+/// The first page's lines with their styles (for looking at the metadata reader's rules).
+#[cfg(test)]
+pub(crate) fn layout_of_first_page(doc: &lopdf::Document) -> PageLayout {
+    let mut page = layout::PageText::styled();
+    let first = doc.get_pages().keys().next().copied().unwrap_or(1);
+    let _ = pdf_extract::output_doc_page(doc, &mut page, first);
+    page.into_parts().1
 }
 
 fn pdf_error(e: &lopdf::Error) -> ExtractError {
@@ -520,7 +554,7 @@ fn collapse_whitespace(s: &str) -> String {
 }
 
 /// Replaces typographic ligatures and invisible characters that break matching.
-fn normalize_chars(s: &str) -> String {
+pub(crate) fn normalize_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 mod doi;
 pub mod eval;
+mod layout;
 mod record;
 mod venue;
 mod xmp;
@@ -75,10 +76,24 @@ impl Author {
                 given: given.trim().to_string(),
             });
         }
-        let (given, family) = name.rsplit_once(' ').unwrap_or(("", name));
+        // "Given Family", the family taking its particles ("Ivo van Stokkum") and a suffix
+        // ("Frederick Gmitter Jr.").
+        const PARTICLES: [&str; 14] = [
+            "van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "ten",
+            "ter",
+        ];
+        const SUFFIXES: [&str; 6] = ["Jr.", "Jr", "Sr.", "Sr", "II", "III"];
+        let words: Vec<&str> = name.split(' ').collect();
+        let mut start = words.len() - 1;
+        if start >= 2 && SUFFIXES.contains(&words[start]) {
+            start -= 1;
+        }
+        while start >= 2 && PARTICLES.contains(&words[start - 1]) {
+            start -= 1;
+        }
         Some(Author {
-            family: family.to_string(),
-            given: given.to_string(),
+            family: words[start..].join(" "),
+            given: words[..start].join(" "),
         })
     }
 }
@@ -119,6 +134,8 @@ pub fn read(bytes: &[u8], text: &crate::Extracted) -> Metadata {
 pub struct Embedded {
     xmp: xmp::Xmp,
     info: Info,
+    /// The first page's lines as they were set (font sizes, positions), where it was read.
+    pub(crate) first_page: crate::extract::PageLayout,
 }
 
 impl Embedded {
@@ -128,6 +145,7 @@ impl Embedded {
         Embedded {
             xmp: xmp::packet(doc).map(|p| xmp::parse(&p)).unwrap_or_default(),
             info: info(doc),
+            first_page: Default::default(),
         }
     }
 }
@@ -136,23 +154,27 @@ impl Embedded {
 pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
     let pages = &text.pages;
     let heads = &text.running_heads;
-    let Embedded { xmp, info } = embedded;
+    let Embedded {
+        xmp,
+        info,
+        first_page: layout,
+    } = embedded;
+    let printed_title = layout::title(&layout);
+    // The Info title, unless the page prints another in its title's size: Info titles are
+    // often a series' or a proceedings' name, or carry the journal's after a dash.
+    let info_title = text
+        .title
+        .clone()
+        .filter(|t| info.title.as_deref() == Some(t.as_str()))
+        .filter(|t| printed_title.as_deref().is_none_or(|p| titles_agree(t, p)));
     let title = xmp
         .title
         .filter(|t| crate::extract::plausible_title(t))
         .map(|t| Field::new(t, Source::Xmp))
-        .or_else(|| {
-            // The extraction's choice: the Info title where it looks real, else the first
-            // page's first title-like line (read off the page's lines, before they are joined).
-            text.title.clone().map(|t| {
-                let source = if info.title.as_deref() == Some(t.as_str()) {
-                    Source::Info
-                } else {
-                    Source::Layout
-                };
-                Field::new(t, source)
-            })
-        })
+        .or_else(|| info_title.map(|t| Field::new(t, Source::Info)))
+        .or_else(|| printed_title.clone().map(|t| Field::new(t, Source::Layout)))
+        // The first page's first title-like line, where no size told the title apart.
+        .or_else(|| text.title.clone().map(|t| Field::new(t, Source::Pattern)))
         .map(|f| Field::new(cut(&f.value, MAX_TITLE_CHARS), f.source));
 
     let parse_names = |names: Vec<String>| -> Vec<Author> {
@@ -167,10 +189,26 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .author
         .map(|a| parse_names(split_names(&a)))
         .unwrap_or_default();
-    let authors = if !from_xmp.is_empty() && plausible_authors(&from_xmp) {
+    let printed: Vec<Author> = layout::authors(&layout)
+        .filter(|a| plausible_authors(a))
+        .unwrap_or_default();
+    // The printed list where it holds every name the XMP or Info list gives and more: those
+    // often name only the corresponding author.
+    let fuller = |list: &[Author]| {
+        printed.len() > list.len()
+            && list
+                .iter()
+                .all(|a| printed.iter().any(|p| same_family(&p.family, &a.family)))
+    };
+    let authors = if !from_xmp.is_empty() && plausible_authors(&from_xmp) && !fuller(&from_xmp) {
         Some(Field::new(from_xmp, Source::Xmp))
-    } else if !from_info.is_empty() && plausible_authors(&from_info) {
+    } else if !from_info.is_empty() && plausible_authors(&from_info) && !fuller(&from_info) {
         Some(Field::new(from_info, Source::Info))
+    } else if !printed.is_empty() {
+        Some(Field::new(
+            printed.iter().take(MAX_AUTHORS).cloned().collect(),
+            Source::Layout,
+        ))
     } else {
         None
     };
@@ -230,8 +268,11 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
 /// The metadata of a PDF file, its pages extracted in this process (for `eval-meta`).
 pub fn read_file(path: &Path) -> crate::Result<Metadata> {
     let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-    let text = crate::extract::extract_bytes(&bytes).unwrap_or_default();
-    Ok(read(&bytes, &text))
+    Ok(match crate::extract::extract_with_metadata(&bytes) {
+        Ok((_, metadata)) => metadata,
+        // No text (a scan) or no pages: what the file says of itself still counts.
+        Err(_) => read(&bytes, &crate::Extracted::default()),
+    })
 }
 
 /// What the Info dictionary alone says, taken as it is: the baseline `eval-meta` compares
@@ -302,7 +343,17 @@ fn info(doc: &lopdf::Document) -> Info {
 fn split_names(list: &str) -> Vec<String> {
     let list = list.replace(" and ", ";").replace(" & ", ";");
     let parts: Vec<&str> = list.split(';').collect();
-    let comma_lists = parts.len() == 1 && list.matches(',').count() >= 2;
+    // "Smith J, Jones K, Lee M", or full names ("Krzysztof Bolejko, Lars Andersson"), not
+    // "Van Orden, J. W." (a surname, then initials).
+    let full_name = |p: &str| {
+        let words: Vec<&str> = p.split_whitespace().collect();
+        let long =
+            |w: &&str| w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.ends_with('.');
+        words.len() >= 2 && words.first().is_some_and(long) && words.last().is_some_and(long)
+    };
+    let commas = list.matches(',').count();
+    let comma_lists =
+        parts.len() == 1 && (commas >= 2 || (commas == 1 && list.split(',').all(full_name)));
     parts
         .iter()
         .flat_map(|p| {
@@ -339,7 +390,25 @@ fn plausible_authors(authors: &[Author]) -> bool {
             .split(|c: char| !c.is_alphanumeric())
             .any(|word| BEGINS.iter().any(|n| word.starts_with(n)) || WHOLE.contains(&word))
             && !name.chars().any(|c| c.is_ascii_digit())
+            // A surname starts with a capital (or a particle: "van Stokkum"), has two letters
+            // or more and no markup: not "al.}", not an e-mail's "antons.jan-niklas".
+            && a.family.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && !a.family.contains(['{', '}', '@', '\\'])
+            && (a.family.chars().next().is_some_and(char::is_uppercase) || a.family.contains(' '))
     })
+}
+
+/// Whether two titles are the same title (one may hold the other: a subtitle, a series).
+fn titles_agree(a: &str, b: &str) -> bool {
+    let (a, b) = (eval::normalize(a), eval::normalize(b));
+    !a.is_empty()
+        && !b.is_empty()
+        && ((a.contains(&b) && a.len() <= b.len() * 3 / 2) || b.contains(&a))
+}
+
+/// Whether two surnames are one, case and accents aside.
+fn same_family(a: &str, b: &str) -> bool {
+    eval::normalize(a) == eval::normalize(b)
 }
 
 /// `s` cut to at most `max` characters, at a character boundary.
@@ -361,6 +430,15 @@ mod tests {
             })
         );
         assert_eq!(Author::parse("John A. Smith").unwrap().family, "Smith");
+        assert_eq!(
+            Author::parse("Ivo H. M. van Stokkum").unwrap().family,
+            "van Stokkum"
+        );
+        assert_eq!(
+            Author::parse("Frederick Gmitter Jr.").unwrap().family,
+            "Gmitter Jr."
+        );
+        assert_eq!(Author::parse("Smith").unwrap().given, "");
         assert_eq!(Author::parse(" ; "), None);
         let names = split_names("Zeng, J.; Van Orden, J. W. and Roberts, W.");
         assert_eq!(names, ["Zeng, J.", "Van Orden, J. W.", "Roberts, W."]);

@@ -14,7 +14,7 @@ use super::{Author, Metadata, Source};
 
 /// The version of the metadata reader. Records read by an older one are read again by the
 /// next index run, so a better reader reaches papers indexed before it.
-pub const READER: i64 = 1;
+pub const READER: i64 = 2;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 9] = [
