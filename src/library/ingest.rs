@@ -213,12 +213,15 @@ impl Library {
         let known = self.catalog.file(path)?;
         if let Some(row) = &known {
             if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
-                if row.status == Status::Indexed && row.metadata_reader < crate::metadata::READER {
-                    let t = Instant::now();
-                    self.reread_record(path, row.document)?;
-                    times.extract += t.elapsed().as_secs_f64();
+                let stale =
+                    row.status == Status::Indexed && row.metadata_reader < crate::metadata::READER;
+                let t = Instant::now();
+                let same = !stale || self.reread_record(path, row.document)?;
+                times.extract += t.elapsed().as_secs_f64();
+                if same {
+                    return Ok(Step::Done(FileOutcome::Unchanged));
                 }
-                return Ok(Step::Done(FileOutcome::Unchanged));
+                // Its content changed under the same size and time: read as a changed file.
             }
         }
         let old = known.as_ref().map(|k| k.document);

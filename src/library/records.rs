@@ -33,7 +33,44 @@ pub(super) fn record_at(catalog: &Catalog, path: &Path) -> Result<(DocumentId, R
     Ok((doc, record))
 }
 
+/// The record as read from the PDF, without corrections (`None` where none was stored).
+fn reading_of(stored: &StoredRecord) -> Option<Record> {
+    serde_json::from_str(stored.metadata.as_deref()?).ok()
+}
+
 impl Library {
+    /// Carries the user's corrections from a file's former content to its new content (a
+    /// PDF saved again with highlights, a fresh download of the same article), where the new
+    /// reading is the same paper (the same DOI, or the same title) and holds no corrections of
+    /// its own. Where another paper replaced the file, they stay with the former content (and
+    /// come back with it).
+    pub(super) fn carry_corrections(&mut self, old: DocumentId, new: DocumentId) -> Result<()> {
+        let (Some(before), Some(after)) = (self.catalog.record(old)?, self.catalog.record(new)?)
+        else {
+            return Ok(());
+        };
+        if before.edits.is_empty() || !after.edits.is_empty() || before.hash == after.hash {
+            return Ok(());
+        }
+        let (Some(was), Some(now)) = (reading_of(&before), reading_of(&after)) else {
+            return Ok(());
+        };
+        let same_doi = was.doi.is_some() && was.doi == now.doi;
+        let same_title = match (&was.title, &now.title) {
+            (Some(a), Some(b)) => crate::metadata::titles_agree(a, b),
+            _ => false,
+        };
+        if !(same_doi || same_title) {
+            return Ok(());
+        }
+        let edits: Vec<(&str, Option<&str>)> = before
+            .edits
+            .iter()
+            .map(|(f, v)| (f.as_str(), Some(v.as_str())))
+            .collect();
+        self.catalog.set_edits(&after.hash, &edits)
+    }
+
     /// The record of the paper at `path`.
     pub fn record(&self, path: &Path) -> Result<Record> {
         record_at(&self.catalog, path).map(|(_, r)| r)
@@ -59,12 +96,18 @@ impl Library {
     }
 
     /// Reads the record of an unchanged paper again, where an older reader (or none) read it:
-    /// the file is extracted again in the worker, its passages left as they are. A file that
-    /// fails now keeps the record it had (or the fallback), and is not tried again until the
-    /// reader changes.
-    pub(super) fn reread_record(&mut self, path: &Path, doc: DocumentId) -> Result<()> {
+    /// the file is extracted again in the worker, its passages left as they are. Returns
+    /// whether the file still holds the paper's content; where it does not (it changed
+    /// keeping its size and time), the caller reads it as a changed file.
+    ///
+    /// A file that fails for a reason of its own keeps the record it had (or the fallback) and
+    /// is not tried again until the reader changes; one that fails for a passing reason (a
+    /// time limit, a worker that could not start, a share that hiccuped) is tried again at the
+    /// next run.
+    pub(super) fn reread_record(&mut self, path: &Path, doc: DocumentId) -> Result<bool> {
+        use crate::ExtractError as E;
         let Some(stored) = self.catalog.record(doc)? else {
-            return Ok(());
+            return Ok(true);
         };
         let json = match self.extractor.extract(path) {
             Ok(extracted) if extracted.hash.as_deref().is_none_or(|h| h == stored.hash) => {
@@ -73,12 +116,13 @@ impl Library {
                     .as_ref()
                     .and_then(|m| serde_json::to_string(m).ok())
             }
-            // Changed meanwhile: the next run reads the new content whole.
-            Ok(_) => return Ok(()),
-            Err(_) => None,
+            Ok(_) => return Ok(false),
+            Err(E::NotPdf | E::Encrypted | E::NoText | E::TooLarge(_) | E::Damaged(_)) => None,
+            Err(_) => return Ok(true),
         };
         let json = json.or(stored.metadata);
         self.catalog
-            .set_metadata(doc, json.as_deref(), crate::metadata::READER)
+            .set_metadata(doc, json.as_deref(), crate::metadata::READER)?;
+        Ok(true)
     }
 }

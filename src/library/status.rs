@@ -99,6 +99,8 @@ pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::Docu
     let mut edits = catalog.all_edits()?;
     for d in &mut docs {
         if d.status != Status::Indexed {
+            // Every row carries the object: a paper that could not be read has an empty one.
+            d.meta = Some(crate::metadata::Record::default());
             continue;
         }
         let record = super::records::record_of(crate::catalog::StoredRecord {

@@ -61,6 +61,10 @@ impl Library {
                 Err(e) => return Err(e),
             };
             stored.insert(p.hash.clone(), doc);
+            if let Some(old) = p.old.filter(|&o| o != doc) {
+                // Before the relink, which takes the former content out once no path holds it.
+                self.carry_corrections(old, doc)?;
+            }
             self.relink(&p.path, p.old, doc, p.size, p.mtime_ns)?;
             summary.stages.write += t.elapsed().as_secs_f64();
             indexed += finish(

@@ -399,7 +399,7 @@ fn plausible_authors(authors: &[Author]) -> bool {
 }
 
 /// Whether two titles are the same title (one may hold the other: a subtitle, a series).
-fn titles_agree(a: &str, b: &str) -> bool {
+pub(crate) fn titles_agree(a: &str, b: &str) -> bool {
     let (a, b) = (eval::normalize(a), eval::normalize(b));
     !a.is_empty()
         && !b.is_empty()

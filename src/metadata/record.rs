@@ -97,8 +97,11 @@ impl Record {
     /// (written by a later MedShelf, say) is skipped rather than shown wrong.
     pub fn with_edits<'a>(mut self, edits: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         for (field, value) in edits {
-            if let Ok(edit) = Edit::parse(field, value) {
-                edit.apply(&mut self);
+            // Stored values were checked when they were made and are laid over as they are (a
+            // year checked against a clock that was right then stays).
+            if let Some(field) = FIELDS.iter().copied().find(|f| *f == field) {
+                let value = (!value.is_empty()).then(|| value.to_string());
+                Edit { field, value }.apply(&mut self);
             }
         }
         self
@@ -184,18 +187,34 @@ impl Edit {
             .copied()
             .find(|f| f.eq_ignore_ascii_case(field))
             .ok_or_else(|| EditError::UnknownField(field.to_string()))?;
-        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        let bad = |reason: String| EditError::BadValue { field, reason };
+        // Direction overrides make text read otherwise than it is stored: never in a record.
+        let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if value
+            .chars()
+            .any(|c| (c.is_control() && !c.is_whitespace()) || bidi(c))
+        {
+            return Err(bad("control characters are not text".into()));
+        }
+        let value = if field == "abstract" {
+            // An abstract keeps its paragraphs (a structured abstract's parts).
+            value
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            value.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
         if value.is_empty() {
             return Ok(Edit { field, value: None });
         }
-        let bad = |reason: String| EditError::BadValue { field, reason };
-        if value.chars().any(char::is_control) {
-            return Err(bad("control characters are not text".into()));
-        }
-        let max = if field == "abstract" {
-            MAX_ABSTRACT_CHARS
-        } else {
-            MAX_EDIT_CHARS
+        // Authors are limited name by name (a trial's list is long), the rest as a whole.
+        let max = match field {
+            "abstract" => MAX_ABSTRACT_CHARS,
+            "authors" => MAX_EDIT_AUTHORS * 100,
+            _ => MAX_EDIT_CHARS,
         };
         if value.chars().count() > max {
             return Err(bad(format!("longer than {max} characters")));
@@ -213,17 +232,41 @@ impl Edit {
                     }
                 }
             }
-            "doi" => super::normalize_doi(&value).ok_or_else(|| {
-                bad(format!(
-                    "'{value}' is not a DOI (10.NNNN/..., e.g. 10.1056/NEJMoa2034577)"
-                ))
-            })?,
+            "doi" => {
+                // As people paste it: a resolver link or a "doi:" cue, in any case.
+                let lower = value.to_lowercase();
+                let mut at = 0;
+                for prefix in [
+                    "https://", "http://", "www.", "dx.", "doi.org/", "doi:", "doi ",
+                ] {
+                    if lower[at..].starts_with(prefix) {
+                        at += prefix.len();
+                        at += lower[at..].len() - lower[at..].trim_start().len();
+                    }
+                }
+                super::normalize_doi(&value[at..])
+                    .filter(|d| !d.contains('%'))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "'{value}' is not a DOI (10.NNNN/..., e.g. 10.1056/NEJMoa2034577)"
+                        ))
+                    })?
+            }
             "pmid" => {
-                let digits = value.trim_start_matches("PMID:").trim();
-                if digits.len() > 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
+                let lower = value.to_ascii_lowercase();
+                let digits = lower
+                    .strip_prefix("pmid")
+                    .map(|r| r.trim_start().trim_start_matches(':'))
+                    .unwrap_or(&lower)
+                    .trim()
+                    .trim_start_matches('0');
+                if digits.is_empty()
+                    || digits.len() > 9
+                    || !digits.chars().all(|c| c.is_ascii_digit())
+                {
                     return Err(bad(format!("'{value}' is not a PubMed id (digits only)")));
                 }
-                digits.trim_start_matches('0').to_string()
+                digits.to_string()
             }
             "pmcid" => {
                 let upper = value.to_ascii_uppercase();
@@ -239,10 +282,15 @@ impl Edit {
             "trial_ids" => {
                 let ids = split_list(&value);
                 if let Some(id) = ids.iter().find(|id| {
-                    id.len() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    // NCT01234567, ISRCTN12345678, 2004-000123-45, CTRI/2020/05/025123.
+                    id.len() > 40
+                        || !id.chars().any(|c| c.is_ascii_digit())
+                        || !id
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
                 }) {
                     return Err(bad(format!(
-                        "'{id}' is not a registration id (letters, digits and dashes)"
+                        "'{id}' is not a registration id (letters, digits, dashes and slashes, e.g. NCT01234567)"
                     )));
                 }
                 ids.join("; ")
@@ -252,8 +300,19 @@ impl Edit {
                 if names.len() > MAX_EDIT_AUTHORS {
                     return Err(bad(format!("more than {MAX_EDIT_AUTHORS} names")));
                 }
-                if let Some(n) = names.iter().find(|n| Author::parse(n).is_none()) {
+                if let Some(n) = names
+                    .iter()
+                    .find(|n| Author::parse(n).is_none() || n.chars().count() > 100)
+                {
                     return Err(bad(format!("'{n}' is not a name")));
+                }
+                // "Smith J, Jones K" or "John Smith, Jane Doe" typed as one name would read as
+                // a surname and given names: the list must be cut with ';'.
+                if let Some(n) = names.iter().find(|n| several_names(n)) {
+                    return Err(bad(format!(
+                        "'{n}' looks like several names: separate authors with ';' \
+                         (\"Smith, John; Doe, Jane\")"
+                    )));
                 }
                 names.join("; ")
             }
@@ -295,6 +354,39 @@ impl Edit {
         }
         r.provenance.insert(self.field.to_string(), Source::User);
     }
+}
+
+/// Whether one typed "name" is a list: two commas, or a comma between two full names ("John
+/// Smith, Jane Doe").
+fn several_names(name: &str) -> bool {
+    const PARTICLES: [&str; 11] = [
+        "Van", "Von", "De", "Del", "Della", "Da", "Di", "Du", "La", "Le", "El",
+    ];
+    // Full names on both sides of the comma: "Rodriguez Montoya, Ivan" and "Van Orden, J. W."
+    // are one name each.
+    let full = |part: &str| {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        words.len() >= 2
+            && words
+                .iter()
+                .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+            && words
+                .last()
+                .is_some_and(|w| w.chars().count() > 2 && !w.ends_with('.'))
+            && !PARTICLES.contains(&words[0])
+    };
+    // PubMed's "Smith J, Jones K".
+    let initials = |part: &str| {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        words.len() >= 2
+            && words.last().is_some_and(|w| {
+                (1..=3).contains(&w.chars().count()) && w.chars().all(|c| c.is_uppercase())
+            })
+    };
+    name.matches(',').count() > 1
+        || name.split_once(',').is_some_and(|(family, given)| {
+            (full(family) && full(given)) || (initials(family) && initials(given))
+        })
 }
 
 /// A list as a person types it: names or ids separated by `;` (a name holds a comma of its
@@ -342,6 +434,32 @@ mod tests {
             "2021"
         );
         assert!(Edit::parse("year", "").unwrap().value.is_none());
+        for doi in [
+            "Doi: 10.1056/X1",
+            "DOI 10.1056/x1",
+            "HTTPS://DOI.ORG/10.1056/x1",
+            "https://www.doi.org/10.1056/x1",
+            "doi.org/10.1056/x1",
+        ] {
+            let e = Edit::parse("doi", doi).unwrap();
+            assert_eq!(e.stored_value(), "10.1056/x1", "{doi}");
+        }
+        assert_eq!(
+            Edit::parse("pmid", "PMID 0123").unwrap().stored_value(),
+            "123"
+        );
+        assert_eq!(
+            Edit::parse("pmid", "pmid: 123").unwrap().stored_value(),
+            "123"
+        );
+        let trials = Edit::parse("trial_ids", "NCT01234567; CTRI/2020/05/025123").unwrap();
+        assert_eq!(trials.stored_value(), "NCT01234567; CTRI/2020/05/025123");
+        let names = "Van Orden, J. W.; van der Berg, Anna; Jane Doe; Rodriguez Montoya, Ivan";
+        assert_eq!(Edit::parse("authors", names).unwrap().stored_value(), names);
+        let many: Vec<String> = (0..80).map(|i| format!("Surname{i}, Given")).collect();
+        assert!(Edit::parse("authors", &many.join("; ")).is_ok());
+        let abstract_text = Edit::parse("abstract", "Background: a.\n\n  Methods:   b.").unwrap();
+        assert_eq!(abstract_text.stored_value(), "Background: a.\nMethods: b.");
         for (field, value) in [
             ("year", "3021"),
             ("year", "20x1"),
@@ -350,6 +468,13 @@ mod tests {
             ("pmid", "12ab"),
             ("trial_ids", "NCT0123 4567; x/y"),
             ("title", "a\u{7}b"),
+            ("title", "a\u{202e}b"),
+            ("pmid", "000"),
+            ("pmid", "PMID:"),
+            ("doi", "10.1056%2Fnejm1"),
+            ("trial_ids", "hello"),
+            ("authors", "Smith J, Jones K"),
+            ("authors", "John Smith, Jane Doe"),
         ] {
             let err = Edit::parse(field, value).unwrap_err();
             assert!(matches!(err, EditError::BadValue { .. }), "{field}={value}");

@@ -1,6 +1,7 @@
-//! The metadata reader (issue 14, first step): the hand-checked development table of
-//! `../shared/data/metadata` read better than the Info dictionary alone, DOIs only where
-//! certain, and garbage metadata leaving fields empty.
+//! Papers' records (issue 14): the hand-checked development table of `../shared/data/metadata`
+//! read better than the Info dictionary alone, DOIs only where certain, garbage metadata
+//! leaving fields empty; records stored and shown as `meta`, corrections that win over every
+//! reading and follow the paper (never another one), older libraries read again.
 
 use lopdf::{dictionary, Object, Stream};
 use medshelf::fixtures::{write_pdf, FixturePage};
@@ -115,9 +116,20 @@ fn records_are_stored_shown_and_corrections_win_over_re_indexing() {
     let lib = tmp.path().join("lib");
     let dir = papers.dir.to_str().unwrap();
     let sepsis = papers.sepsis.to_str().unwrap();
+    std::fs::write(papers.dir.join("broken.pdf"), b"%PDF-1.4 nothing else").unwrap();
     assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
 
-    // Every row of `docs --json` carries the record, each field with its source.
+    // Every row of `docs --json` carries the record, each field with its source; a paper that
+    // could not be read has an empty one.
+    let docs = cli_json(&lib, None, &["docs", "--json"]);
+    let broken = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["status"] == "failed")
+        .unwrap();
+    assert!(broken["meta"]["title"].is_null(), "{broken}");
+    assert_eq!(broken["meta"]["authors"], serde_json::json!([]));
     let docs = cli_json(&lib, None, &["docs", "--json"]);
     let row = docs
         .as_array()
@@ -266,4 +278,53 @@ fn a_library_of_real_papers_stores_what_the_reader_reads() {
         assert_eq!(shown, serde_json::to_value(&read).unwrap(), "{name}");
         assert!(shown["doi"].is_string(), "{name}: {shown}");
     }
+}
+
+#[test]
+fn corrections_follow_the_paper_when_its_file_is_saved_again_never_another_paper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let dir = papers.dir.to_str().unwrap();
+    let sepsis = papers.sepsis.to_str().unwrap();
+    assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
+    let set = [
+        "meta",
+        sepsis,
+        "--set",
+        "venue=Critical Care",
+        "--set",
+        "year=2020",
+    ];
+    assert_ran(&cli(&lib, None).args(set).output().unwrap());
+
+    // Saved again by a PDF tool: other bytes, the same paper.
+    let mut bytes = std::fs::read(&papers.sepsis).unwrap();
+    bytes.extend_from_slice(b"\n% saved again with a highlight\n");
+    std::fs::write(&papers.sepsis, &bytes).unwrap();
+    let out = cli(&lib, None).args(["index", dir]).output().unwrap();
+    assert_ran(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("indexed 1"),
+        "{out:?}"
+    );
+    let meta = cli_json(&lib, None, &["meta", sepsis, "--json"]);
+    assert_eq!(meta["venue"], "Critical Care", "{meta}");
+    assert_eq!(meta["year"], 2020);
+
+    // Another paper written over the same path: the corrections are not its.
+    write_pdf(
+        &papers.sepsis,
+        Some("Statins after myocardial infarction"),
+        &[FixturePage::text(&[
+            "Statins after myocardial infarction",
+            "Patients given statins had fewer events.",
+        ])],
+    )
+    .unwrap();
+    assert_ran(&cli(&lib, None).args(["index", dir]).output().unwrap());
+    let meta = cli_json(&lib, None, &["meta", sepsis, "--json"]);
+    assert_eq!(meta["title"], "Statins after myocardial infarction");
+    assert!(meta["venue"].is_null(), "{meta}");
+    assert!(meta["year"].is_null(), "{meta}");
 }

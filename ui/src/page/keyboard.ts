@@ -8,6 +8,9 @@ import { showView, state } from "./state";
 import { openExternal, openResult, turnPage } from "./viewer";
 
 document.addEventListener("keydown", (e) => {
+  // An open dialog (a paper's details) has the keyboard: Esc closes it, and no shortcut may
+  // switch the view from under it.
+  if (document.querySelector("dialog[open]")) return;
   const ctrl = e.ctrlKey || e.metaKey;
   if (ctrl && e.key.toLowerCase() === "o") {
     e.preventDefault();
@@ -24,8 +27,6 @@ document.addEventListener("keydown", (e) => {
     setMode((["hybrid", "lexical", "semantic"] as Mode[])[Number(e.key) - 1]);
     return;
   }
-  // An open dialog (a paper's details) has the keyboard: Esc closes it, not the view.
-  if (document.querySelector("dialog[open]")) return;
   if (e.key === "Escape") {
     if (state.view !== "search") {
       e.preventDefault();

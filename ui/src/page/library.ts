@@ -11,8 +11,14 @@ onShow("library", () => void loadLibrary());
 /** The papers shown, by path: what the details form starts from. */
 let shown = new Map<string, Document>();
 
+/** The paper the details form shows and the record it was filled from: what the typed
+ * values are compared with (a refresh of the list meanwhile must not turn untouched fields
+ * into corrections). */
+let editing: { path: string; meta: Meta } | null = null;
+
 /** Opens the details form of a paper, focused on its first field. */
 function openRecord(path: string, meta: Meta) {
+  editing = { path, meta };
   const dialog = $("record-dialog") as HTMLDialogElement;
   dialog.innerHTML = renderRecordForm(path, meta);
   dialog.dataset.path = path;
@@ -45,9 +51,8 @@ async function saveRecord(path: string, set: [string, string][], reset: string[]
 $("record-dialog").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.target as HTMLFormElement;
-  const path = form.dataset.path ?? "";
-  const meta = shown.get(path)?.meta;
-  if (!meta) return;
+  if (!editing || editing.path !== form.dataset.path) return;
+  const { path, meta } = editing;
   const typed: Record<string, string> = {};
   new FormData(form).forEach((v, k) => (typed[k] = String(v)));
   const set = recordChanges(meta, typed);

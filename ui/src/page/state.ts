@@ -36,6 +36,8 @@ export function onStatus(f: () => void) {
 
 /** Shows one view and hides the others. */
 export function showView(view: View) {
+  // A dialog belongs to the view it was opened in: it closes with it, never left inert.
+  document.querySelectorAll<HTMLDialogElement>("dialog[open]").forEach((d) => d.close());
   state.view = view;
   for (const v of ["search", "viewer", "library", "model"] as View[]) {
     $(`view-${v}`).hidden = v !== view;
