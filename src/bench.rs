@@ -317,7 +317,7 @@ pub fn search_at_scale(
     let opts = crate::SearchOptions::default();
     let plain = crate::SearchOptions {
         window_weight: 0.0,
-        ..opts
+        ..opts.clone()
     };
     // One query first, untimed: the first search pays for lazily mapped index files.
     searcher.search(&queries[0], &opts)?;

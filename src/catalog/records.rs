@@ -97,6 +97,27 @@ impl Catalog {
         Ok(all)
     }
 
+    /// The passages of these documents (a filtered search's vector side).
+    pub fn passages_of_documents(
+        &self,
+        documents: &[DocumentId],
+    ) -> Result<std::collections::HashSet<ChunkId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM chunks WHERE document_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let mut ids = std::collections::HashSet::new();
+        for &doc in documents {
+            let rows = stmt
+                .query_map([doc], |r| r.get::<_, ChunkId>(0))
+                .map_err(|e| self.err(e))?;
+            for id in rows {
+                ids.insert(id.map_err(|e| self.err(e))?);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Records corrections to the content `hash` (`Some`: the field's new value; `None`: the
     /// correction taken back), all or none.
     pub fn set_edits(&mut self, hash: &str, edits: &[(&str, Option<&str>)]) -> Result<()> {

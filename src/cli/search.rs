@@ -89,6 +89,18 @@ pub struct SearchArgs {
     mode: Mode,
     #[command(flatten)]
     fusion: FusionArgs,
+    /// Only papers published in these years: 2019..2024, 2019.., ..2024 or 2021.
+    #[arg(long, value_name = "RANGE")]
+    year: Option<String>,
+    /// Only papers by this author (a surname, or a full name), case and accents aside.
+    #[arg(long, value_name = "NAME")]
+    author: Option<String>,
+    /// Only papers in this journal, preprint server or conference (words of its name).
+    #[arg(long, value_name = "NAME")]
+    venue: Option<String>,
+    /// relevance (best match first) or date (the best matches, newest first).
+    #[arg(long, value_enum, default_value_t = medshelf::search::Sort::Relevance)]
+    sort: medshelf::search::Sort,
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
@@ -96,9 +108,22 @@ pub struct SearchArgs {
 
 pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     let query = args.query.join(" ");
+    let years = match &args.year {
+        Some(range) => {
+            Some(medshelf::search::parse_years(range).map_err(|e| anyhow::anyhow!("--year: {e}"))?)
+        }
+        None => None,
+    };
+    let nonblank = |s: &Option<String>| s.as_ref().filter(|s| !s.trim().is_empty()).cloned();
     let opts = SearchOptions {
         mode: args.mode,
         limit: args.limit,
+        filter: medshelf::search::PaperFilter {
+            years,
+            author: nonblank(&args.author),
+            venue: nonblank(&args.venue),
+        },
+        sort: args.sort,
         ..args.fusion.options()?
     };
     let response = library.search(&query, &opts)?;
@@ -108,8 +133,12 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     if let Some(notice) = &response.notice {
         eprintln!("{notice}");
     }
-    if response.results.is_empty() {
+    if response.results.is_empty() && opts.filter.is_empty() {
         println!("No passage matches \"{query}\".");
+    } else if response.results.is_empty() {
+        println!(
+            "No paper that passes the filters (--year, --author, --venue) matches \"{query}\"."
+        );
     }
     let color = std::io::stdout().is_terminal();
     for r in &response.results {

@@ -265,7 +265,7 @@ pub fn evaluate(
         let opts = crate::SearchOptions {
             mode,
             limit: 100,
-            ..*base
+            ..base.clone()
         };
         let mut runs = HashMap::new();
         for (id, text) in &bench.queries {

@@ -250,7 +250,7 @@ pub fn evaluate_pages(
         let opts = SearchOptions {
             mode,
             limit: 10,
-            ..*base
+            ..base.clone()
         };
         let mut outcomes = Vec::with_capacity(set.len());
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use tantivy::collector::TopDocs;
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
@@ -454,6 +456,7 @@ impl LexicalIndex {
             reader: self.reader.clone(),
             text: self.text,
             title: self.title,
+            doc_id: self.doc_id,
         }
     }
 }
@@ -464,6 +467,7 @@ pub struct LexicalReader {
     reader: IndexReader,
     text: Field,
     title: Field,
+    doc_id: Field,
 }
 
 impl LexicalReader {
@@ -504,6 +508,21 @@ impl LexicalReader {
 
     /// The best `limit` passages for `query` by BM25, best first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(ChunkId, f32)>> {
+        self.search_within(query, limit, None)
+    }
+
+    /// [`LexicalReader::search`] among the passages of `documents` only, where given (a
+    /// search filtered by year, author or venue): the filter is part of the query, so the
+    /// best `limit` of those papers come back however far down the whole ranking they are.
+    pub fn search_within(
+        &self,
+        query: &str,
+        limit: usize,
+        documents: Option<&[DocumentId]>,
+    ) -> Result<Vec<(ChunkId, f32)>> {
+        if documents.is_some_and(<[DocumentId]>::is_empty) {
+            return Ok(Vec::new());
+        }
         let mut seen = HashSet::new();
         let terms: Vec<String> = analyze(query)
             .into_iter()
@@ -529,14 +548,29 @@ impl LexicalReader {
                 Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST)),
             ));
         }
-        let query = BooleanQuery::new(clauses);
+        let mut query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        if let Some(documents) = documents {
+            // Scored 0: the filter selects, BM25 alone ranks (the page choice compares scores).
+            let within = TermSetQuery::new(
+                documents
+                    .iter()
+                    .map(|&d| Term::from_field_u64(self.doc_id, d as u64)),
+            );
+            query = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(Box::new(within), 0.0)),
+                ),
+            ]));
+        }
         let searcher = self.reader.searcher();
         // Never ask for more than the index holds: the collector sizes its heap by the limit.
         let limit = limit.min(searcher.num_docs() as usize);
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let top = searcher.search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         // Ids come from the fast field, not the document store: no block to decompress per
         // hit, and a damaged store cannot break a search.

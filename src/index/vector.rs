@@ -309,6 +309,36 @@ impl VectorIndex {
             .collect())
     }
 
+    /// [`VectorIndex::search`] among the passages `allowed` only (a filtered search): the
+    /// nearest `limit` of them, however far down the whole ranking they are.
+    pub fn search_within(
+        &self,
+        query: &[f32],
+        limit: usize,
+        allowed: &std::collections::HashSet<ChunkId>,
+    ) -> Result<Vec<(ChunkId, f32)>> {
+        let limit = limit.min(allowed.len()).min(self.index.size());
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let matches = if self.index.size() < EXACT_BELOW {
+            // Exact search takes no filter: rank everything (a small index), keep the allowed.
+            self.index.exact_search(query, self.index.size())
+        } else {
+            self.index
+                .filtered_search(query, limit, |key| allowed.contains(&(key as ChunkId)))
+        }
+        .map_err(|e| self.err(e))?;
+        Ok(matches
+            .keys
+            .iter()
+            .zip(&matches.distances)
+            .map(|(&k, &d)| (k as ChunkId, 1.0 - d))
+            .filter(|(id, score)| score.is_finite() && allowed.contains(id))
+            .take(limit)
+            .collect())
+    }
+
     /// Writes the index to disk where it changed: to a temporary file first, synced, then renamed
     /// over the old one, so a crash leaves either the old index or the new one. The new file's
     /// [`Seal`] is then what [`VectorIndex::seal`] gives.

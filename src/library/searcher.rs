@@ -105,13 +105,33 @@ pub(super) fn run_search(
         .candidates
         .max(limit.saturating_mul(3))
         .min(passages as usize);
+    // A filter narrows the candidates on both sides before ranking: the papers it lets
+    // through, and their passages for the vector side.
+    let within: Option<Vec<DocumentId>> = if opts.filter.is_empty() {
+        None
+    } else {
+        Some(
+            documents_of(catalog)?
+                .into_iter()
+                .filter(|d| d.status == Status::Indexed)
+                .filter(|d| d.meta.as_ref().is_some_and(|m| opts.filter.matches(m)))
+                .map(|d| d.id)
+                .collect(),
+        )
+    };
+    let allowed: Option<HashSet<ChunkId>> = match (&within, mode) {
+        (Some(docs), Mode::Hybrid | Mode::Semantic) if semantic.is_some() => {
+            Some(catalog.passages_of_documents(docs)?)
+        }
+        _ => None,
+    };
     // A paper's page is chosen where the query's rarer words come together (search/page.rs).
     let weights = lexical.term_weights(query)?;
     let keywords = || -> Result<Vec<(ChunkId, f32)>> {
         if mode == Mode::Semantic {
             Ok(Vec::new())
         } else {
-            lexical.search(query, candidates)
+            lexical.search_within(query, candidates, within.as_deref())
         }
     };
     let (lexical, by_meaning) = match (mode, semantic) {
@@ -135,7 +155,11 @@ pub(super) fn run_search(
             // vectors than the index held by then, and papers seen a moment before could drop
             // out (a search must only ever gain papers while an index run goes on).
             let pool = opts.candidates.max(limit.saturating_mul(3));
-            (lexical, s.read().search(&q[0], pool)?)
+            let nearest = match &allowed {
+                Some(allowed) => s.read().search_within(&q[0], pool, allowed)?,
+                None => s.read().search(&q[0], pool)?,
+            };
+            (lexical, nearest)
         }
     };
     let mut ids: Vec<ChunkId> = lexical.iter().chain(&by_meaning).map(|r| r.0).collect();
@@ -172,7 +196,7 @@ pub(super) fn run_search(
         (true, Mode::Lexical) => Some(0.0),
         (true, _) => Some(opts.window_weight),
     };
-    let results = group(
+    let mut results = group(
         &weights,
         window_weight,
         &documents,
@@ -194,6 +218,13 @@ pub(super) fn run_search(
             })
         },
     );
+    if opts.sort == crate::search::Sort::Date {
+        // The best matches, newest first; a stable sort keeps relevance among equal years.
+        results.sort_by_key(|r| std::cmp::Reverse(r.year.unwrap_or(0)));
+        for (i, r) in results.iter_mut().enumerate() {
+            r.rank = i + 1;
+        }
+    }
     Ok(SearchResponse {
         query: query.to_string(),
         mode,

@@ -15,8 +15,10 @@ use std::path::PathBuf;
 
 use crate::catalog::{ChunkId, ChunkRow, DocumentId};
 
+mod filter;
 mod page;
 
+pub use filter::{parse_years, PaperFilter, Sort};
 use page::choose_pages;
 pub use page::{snippet, TermWeights};
 
@@ -82,7 +84,7 @@ impl Default for Fusion {
 }
 
 /// What a search asks for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SearchOptions {
     /// Which evidence ranks passages.
     pub mode: Mode,
@@ -102,6 +104,10 @@ pub struct SearchOptions {
     /// chooses the highlight). 0 chooses the page and shows the snippet as before windows, by
     /// the fused score alone. See [`TermWeights`].
     pub window_weight: f32,
+    /// Which papers may answer (a year range, an author, a venue).
+    pub filter: PaperFilter,
+    /// The results' order.
+    pub sort: Sort,
 }
 
 impl Default for SearchOptions {
@@ -115,6 +121,8 @@ impl Default for SearchOptions {
                 semantic_weight: DEFAULT_PAGE_SEMANTIC_WEIGHT,
             },
             window_weight: DEFAULT_WINDOW_WEIGHT,
+            filter: PaperFilter::default(),
+            sort: Sort::Relevance,
         }
     }
 }

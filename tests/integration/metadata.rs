@@ -328,3 +328,90 @@ fn corrections_follow_the_paper_when_its_file_is_saved_again_never_another_paper
     assert!(meta["venue"].is_null(), "{meta}");
     assert!(meta["year"].is_null(), "{meta}");
 }
+
+#[test]
+fn searches_filter_by_year_author_and_venue_and_sort_by_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let model = tmp.path().join("tiny-bert");
+    medshelf::fixtures::write_tiny_model(&model, medshelf::Pooling::Mean).unwrap();
+    let m = Some(model.as_path());
+    let lib = tmp.path().join("lib");
+    let dir = papers.dir.to_str().unwrap();
+    assert_ran(&cli(&lib, m).args(["index", dir]).output().unwrap());
+    let records = [
+        (&papers.sepsis, "2015", "Doe, Jane", "Critical Care"),
+        (
+            &papers.diabetes,
+            "2021",
+            "Smith, John; Doe, Jane",
+            "The Lancet",
+        ),
+        (&papers.asthma, "2023", "Lee, Ann", "Thorax"),
+    ];
+    for (path, year, authors, venue) in records {
+        let year = format!("year={year}");
+        let authors = format!("authors={authors}");
+        let venue = format!("venue={venue}");
+        let path = path.to_str().unwrap();
+        let args = [
+            "meta", path, "--set", &year, "--set", &authors, "--set", &venue,
+        ];
+        assert_ran(&cli(&lib, m).args(args).output().unwrap());
+    }
+    let paths = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["search", "patients", "--json"];
+        all.extend_from_slice(args);
+        cli_json(&lib, m, &all)["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let everything = paths(&["--mode", "semantic"]);
+    assert_eq!(everything.len(), 3, "{everything:?}");
+    for mode in ["hybrid", "lexical", "semantic"] {
+        let by_year = paths(&["--mode", mode, "--year", "2020..2024"]);
+        assert!(
+            !by_year.contains(&"sepsis.pdf".to_string()),
+            "{mode}: {by_year:?}"
+        );
+        let by_author = paths(&["--mode", mode, "--author", "doe"]);
+        assert!(
+            !by_author.contains(&"asthma.pdf".to_string()),
+            "{mode}: {by_author:?}"
+        );
+        let by_venue = paths(&["--mode", mode, "--venue", "lancet"]);
+        assert!(
+            by_venue.iter().all(|p| p == "diabetes.pdf"),
+            "{mode}: {by_venue:?}"
+        );
+    }
+    // Semantic mode ranks every paper: the filters decide alone there.
+    assert_eq!(paths(&["--mode", "semantic", "--year", "2020.."]).len(), 2);
+    assert_eq!(
+        paths(&["--mode", "semantic", "--author", "Jane Doe"]).len(),
+        2
+    );
+    assert_eq!(
+        paths(&["--mode", "semantic", "--year", "2016..2020"]).len(),
+        0
+    );
+    let newest = paths(&["--mode", "semantic", "--sort", "date"]);
+    assert_eq!(newest, ["asthma.pdf", "diabetes.pdf", "sepsis.pdf"]);
+    let refused = cli(&lib, m)
+        .args(["search", "patients", "--year", "2024..2019"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ends before it starts"));
+}
