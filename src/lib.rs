@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod catalog;
 pub mod chunk;
+pub mod cite;
 pub mod embed;
 pub mod error;
 pub mod eval;

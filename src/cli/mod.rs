@@ -2,6 +2,7 @@
 //! [`medshelf::Library`].
 
 mod bench;
+mod cite;
 mod eval;
 mod index;
 mod info;
@@ -44,6 +45,11 @@ enum Command {
     /// Show a paper's record (title, authors, year, venue, DOI...) with where each field came
     /// from, and correct it (--set FIELD=VALUE, --reset FIELD).
     Meta(info::MetaArgs),
+    /// Print papers as references: AMA, Vancouver (NLM) or APA.
+    Cite(cite::CiteArgs),
+    /// Write papers' records as BibTeX, RIS or CSL-JSON for a reference manager: the papers
+    /// named, a search's results (--query), or the whole library.
+    Export(cite::ExportArgs),
     /// Take files, or every file under a folder, out of the library.
     Remove(index::RemoveArgs),
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
@@ -104,6 +110,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => info::status(open()?, args),
         Command::Docs(args) => info::docs(open()?, args),
         Command::Meta(args) => info::meta(open()?, args),
+        Command::Cite(args) => cite::cite(open()?, args),
+        Command::Export(args) => cite::export(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
         Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),

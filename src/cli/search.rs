@@ -76,6 +76,38 @@ impl FusionArgs {
     }
 }
 
+/// The paper filters shared by `search` and `export --query`.
+#[derive(Args)]
+pub struct FilterArgs {
+    /// Only papers published in these years: 2019..2024, 2019.., ..2024 or 2021.
+    #[arg(long, value_name = "RANGE")]
+    year: Option<String>,
+    /// Only papers by this author (a surname, or a full name), case and accents aside.
+    #[arg(long, value_name = "NAME")]
+    author: Option<String>,
+    /// Only papers in this journal, preprint server or conference (words of its name).
+    #[arg(long, value_name = "NAME")]
+    venue: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter these flags ask for (blank values filter nothing).
+    pub fn filter(&self) -> anyhow::Result<medshelf::search::PaperFilter> {
+        let years = match &self.year {
+            Some(range) => Some(
+                medshelf::search::parse_years(range).map_err(|e| anyhow::anyhow!("--year: {e}"))?,
+            ),
+            None => None,
+        };
+        let nonblank = |s: &Option<String>| s.as_ref().filter(|s| !s.trim().is_empty()).cloned();
+        Ok(medshelf::search::PaperFilter {
+            years,
+            author: nonblank(&self.author),
+            venue: nonblank(&self.venue),
+        })
+    }
+}
+
 #[derive(Args)]
 pub struct SearchArgs {
     /// The question or keywords.
@@ -89,15 +121,8 @@ pub struct SearchArgs {
     mode: Mode,
     #[command(flatten)]
     fusion: FusionArgs,
-    /// Only papers published in these years: 2019..2024, 2019.., ..2024 or 2021.
-    #[arg(long, value_name = "RANGE")]
-    year: Option<String>,
-    /// Only papers by this author (a surname, or a full name), case and accents aside.
-    #[arg(long, value_name = "NAME")]
-    author: Option<String>,
-    /// Only papers in this journal, preprint server or conference (words of its name).
-    #[arg(long, value_name = "NAME")]
-    venue: Option<String>,
+    #[command(flatten)]
+    filter: FilterArgs,
     /// relevance (best match first) or date (the best matches, newest first).
     #[arg(long, value_enum, default_value_t = medshelf::search::Sort::Relevance)]
     sort: medshelf::search::Sort,
@@ -108,21 +133,10 @@ pub struct SearchArgs {
 
 pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     let query = args.query.join(" ");
-    let years = match &args.year {
-        Some(range) => {
-            Some(medshelf::search::parse_years(range).map_err(|e| anyhow::anyhow!("--year: {e}"))?)
-        }
-        None => None,
-    };
-    let nonblank = |s: &Option<String>| s.as_ref().filter(|s| !s.trim().is_empty()).cloned();
     let opts = SearchOptions {
         mode: args.mode,
         limit: args.limit,
-        filter: medshelf::search::PaperFilter {
-            years,
-            author: nonblank(&args.author),
-            venue: nonblank(&args.venue),
-        },
+        filter: args.filter.filter()?,
         sort: args.sort,
         ..args.fusion.options()?
     };

@@ -4,6 +4,7 @@
 //! (`scripts/fetch-model`) print why they skip where those are absent.
 
 mod chunking;
+mod citations;
 mod cli;
 mod compat;
 mod eval;
