@@ -215,9 +215,15 @@ impl Library {
             if row.size == size && row.mtime_ns == mtime_ns && settled(row.status) {
                 let stale =
                     row.status == Status::Indexed && row.metadata_reader < crate::metadata::READER;
-                let t = Instant::now();
-                let same = !stale || self.reread_record(path, row.document)?;
-                times.extract += t.elapsed().as_secs_f64();
+                // Only a record read again counts as extraction: an unchanged file costs none.
+                let same = if stale {
+                    let t = Instant::now();
+                    let same = self.reread_record(path, row.document)?;
+                    times.extract += t.elapsed().as_secs_f64();
+                    same
+                } else {
+                    true
+                };
                 if same {
                     return Ok(Step::Done(FileOutcome::Unchanged));
                 }
