@@ -24,6 +24,7 @@ type Answer<T> = Result<T, Problem>;
 pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .setup(|app| {
             let dir = medshelf::settings::get()
                 .library_dir()
@@ -56,6 +57,8 @@ pub fn run() {
             documents,
             remove_paths,
             correct_record,
+            copy_citation,
+            export_records,
             allow_view,
             open_external,
             reveal,
@@ -113,18 +116,40 @@ pub struct Found {
 
 /// Answers a query.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)]
 async fn search(
     engine: Shared<'_>,
     query: String,
     mode: Mode,
     limit: Option<usize>,
+    years: Option<String>,
+    author: Option<String>,
+    venue: Option<String>,
+    sort: Option<medshelf::search::Sort>,
 ) -> Answer<Found> {
     let searcher = engine.searcher()?;
+    // The filters chosen beside the results; a year range in the CLI's spelling.
+    let years = match years.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
+        Some(range) => Some(
+            medshelf::search::parse_years(range)
+                .map_err(|e| Problem::new("bad_filter", Fault::User, format!("the years {e}")))?,
+        ),
+        None => None,
+    };
+    let nonblank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let filter = medshelf::search::PaperFilter {
+        years,
+        author: nonblank(author),
+        venue: nonblank(venue),
+    };
     blocking(move || {
         let started = Instant::now();
         let opts = SearchOptions {
             mode,
             limit: limit.unwrap_or(20).clamp(1, 200),
+            filter,
+            sort: sort.unwrap_or_default(),
+            facets: true,
             ..Default::default()
         };
         let response = searcher.search(&query, &opts)?;
@@ -237,6 +262,93 @@ async fn correct_record(
             reset,
             reply,
         })
+    })
+    .await
+}
+
+/// Puts a paper's record (a result's or a library row's `meta`, as the page holds it) on the
+/// clipboard as a reference in a style, and returns the text. The app writes the clipboard:
+/// WebKitGTK refuses the page's Clipboard API, and the page needs no clipboard permission.
+#[tauri::command]
+async fn copy_citation(
+    app: tauri::AppHandle,
+    record: medshelf::metadata::Record,
+    style: medshelf::cite::Style,
+) -> Answer<String> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    blocking(move || {
+        let text = medshelf::cite::cite(std::slice::from_ref(&record), style)?
+            .pop()
+            .unwrap_or_default();
+        app.clipboard().write_text(text.clone()).map_err(|e| {
+            let message = format!("cannot put the citation on the clipboard: {e}");
+            Problem::new("cannot_copy", Fault::Machine, message)
+        })?;
+        Ok(text)
+    })
+    .await
+}
+
+/// Where an export went.
+#[derive(Serialize)]
+pub struct Exported {
+    /// The file written.
+    path: PathBuf,
+    /// How many papers it holds.
+    papers: usize,
+}
+
+/// Asks where to save (the system's save dialog, offering `name` with the format's
+/// extension), then writes the records there in `format`. Nothing when the person cancels.
+/// The path comes from the dialog the person answered, never from the page.
+#[tauri::command]
+async fn export_records(
+    app: tauri::AppHandle,
+    records: Vec<medshelf::metadata::Record>,
+    format: medshelf::cite::Format,
+    name: String,
+) -> Answer<Option<Exported>> {
+    use tauri_plugin_dialog::DialogExt;
+    blocking(move || {
+        // A file name, whatever the page sent: no folders, no hidden files.
+        let stem: String = name
+            .chars()
+            .filter(|c| !matches!(c, '/' | '\\' | '\0'))
+            .collect::<String>()
+            .trim_start_matches('.')
+            .trim()
+            .to_string();
+        let stem = if stem.is_empty() {
+            "references".to_string()
+        } else {
+            stem
+        };
+        let picked = app
+            .dialog()
+            .file()
+            .set_title(format!("Export {} references", format.name()))
+            .set_file_name(format!("{stem}.{}", format.extension()))
+            .add_filter(format.name(), &[format.extension()])
+            .blocking_save_file();
+        let Some(picked) = picked else {
+            return Ok(None);
+        };
+        let path = picked.into_path().map_err(|e| {
+            Problem::new(
+                "cannot_save",
+                Fault::User,
+                format!("cannot save there: {e}"),
+            )
+        })?;
+        let text = medshelf::cite::export(&records, format);
+        std::fs::write(&path, text).map_err(|e| {
+            let message = format!("cannot write {}: {e}", path.display());
+            Problem::new("cannot_save", Fault::Machine, message)
+        })?;
+        Ok(Some(Exported {
+            path,
+            papers: records.len(),
+        }))
     })
     .await
 }

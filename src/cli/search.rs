@@ -126,6 +126,10 @@ pub struct SearchArgs {
     /// relevance (best match first) or date (the best matches, newest first).
     #[arg(long, value_enum, default_value_t = medshelf::search::Sort::Relevance)]
     sort: medshelf::search::Sort,
+    /// Count the question's best papers (up to 50) by year, venue and author: the values to
+    /// filter by (`facets` in the JSON).
+    #[arg(long)]
+    facets: bool,
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
@@ -138,6 +142,7 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         limit: args.limit,
         filter: args.filter.filter()?,
         sort: args.sort,
+        facets: args.facets,
         ..args.fusion.options()?
     };
     let response = library.search(&query, &opts)?;
@@ -174,6 +179,22 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         if !r.passages.is_empty() {
             let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();
             println!("   also on page {}", pages.join(", "));
+        }
+    }
+    if let Some(facets) = &response.facets {
+        println!("\nAmong the best {} papers:", facets.papers);
+        for (name, values) in [
+            ("years", &facets.years),
+            ("venues", &facets.venues),
+            ("authors", &facets.authors),
+        ] {
+            let shown: Vec<String> = values
+                .iter()
+                .map(|v| format!("{} ({})", v.value, v.count))
+                .collect();
+            if !shown.is_empty() {
+                println!("  {name:<8}{}", shown.join(" · "));
+            }
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::*;
+use crate::search::Facets;
 
 /// Searches a library from any thread; see [`Library::searcher`].
 pub struct Searcher {
@@ -94,6 +95,7 @@ pub(super) fn run_search(
             mode,
             results: Vec::new(),
             notice,
+            facets: opts.facets.then(Facets::default),
         });
     }
     // Papers are ranked, passages are fetched: a paper has several passages among the
@@ -225,10 +227,25 @@ pub(super) fn run_search(
             r.rank = i + 1;
         }
     }
+    // The facets count the best papers of the ranking (more than the results shown), by
+    // their records as shown.
+    let facets = if opts.facets {
+        let records = documents
+            .iter()
+            .take(crate::search::FACET_POOL.max(limit))
+            .map(|(doc, _)| super::records::record_in(catalog, *doc))
+            .collect::<Result<Vec<_>>>()?;
+        Some(Facets::count(
+            &records.into_iter().flatten().collect::<Vec<_>>(),
+        ))
+    } else {
+        None
+    };
     Ok(SearchResponse {
         query: query.to_string(),
         mode,
         results,
         notice,
+        facets,
     })
 }

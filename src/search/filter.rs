@@ -94,8 +94,103 @@ pub fn parse_years(range: &str) -> Result<(Option<u16>, Option<u16>), String> {
     Ok((from, to))
 }
 
+/// How many of a question's best papers the facets count: more than a page of results, few
+/// enough that a facet says something about this question, not about the library.
+pub const FACET_POOL: usize = 50;
+
+/// How many values a facet lists at most (the years: all of them).
+const FACET_VALUES: usize = 10;
+
+/// One value of a facet and how many of the counted papers have it. The value is what the
+/// filter takes (a year, a venue's name, a surname), and the count is what that filter lets
+/// through of the counted papers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FacetValue {
+    /// The value, as the filter takes it.
+    pub value: String,
+    /// The papers counted that have it.
+    pub count: usize,
+}
+
+/// Counts beside a search's results: by year, venue and author, over the question's best
+/// papers ([`FACET_POOL`]), each value as a filter would narrow them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Facets {
+    /// How many papers were counted.
+    pub papers: usize,
+    /// Years, newest first.
+    pub years: Vec<FacetValue>,
+    /// Venues, the most frequent first.
+    pub venues: Vec<FacetValue>,
+    /// Authors' surnames, the most frequent first.
+    pub authors: Vec<FacetValue>,
+}
+
+impl Facets {
+    /// Counts the records' years, venues and authors. A venue or an author counts the
+    /// papers its filter would let through, so that a facet's count is what choosing it shows
+    /// (of these papers).
+    pub fn count(records: &[Record]) -> Facets {
+        use std::collections::BTreeMap;
+        let mut years: BTreeMap<u16, usize> = BTreeMap::new();
+        for year in records.iter().filter_map(|r| r.year) {
+            *years.entry(year).or_default() += 1;
+        }
+        // Candidates spelled as the records spell them, one per normalised name.
+        let mut venues: BTreeMap<String, String> = BTreeMap::new();
+        let mut authors: BTreeMap<String, String> = BTreeMap::new();
+        for r in records {
+            if let Some(v) = r.venue.as_deref().filter(|v| !v.trim().is_empty()) {
+                venues
+                    .entry(normalize(v))
+                    .or_insert_with(|| v.trim().to_string());
+            }
+            for a in &r.authors {
+                if !a.family.trim().is_empty() {
+                    authors
+                        .entry(normalize(&a.family))
+                        .or_insert_with(|| a.family.trim().to_string());
+                }
+            }
+        }
+        let ranked = |values: BTreeMap<String, String>, filter: &dyn Fn(String) -> PaperFilter| {
+            let mut counted: Vec<FacetValue> = values
+                .into_values()
+                .map(|value| {
+                    let f = filter(value.clone());
+                    let count = records.iter().filter(|r| f.matches(r)).count();
+                    FacetValue { value, count }
+                })
+                .filter(|v| v.count > 0)
+                .collect();
+            counted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            counted.truncate(FACET_VALUES);
+            counted
+        };
+        Facets {
+            papers: records.len(),
+            years: years
+                .into_iter()
+                .rev()
+                .map(|(year, count)| FacetValue {
+                    value: year.to_string(),
+                    count,
+                })
+                .collect(),
+            venues: ranked(venues, &|venue| PaperFilter {
+                venue: Some(venue),
+                ..PaperFilter::default()
+            }),
+            authors: ranked(authors, &|author| PaperFilter {
+                author: Some(author),
+                ..PaperFilter::default()
+            }),
+        }
+    }
+}
+
 /// The order of a search's results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Sort {
@@ -122,6 +217,37 @@ mod tests {
             venue: venue.map(str::to_string),
             ..Record::default()
         }
+    }
+
+    #[test]
+    fn facets_count_what_each_filter_would_show() {
+        let records = [
+            record(Some(2021), "Smith", Some("The Lancet")),
+            record(Some(2021), "Jones", Some("Lancet")),
+            record(Some(2019), "smith", Some("The Lancet Oncology")),
+            record(None, "Doe", None),
+        ];
+        let f = Facets::count(&records);
+        assert_eq!(f.papers, 4);
+        let pairs = |v: &[FacetValue]| -> Vec<(String, usize)> {
+            v.iter().map(|v| (v.value.clone(), v.count)).collect()
+        };
+        assert_eq!(pairs(&f.years), [("2021".into(), 2), ("2019".into(), 1)]);
+        // "Lancet" lets all three through, as the venue filter would.
+        assert_eq!(
+            pairs(&f.venues),
+            [
+                ("Lancet".into(), 3),
+                ("The Lancet".into(), 2),
+                ("The Lancet Oncology".into(), 1)
+            ]
+        );
+        // One surname, however it is cased.
+        assert_eq!(
+            pairs(&f.authors),
+            [("Smith".into(), 2), ("Doe".into(), 1), ("Jones".into(), 1)]
+        );
+        assert_eq!(Facets::count(&[]), Facets::default());
     }
 
     #[test]

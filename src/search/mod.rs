@@ -18,7 +18,7 @@ use crate::catalog::{ChunkId, ChunkRow, DocumentId};
 mod filter;
 mod page;
 
-pub use filter::{parse_years, PaperFilter, Sort};
+pub use filter::{parse_years, FacetValue, Facets, PaperFilter, Sort, FACET_POOL};
 use page::choose_pages;
 pub use page::{snippet, TermWeights};
 
@@ -108,6 +108,8 @@ pub struct SearchOptions {
     pub filter: PaperFilter,
     /// The results' order.
     pub sort: Sort,
+    /// Whether to count the question's best papers by year, venue and author.
+    pub facets: bool,
 }
 
 impl Default for SearchOptions {
@@ -123,6 +125,7 @@ impl Default for SearchOptions {
             window_weight: DEFAULT_WINDOW_WEIGHT,
             filter: PaperFilter::default(),
             sort: Sort::Relevance,
+            facets: false,
         }
     }
 }
@@ -139,6 +142,10 @@ pub struct SearchResponse {
     /// Something the person should know about these results (no model, say), else absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// Counts by year, venue and author over the question's best papers, where asked
+    /// ([`SearchOptions::facets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
 }
 
 /// One paper in the results.

@@ -186,6 +186,42 @@ async function realPapersAtLaunch(shared) {
     all: document.querySelectorAll('#results .result').length };`);
   check(weak.all > 0 && weak.marked === weak.all && /none of your words/.test(weak.info), `nonsense is marked as such (${weak.marked} of ${weak.all}: "${weak.info}")`);
   await shot(wd, "11-meaning-only.png");
+
+  // Facets, keyboard only: Alt+F reaches the first year, Enter filters by it (every result of
+  // that year, at least as many as it counted), Enter on its chip takes it away, Esc goes back
+  // to the question.
+  await typeQuery(wd, "patients");
+  const unfiltered = await wd.execute("return document.querySelectorAll('#results .result').length");
+  const facet = await wd.waitFor(
+    "the facets",
+    `const b = document.querySelector('#facets:not([hidden]) button[data-facet="years"]');
+     return b ? { year: b.dataset.value, count: Number(b.querySelector('.count').textContent) } : null;`,
+  );
+  await wd.sendKeys(await wd.find("#search"), "\uE00Af\uE000");
+  check(await wd.execute("return document.activeElement?.dataset?.facet === 'years'"), "Alt+F puts the focus on the first facet value");
+  await shot(wd, "12-facets.png");
+  await wd.sendKeys(await wd.find('#facets button[data-facet="years"]'), "\uE007");
+  const filtered = await wd.waitFor(
+    "the filtered results",
+    `if (!document.querySelector('#facets button[data-remove="years"]')) return null;
+     const rs = [...document.querySelectorAll('#results .result')];
+     return { n: rs.length, years: rs.map((r) => r.querySelector('.byline')?.innerText ?? '') };`,
+  );
+  check(
+    filtered.n >= facet.count && filtered.n > 0 && filtered.years.every((y) => y.includes(facet.year)),
+    `Enter on ${facet.year} (${facet.count}) shows only papers of ${facet.year}: ${filtered.n} (${filtered.years.join(" | ")})`,
+  );
+  check(await wd.execute("return document.activeElement?.dataset?.remove === 'years'"), "the focus lands on the chosen filter's chip");
+  await shot(wd, "12-facets-filtered.png");
+  await wd.sendKeys(await wd.find('#facets button[data-remove="years"]'), "\uE007");
+  const back = await wd.waitFor(
+    "the filter taken away",
+    "return document.querySelector('#facets button[data-remove]') ? null : document.querySelectorAll('#results .result').length;",
+  );
+  check(back === unfiltered, `Enter on the chip takes the filter away (${back} of ${unfiltered} results again)`);
+  await wd.sendKeys(await wd.find('#facets button[data-facet="years"]'), "\uE00C");
+  check(await wd.execute("return document.activeElement?.id === 'search'"), "Esc in the facets goes back to the question");
+
   await typeQuery(wd, "blood pressure treatment");
 
   // Three idle seconds, then ↓ and Enter: the second result opens (nothing re-ran the search
@@ -281,6 +317,49 @@ async function realPapersAtLaunch(shared) {
   await wd.sendKeys(await wd.find("#record-year"), "\uE00C");
   await wd.waitFor("the form closed by Esc", "return !document.getElementById('record-dialog').open");
   check(await wd.execute("return !document.getElementById('view-library').hidden"), "Esc closes the form, not the library");
+
+  // A citation, keyboard only: Alt+C on the focused row copies its reference in the chosen
+  // style (Vancouver), the corrected year in it; pasted into the search box, it is what the
+  // clipboard holds.
+  const details = await wd.find('#library-rows button[data-action="details"]');
+  await wd.execute("document.querySelector('#library-rows button[data-action=\"details\"]').focus()");
+  await wd.sendKeys(details, "\uE00Ac\uE000");
+  const told = await wd.waitFor(
+    "what Alt+C says",
+    "const t = document.getElementById('toast'); return t.hidden ? null : { text: t.textContent, copied: t.dataset.copied ?? '' };",
+  );
+  const copied = told.copied;
+  check(/1999/.test(copied) && copied.length > 20 && told.text.includes(copied), `Alt+C copied the row's reference with its corrected year ("${told.text}")`);
+  await shot(wd, "13-citation-copied.png");
+  await wd.sendKeys(details, "\uE00C");
+  await wd.waitFor("the search view", visible("view-search"));
+  const box = await wd.find("#search");
+  await wd.execute("const s = document.getElementById('search'); s.value = ''; s.focus();");
+  await wd.sendKeys(box, "\uE009v\uE000");
+  const pasted = await wd.execute("return document.getElementById('search').value");
+  check(pasted === copied, `the clipboard holds the reference ("${pasted}")`);
+
+  // The library exported with the keyboard: Alt+E, the system's save dialog answered (by
+  // xdotool: it is GTK's, outside the web view), and the file holds every indexed paper.
+  await wd.execute("document.getElementById('search').value = ''");
+  await wd.sendKeys(box, "\uE009l\uE000");
+  await wd.waitFor("the library", visible("view-library"));
+  const indexed = await wd.execute("return document.querySelectorAll('#library-rows button[data-action=\"cite\"]').length");
+  const exportTo = join(tmp, "exported library.bib");
+  await wd.sendKeys(await wd.find('#library-rows button[data-action="details"]'), "\uE00Ae\uE000");
+  execFileSync("xdotool", ["search", "--sync", "--name", "Export BibTeX references", "windowfocus", "--sync", "%1",
+    "key", "--clearmodifiers", "ctrl+a", "type", "--delay", "20", exportTo], { timeout: 30000 });
+  await sleep(500);
+  execFileSync("xdotool", ["key", "Return"], { timeout: 10000 });
+  const said = await wd.waitFor(
+    "the export's message",
+    "const t = document.getElementById('toast'); return !t.hidden && /Exported/.test(t.textContent) ? t.textContent : null;",
+    { timeoutMs: 30000 },
+  );
+  const written = existsSync(exportTo) ? readFileSync(exportTo, "utf8") : "";
+  const entries = (written.match(/^@article\{/gm) ?? []).length;
+  check(entries === indexed && indexed > 0, `the exported file holds every indexed paper (${entries} of ${indexed}: "${said}")`);
+  await shot(wd, "14-library-exported.png");
 }
 
 let session;

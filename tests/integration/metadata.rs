@@ -330,7 +330,7 @@ fn corrections_follow_the_paper_when_its_file_is_saved_again_never_another_paper
 }
 
 #[test]
-fn searches_filter_by_year_author_and_venue_and_sort_by_date() {
+fn searches_filter_by_year_author_and_venue_sort_by_date_and_count_facets() {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
     let model = tmp.path().join("tiny-bert");
@@ -408,6 +408,43 @@ fn searches_filter_by_year_author_and_venue_and_sort_by_date() {
     );
     let newest = paths(&["--mode", "semantic", "--sort", "date"]);
     assert_eq!(newest, ["asthma.pdf", "diabetes.pdf", "sepsis.pdf"]);
+
+    // Facets count the question's best papers, each value as its filter would narrow them:
+    // choosing one shows that many papers.
+    let answer = cli_json(
+        &lib,
+        m,
+        &[
+            "search", "patients", "--json", "--mode", "semantic", "--facets",
+        ],
+    );
+    let facets = &answer["facets"];
+    assert_eq!(facets["papers"], 3, "{facets}");
+    assert_eq!(
+        facets["years"],
+        serde_json::json!([
+            {"value": "2023", "count": 1}, {"value": "2021", "count": 1}, {"value": "2015", "count": 1}
+        ])
+    );
+    assert_eq!(
+        facets["authors"][0],
+        serde_json::json!({"value": "Doe", "count": 2})
+    );
+    for (facet, flag) in [("venues", "--venue"), ("authors", "--author")] {
+        for v in facets[facet].as_array().unwrap() {
+            let value = v["value"].as_str().unwrap();
+            let shown = paths(&["--mode", "semantic", flag, value]).len();
+            assert_eq!(
+                shown as u64,
+                v["count"].as_u64().unwrap(),
+                "{facet} {value}"
+            );
+        }
+    }
+    // Without the flag, no facets: the search's JSON is as before.
+    assert!(cli_json(&lib, m, &["search", "patients", "--json"])
+        .get("facets")
+        .is_none());
     let refused = cli(&lib, m)
         .args(["search", "patients", "--year", "2024..2019"])
         .output()

@@ -37,6 +37,18 @@ export interface Meta {
   provenance: Partial<Record<string, Source>>;
 }
 
+/** A citation style (`medshelf cite --style`). */
+export type CiteStyle = "vancouver" | "ama" | "apa";
+
+/** An export format (`medshelf export --format`). */
+export type ExportFormat = "bibtex" | "ris" | "csljson";
+
+/** Where an export went. */
+export interface Exported {
+  path: string;
+  papers: number;
+}
+
 export interface SearchResult {
   rank: number;
   path: string;
@@ -59,7 +71,33 @@ export interface Answer {
   results: SearchResult[];
   notice?: string;
   took_ms: number;
+  /** Counts by year, venue and author over the question's best papers. */
+  facets?: Facets;
 }
+
+/** One value of a facet: what the filter takes, and how many papers it lets through. */
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+/** Counts beside the results (the engine's `search::Facets`). */
+export interface Facets {
+  papers: number;
+  years: FacetValue[];
+  venues: FacetValue[];
+  authors: FacetValue[];
+}
+
+/** The filters chosen beside the results. `years`: "2021" or "2019..2024". */
+export interface Filter {
+  years?: string;
+  author?: string;
+  venue?: string;
+}
+
+/** The results' order. */
+export type Sort = "relevance" | "date";
 
 export interface ModelInfo {
   name: string;
@@ -137,7 +175,8 @@ export type IngestPayload =
 
 export const api = {
   status: () => invoke<Status>("status"),
-  search: (query: string, mode: Mode, limit = 20) => invoke<Answer>("search", { query, mode, limit }),
+  search: (query: string, mode: Mode, filter: Filter = {}, sort: Sort = "relevance", limit = 20) =>
+    invoke<Answer>("search", { query, mode, limit, ...filter, sort }),
   indexPaths: (paths: string[], retryFailed = false) =>
     invoke<Queued>("index_paths", { paths, retryFailed }),
   cancelIndexing: () => invoke<void>("cancel_indexing"),
@@ -146,6 +185,12 @@ export const api = {
   /** Corrects a paper's record: `set` as [field, value] pairs, `reset` takes corrections back. */
   correctRecord: (path: string, set: [string, string][], reset: string[]) =>
     invoke<Meta>("correct_record", { path, set, reset }),
+  /** Puts a paper's reference in a style on the clipboard; returns the text. */
+  copyCitation: (record: Meta, style: CiteStyle) => invoke<string>("copy_citation", { record, style }),
+  /** Asks where to save (the system's dialog) and writes the records there; null when the
+   * person cancelled. */
+  exportRecords: (records: Meta[], format: ExportFormat, name: string) =>
+    invoke<Exported | null>("export_records", { records, format, name }),
   allowView: (path: string) => invoke<void>("allow_view", { path }),
   openExternal: (path: string) => invoke<void>("open_external", { path }),
   reveal: (path: string) => invoke<void>("reveal", { path }),

@@ -10,6 +10,7 @@ import {
   renderEmpty,
   renderFolders,
   renderIngestFiles,
+  renderFacets,
   renderLibrary,
   renderModels,
   renderResults,
@@ -60,7 +61,15 @@ describe("renderLibrary", () => {
     expect(html).toContain('title="no text found: a scan"');
     expect(html).toContain('data-code="no_text"');
     expect(html).not.toContain('data-action="view"');
+    // Nothing to cite of a paper that could not be read.
+    expect(html).not.toContain('data-action="cite"');
     expect(html).toContain('data-action="reindex"');
+  });
+  it("offers the citation of a paper it could read", () => {
+    const html = renderLibrary([
+      { path: "/b.pdf", paths: ["/b.pdf"], title: "B", year: 2020, pages: 3, chunks: 9, status: "indexed", error: null, error_code: null },
+    ]);
+    expect(html).toContain('data-action="cite" data-path="/b.pdf"');
   });
   it("says how to add papers when empty", () => {
     expect(renderLibrary([])).toContain("Drop PDFs");
@@ -206,5 +215,30 @@ describe("records", () => {
     expect(html).toContain('data-reset="year"');
     expect(html).not.toContain('data-reset="title"');
     expect(html).toContain('value="Crit &lt;Care&gt;"');
+  });
+});
+
+describe("renderFacets", () => {
+  const facets = {
+    papers: 12,
+    years: [{ value: "2021", count: 3 }],
+    venues: [{ value: "The <Lancet>", count: 2 }],
+    authors: [{ value: "Smith", count: 4 }],
+  };
+  it("lists each value with its count, escaped, as a button", () => {
+    const html = renderFacets(facets, {}, "relevance");
+    expect(html).toContain('data-facet="years" data-value="2021"');
+    expect(html).toContain('<span class="count">3</span>');
+    expect(html).toContain("The &lt;Lancet&gt;");
+    expect(html).not.toContain("<Lancet>");
+    expect(html).toContain("Among the best 12 papers");
+    expect(html).toContain('data-sort="relevance" aria-pressed="true"');
+  });
+  it("shows a chosen filter as a chip that takes it away, in place of its values", () => {
+    const html = renderFacets(facets, { author: "Smith" }, "date");
+    expect(html).toContain('data-remove="author"');
+    expect(html).toContain("Author: Smith");
+    expect(html).not.toContain('data-facet="author"');
+    expect(html).toContain('data-sort="date" aria-pressed="true"');
   });
 });

@@ -1,6 +1,6 @@
 // Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, InstalledModel, Meta, ModelInfo, SearchResult } from "./api";
+import type { Document, Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort } from "./api";
 import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
 import { type FileEntry, stateLabel } from "./ingest";
 import { fileFailure } from "./problem";
@@ -174,6 +174,7 @@ export function renderLibrary(docs: Document[]): string {
   <td class="actions">
     ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
     ${failed ? "" : `<button data-action="details" data-path="${path}" title="See and correct title, authors, year, journal, DOI">Details</button>`}
+    ${failed ? "" : `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>`}
     <button data-action="reindex" data-path="${path}">Re-index</button>
     <button data-action="reveal" data-path="${path}">Show in folder</button>
     <button data-action="remove" data-path="${path}" class="danger">Remove</button>
@@ -289,4 +290,45 @@ export function renderEmpty(s: EmptyState): string {
   }
   return `<p class="hint">${count(s.documents, "paper")} in your library. Type a question;
       <kbd>↑</kbd> <kbd>↓</kbd> move, <kbd>Enter</kbd> opens, <kbd>Esc</kbd> goes back.</p>`;
+}
+
+/** The facets beside the results: the filters chosen (each a button that takes it away), the
+ * order, then each facet's values with their counts (each a button that filters by it). */
+export function renderFacets(facets: Facets | undefined, filter: Filter, sort: Sort): string {
+  const chosen = (
+    [
+      ["years", "Year"],
+      ["venue", "Journal"],
+      ["author", "Author"],
+    ] as [keyof Filter, string][]
+  )
+    .filter(([key]) => filter[key])
+    .map(
+      ([key, label]) =>
+        `<button class="facet chip" data-remove="${key}" title="Take this filter away">${label}: ${escapeHtml(filter[key] ?? "")} <span aria-hidden="true">×</span></button>`,
+    )
+    .join("");
+  const order = `<div class="facet-group"><h3>Order</h3>
+    <button class="facet" data-sort="relevance" aria-pressed="${sort === "relevance"}">Best match</button>
+    <button class="facet" data-sort="date" aria-pressed="${sort === "date"}">Newest first</button></div>`;
+  const group = (title: string, key: keyof Filter, values: FacetValue[]) =>
+    values.length === 0 || filter[key]
+      ? ""
+      : `<div class="facet-group"><h3>${title}</h3>${values
+          .map(
+            (v) =>
+              `<button class="facet" data-facet="${key}" data-value="${escapeHtml(v.value)}">${escapeHtml(v.value)} <span class="count">${v.count}</span></button>`,
+          )
+          .join("")}</div>`;
+  const counted = facets ? `<p class="hint">Among the best ${count(facets.papers, "paper")}</p>` : "";
+  return (
+    (chosen ? `<div class="facet-group chosen"><h3>Filters</h3>${chosen}</div>` : "") +
+    order +
+    (facets
+      ? counted +
+        group("Year", "years", facets.years) +
+        group("Journal", "venue", facets.venues) +
+        group("Author", "author", facets.authors)
+      : "")
+  );
 }

@@ -1,9 +1,12 @@
 // The keyboard, everywhere: Ctrl+O adds files (with Shift, folders), Ctrl+L the library,
-// Alt+1/2/3 the modes, Esc back (or clears the question), ↑ ↓ Enter on results, ← → pages.
+// Alt+1/2/3 the modes, Esc back (or clears the question), ↑ ↓ Enter on results, ← → pages,
+// Alt+C copies a citation (the selected result, the focused library row), Alt+E exports,
+// Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back).
 import type { Mode } from "../api";
 import { moveSelection } from "../views";
 import { pick } from "./ingest";
-import { runSearch, search, select, setMode } from "./search";
+import { citeFocusedRow, exportLibrary } from "./library";
+import { citeSelected, exportResults, focusFacets, runSearch, search, select, setMode } from "./search";
 import { showView, state } from "./state";
 import { openExternal, openResult, turnPage } from "./viewer";
 
@@ -27,6 +30,26 @@ document.addEventListener("keydown", (e) => {
     setMode((["hybrid", "lexical", "semantic"] as Mode[])[Number(e.key) - 1]);
     return;
   }
+  if (e.altKey && !ctrl && (e.code === "KeyF" || e.key.toLowerCase() === "f") && state.view === "search") {
+    e.preventDefault();
+    focusFacets();
+    return;
+  }
+  // By the key's place as well as its letter: Alt+C types "ç" on some layouts.
+  const letter = e.code === "KeyC" || e.key.toLowerCase() === "c" ? "c" : e.code === "KeyE" || e.key.toLowerCase() === "e" ? "e" : "";
+  if (e.altKey && !ctrl && letter) {
+    const cite = letter === "c";
+    if (state.view === "search") {
+      e.preventDefault();
+      if (cite) citeSelected();
+      else exportResults();
+    } else if (state.view === "library") {
+      e.preventDefault();
+      if (cite) citeFocusedRow();
+      else exportLibrary();
+    }
+    return;
+  }
   if (e.key === "Escape") {
     if (state.view !== "search") {
       e.preventDefault();
@@ -44,7 +67,9 @@ document.addEventListener("keydown", (e) => {
     else if (e.key === "o") void openExternal();
     return;
   }
-  if (state.view === "search") {
+  // A button or a select with the focus (a facet, the citation tools) takes its own keys.
+  const control = ["BUTTON", "SELECT"].includes(document.activeElement?.tagName ?? "");
+  if (state.view === "search" && !control) {
     const count = state.answer?.results.length ?? 0;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();

@@ -2,6 +2,7 @@
 import { api, type Document, type Meta } from "../api";
 import { describe } from "../problem";
 import { recordChanges, renderFolders, renderLibrary, renderModels, renderRecordForm } from "../views";
+import { copyCitation, exportRecords } from "./cite";
 import { loadStatus } from "./status";
 import { $, onShow, showView, state } from "./state";
 import { openResult } from "./viewer";
@@ -118,6 +119,9 @@ $("view-library").addEventListener("click", async (e) => {
         await openResult(0, 1);
         break;
       }
+      case "cite":
+        await copyCitation(shown.get(path)?.meta);
+        break;
       case "details": {
         const meta = shown.get(path)?.meta;
         if (meta) openRecord(path, meta);
@@ -157,5 +161,18 @@ $("view-library").addEventListener("click", async (e) => {
     err.hidden = false;
   }
 });
+/** Copies the reference of the paper whose row has the focus (Alt+C). */
+export function citeFocusedRow() {
+  const row = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("#library-rows tr");
+  void copyCitation(row?.dataset.path ? shown.get(row.dataset.path)?.meta : undefined);
+}
+
+/** Saves every indexed paper's record (Alt+E). */
+export function exportLibrary() {
+  const records = [...shown.values()].filter((d) => d.status === "indexed").flatMap((d) => (d.meta ? [d.meta] : []));
+  void exportRecords(records, "MedShelf library");
+}
+$("export-library").addEventListener("click", exportLibrary);
+
 $("show-library").addEventListener("click", () => showView(state.view === "library" ? "search" : "library"));
 $("library-back").addEventListener("click", () => showView("search"));

@@ -2,7 +2,8 @@
 import { api, type Answer, type Mode } from "../api";
 import { count, debounce } from "../format";
 import { describe } from "../problem";
-import { renderEmpty, renderResults } from "../views";
+import { renderEmpty, renderFacets, renderResults } from "../views";
+import { copyCitation, exportRecords } from "./cite";
 import { $, onShow, onStatus, state } from "./state";
 
 export const search = $<HTMLInputElement>("search");
@@ -49,6 +50,84 @@ resultsEl.addEventListener("click", (e) => {
 });
 
 onShow("search", () => search.focus());
+
+const facetsEl = $("facets");
+
+/** The facets beside an answer; kept where a filter leaves no result, so it can be taken
+ * away. The focus stays on the facet that was chosen (or the first), never lost to the body. */
+function showFacets(answer: Answer) {
+  const filtered = Object.values(state.filter).some(Boolean) || state.sort !== "relevance";
+  const had = facetsEl.contains(document.activeElement) ? [...facetsEl.querySelectorAll("button")].indexOf(document.activeElement as HTMLButtonElement) : -1;
+  facetsEl.innerHTML = renderFacets(answer.facets, state.filter, state.sort);
+  facetsEl.hidden = answer.results.length === 0 && !filtered;
+  if (had >= 0 || focusAfter) {
+    const buttons = facetsEl.querySelectorAll<HTMLButtonElement>("button");
+    const wanted = focusAfter ? facetsEl.querySelector<HTMLButtonElement>(focusAfter) : null;
+    (wanted ?? buttons[Math.min(Math.max(had, 0), buttons.length - 1)])?.focus();
+  }
+  focusAfter = undefined;
+}
+
+/** Where the focus goes once a facet's choice is shown: the chip of a filter just chosen,
+ * the values of one just taken away, the order just chosen. */
+let focusAfter: string | undefined;
+
+/** Applies a facet's button: a value filters, a chip takes its filter away, an order sorts. */
+function useFacet(button: HTMLButtonElement) {
+  const { facet, value, remove, sort } = button.dataset;
+  if (facet && value !== undefined) {
+    state.filter = { ...state.filter, [facet]: value };
+    focusAfter = `button[data-remove="${facet}"]`;
+  } else if (remove) {
+    state.filter = { ...state.filter, [remove]: undefined };
+    focusAfter = `button[data-facet="${remove}"]`;
+  } else if (sort === "relevance" || sort === "date") {
+    state.sort = sort;
+    focusAfter = `button[data-sort="${sort}"]`;
+  } else return;
+  state.lastKeyAt = performance.now();
+  void runSearch();
+}
+facetsEl.addEventListener("click", (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button.facet");
+  if (button) useFacet(button);
+});
+facetsEl.addEventListener("keydown", (e) => {
+  // ↑ ↓ move between the facets' buttons; Esc goes back to the question.
+  const buttons = [...facetsEl.querySelectorAll<HTMLButtonElement>("button")];
+  const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    e.preventDefault();
+    e.stopPropagation();
+    const next = at + (e.key === "ArrowDown" ? 1 : -1);
+    buttons[Math.max(0, Math.min(buttons.length - 1, next))]?.focus();
+  } else if (e.key === "Escape") {
+    e.preventDefault();
+    e.stopPropagation();
+    search.focus();
+  }
+});
+
+/** Puts the focus on the facets (Alt+F): the first chosen filter, else the first value. */
+export function focusFacets() {
+  if (facetsEl.hidden) return;
+  (facetsEl.querySelector<HTMLButtonElement>("button[data-remove]") ?? facetsEl.querySelector<HTMLButtonElement>("button[data-facet]") ?? facetsEl.querySelector<HTMLButtonElement>("button"))?.focus();
+}
+
+/** Copies the selected result's reference (Alt+C). */
+export function citeSelected() {
+  void copyCitation(state.answer?.results[state.selected]?.meta);
+}
+
+/** Saves the results shown, in their order (Alt+E). */
+export function exportResults() {
+  const answer = state.answer;
+  const records = (answer?.results ?? []).flatMap((r) => (r.meta ? [r.meta] : []));
+  void exportRecords(records, answer ? `MedShelf - ${answer.query}` : "MedShelf");
+}
+
+$("copy-citation").addEventListener("click", citeSelected);
+$("export-results").addEventListener("click", exportResults);
 onStatus(() => {
   if (state.view === "search") showEmpty();
 });
@@ -76,12 +155,14 @@ export async function runSearch(keep = false) {
     state.selected = -1;
     resultsEl.innerHTML = "";
     $("search-info").textContent = "";
+    $("results-tools").hidden = true;
+    $("facets").hidden = true;
     showEmpty();
     return;
   }
   let answer: Answer;
   try {
-    answer = await api.search(query, state.mode);
+    answer = await api.search(query, state.mode, state.filter, state.sort);
   } catch (e) {
     if (seq !== state.searchSeq) return;
     $("search-info").textContent = `Search failed: ${describe(e)}`;
@@ -97,6 +178,8 @@ export async function runSearch(keep = false) {
   const kept = chosen === undefined ? -1 : answer.results.findIndex((r) => r.path === chosen);
   state.selected = kept >= 0 ? kept : answer.results.length ? 0 : -1;
   resultsEl.innerHTML = renderResults(answer.results, state.selected);
+  $("results-tools").hidden = answer.results.length === 0;
+  showFacets(answer);
   scroller.scrollTop = same ? scrollTop : 0;
   showEmpty();
   const n = answer.results.length;

@@ -1,7 +1,7 @@
 // What the page knows, shared by its views: one state object, the elements every view uses,
 // and the switch between views. Views register what they do when shown or when the library's
 // status changes, so that no view imports another's internals.
-import type { Answer, Mode, SearchResult, Status } from "../api";
+import type { Answer, Filter, Mode, SearchResult, Sort, Status } from "../api";
 import { emptyIngest } from "../ingest";
 
 export type View = "search" | "viewer" | "library" | "model";
@@ -11,6 +11,9 @@ export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.g
 export const state = {
   view: "search" as View,
   mode: "hybrid" as Mode,
+  /** The filters chosen beside the results, and the order. */
+  filter: {} as Filter,
+  sort: "relevance" as Sort,
   answer: undefined as Answer | undefined,
   selected: -1,
   status: undefined as Status | undefined,
