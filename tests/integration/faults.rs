@@ -367,10 +367,14 @@ fn a_full_disk_leaves_a_library_that_still_answers_and_says_a_repair_is_pending(
         mount -t tmpfs -o size=24m tmpfs "$ROOT"
         cp -a "$SRC" "$ROOT/lib"
         python3 -c 'import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1]); c.execute("SELECT COUNT(*) FROM meta").fetchone(); time.sleep(60)' \
-            "$ROOT/lib/catalog.sqlite" &
+c = sqlite3.connect(sys.argv[1]); c.execute("SELECT COUNT(*) FROM meta").fetchone()
+open(sys.argv[2], "w").close(); time.sleep(60)' \
+            "$ROOT/lib/catalog.sqlite" "$OUT/held" &
         holder=$!
-        sleep 1
+        # The disk fills only once the holder has the catalog open (its shared-memory file
+        # made): a fixed pause was too short for a loaded machine.
+        for _ in $(seq 300); do [ -e "$OUT/held" ] && break; sleep 0.1; done
+        [ -e "$OUT/held" ] || { echo "the holder never opened the catalog" >&2; exit 1; }
         rm "$ROOT/lib/vectors.usearch"
         dd if=/dev/zero of="$ROOT/filler" bs=64k 2>/dev/null || true
         for cmd in "status --json" "search ferritin --json" "docs --json"; do
