@@ -119,6 +119,37 @@ fn family_case(family: &str) -> String {
     out
 }
 
+/// Text for hayagriva: its markup characters (`\`, `{`, `}`, `$`: escapes, verbatim groups, math)
+/// escaped so that they print as themselves, and control characters (which its YAML reader
+/// refuses, and which no reference holds) as spaces.
+fn hayagriva_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '{' | '}' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A name for hayagriva: names are not markup, but its YAML reader refuses control characters.
+fn hayagriva_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// The records as hayagriva's YAML (JSON is YAML): an article in its journal.
 fn hayagriva_library(records: &[Record], keys: &[String]) -> crate::Result<hayagriva::Library> {
     let mut entries = serde_json::Map::new();
@@ -126,16 +157,16 @@ fn hayagriva_library(records: &[Record], keys: &[String]) -> crate::Result<hayag
         let mut entry = serde_json::Map::new();
         entry.insert("type".into(), json!("article"));
         if let Some(title) = &r.title {
-            entry.insert("title".into(), json!(title));
+            entry.insert("title".into(), json!(hayagriva_text(title)));
         }
         if !r.authors.is_empty() {
             let authors: Vec<Value> = r
                 .authors
                 .iter()
                 .map(|a| {
-                    let mut p = json!({ "name": family_case(&a.family) });
+                    let mut p = json!({ "name": hayagriva_name(&family_case(&a.family)) });
                     if !a.given.is_empty() {
-                        p["given-name"] = json!(a.given);
+                        p["given-name"] = json!(hayagriva_name(&a.given));
                     }
                     p
                 })
@@ -158,7 +189,7 @@ fn hayagriva_library(records: &[Record], keys: &[String]) -> crate::Result<hayag
         // a bare `article`, the styles would call it a preprint ("Preprint posted online").
         let mut journal = json!({ "type": "periodical" });
         if let Some(venue) = &r.venue {
-            journal["title"] = json!(venue);
+            journal["title"] = json!(hayagriva_text(venue));
         }
         entry.insert("parent".into(), journal);
         entries.insert(key.clone(), Value::Object(entry));
@@ -285,7 +316,7 @@ fn trial_note(r: &Record) -> Option<String> {
     (!r.trial_ids.is_empty()).then(|| format!("Trial registration: {}", r.trial_ids.join(", ")))
 }
 
-/// A BibTeX value: braces balanced by escaping them, LaTeX's special characters escaped and
+/// A BibTeX value: braces written as commands, LaTeX's special characters escaped and
 /// its ligatures broken, so that any text reads back as it was (whitespace runs aside: BibTeX
 /// reads them as one space).
 fn bib_value(text: &str) -> String {
@@ -299,7 +330,11 @@ fn bib_value(text: &str) -> String {
                 out.push(c);
                 out.push_str("{}");
             }
-            '{' | '}' | '%' | '&' | '#' | '$' | '_' => {
+            // BibTeX counts braces even after a backslash: an unbalanced `\{` would run the
+            // value past its end. The commands print a brace and leave none to count.
+            '{' => out.push_str("\\textbraceleft{}"),
+            '}' => out.push_str("\\textbraceright{}"),
+            '%' | '&' | '#' | '$' | '_' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -417,11 +452,12 @@ fn ris(r: &Record) -> String {
     if let Some(d) = &r.doi {
         ris_line(&mut out, "DO", d);
     }
-    // C2 carries the PMCID, and the PMID where a record has one (PubMed's own RIS does so).
-    if let Some(p) = &r.pmcid {
-        ris_line(&mut out, "C2", p);
-    }
+    // The PMID as the accession number (AN), as reference managers' PubMed imports write it;
+    // C2 holds the PMCID.
     if let Some(p) = &r.pmid {
+        ris_line(&mut out, "AN", p);
+    }
+    if let Some(p) = &r.pmcid {
         ris_line(&mut out, "C2", p);
     }
     if let Some(a) = &r.abstract_text {
@@ -449,7 +485,10 @@ fn csl_json(r: &Record, key: &str) -> Value {
                 r.authors
                     .iter()
                     .map(|a| {
-                        if a.given.is_empty() {
+                        if a.given.is_empty() && a.family.contains(char::is_whitespace) {
+                            // A group author: CSL's form for a name that is not a person's.
+                            json!({ "literal": a.family })
+                        } else if a.given.is_empty() {
                             json!({ "family": a.family })
                         } else {
                             json!({ "family": a.family, "given": a.given })

@@ -29,7 +29,10 @@ pub fn cite(library: Library, args: CiteArgs) -> anyhow::Result<()> {
         let rows: Vec<_> = paths
             .iter()
             .zip(&citations)
-            .map(|(path, citation)| serde_json::json!({ "path": path, "citation": citation }))
+            // Lossy: a file name need not be UTF-8, JSON must be.
+            .map(|(path, citation)| {
+                serde_json::json!({ "path": path.to_string_lossy(), "citation": citation })
+            })
             .collect();
         super::print_json(&rows)?;
         return missing_error(missing);

@@ -160,7 +160,7 @@ fn assert_ris_round_trip(records: &[Record]) {
         );
         assert_eq!(c.journal, r.venue.as_deref().map(flat), "venue\n{text}");
         assert_eq!(c.doi, r.doi, "doi\n{text}");
-        assert_eq!(c.pmid, r.pmid, "pmid\n{text}");
+        assert_eq!(c.accession_number, r.pmid, "pmid\n{text}");
         assert_eq!(c.pmc_id, r.pmcid, "pmcid\n{text}");
         assert_eq!(
             c.abstract_text,
@@ -197,7 +197,7 @@ fn assert_csljson_round_trip(records: &[Record]) {
             .author
             .iter()
             .map(|n| Author {
-                family: n.family.clone().unwrap_or_default(),
+                family: n.family.clone().or(n.literal.clone()).unwrap_or_default(),
                 given: n.given.clone().unwrap_or_default(),
             })
             .collect();
@@ -269,6 +269,23 @@ proptest! {
         assert_bibtex_round_trip(&records);
         assert_ris_round_trip(&records);
         assert_csljson_round_trip(&records);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any title, venue or name is cited, its text printed as typed (hayagriva's markup
+    /// characters, braces and dollars among them, escaped).
+    #[test]
+    fn any_record_is_cited_with_its_title_as_typed(record in any_record()) {
+        for style in [Style::Ama, Style::Vancouver, Style::Apa] {
+            let text = cite(std::slice::from_ref(&record), style).unwrap().remove(0);
+            if let Some(title) = &record.title {
+                // Styles may end a title with their own period and change its case (APA).
+                let wanted = flat(title).trim_end_matches('.').to_lowercase();
+                prop_assert!(flat(&text).to_lowercase().contains(&wanted), "{style:?}: {text} / {title}");
+            }
+        }
     }
 }
 
