@@ -292,8 +292,8 @@ async fn copy_citation(
 /// Where an export went.
 #[derive(Serialize)]
 pub struct Exported {
-    /// The file written.
-    path: PathBuf,
+    /// The file written (lossy: JSON needs UTF-8, a path need not be).
+    path: String,
     /// How many papers it holds.
     papers: usize,
 }
@@ -310,14 +310,14 @@ async fn export_records(
 ) -> Answer<Option<Exported>> {
     use tauri_plugin_dialog::DialogExt;
     blocking(move || {
-        // A file name, whatever the page sent: no folders, no hidden files.
-        let stem: String = name
+        // A file name, whatever the page sent: no folders, no hidden files, no control
+        // characters, short enough for any file system (a long question makes a long name).
+        let cleaned: String = name
             .chars()
-            .filter(|c| !matches!(c, '/' | '\\' | '\0'))
-            .collect::<String>()
-            .trim_start_matches('.')
-            .trim()
-            .to_string();
+            .filter(|c| !matches!(c, '/' | '\\') && !c.is_control())
+            .take(100)
+            .collect();
+        let stem = cleaned.trim().trim_start_matches('.').trim().to_string();
         let stem = if stem.is_empty() {
             "references".to_string()
         } else {
@@ -346,7 +346,7 @@ async fn export_records(
             Problem::new("cannot_save", Fault::Machine, message)
         })?;
         Ok(Some(Exported {
-            path,
+            path: path.to_string_lossy().into_owned(),
             papers: records.len(),
         }))
     })

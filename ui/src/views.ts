@@ -174,7 +174,7 @@ export function renderLibrary(docs: Document[]): string {
   <td class="actions">
     ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
     ${failed ? "" : `<button data-action="details" data-path="${path}" title="See and correct title, authors, year, journal, DOI">Details</button>`}
-    ${failed ? "" : `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>`}
+    ${d.status === "indexed" ? `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>` : ""}
     <button data-action="reindex" data-path="${path}">Re-index</button>
     <button data-action="reveal" data-path="${path}">Show in folder</button>
     <button data-action="remove" data-path="${path}" class="danger">Remove</button>

@@ -57,6 +57,10 @@ export async function copyCitation(meta: Meta | null | undefined) {
     toast("Choose a paper first: ↑ ↓ in the results, or a row of the library.", true);
     return;
   }
+  if (!meta.title && meta.authors.length === 0) {
+    toast("Nothing is known of this paper yet to cite: give it a title in the library's Details.", true);
+    return;
+  }
   const style = citeStyle();
   try {
     const text = await api.copyCitation(meta, style);

@@ -54,7 +54,10 @@ document.addEventListener("keydown", (e) => {
     if (state.view !== "search") {
       e.preventDefault();
       showView("search");
-    } else if (document.activeElement === search && search.value) {
+    } else if (document.activeElement !== search) {
+      e.preventDefault();
+      search.focus();
+    } else if (search.value) {
       e.preventDefault();
       search.value = "";
       void runSearch();
@@ -67,9 +70,17 @@ document.addEventListener("keydown", (e) => {
     else if (e.key === "o") void openExternal();
     return;
   }
-  // A button or a select with the focus (a facet, the citation tools) takes its own keys.
+  // A button or a select with the focus (a facet, the citation tools) takes its own arrows
+  // and Enter; "/" and Esc still lead back to the question.
   const control = ["BUTTON", "SELECT"].includes(document.activeElement?.tagName ?? "");
-  if (state.view === "search" && !control) {
+  if (state.view === "search" && control) {
+    if (e.key === "/") {
+      e.preventDefault();
+      search.focus();
+    }
+    return;
+  }
+  if (state.view === "search") {
     const count = state.answer?.results.length ?? 0;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();

@@ -53,6 +53,10 @@ onShow("search", () => search.focus());
 
 const facetsEl = $("facets");
 
+/** Where the focus goes once a facet's choice is shown: the chip of a filter just chosen,
+ * the values of one just taken away, the order just chosen. */
+let focusAfter: string | undefined;
+
 /** The facets beside an answer; kept where a filter leaves no result, so it can be taken
  * away. The focus stays on the facet that was chosen (or the first), never lost to the body. */
 function showFacets(answer: Answer) {
@@ -60,7 +64,9 @@ function showFacets(answer: Answer) {
   const had = facetsEl.contains(document.activeElement) ? [...facetsEl.querySelectorAll("button")].indexOf(document.activeElement as HTMLButtonElement) : -1;
   facetsEl.innerHTML = renderFacets(answer.facets, state.filter, state.sort);
   facetsEl.hidden = answer.results.length === 0 && !filtered;
-  if (had >= 0 || focusAfter) {
+  // The focus follows a facet's choice only while it is in the facets (a question typed
+  // meanwhile keeps it) and only into a panel that shows.
+  if (!facetsEl.hidden && (had >= 0 || (focusAfter && document.activeElement === document.body))) {
     const buttons = facetsEl.querySelectorAll<HTMLButtonElement>("button");
     const wanted = focusAfter ? facetsEl.querySelector<HTMLButtonElement>(focusAfter) : null;
     (wanted ?? buttons[Math.min(Math.max(had, 0), buttons.length - 1)])?.focus();
@@ -68,9 +74,6 @@ function showFacets(answer: Answer) {
   focusAfter = undefined;
 }
 
-/** Where the focus goes once a facet's choice is shown: the chip of a filter just chosen,
- * the values of one just taken away, the order just chosen. */
-let focusAfter: string | undefined;
 
 /** Applies a facet's button: a value filters, a chip takes its filter away, an order sorts. */
 function useFacet(button: HTMLButtonElement) {
@@ -151,6 +154,7 @@ export async function runSearch(keep = false) {
   const seq = ++state.searchSeq;
   const keyAt = state.lastKeyAt;
   if (!query) {
+    focusAfter = undefined;
     state.answer = undefined;
     state.selected = -1;
     resultsEl.innerHTML = "";
@@ -165,7 +169,11 @@ export async function runSearch(keep = false) {
     answer = await api.search(query, state.mode, state.filter, state.sort);
   } catch (e) {
     if (seq !== state.searchSeq) return;
+    focusAfter = undefined;
     $("search-info").textContent = `Search failed: ${describe(e)}`;
+    // The facets show the filters now asked for, so that a bad one can be taken away.
+    facetsEl.innerHTML = renderFacets(undefined, state.filter, state.sort);
+    facetsEl.hidden = false;
     return;
   }
   // A newer keystroke has asked since: its answer is the one to show.
