@@ -198,6 +198,8 @@ pub(super) fn run_search(
         (true, Mode::Lexical) => Some(0.0),
         (true, _) => Some(opts.window_weight),
     };
+    // The records the results read, kept for the facets (which count these papers too).
+    let read: std::cell::RefCell<HashMap<DocumentId, crate::metadata::Record>> = Default::default();
     let mut results = group(
         &weights,
         window_weight,
@@ -211,6 +213,9 @@ pub(super) fn run_search(
                 .ok()
                 .flatten()
                 .unwrap_or_default();
+            if opts.facets {
+                read.borrow_mut().insert(doc, record.clone());
+            }
             Some(crate::search::PaperMeta {
                 path,
                 title: record.title.clone(),
@@ -230,10 +235,14 @@ pub(super) fn run_search(
     // The facets count the best papers of the ranking (more than the results shown), by
     // their records as shown.
     let facets = if opts.facets {
+        let mut read = read.into_inner();
         let records = documents
             .iter()
             .take(crate::search::FACET_POOL.max(limit))
-            .map(|(doc, _)| super::records::record_in(catalog, *doc))
+            .map(|(doc, _)| match read.remove(doc) {
+                Some(record) => Ok(Some(record)),
+                None => super::records::record_in(catalog, *doc),
+            })
             .collect::<Result<Vec<_>>>()?;
         Some(Facets::count(
             &records.into_iter().flatten().collect::<Vec<_>>(),
