@@ -165,6 +165,9 @@ pub enum Error {
     /// A correction to a paper's record was refused (an unknown field, an impossible year).
     #[error(transparent)]
     Edit(#[from] crate::metadata::EditError),
+    /// A Zotero library could not be read (not there, newer than MedShelf knows, damaged).
+    #[error(transparent)]
+    Zotero(#[from] crate::zotero::ZoteroError),
     /// The library is on storage this process cannot write (a read-only share, a DVD).
     #[error("the library {0} is on read-only storage: it can be searched, not changed")]
     ReadOnly(PathBuf),
@@ -251,6 +254,7 @@ impl Error {
             Error::Edit(_) => "bad_edit",
             Error::ReadOnly(_) => "read_only",
             Error::Bug { .. } => "internal",
+            Error::Zotero(e) => e.code(),
         }
     }
 
@@ -274,6 +278,8 @@ impl Error {
             | Error::NotInLibrary(_)
             | Error::Edit(_)
             | Error::BadInput { .. } => Fault::User,
+            Error::Zotero(crate::zotero::ZoteroError::Copy { .. }) => Fault::Machine,
+            Error::Zotero(_) => Fault::User,
             Error::Catalog { error, .. } if machine_sqlite(error) => Fault::Machine,
             Error::Catalog { .. }
             | Error::Lexical(_)

@@ -26,6 +26,7 @@ pub mod search;
 pub mod settings;
 pub mod watch;
 pub mod writer;
+pub mod zotero;
 
 pub use catalog::{ChunkId, DocumentId, DocumentRow, Status};
 pub use embed::{BertEmbedder, Embedder, ModelInfo, Pooling};

@@ -85,6 +85,14 @@ pub fn lossy<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error>
     s.serialize_str(&path.to_string_lossy())
 }
 
+/// [`lossy`] for a path that may be absent.
+pub fn lossy_opt<S: serde::Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(path) => s.serialize_some(&path.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
 /// [`lossy`] for a list of paths.
 pub fn lossy_all<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
