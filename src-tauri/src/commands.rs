@@ -141,6 +141,7 @@ async fn search(
         years,
         author: nonblank(author),
         venue: nonblank(venue),
+        ..Default::default()
     };
     blocking(move || {
         let started = Instant::now();

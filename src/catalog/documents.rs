@@ -292,6 +292,7 @@ impl Catalog {
                     hash: r.get(8)?,
                     metadata: r.get(9)?,
                     meta: None,
+                    zotero: None,
                 })
             })
             .map_err(|e| self.err(e))?;

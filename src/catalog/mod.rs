@@ -18,12 +18,14 @@ mod passages;
 mod records;
 mod schema;
 mod vectors;
+mod zotero;
 
 use vectors::vector_bytes;
 
 pub use meta::{ModelRecord, ModelSlot};
 pub use records::StoredRecord;
 pub use schema::SCHEMA_VERSION;
+pub use zotero::{NewNote, StoredZoteroItem};
 
 /// A document's row id. Never reused (AUTOINCREMENT), so a stale index entry can never point at
 /// a later document.
@@ -93,6 +95,9 @@ pub struct DocumentRow {
     /// What is known of the paper, corrections laid over what was read (filled in by the
     /// library).
     pub meta: Option<crate::metadata::Record>,
+    /// Where it sits in Zotero, for a paper imported from there (filled in by the library).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zotero: Option<crate::zotero::Membership>,
     /// Its page count.
     pub pages: u32,
     /// How many passages it was cut into.
@@ -135,6 +140,9 @@ pub struct ChunkRow {
     pub end: usize,
     /// The passage text.
     pub text: String,
+    /// Where the words come from, where not the PDF's text: `note` or `annotation` (the
+    /// user's own words, from Zotero).
+    pub source: Option<String>,
 }
 
 /// A new passage to store.
@@ -246,6 +254,7 @@ fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
         start: r.get::<_, i64>(3)? as usize,
         end: r.get::<_, i64>(4)? as usize,
         text: r.get(5)?,
+        source: r.get(6)?,
     })
 }
 

@@ -23,7 +23,7 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, document_id, page, start, end, text FROM chunks WHERE id = ?1",
+                "SELECT id, document_id, page, start, end, text, source FROM chunks WHERE id = ?1",
             )
             .map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(ids.len());
@@ -44,14 +44,14 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, d.title
+                "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, c.source, d.title
                  FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let row = chunk_row(r).map_err(|e| self.err(e))?;
-            let title: Option<String> = r.get(6).map_err(|e| self.err(e))?;
+            let title: Option<String> = r.get(7).map_err(|e| self.err(e))?;
             f(&row, title.as_deref());
         }
         Ok(())

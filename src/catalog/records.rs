@@ -22,6 +22,8 @@ pub struct StoredRecord {
     pub edits: Vec<(String, String)>,
     /// The stored text of the first page (papers without a record read their year from it).
     pub first_page: Option<String>,
+    /// The Zotero items that hold the paper (their stored JSON), the paper's own first.
+    pub zotero: Vec<String>,
 }
 
 impl Catalog {
@@ -57,6 +59,7 @@ impl Catalog {
             return Ok(None);
         };
         row.edits = self.edits(&row.hash)?;
+        row.zotero = self.zotero_items_of(id)?;
         if row.metadata.is_none() {
             row.first_page = self.first_page(id)?;
         }

@@ -135,6 +135,36 @@ const MIGRATIONS: &[Migration] = &[
                   PRIMARY KEY (hash, field)
               );",
     },
+    Migration {
+        // a Zotero library brought along: its items (Zotero's record of each, where it sits,
+        // its notes, as JSON, with Zotero's version and a fingerprint of all of it, so that a
+        // second import touches only what changed) and the files each item holds (a path may
+        // be attached to two items); passages that are the user's own words (a note, an
+        // annotation) name where they came from, and which note or annotation they are
+        version: 7,
+        sql: "CREATE TABLE IF NOT EXISTS zotero_items (
+                  library INTEGER NOT NULL,
+                  key TEXT NOT NULL,
+                  version INTEGER NOT NULL,
+                  modified TEXT NOT NULL,
+                  fingerprint TEXT NOT NULL,
+                  item TEXT NOT NULL,
+                  PRIMARY KEY (library, key)
+              );
+              CREATE TABLE IF NOT EXISTS zotero_files (
+                  path BLOB NOT NULL,
+                  library INTEGER NOT NULL,
+                  item_key TEXT NOT NULL,
+                  attachment_key TEXT NOT NULL,
+                  position INTEGER NOT NULL,
+                  PRIMARY KEY (path, library, item_key),
+                  FOREIGN KEY (library, item_key) REFERENCES zotero_items (library, key)
+                      ON DELETE CASCADE
+              );
+              CREATE INDEX IF NOT EXISTS zotero_files_item ON zotero_files (library, item_key);
+              ALTER TABLE chunks ADD COLUMN source TEXT;
+              ALTER TABLE chunks ADD COLUMN source_key TEXT;",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

@@ -7,7 +7,7 @@ use medshelf::Library;
 pub struct JsonArg {
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod index;
 mod info;
 mod model;
 pub mod search;
+mod zotero;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,10 @@ enum Command {
     /// Follow folders (default: those indexed before): added, changed, moved and deleted PDFs
     /// are reflected within seconds. Runs until stopped.
     Watch(index::WatchArgs),
+    /// Import a Zotero library (read-only) and keep it in step: `zotero import [DIR]`,
+    /// `zotero status`.
+    #[command(subcommand)]
+    Zotero(zotero::ZoteroCommand),
     /// Install and list embedding models in the library's models/ folder.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -114,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => cite::export(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
         Command::Watch(args) => index::watch(open()?, args),
+        Command::Zotero(cmd) => zotero::zotero(open()?, cmd),
         Command::Model(cmd) => model::model(&dir, cli.model.as_deref(), cmd),
         Command::ExtractWorker
         | Command::Eval(_)

@@ -88,6 +88,16 @@ pub struct FilterArgs {
     /// Only papers in this journal, preprint server or conference (words of its name).
     #[arg(long, value_name = "NAME")]
     venue: Option<String>,
+    /// Only papers in this Zotero collection: nested names joined by / ("Cardiology/Heart
+    /// failure"), case aside.
+    #[arg(long, value_name = "PATH")]
+    collection: Option<String>,
+    /// With --collection: the papers of the collections inside it too.
+    #[arg(long, requires = "collection")]
+    with_subcollections: bool,
+    /// Only papers with this Zotero tag (repeat for papers with all of them).
+    #[arg(long, value_name = "TAG")]
+    tag: Vec<String>,
 }
 
 impl FilterArgs {
@@ -104,6 +114,14 @@ impl FilterArgs {
             years,
             author: nonblank(&self.author),
             venue: nonblank(&self.venue),
+            collection: nonblank(&self.collection),
+            subcollections: self.with_subcollections,
+            tags: self
+                .tag
+                .iter()
+                .filter(|t| !t.trim().is_empty())
+                .cloned()
+                .collect(),
         })
     }
 }
@@ -156,7 +174,8 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         println!("No passage matches \"{query}\".");
     } else if response.results.is_empty() {
         println!(
-            "No paper that passes the filters (--year, --author, --venue) matches \"{query}\"."
+            "No paper that passes the filters (--year, --author, --venue, --collection, --tag) \
+             matches \"{query}\"."
         );
     }
     let color = std::io::stdout().is_terminal();
@@ -174,7 +193,13 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         if !byline.is_empty() {
             println!("   {}", byline.join(" · "));
         }
-        println!("   {}  page {}", r.path.display(), r.page);
+        match r.source.as_deref() {
+            Some("annotation") => {
+                println!("   {}  page {} (your annotation)", r.path.display(), r.page)
+            }
+            Some(_) => println!("   {}  (your note)", r.path.display()),
+            None => println!("   {}  page {}", r.path.display(), r.page),
+        }
         println!("   {}", render(&r.snippet, color));
         if !r.passages.is_empty() {
             let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();

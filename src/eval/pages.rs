@@ -311,10 +311,13 @@ mod tests {
                     score: 0.5,
                     start: 0,
                     end: 0,
+                    source: None,
                 })
                 .collect(),
             meaning_only: false,
             meta: Default::default(),
+            source: None,
+            zotero: None,
         }
     }
 

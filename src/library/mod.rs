@@ -34,6 +34,7 @@ mod searcher;
 mod semantic;
 mod status;
 mod store;
+mod zotero;
 
 use crate::catalog::{ModelRecord, ModelSlot};
 pub use events::{
@@ -49,6 +50,7 @@ pub use semantic::vector_storage;
 use semantic::{embed_rows, Semantic};
 pub use status::LibraryStatus;
 use status::{documents_of, notice, status_of, year_of};
+pub use zotero::{ZoteroSource, ZoteroSummary};
 
 /// What every output says when no model is loaded.
 pub const NO_MODEL_NOTICE: &str = "No embedding model found: MedShelf is searching by keywords only. \

@@ -13,6 +13,11 @@ pub(super) fn record_of(stored: StoredRecord) -> Record {
         .as_deref()
         .and_then(|json| serde_json::from_str::<Record>(json).ok())
         .unwrap_or_else(|| Record::fallback(stored.title, year_of(stored.first_page)));
+    // Zotero's curated record wins over the reading; the user's corrections over both.
+    let read = match super::zotero::zotero_record(&stored.zotero) {
+        Some(zotero) => read.overlay(&zotero),
+        None => read,
+    };
     read.with_edits(stored.edits.iter().map(|(f, v)| (f.as_str(), v.as_str())))
 }
 

@@ -116,7 +116,11 @@ pub(super) fn run_search(
             documents_of(catalog)?
                 .into_iter()
                 .filter(|d| d.status == Status::Indexed)
-                .filter(|d| d.meta.as_ref().is_some_and(|m| opts.filter.matches(m)))
+                .filter(|d| {
+                    d.meta
+                        .as_ref()
+                        .is_some_and(|m| opts.filter.matches_paper(m, d.zotero.as_ref()))
+                })
                 .map(|d| d.id)
                 .collect(),
         )
@@ -216,8 +220,13 @@ pub(super) fn run_search(
             if opts.facets {
                 read.borrow_mut().insert(doc, record.clone());
             }
+            let zotero = catalog
+                .zotero_items_of(doc)
+                .ok()
+                .and_then(|items| super::zotero::membership_of(&items));
             Some(crate::search::PaperMeta {
                 path,
+                zotero,
                 title: record.title.clone(),
                 year: record.year,
                 record,

@@ -97,7 +97,10 @@ pub(super) fn failed_files(catalog: &Catalog) -> Result<Vec<FailedFile>> {
 pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::DocumentRow>> {
     let mut docs = catalog.documents()?;
     let mut edits = catalog.all_edits()?;
+    let mut zotero = catalog.zotero_by_document()?;
     for d in &mut docs {
+        let items = zotero.remove(&d.id).unwrap_or_default();
+        d.zotero = super::zotero::membership_of(&items);
         if d.status != Status::Indexed {
             // Every row carries the object: a paper that could not be read has an empty one.
             d.meta = Some(crate::metadata::Record::default());
@@ -109,6 +112,7 @@ pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::Docu
             metadata: d.metadata.take(),
             edits: edits.remove(&d.hash).unwrap_or_default(),
             first_page: d.first_page.take(),
+            zotero: items,
         });
         d.title = record.title.clone();
         d.year = record.year;

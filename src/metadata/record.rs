@@ -107,6 +107,51 @@ impl Record {
         self
     }
 
+    /// This record with every field `over` has a value for replaced by it, with its source:
+    /// a Zotero item's record laid over what was read from the PDF (the user's corrections go
+    /// over both, with [`Record::with_edits`]).
+    pub fn overlay(mut self, over: &Record) -> Self {
+        let mut take = |field: &str, present: bool| {
+            if present {
+                let source = over
+                    .provenance
+                    .get(field)
+                    .copied()
+                    .unwrap_or(Source::Zotero);
+                self.provenance.insert(field.to_string(), source);
+            }
+            present
+        };
+        if take("title", over.title.is_some()) {
+            self.title = over.title.clone();
+        }
+        if take("authors", !over.authors.is_empty()) {
+            self.authors = over.authors.clone();
+        }
+        if take("year", over.year.is_some()) {
+            self.year = over.year;
+        }
+        if take("venue", over.venue.is_some()) {
+            self.venue = over.venue.clone();
+        }
+        if take("doi", over.doi.is_some()) {
+            self.doi = over.doi.clone();
+        }
+        if take("pmid", over.pmid.is_some()) {
+            self.pmid = over.pmid.clone();
+        }
+        if take("pmcid", over.pmcid.is_some()) {
+            self.pmcid = over.pmcid.clone();
+        }
+        if take("trial_ids", !over.trial_ids.is_empty()) {
+            self.trial_ids = over.trial_ids.clone();
+        }
+        if take("abstract", over.abstract_text.is_some()) {
+            self.abstract_text = over.abstract_text.clone();
+        }
+        self
+    }
+
     /// A record of a paper indexed before records were stored: the title the catalog kept and
     /// the year its first page prints. Where the title came from was not kept, so it is not
     /// claimed.

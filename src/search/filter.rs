@@ -4,6 +4,7 @@
 
 use crate::metadata::eval::normalize;
 use crate::metadata::Record;
+use crate::zotero::Membership;
 
 /// The papers a search may answer with. Empty: every paper.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,15 +16,43 @@ pub struct PaperFilter {
     pub author: Option<String>,
     /// Part of the venue's name ("Lancet" finds "The Lancet"), case and punctuation aside.
     pub venue: Option<String>,
+    /// A Zotero collection, as a path of nested names joined by `/`: the papers it holds.
+    pub collection: Option<String>,
+    /// With [`PaperFilter::collection`]: the papers of the collections inside it too.
+    pub subcollections: bool,
+    /// Zotero tags the paper carries, every one of them.
+    pub tags: Vec<String>,
 }
 
 impl PaperFilter {
     /// Whether it lets every paper through.
     pub fn is_empty(&self) -> bool {
-        self.years.is_none() && self.author.is_none() && self.venue.is_none()
+        self.years.is_none()
+            && self.author.is_none()
+            && self.venue.is_none()
+            && self.collection.is_none()
+            && self.tags.is_empty()
     }
 
-    /// Whether a paper with this record passes.
+    /// Whether a paper with this record and this place in Zotero (where it has one) passes.
+    pub fn matches_paper(&self, record: &Record, zotero: Option<&Membership>) -> bool {
+        if let Some(collection) = &self.collection {
+            if !zotero.is_some_and(|z| z.in_collection(collection, self.subcollections)) {
+                return false;
+            }
+        }
+        if !self
+            .tags
+            .iter()
+            .all(|t| zotero.is_some_and(|z| z.has_tag(t)))
+        {
+            return false;
+        }
+        self.matches(record)
+    }
+
+    /// Whether a paper with this record passes the filters on its record (years, author,
+    /// venue).
     pub fn matches(&self, record: &Record) -> bool {
         if let Some((from, to)) = self.years {
             let Some(year) = record.year else {
@@ -257,6 +286,7 @@ mod tests {
             years,
             author: author.map(str::to_string),
             venue: venue.map(str::to_string),
+            ..PaperFilter::default()
         };
         assert!(PaperFilter::default().matches(&r));
         assert!(f(Some((Some(2019), Some(2024))), None, None).matches(&r));

@@ -184,6 +184,13 @@ pub struct SearchResult {
     pub meaning_only: bool,
     /// What is known of the paper (authors, venue, DOI...), with where each field came from.
     pub meta: crate::metadata::Record,
+    /// Where the best passage's words come from, where they are the user's own (`note`,
+    /// `annotation`, from Zotero); absent for the PDF's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Where the paper sits in Zotero, for a paper imported from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zotero: Option<crate::zotero::Membership>,
 }
 
 /// A further matching page of a paper.
@@ -199,6 +206,9 @@ pub struct PassageHit {
     pub start: usize,
     /// End offset, exclusive.
     pub end: usize,
+    /// As [`SearchResult::source`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// What a result shows of its paper.
@@ -214,6 +224,8 @@ pub struct PaperMeta {
     pub record: crate::metadata::Record,
     /// See [`SearchResult::meaning_only`].
     pub meaning_only: bool,
+    /// See [`SearchResult::zotero`].
+    pub zotero: Option<crate::zotero::Membership>,
 }
 
 /// Fuses two ranked lists (best first) into one, best first.
@@ -302,16 +314,19 @@ pub fn group(
             year,
             record,
             meaning_only,
+            zotero,
         }) = paper(doc)
         else {
             continue;
         };
         let list = choose_pages(list, weights, window_weight);
         let best = &list[0];
-        let mut pages_seen = HashSet::from([best.row.page]);
+        // One passage per page, and apart from it the user's own words on that page (a note
+        // or an annotation is shown as such, not hidden behind the page's text).
+        let mut pages_seen = HashSet::from([(best.row.page, best.row.source.clone())]);
         let passages = list[1..]
             .iter()
-            .filter(|c| pages_seen.insert(c.row.page))
+            .filter(|c| pages_seen.insert((c.row.page, c.row.source.clone())))
             .take(MAX_PASSAGES)
             .map(|c| PassageHit {
                 page: c.row.page,
@@ -319,6 +334,7 @@ pub fn group(
                 score: c.score,
                 start: c.row.start,
                 end: c.row.end,
+                source: c.row.source.clone(),
             })
             .collect();
         results.push(SearchResult {
@@ -334,6 +350,8 @@ pub fn group(
             passages,
             meaning_only,
             meta: record,
+            source: best.row.source.clone(),
+            zotero,
         });
     }
     results

@@ -453,6 +453,7 @@ mod tests {
             start: 0,
             end: text.len(),
             text: text.to_string(),
+            source: None,
         }
     }
 

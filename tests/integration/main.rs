@@ -24,3 +24,4 @@ mod support;
 mod text_quality;
 mod watch;
 mod writer;
+mod zotero;

@@ -1,0 +1,828 @@
+//! Zotero import: a real Zotero 7 database (`../shared/data/zotero`) read as it is, and
+//! databases built from its very schema (the real file with its items taken out and ours put
+//! in) for what the real one lacks: collections, annotations, linked files, trashed items,
+//! unsafe paths, a newer schema, damage, and a database held by another connection with
+//! committed changes still in its WAL.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use medshelf::library::NoSink;
+use medshelf::zotero::{self, Prefs, SkipReason};
+use medshelf::{Library, Mode, SearchOptions};
+use rusqlite::{params, Connection};
+
+use crate::support::{cli, cli_json, shared, skip, tiny_library, write_papers};
+
+/// The real Zotero data folder, where `../shared` is present.
+fn real_zotero(test: &str) -> Option<PathBuf> {
+    let dir = shared()?.join("data/zotero/zotero7-sample");
+    if dir.join("zotero.sqlite").is_file() {
+        Some(dir)
+    } else {
+        skip(test, "../shared/data/zotero/zotero7-sample is missing")
+    }
+}
+
+/// A checksum of every file under `dir` (names and bytes), to show nothing was written.
+fn checksum(dir: &Path) -> String {
+    let mut hasher = blake3::Hasher::new();
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file() || e.file_type().is_symlink())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    for f in files {
+        hasher.update(f.to_string_lossy().as_bytes());
+        if let Ok(bytes) = std::fs::read(&f) {
+            hasher.update(&bytes);
+        }
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// A Zotero data folder built from the real database's schema: the real items taken out,
+/// ours added through Zotero's own tables.
+struct Fixture {
+    dir: PathBuf,
+    conn: Connection,
+    next_key: u32,
+}
+
+impl Fixture {
+    fn new(real: &Path, dir: &Path) -> Fixture {
+        std::fs::create_dir_all(dir.join("storage")).unwrap();
+        std::fs::copy(real.join("zotero.sqlite"), dir.join("zotero.sqlite")).unwrap();
+        let conn = Connection::open(dir.join("zotero.sqlite")).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             DELETE FROM items; DELETE FROM tags; DELETE FROM creators;
+             DELETE FROM itemDataValues; DELETE FROM collections;",
+        )
+        .unwrap();
+        Fixture {
+            dir: dir.to_path_buf(),
+            conn,
+            next_key: 0,
+        }
+    }
+
+    fn key(&mut self) -> String {
+        self.next_key += 1;
+        format!("TK{:06}", self.next_key)
+    }
+
+    fn id_of(&self, table: &str, column: &str, id: &str, name: &str) -> i64 {
+        self.conn
+            .query_row(
+                &format!("SELECT {id} FROM {table} WHERE {column} = ?1"),
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{table} {name}: {e}"))
+    }
+
+    fn item(&mut self, item_type: &str, key: Option<&str>) -> (i64, String) {
+        let key = key.map(str::to_string).unwrap_or_else(|| self.key());
+        let type_id = self.id_of("itemTypes", "typeName", "itemTypeID", item_type);
+        self.conn
+            .execute(
+                "INSERT INTO items (itemTypeID, libraryID, key, version) VALUES (?1, 1, ?2, 1)",
+                params![type_id, key],
+            )
+            .unwrap();
+        (self.conn.last_insert_rowid(), key)
+    }
+
+    fn field(&self, item: i64, name: &str, value: &str) {
+        let field = self.id_of("fields", "fieldName", "fieldID", name);
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO itemDataValues (value) VALUES (?1)",
+                [value],
+            )
+            .unwrap();
+        let value_id: i64 = self
+            .conn
+            .query_row(
+                "SELECT valueID FROM itemDataValues WHERE value = ?1",
+                [value],
+                |r| r.get(0),
+            )
+            .unwrap();
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO itemData (itemID, fieldID, valueID) VALUES (?1, ?2, ?3)",
+                params![item, field, value_id],
+            )
+            .unwrap();
+    }
+
+    fn paper(&mut self, title: &str, fields: &[(&str, &str)], authors: &[(&str, &str)]) -> i64 {
+        let (id, _) = self.item("journalArticle", None);
+        self.field(id, "title", title);
+        for (name, value) in fields {
+            self.field(id, name, value);
+        }
+        let author = self.id_of("creatorTypes", "creatorType", "creatorTypeID", "author");
+        for (i, (family, given)) in authors.iter().enumerate() {
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO creators (firstName, lastName, fieldMode) VALUES (?1, ?2, 0)",
+                    params![given, family],
+                )
+                .unwrap();
+            let creator: i64 = self
+                .conn
+                .query_row(
+                    "SELECT creatorID FROM creators WHERE firstName = ?1 AND lastName = ?2",
+                    params![given, family],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            self.conn
+                .execute(
+                    "INSERT INTO itemCreators (itemID, creatorID, creatorTypeID, orderIndex)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![id, creator, author, i as i64],
+                )
+                .unwrap();
+        }
+        id
+    }
+
+    /// A stored attachment: the file copied to `storage/KEY/NAME` (where `copy` names one).
+    fn stored(
+        &mut self,
+        parent: Option<i64>,
+        copy: Option<&Path>,
+        name: &str,
+        ctype: &str,
+    ) -> (i64, String) {
+        let (id, key) = self.item("attachment", None);
+        if let Some(src) = copy {
+            let folder = self.dir.join("storage").join(&key);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::copy(src, folder.join(name)).unwrap();
+        }
+        self.attach(id, parent, 1, ctype, &format!("storage:{name}"));
+        (id, key)
+    }
+
+    fn attach(&self, id: i64, parent: Option<i64>, link_mode: i64, ctype: &str, path: &str) {
+        self.conn
+            .execute(
+                "INSERT INTO itemAttachments (itemID, parentItemID, linkMode, contentType, path)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, parent, link_mode, ctype, path],
+            )
+            .unwrap();
+    }
+
+    fn linked(&mut self, parent: i64, path: &str) -> (i64, String) {
+        let (id, key) = self.item("attachment", None);
+        self.attach(id, Some(parent), 2, "application/pdf", path);
+        (id, key)
+    }
+
+    fn collection(&mut self, name: &str, parent: Option<i64>) -> i64 {
+        let key = self.key();
+        self.conn
+            .execute(
+                "INSERT INTO collections (collectionName, parentCollectionID, libraryID, key)
+                 VALUES (?1, ?2, 1, ?3)",
+                params![name, parent, key],
+            )
+            .unwrap();
+        self.conn.last_insert_rowid()
+    }
+
+    fn file_in(&self, collection: i64, item: i64) {
+        self.conn
+            .execute(
+                "INSERT INTO collectionItems (collectionID, itemID) VALUES (?1, ?2)",
+                params![collection, item],
+            )
+            .unwrap();
+    }
+
+    fn tag(&self, item: i64, name: &str) {
+        self.conn
+            .execute("INSERT OR IGNORE INTO tags (name) VALUES (?1)", [name])
+            .unwrap();
+        let tag = self.id_of("tags", "name", "tagID", name);
+        self.conn
+            .execute(
+                "INSERT INTO itemTags (itemID, tagID, type) VALUES (?1, ?2, 0)",
+                params![item, tag],
+            )
+            .unwrap();
+    }
+
+    fn note(&mut self, parent: i64, html: &str) {
+        let (id, _) = self.item("note", None);
+        self.conn
+            .execute(
+                "INSERT INTO itemNotes (itemID, parentItemID, note, title) VALUES (?1, ?2, ?3, '')",
+                params![id, parent, html],
+            )
+            .unwrap();
+    }
+
+    fn annotation(&mut self, attachment: i64, text: &str, comment: &str, page_index: u32) {
+        let (id, _) = self.item("annotation", None);
+        self.conn
+            .execute(
+                "INSERT INTO itemAnnotations (itemID, parentItemID, type, text, comment, color,
+                     pageLabel, sortIndex, position, isExternal)
+                 VALUES (?1, ?2, 1, ?3, ?4, '#ffd400', ?5, ?6, ?7, 0)",
+                params![
+                    id,
+                    attachment,
+                    text,
+                    comment,
+                    (page_index + 1).to_string(),
+                    format!("{page_index:05}|000000|00000"),
+                    format!("{{\"pageIndex\":{page_index},\"rects\":[[0,0,10,10]]}}")
+                ],
+            )
+            .unwrap();
+    }
+
+    fn trash(&self, item: i64) {
+        self.conn
+            .execute("INSERT INTO deletedItems (itemID) VALUES (?1)", [item])
+            .unwrap();
+    }
+}
+
+/// The library built for most tests, with what each part is.
+struct Built {
+    fixture: Fixture,
+    papers: crate::support::Papers,
+    sepsis: i64,
+    diabetes: i64,
+    /// A PDF linked from outside the Zotero folder (absolute).
+    outside: PathBuf,
+    base: PathBuf,
+}
+
+fn build(real: &Path, tmp: &Path) -> Built {
+    let papers = write_papers(tmp);
+    let mut z = Fixture::new(real, &tmp.join("Zotero"));
+    let sepsis = z.paper(
+        "Ferritin in septic shock: a cohort",
+        &[
+            ("date", "2021-03-00 March 2021"),
+            ("publicationTitle", "Critical Care"),
+            ("DOI", "https://doi.org/10.1186/CC.2021.1"),
+            ("extra", "PMID: 33445566\nPMCID: PMC7654321"),
+            ("abstractNote", "Ferritin predicted death."),
+        ],
+        &[("Ng", "Ada"), ("Okafor", "Chidi")],
+    );
+    let (sepsis_pdf, _) = z.stored(
+        Some(sepsis),
+        Some(&papers.sepsis),
+        "sepsis.pdf",
+        "application/pdf",
+    );
+    let icu = z.collection("Critical care", None);
+    let septic = z.collection("Sepsis", Some(icu));
+    z.file_in(septic, sepsis);
+    z.tag(sepsis, "to-read");
+    z.tag(sepsis, "ICU");
+    z.note(
+        sepsis,
+        "<div><p>Check the <b>ferritin</b> cut-off against our quokka protocol</p></div>",
+    );
+    z.annotation(
+        sepsis_pdf,
+        "Serum ferritin above 4000 ng/mL predicted death",
+        "zebrafinch threshold",
+        1,
+    );
+
+    // One item, two PDFs: one stored, one linked from outside the Zotero folder.
+    let diabetes = z.paper(
+        "Metformin and glycaemic control",
+        &[("date", "2019-00-00 2019")],
+        &[("Li", "Wei")],
+    );
+    z.stored(
+        Some(diabetes),
+        Some(&papers.diabetes),
+        "diabetes.pdf",
+        "application/pdf",
+    );
+    let outside = tmp.join("elsewhere/asthma supplement.pdf");
+    std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
+    std::fs::copy(&papers.asthma, &outside).unwrap();
+    z.linked(diabetes, outside.to_str().unwrap());
+    let endo = z.collection("Endocrinology", None);
+    z.file_in(endo, diabetes);
+    z.file_in(icu, diabetes);
+
+    // The same PDF attached to a second item: indexed once.
+    let again = z.paper("Ferritin in septic shock (preprint)", &[], &[]);
+    z.stored(
+        Some(again),
+        Some(&papers.sepsis),
+        "sepsis copy.pdf",
+        "application/pdf",
+    );
+    z.tag(again, "preprint");
+
+    // Not indexable, each with its reason.
+    let web = z.paper("A saved web page", &[], &[]);
+    z.stored(Some(web), None, "page.html", "text/html");
+    let link = z.paper("A link only", &[], &[]);
+    let (id, _) = z.item("attachment", None);
+    z.attach(id, Some(link), 3, "text/html", "");
+    let missing = z.paper("A paper whose file is gone", &[], &[]);
+    z.stored(Some(missing), None, "gone.pdf", "application/pdf");
+    let escape = z.paper("A path that climbs out", &[], &[]);
+    z.stored(
+        Some(escape),
+        None,
+        "../../../../etc/passwd.pdf",
+        "application/pdf",
+    );
+    let symlinked = z.paper("A symlink out of storage", &[], &[]);
+    let (_, key) = z.stored(Some(symlinked), None, "link.pdf", "application/pdf");
+    let secret = tmp.join("secret.pdf");
+    std::fs::copy(&papers.asthma, &secret).unwrap();
+    std::fs::create_dir_all(z.dir.join("storage").join(&key)).unwrap();
+    std::os::unix::fs::symlink(&secret, z.dir.join("storage").join(&key).join("link.pdf")).unwrap();
+    // Linked relative to the base folder: inside is followed, a climb out is not.
+    let base = tmp.join("Papers");
+    std::fs::create_dir_all(base.join("cardio")).unwrap();
+    std::fs::copy(&papers.asthma, base.join("cardio/asthma.pdf")).unwrap();
+    let relative = z.paper("Inhaled corticosteroids (linked)", &[], &[]);
+    z.linked(relative, "attachments:cardio/asthma.pdf");
+    let climb = z.paper("Linked above the base folder", &[], &[]);
+    z.linked(climb, "attachments:../secret.pdf");
+    // A hostile PDF fails alone.
+    let hostile = z.paper("A damaged PDF", &[], &[]);
+    let broken = tmp.join("broken.pdf");
+    std::fs::write(&broken, b"%PDF-1.4 nothing else").unwrap();
+    z.stored(
+        Some(hostile),
+        Some(&broken),
+        "broken.pdf",
+        "application/pdf",
+    );
+    // In the trash: skipped with its PDF.
+    let trashed = z.paper("Trashed paper", &[], &[]);
+    z.stored(
+        Some(trashed),
+        Some(&papers.asthma),
+        "trashed.pdf",
+        "application/pdf",
+    );
+    z.trash(trashed);
+    Built {
+        fixture: z,
+        papers,
+        sepsis,
+        diabetes,
+        outside,
+        base,
+    }
+}
+
+fn prefs(base: &Path) -> Prefs {
+    Prefs {
+        data_dir: None,
+        base_attachment_path: Some(base.to_path_buf()),
+    }
+}
+
+fn import(library: &mut Library, dir: &Path, base: &Path) -> medshelf::library::ZoteroSummary {
+    let snapshot = zotero::read(dir, &prefs(base)).unwrap();
+    library
+        .import_zotero(&snapshot, &NoSink, &AtomicBool::new(false))
+        .unwrap()
+}
+
+fn search(
+    library: &Library,
+    query: &str,
+    filter: medshelf::search::PaperFilter,
+) -> medshelf::SearchResponse {
+    library
+        .search(
+            query,
+            &SearchOptions {
+                mode: Mode::Lexical,
+                filter,
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap()
+}
+
+#[test]
+fn the_real_zotero_folder_is_imported_and_left_untouched() {
+    let Some(real) = real_zotero("the_real_zotero_folder_is_imported_and_left_untouched") else {
+        return;
+    };
+    let before = checksum(&real);
+    let snapshot = zotero::read(&real, &Prefs::default()).unwrap();
+    // 27 rows: 11 regular items (6 in the trash), their attachments, one note.
+    assert_eq!(snapshot.regular_items, 11);
+    assert_eq!(snapshot.trashed, 6);
+    let keys: Vec<&str> = snapshot.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["IAW4AG59", "MDUK6ERP", "HPP3X9QY", "RQRBISX9", "RUV7QY24"]
+    );
+    let preprint = &snapshot.items[1];
+    assert_eq!(preprint.item_type, "preprint");
+    assert_eq!(preprint.record.venue.as_deref(), Some("arXiv"));
+    assert_eq!(
+        preprint.record.doi.as_deref(),
+        Some("10.48550/arxiv.1703.04782")
+    );
+    assert_eq!(preprint.record.year, Some(2018));
+    assert_eq!(preprint.record.authors.len(), 5);
+    assert_eq!(preprint.notes.len(), 1);
+    assert_eq!(preprint.notes[0].text, "Comment: 11 pages, 4 figures");
+    let book = &snapshot.items[4];
+    assert_eq!(book.creators[0].role, "editor");
+    assert_eq!(
+        book.record.authors[0].family, "Bousquet",
+        "editors stand in for authors"
+    );
+    assert!(snapshot.items.iter().all(|i| i.files.len() == 1));
+    assert_eq!(checksum(&real), before, "reading changed the Zotero folder");
+}
+
+#[test]
+fn items_files_collections_tags_notes_and_annotations_are_imported() {
+    let Some(real) = real_zotero("items_files_collections_tags_notes_and_annotations_are_imported")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let built = build(&real, tmp.path());
+    let dir = built.fixture.dir.clone();
+    drop(built.fixture.conn);
+    let before = checksum(&dir);
+    let mut library = tiny_library(tmp.path());
+    let summary = import(&mut library, &dir, &built.base);
+    assert_eq!(
+        checksum(&dir),
+        before,
+        "the import wrote under the Zotero folder"
+    );
+
+    let reasons: BTreeMap<&str, SkipReason> = summary
+        .skipped
+        .iter()
+        .map(|s| (s.title.as_deref().unwrap_or(""), s.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        BTreeMap::from([
+            ("A link only", SkipReason::LinkOnly),
+            ("A path that climbs out", SkipReason::OutsideFolder),
+            ("A paper whose file is gone", SkipReason::Missing),
+            ("A saved web page", SkipReason::Snapshot),
+            ("A symlink out of storage", SkipReason::OutsideFolder),
+            ("Linked above the base folder", SkipReason::OutsideFolder),
+        ])
+    );
+    assert_eq!(summary.found, 12);
+    assert_eq!(summary.trashed, 1);
+    // sepsis twice (two items), diabetes, the linked supplement, the relative link, broken.
+    assert_eq!(summary.files, 6);
+    assert_eq!(summary.index.failed, 1, "{:?}", summary.index.failures);
+    assert!(summary.index.failures[0].path.ends_with("broken.pdf"));
+    assert_eq!(summary.notes, 2);
+
+    let docs = library.documents().unwrap();
+    let indexed: Vec<_> = docs
+        .iter()
+        .filter(|d| d.status == medshelf::Status::Indexed)
+        .collect();
+    // The same PDF under two items is one paper; the two-PDF item is two files.
+    assert_eq!(
+        indexed.len(),
+        3,
+        "{:?}",
+        indexed.iter().map(|d| &d.paths).collect::<Vec<_>>()
+    );
+    let sepsis = indexed
+        .iter()
+        .find(|d| d.paths.iter().any(|p| p.ends_with("sepsis.pdf")))
+        .unwrap();
+    assert_eq!(sepsis.paths.len(), 2);
+    let z = sepsis.zotero.as_ref().unwrap();
+    assert_eq!(z.collections, ["Critical care/Sepsis"]);
+    assert_eq!(z.tags, ["ICU", "preprint", "to-read"]);
+    assert_eq!(z.other_keys.len(), 1);
+    let meta = sepsis.meta.as_ref().unwrap();
+    assert_eq!(
+        meta.title.as_deref(),
+        Some("Ferritin in septic shock: a cohort")
+    );
+    assert_eq!(meta.venue.as_deref(), Some("Critical Care"));
+    assert_eq!(meta.year, Some(2021));
+    assert_eq!(meta.doi.as_deref(), Some("10.1186/cc.2021.1"));
+    assert_eq!(meta.pmid.as_deref(), Some("33445566"));
+    assert_eq!(meta.pmcid.as_deref(), Some("PMC7654321"));
+    assert_eq!(meta.authors[1].family, "Okafor");
+    assert_eq!(
+        serde_json::to_value(&meta.provenance).unwrap()["title"],
+        "zotero"
+    );
+    // Nothing outside the Zotero folder but what Zotero links was read.
+    let all: Vec<&PathBuf> = docs.iter().flat_map(|d| &d.paths).collect();
+    assert!(all.iter().any(|p| **p == built.outside));
+    assert!(all.iter().any(|p| p.ends_with("Papers/cardio/asthma.pdf")));
+    assert!(!all.iter().any(|p| p.ends_with("secret.pdf")), "{all:?}");
+    assert!(!all.iter().any(|p| p.ends_with("trashed.pdf")), "{all:?}");
+
+    // Scopes: a collection's own items, its subcollections on request, tags.
+    use medshelf::search::PaperFilter;
+    let scoped = |collection: &str, sub: bool| PaperFilter {
+        collection: Some(collection.into()),
+        subcollections: sub,
+        ..PaperFilter::default()
+    };
+    let titles = |r: &medshelf::SearchResponse| -> Vec<String> {
+        r.results.iter().filter_map(|x| x.title.clone()).collect()
+    };
+    let everywhere = search(&library, "ferritin metformin", PaperFilter::default());
+    assert_eq!(everywhere.results.len(), 2);
+    let own = search(
+        &library,
+        "ferritin metformin",
+        scoped("critical care", false),
+    );
+    assert_eq!(titles(&own), ["Metformin and glycaemic control"]);
+    let nested = search(
+        &library,
+        "ferritin metformin",
+        scoped("Critical care", true),
+    );
+    assert_eq!(nested.results.len(), 2);
+    let sub = search(
+        &library,
+        "ferritin metformin",
+        scoped("Critical care/Sepsis", false),
+    );
+    assert_eq!(titles(&sub), ["Ferritin in septic shock: a cohort"]);
+    let tagged = search(
+        &library,
+        "ferritin metformin",
+        PaperFilter {
+            tags: vec!["TO-READ".into()],
+            ..PaperFilter::default()
+        },
+    );
+    assert_eq!(titles(&tagged), ["Ferritin in septic shock: a cohort"]);
+    assert!(search(&library, "ferritin", scoped("Nope", true))
+        .results
+        .is_empty());
+
+    // The user's own words are searchable and say so; an annotation opens at its page.
+    let hit = &search(&library, "zebrafinch", PaperFilter::default()).results[0];
+    assert_eq!(hit.source.as_deref(), Some("annotation"));
+    assert_eq!(hit.page, 2);
+    assert!(hit.snippet.contains("zebrafinch"), "{}", hit.snippet);
+    assert_eq!(hit.zotero.as_ref().unwrap().tags.len(), 3);
+    let hit = &search(&library, "quokka", PaperFilter::default()).results[0];
+    assert_eq!(hit.source.as_deref(), Some("note"));
+    assert_eq!(
+        hit.title.as_deref(),
+        Some("Ferritin in septic shock: a cohort")
+    );
+    // The PDF's own text on that page is not marked.
+    let text = &search(&library, "hyperferritinaemia", PaperFilter::default()).results[0];
+    assert_eq!(text.source, None);
+
+    // A correction of the user's wins over Zotero's record.
+    let edit = medshelf::metadata::Edit::parse_assignment("title=My own title").unwrap();
+    let path = sepsis.paths[0].clone();
+    let record = library.correct(&path, &[edit], &[]).unwrap();
+    assert_eq!(record.title.as_deref(), Some("My own title"));
+    let _ = built.sepsis;
+    let _ = built.diabetes;
+}
+
+#[test]
+fn a_second_import_does_only_what_changed_and_follows_deletions() {
+    let Some(real) = real_zotero("a_second_import_does_only_what_changed_and_follows_deletions")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let built = build(&real, tmp.path());
+    let mut library = tiny_library(tmp.path());
+    let dir = built.fixture.dir.clone();
+    let first = import(&mut library, &dir, &built.base);
+    let items = first.imported;
+    let again = import(&mut library, &dir, &built.base);
+    assert_eq!(
+        (again.imported, again.unchanged, again.removed),
+        (0, items, 0)
+    );
+    assert_eq!(again.index.indexed, 0);
+
+    // In Zotero: a title changed, the two-PDF item deleted, an annotation removed.
+    let z = &built.fixture;
+    z.field(built.sepsis, "title", "Ferritin in septic shock: revised");
+    z.conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+    z.conn
+        .execute("DELETE FROM items WHERE itemID = ?1", [built.diabetes])
+        .unwrap();
+    z.conn
+        .execute("DELETE FROM items WHERE itemTypeID = (SELECT itemTypeID FROM itemTypes WHERE typeName = 'annotation')", [])
+        .unwrap();
+    let third = import(&mut library, &dir, &built.base);
+    assert_eq!((third.imported, third.removed), (1, 1), "{third:?}");
+    assert_eq!(third.notes, 1);
+    let docs = library.documents().unwrap();
+    let paths: Vec<&PathBuf> = docs.iter().flat_map(|d| &d.paths).collect();
+    assert!(
+        !paths.iter().any(|p| p.ends_with("diabetes.pdf")),
+        "{paths:?}"
+    );
+    assert!(!paths.iter().any(|p| **p == built.outside), "{paths:?}");
+    let titles: Vec<_> = docs.iter().filter_map(|d| d.title.clone()).collect();
+    assert!(
+        titles.contains(&"Ferritin in septic shock: revised".to_string()),
+        "{titles:?}"
+    );
+    let found = search(&library, "zebrafinch", Default::default());
+    assert!(
+        found.results.is_empty(),
+        "a deleted annotation still answers"
+    );
+    // Papers dropped beside Zotero's stay.
+    library
+        .index(
+            std::slice::from_ref(&built.papers.asthma),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    import(&mut library, &dir, &built.base);
+    assert!(library
+        .documents()
+        .unwrap()
+        .iter()
+        .any(|d| d.paths.contains(&built.papers.asthma)));
+}
+
+#[test]
+fn a_database_held_open_with_changes_in_its_wal_is_read_whole() {
+    let Some(real) = real_zotero("a_database_held_open_with_changes_in_its_wal_is_read_whole")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut z = Fixture::new(&real, &tmp.path().join("Zotero"));
+    let papers = write_papers(tmp.path());
+    // Zotero runs in WAL mode and checkpoints when it likes: here, never.
+    z.conn
+        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;")
+        .unwrap();
+    let item = z.paper("Committed, still in the WAL", &[], &[]);
+    z.stored(
+        Some(item),
+        Some(&papers.sepsis),
+        "sepsis.pdf",
+        "application/pdf",
+    );
+    assert!(z.dir.join("zotero.sqlite-wal").metadata().unwrap().len() > 0);
+    // Zotero holds the database: a write transaction open, uncommitted work in it.
+    z.conn.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    let uncommitted = z.paper("Not committed", &[], &[]);
+    let _ = uncommitted;
+    let before = checksum(&z.dir);
+    let snapshot = zotero::read(&z.dir, &Prefs::default()).unwrap();
+    let titles: Vec<_> = snapshot
+        .items
+        .iter()
+        .filter_map(|i| i.record.title.clone())
+        .collect();
+    assert_eq!(titles, ["Committed, still in the WAL"]);
+    assert_eq!(checksum(&z.dir), before);
+    z.conn.execute_batch("ROLLBACK;").unwrap();
+}
+
+#[test]
+fn newer_damaged_and_missing_databases_are_refused_with_the_reason() {
+    let Some(real) = real_zotero("newer_damaged_and_missing_databases_are_refused_with_the_reason")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let z = Fixture::new(&real, &tmp.path().join("newer"));
+    z.conn
+        .execute(
+            "UPDATE version SET version = 999 WHERE schema = 'userdata'",
+            [],
+        )
+        .unwrap();
+    let err = zotero::read(&z.dir, &Prefs::default()).unwrap_err();
+    assert_eq!(err.code(), "zotero_newer");
+    assert!(err.to_string().contains("schema version 999"), "{err}");
+
+    let damaged = tmp.path().join("damaged");
+    std::fs::create_dir_all(&damaged).unwrap();
+    let mut bytes = std::fs::read(real.join("zotero.sqlite")).unwrap();
+    for b in bytes.iter_mut().skip(100).take(8192) {
+        *b = 0xA5;
+    }
+    std::fs::write(damaged.join("zotero.sqlite"), &bytes).unwrap();
+    let err = zotero::read(&damaged, &Prefs::default()).unwrap_err();
+    assert_eq!(err.code(), "zotero_damaged", "{err}");
+    assert!(err.to_string().contains("zotero.sqlite"), "{err}");
+
+    std::fs::write(damaged.join("zotero.sqlite"), b"not a database at all").unwrap();
+    let err = zotero::read(&damaged, &Prefs::default()).unwrap_err();
+    assert_eq!(err.code(), "zotero_damaged", "{err}");
+
+    let err = zotero::read(&tmp.path().join("nowhere"), &Prefs::default()).unwrap_err();
+    assert_eq!(err.code(), "zotero_not_found");
+}
+
+#[test]
+fn the_cli_imports_reports_and_scopes_a_search() {
+    let Some(real) = real_zotero("the_cli_imports_reports_and_scopes_a_search") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let built = build(&real, tmp.path());
+    let dir = built.fixture.dir.clone();
+    drop(built.fixture.conn);
+    let lib = tmp.path().join("cli-lib");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = cli(&lib, None)
+        .env("HOME", &home)
+        .args(["zotero", "import", dir.to_str().unwrap(), "--json"])
+        .args(["--base-dir", built.base.to_str().unwrap()])
+        .output()
+        .unwrap();
+    crate::support::assert_ran(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["found"], 12);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 6);
+    assert_eq!(v["skipped_by_reason"]["outside_folder"], 3);
+    assert_eq!(v["index"]["failed"], 1);
+
+    let v = cli_json(
+        &lib,
+        None,
+        &[
+            "search",
+            "ferritin",
+            "metformin",
+            "--collection",
+            "Critical care",
+            "--with-subcollections",
+            "--json",
+        ],
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        let z = &r["zotero"];
+        assert!(z["key"].as_str().is_some_and(|k| k.len() == 8), "{z}");
+        assert!(z["collections"].is_array() && z["tags"].is_array(), "{z}");
+    }
+    let v = cli_json(&lib, None, &["search", "zebrafinch", "--json"]);
+    assert_eq!(v["results"][0]["source"], "annotation");
+    assert_eq!(v["results"][0]["page"], 2);
+    let docs = cli_json(&lib, None, &["docs", "--json"]);
+    let with_zotero = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d.get("zotero").is_some())
+        .count();
+    assert_eq!(with_zotero, 4, "three papers and the damaged one");
+
+    let status = cli_json(&lib, None, &["zotero", "status", "--json"]);
+    assert_eq!(status["source"]["dir"], dir.to_str().unwrap());
+    assert_eq!(status["source"]["changed_since"], false);
+    let out = cli(&lib, None)
+        .env("HOME", &home)
+        .args([
+            "zotero",
+            "import",
+            tmp.path().join("none").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Zotero database"));
+}
