@@ -29,6 +29,9 @@ pub struct StoredZoteroItem {
     pub item: String,
 }
 
+/// A stored passage of the user's own words: (id, source, key, page, text).
+pub type StoredNote = (ChunkId, String, String, u32, String);
+
 /// A passage of the user's own words to store.
 #[derive(Debug, Clone)]
 pub struct NewNote<'a> {
@@ -219,12 +222,12 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// The passages of the user's own words a document holds: (id, source, key, text).
-    pub fn notes_of(&self, doc: DocumentId) -> Result<Vec<(ChunkId, String, String, String)>> {
+    /// The passages of the user's own words a document holds: (id, source, key, page, text).
+    pub fn notes_of(&self, doc: DocumentId) -> Result<Vec<StoredNote>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, source, source_key, text FROM chunks
+                "SELECT id, source, source_key, page, text FROM chunks
                  WHERE document_id = ?1 AND source IS NOT NULL ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
@@ -234,7 +237,8 @@ impl Catalog {
                     r.get(0)?,
                     r.get(1)?,
                     r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    r.get(3)?,
+                    r.get::<_, i64>(3)?.max(0) as u32,
+                    r.get(4)?,
                 ))
             })
             .map_err(|e| self.err(e))?;

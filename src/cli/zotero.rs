@@ -47,7 +47,7 @@ fn import(mut library: Library, args: ImportArgs) -> anyhow::Result<()> {
     let home = dirs::home_dir().unwrap_or_default();
     let mut prefs = Prefs::load(&home);
     if let Some(base) = args.base_dir {
-        prefs.base_attachment_path = Some(base);
+        prefs.base_attachment_path = Some(std::path::absolute(&base)?);
     }
     let dir = match args.dir {
         Some(dir) => dir,

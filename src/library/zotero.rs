@@ -18,7 +18,9 @@ use crate::zotero::{Item, Membership, NoteKind, Skipped, Snapshot};
 /// What the library records of its Zotero folder.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ZoteroSource {
-    /// The Zotero data folder.
+    /// The Zotero data folder (kept as text: a folder whose name is not UTF-8 is shown with
+    /// U+FFFD, and `zotero status` then cannot tell whether it changed).
+    #[serde(serialize_with = "crate::paths::lossy")]
     pub dir: PathBuf,
     /// When it was last imported (seconds since the epoch).
     pub imported_at: u64,
@@ -110,6 +112,9 @@ impl Library {
             .into_iter()
             .map(|s| ((s.library, s.key.clone()), s))
             .collect();
+        // The paths held before: a file an item no longer holds (an attachment deleted or
+        // renamed in Zotero) leaves with it, like the files of items that left.
+        let before: HashSet<PathBuf> = self.catalog.zotero_paths()?.into_iter().collect();
         let mut current = HashSet::new();
         for item in &snapshot.items {
             current.insert((item.library, item.key.clone()));
@@ -148,7 +153,6 @@ impl Library {
         }
         // What Zotero no longer holds leaves: the item, and its files where no other item
         // holds them.
-        let before: HashSet<PathBuf> = self.catalog.zotero_paths()?.into_iter().collect();
         for key in stored.keys().filter(|k| !current.contains(*k)) {
             self.catalog.delete_zotero_item(key.0, &key.1)?;
             summary.removed += 1;
@@ -198,10 +202,14 @@ impl Library {
                 let pages = self.catalog.page_count(file.document)?;
                 Ok(Some((file.document, pages)))
             };
-            let first = match item.files.first() {
-                Some(f) => document_of(&f.path)?,
-                None => None,
-            };
+            // A note belongs to the item's first PDF that could be read.
+            let mut first = None;
+            for f in &item.files {
+                if let Some(found) = document_of(&f.path)? {
+                    first = Some(found);
+                    break;
+                }
+            }
             for note in &item.notes {
                 let target = match (&note.kind, &note.attachment) {
                     (NoteKind::Annotation, Some(key)) => {
@@ -234,10 +242,10 @@ impl Library {
             let have = self.catalog.notes_of(doc)?;
             let mut remove = Vec::new();
             let mut kept = HashSet::new();
-            for (id, source, key, text) in &have {
+            for (id, source, key, page, text) in &have {
                 let k = (source.clone(), key.clone());
                 match want.get(&k) {
-                    Some((_, t)) if t == text && !kept.contains(&k) => {
+                    Some((p, t)) if t == text && p == page && !kept.contains(&k) => {
                         kept.insert(k);
                     }
                     _ => remove.push(*id),
@@ -249,10 +257,12 @@ impl Library {
             if remove.is_empty() && add.is_empty() {
                 continue;
             }
+            // Notes the model cannot embed are stored without vectors (searched by keywords;
+            // the next index run's backfill tries again) rather than failing the import.
             let vectors = match &self.semantic {
                 Some(s) if !add.is_empty() => {
                     let texts: Vec<&str> = add.iter().map(|(_, (_, t))| t.as_str()).collect();
-                    Some(semantic::embed_unique(s.embedder.as_ref(), &texts)?)
+                    semantic::embed_unique(s.embedder.as_ref(), &texts).ok()
                 }
                 _ => None,
             };

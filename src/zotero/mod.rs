@@ -140,8 +140,10 @@ pub struct Item {
 /// `other_keys`, collections and tags of all of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Membership {
-    /// Zotero's key of the item.
+    /// Zotero's key of the item (unique within its library).
     pub key: String,
+    /// Zotero's library id of the item (1: the user's own library; others: groups).
+    pub library: i64,
     /// The collections that hold it, as paths (nested names joined by `/`).
     pub collections: Vec<String>,
     /// Its tags.
@@ -171,6 +173,7 @@ impl Membership {
         }
         Some(Membership {
             key: first.key.clone(),
+            library: first.library,
             collections: collections.into_iter().collect(),
             tags: tags.into_iter().collect(),
             item_type: first.item_type.clone(),
@@ -333,13 +336,16 @@ impl Copy {
         };
         for _ in 0..3 {
             let before = stamp(&source);
+            let _ = std::fs::remove_file(&db);
             std::fs::copy(&source, &db).map_err(copy_err(&source))?;
+            writable(&db).map_err(copy_err(&db))?;
             for suffix in ["-wal", "-journal"] {
                 let side = dir.join(format!("zotero.sqlite{suffix}"));
                 let target = tmp.path().join(format!("zotero.sqlite{suffix}"));
                 let _ = std::fs::remove_file(&target);
                 if side.is_file() {
                     std::fs::copy(&side, &target).map_err(copy_err(&side))?;
+                    writable(&target).map_err(copy_err(&target))?;
                 }
             }
             if stamp(&source) == before {
@@ -358,6 +364,16 @@ impl Copy {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Makes a copy writable: a copy keeps its source's mode, and SQLite opens a read-only file
+/// read-only, so it could neither replay the WAL nor roll back a journal into it (a backup or
+/// a share mounted read-only would then read as damaged).
+fn writable(path: &Path) -> std::io::Result<()> {
+    let mut permissions = std::fs::metadata(path)?.permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(path, permissions)
 }
 
 /// Strips a Zotero note's HTML to its text: tags dropped (block ends become line breaks),

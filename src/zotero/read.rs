@@ -110,7 +110,9 @@ impl Reader<'_> {
         let rows: Vec<Row> = {
             let mut stmt = self.conn.prepare(&format!(
                 "SELECT i.itemID, i.key, i.libraryID, t.typeName, i.version, i.dateModified
-                 FROM items i JOIN {item_types} t ON t.itemTypeID = i.itemTypeID ORDER BY i.itemID"
+                 FROM items i JOIN {item_types} t ON t.itemTypeID = i.itemTypeID
+                 WHERE i.libraryID IN (SELECT libraryID FROM libraries WHERE type IN ('user', 'group'))
+                 ORDER BY i.itemID"
             ))?;
             let rows = stmt.query_map([], |r| {
                 Ok(Row {
@@ -545,18 +547,23 @@ impl Reader<'_> {
             };
             return Err((reason, None));
         }
-        let (path, inside, linked) = match a.link_mode {
+        // Absolute (not resolved), as an index run records paths: the library finds the
+        // file again under the same name.
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        let (path, inside, root, linked) = match a.link_mode {
             IMPORTED_FILE | IMPORTED_URL => {
                 let name = raw.strip_prefix("storage:").unwrap_or(raw);
-                let folder = self.dir.join("storage").join(key);
-                (folder.join(name), folder, false)
+                let storage = absolute(self.dir.join("storage"));
+                let folder = storage.join(key);
+                (folder.join(name), folder, storage, false)
             }
             LINKED_FILE => match raw.strip_prefix("attachments:") {
                 Some(relative) => {
                     let Some(base) = &self.prefs.base_attachment_path else {
                         return Err((SkipReason::NoBaseFolder, Some(PathBuf::from(raw))));
                     };
-                    (base.join(relative), base.clone(), true)
+                    let base = absolute(base.clone());
+                    (base.join(relative), base.clone(), base, true)
                 }
                 // An absolute link is where the user pointed Zotero: followed as it is.
                 None => {
@@ -564,6 +571,7 @@ impl Reader<'_> {
                     if !path.is_absolute() {
                         return Err((SkipReason::OutsideFolder, Some(path)));
                     }
+                    let path = absolute(path);
                     return if path.is_file() {
                         Ok(Attachment {
                             key: key.to_string(),
@@ -577,7 +585,7 @@ impl Reader<'_> {
             },
             _ => return Err((SkipReason::NotPdf, None)),
         };
-        if !stays_inside(&path, &inside) {
+        if !stays_inside(&path, &inside, &root) {
             return Err((SkipReason::OutsideFolder, Some(path)));
         }
         if !path.is_file() {
@@ -591,8 +599,10 @@ impl Reader<'_> {
     }
 }
 
-/// Whether `path`, written and once links are resolved, is inside `folder`.
-fn stays_inside(path: &Path, folder: &Path) -> bool {
+/// Whether `path` is inside `folder` as written, and inside `root` once links are resolved
+/// (a symlink in the file's place or in the folder's, `storage/KEY` itself, may lead out;
+/// `root`, such as `storage/`, may itself be a link to another disk).
+fn stays_inside(path: &Path, folder: &Path, root: &Path) -> bool {
     let Ok(relative) = path.strip_prefix(folder) else {
         return false;
     };
@@ -604,8 +614,8 @@ fn stays_inside(path: &Path, folder: &Path) -> bool {
     }
     // Resolved: a symlink inside the folder may lead out of it. A file that is not there is
     // not outside (it is missing, and said so).
-    match (path.canonicalize(), folder.canonicalize()) {
-        (Ok(p), Ok(f)) => p.starts_with(f),
+    match (path.canonicalize(), root.canonicalize()) {
+        (Ok(p), Ok(r)) => p.starts_with(r),
         _ => true,
     }
 }

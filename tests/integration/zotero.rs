@@ -265,6 +265,9 @@ struct Built {
     papers: crate::support::Papers,
     sepsis: i64,
     diabetes: i64,
+    /// The diabetes item's second PDF (linked) and the item that holds sepsis.pdf again.
+    supplement: i64,
+    again: i64,
     /// A PDF linked from outside the Zotero folder (absolute).
     outside: PathBuf,
     base: PathBuf,
@@ -321,7 +324,7 @@ fn build(real: &Path, tmp: &Path) -> Built {
     let outside = tmp.join("elsewhere/asthma supplement.pdf");
     std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
     std::fs::copy(&papers.asthma, &outside).unwrap();
-    z.linked(diabetes, outside.to_str().unwrap());
+    let (supplement, _) = z.linked(diabetes, outside.to_str().unwrap());
     let endo = z.collection("Endocrinology", None);
     z.file_in(endo, diabetes);
     z.file_in(icu, diabetes);
@@ -357,6 +360,13 @@ fn build(real: &Path, tmp: &Path) -> Built {
     std::fs::copy(&papers.asthma, &secret).unwrap();
     std::fs::create_dir_all(z.dir.join("storage").join(&key)).unwrap();
     std::os::unix::fs::symlink(&secret, z.dir.join("storage").join(&key).join("link.pdf")).unwrap();
+    // A storage folder that is itself a symlink to elsewhere.
+    let folder_link = z.paper("A storage folder that is a symlink", &[], &[]);
+    let (_, key) = z.stored(Some(folder_link), None, "inside.pdf", "application/pdf");
+    let away = tmp.join("away");
+    std::fs::create_dir_all(&away).unwrap();
+    std::fs::copy(&papers.asthma, away.join("inside.pdf")).unwrap();
+    std::os::unix::fs::symlink(&away, z.dir.join("storage").join(&key)).unwrap();
     // Linked relative to the base folder: inside is followed, a climb out is not.
     let base = tmp.join("Papers");
     std::fs::create_dir_all(base.join("cardio")).unwrap();
@@ -389,6 +399,8 @@ fn build(real: &Path, tmp: &Path) -> Built {
         papers,
         sepsis,
         diabetes,
+        supplement,
+        again,
         outside,
         base,
     }
@@ -492,11 +504,15 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
             ("A path that climbs out", SkipReason::OutsideFolder),
             ("A paper whose file is gone", SkipReason::Missing),
             ("A saved web page", SkipReason::Snapshot),
+            (
+                "A storage folder that is a symlink",
+                SkipReason::OutsideFolder
+            ),
             ("A symlink out of storage", SkipReason::OutsideFolder),
             ("Linked above the base folder", SkipReason::OutsideFolder),
         ])
     );
-    assert_eq!(summary.found, 12);
+    assert_eq!(summary.found, 13);
     assert_eq!(summary.trashed, 1);
     // sepsis twice (two items), diabetes, the linked supplement, the relative link, broken.
     assert_eq!(summary.files, 6);
@@ -545,6 +561,7 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
     assert!(all.iter().any(|p| **p == built.outside));
     assert!(all.iter().any(|p| p.ends_with("Papers/cardio/asthma.pdf")));
     assert!(!all.iter().any(|p| p.ends_with("secret.pdf")), "{all:?}");
+    assert!(!all.iter().any(|p| p.ends_with("inside.pdf")), "{all:?}");
     assert!(!all.iter().any(|p| p.ends_with("trashed.pdf")), "{all:?}");
 
     // Scopes: a collection's own items, its subcollections on request, tags.
@@ -634,26 +651,39 @@ fn a_second_import_does_only_what_changed_and_follows_deletions() {
     );
     assert_eq!(again.index.indexed, 0);
 
-    // In Zotero: a title changed, the two-PDF item deleted, an annotation removed.
+    // In Zotero: a title changed, an annotation removed, the two-PDF item's linked PDF
+    // deleted (the item stays), the item that held sepsis.pdf again deleted.
     let z = &built.fixture;
     z.field(built.sepsis, "title", "Ferritin in septic shock: revised");
     z.conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
     z.conn
-        .execute("DELETE FROM items WHERE itemID = ?1", [built.diabetes])
+        .execute(
+            "DELETE FROM items WHERE itemID IN (?1, ?2)",
+            [built.supplement, built.again],
+        )
         .unwrap();
     z.conn
         .execute("DELETE FROM items WHERE itemTypeID = (SELECT itemTypeID FROM itemTypes WHERE typeName = 'annotation')", [])
         .unwrap();
     let third = import(&mut library, &dir, &built.base);
-    assert_eq!((third.imported, third.removed), (1, 1), "{third:?}");
+    assert_eq!((third.imported, third.removed), (2, 1), "{third:?}");
     assert_eq!(third.notes, 1);
     let docs = library.documents().unwrap();
     let paths: Vec<&PathBuf> = docs.iter().flat_map(|d| &d.paths).collect();
     assert!(
-        !paths.iter().any(|p| p.ends_with("diabetes.pdf")),
+        paths.iter().any(|p| p.ends_with("diabetes.pdf")),
         "{paths:?}"
     );
     assert!(!paths.iter().any(|p| **p == built.outside), "{paths:?}");
+    assert!(
+        !paths.iter().any(|p| p.ends_with("sepsis copy.pdf")),
+        "{paths:?}"
+    );
+    let sepsis = docs
+        .iter()
+        .find(|d| d.paths.iter().any(|p| p.ends_with("sepsis.pdf")))
+        .unwrap();
+    assert_eq!(sepsis.zotero.as_ref().unwrap().tags, ["ICU", "to-read"]);
     let titles: Vec<_> = docs.iter().filter_map(|d| d.title.clone()).collect();
     assert!(
         titles.contains(&"Ferritin in septic shock: revised".to_string()),
@@ -769,14 +799,21 @@ fn the_cli_imports_reports_and_scopes_a_search() {
     let out = cli(&lib, None)
         .env("HOME", &home)
         .args(["zotero", "import", dir.to_str().unwrap(), "--json"])
-        .args(["--base-dir", built.base.to_str().unwrap()])
+        .args(["--base-dir", "Papers"])
+        .current_dir(tmp.path())
         .output()
         .unwrap();
     crate::support::assert_ran(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["found"], 12);
-    assert_eq!(v["skipped"].as_array().unwrap().len(), 6);
-    assert_eq!(v["skipped_by_reason"]["outside_folder"], 3);
+    assert_eq!(v["found"], 13);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 7);
+    assert_eq!(v["skipped_by_reason"]["outside_folder"], 4);
+    // The base folder given relative to where the command runs still finds the linked file.
+    let docs = cli_json(&lib, None, &["docs", "--json"]);
+    assert!(
+        docs.to_string().contains("Papers/cardio/asthma.pdf"),
+        "{docs}"
+    );
     assert_eq!(v["index"]["failed"], 1);
 
     let v = cli_json(
