@@ -2,7 +2,8 @@
 //! prints (as JSON) the question it asks and where the answer is: the expectation lives beside
 //! the text that makes it true.
 //!
-//! `cargo run --example e2e_fixtures -- DIR`
+//! `cargo run --example e2e_fixtures -- DIR [ZOTERO_DATA_FOLDER]` (a real Zotero folder, whose
+//! database's schema the Zotero library of the same papers is built on).
 
 use std::path::PathBuf;
 
@@ -110,7 +111,69 @@ fn main() -> std::io::Result<()> {
     // A second model, for switching: tiny, random, quick to re-embed with.
     let tiny = dir.join("tiny-bert");
     medshelf::fixtures::write_tiny_model(&tiny, medshelf::Pooling::Mean)?;
+    // A Zotero library of the same papers, where the real Zotero database (its schema) is
+    // given: nested collections to scope a search, and an annotation of the user's own words.
+    let zotero = match std::env::args_os().nth(2).map(PathBuf::from) {
+        Some(real) if real.join("zotero.sqlite").is_file() => {
+            let mut z = medshelf::fixtures::zotero::ZoteroFolder::new(&real, &dir.join("Zotero"));
+            let item = z.paper(
+                "Metformin and lactic acidosis in chronic kidney disease",
+                &[
+                    ("date", "2017-00-00 2017"),
+                    ("publicationTitle", "Kidney International"),
+                ],
+                &[("Okafor", "Chidi")],
+            );
+            z.stored(
+                Some(item),
+                Some(&metformin),
+                "metformin-kidney.pdf",
+                "application/pdf",
+            );
+            let nephrology = z.collection("Nephrology", None);
+            z.file_in(nephrology, item);
+            let item = z.paper(
+                "Procalcitonin-guided antibiotic duration in sepsis",
+                &[
+                    ("date", "2021-00-00 2021"),
+                    ("publicationTitle", "Critical Care"),
+                ],
+                &[("Ng", "Ada")],
+            );
+            let (pdf, _) = z.stored(
+                Some(item),
+                Some(&sepsis),
+                "procalcitonin-sepsis.pdf",
+                "application/pdf",
+            );
+            z.annotation(
+                pdf,
+                "Procalcitonin-guided discontinuation shortened antibiotic therapy",
+                "kookaburra: our stewardship target",
+                4,
+            );
+            z.tag(item, "to-read");
+            let infection = z.collection("Infection", None);
+            let sepsis_collection = z.collection("Sepsis", Some(infection));
+            z.file_in(sepsis_collection, item);
+            let item = z.paper(
+                "Vitamin D supplementation and fracture risk in older adults",
+                &[],
+                &[],
+            );
+            z.stored(
+                Some(item),
+                Some(&vitamin),
+                "vitamin-d-fractures.pdf",
+                "application/pdf",
+            );
+            Some(z.dir.clone())
+        }
+        _ => None,
+    };
     let expected = serde_json::json!({
+        "zotero_dir": zotero,
+        "zotero_word": "kookaburra",
         "tiny_model": tiny,
         "files": [metformin, sepsis, vitamin],
         "broken": broken,

@@ -53,6 +53,8 @@ pub fn run() {
             status,
             search,
             index_paths,
+            zotero_offer,
+            import_zotero,
             cancel_indexing,
             documents,
             remove_paths,
@@ -126,6 +128,8 @@ async fn search(
     author: Option<String>,
     venue: Option<String>,
     sort: Option<medshelf::search::Sort>,
+    collection: Option<String>,
+    subcollections: Option<bool>,
 ) -> Answer<Found> {
     let searcher = engine.searcher()?;
     // The filters chosen beside the results; a year range in the CLI's spelling.
@@ -141,6 +145,8 @@ async fn search(
         years,
         author: nonblank(author),
         venue: nonblank(venue),
+        collection: nonblank(collection),
+        subcollections: subcollections.unwrap_or(false),
         ..Default::default()
     };
     blocking(move || {
@@ -198,6 +204,71 @@ async fn index_paths(
             files,
             skipped,
         })
+    })
+    .await
+}
+
+/// What the page offers for Zotero: the folder to import (the one imported before, else the
+/// one Zotero's settings name, else `~/Zotero`), whether it holds a Zotero database, the last
+/// import, and the collections of the papers imported (the tree a search is scoped by).
+#[derive(Serialize)]
+struct ZoteroOffer {
+    #[serde(serialize_with = "medshelf::paths::lossy")]
+    dir: PathBuf,
+    found: bool,
+    imported: Option<medshelf::library::ZoteroSource>,
+    collections: Vec<String>,
+}
+
+#[tauri::command]
+async fn zotero_offer(engine: Shared<'_>) -> Answer<ZoteroOffer> {
+    let searcher = engine.searcher()?;
+    blocking(move || {
+        let imported = searcher.zotero_source()?;
+        let home = dirs::home_dir().unwrap_or_default();
+        let dir = match &imported {
+            Some(source) => source.dir.clone(),
+            None => medshelf::zotero::default_dir(&home),
+        };
+        let mut collections: Vec<String> = searcher
+            .documents()?
+            .into_iter()
+            .filter_map(|d| d.zotero)
+            .flat_map(|z| z.collections)
+            .collect();
+        // Every collection on the way down is a scope too ("A" for "A/B").
+        let mut all = std::collections::BTreeSet::new();
+        for c in collections.drain(..) {
+            let parts: Vec<&str> = c.split('/').collect();
+            for n in 1..=parts.len() {
+                all.insert(parts[..n].join("/"));
+            }
+        }
+        Ok(ZoteroOffer {
+            found: dir.join("zotero.sqlite").is_file(),
+            dir,
+            imported,
+            collections: all.into_iter().collect(),
+        })
+    })
+    .await
+}
+
+/// Imports a Zotero library (read-only): its PDFs with the progress of any ingest, Zotero's
+/// metadata, collections, tags, notes and annotations. Answers once it is done.
+#[tauri::command]
+async fn import_zotero(
+    app: tauri::AppHandle,
+    engine: Shared<'_>,
+    dir: PathBuf,
+) -> Answer<medshelf::library::ZoteroSummary> {
+    let engine = engine.inner().clone();
+    blocking(move || {
+        let home = dirs::home_dir().unwrap_or_default();
+        let prefs = medshelf::zotero::Prefs::load(&home);
+        let dir = std::path::absolute(&dir).map_err(|e| cannot("read", &dir, e))?;
+        let snapshot = medshelf::zotero::read(&dir, &prefs).map_err(medshelf::Error::from)?;
+        engine.import_zotero(&app, snapshot)
     })
     .await
 }

@@ -184,6 +184,48 @@ impl Engine {
         Ok((job, files))
     }
 
+    /// Announces the PDFs of a Zotero library read beforehand (`queued`, as for a drop) and
+    /// imports it; waits for the import and returns what it did.
+    pub fn import_zotero(
+        &self,
+        app: &AppHandle,
+        snapshot: medshelf::zotero::Snapshot,
+    ) -> Result<medshelf::library::ZoteroSummary, Problem> {
+        let mut seen = std::collections::HashSet::new();
+        let files: Vec<PathBuf> = snapshot
+            .items
+            .iter()
+            .flat_map(|i| i.files.iter().map(|f| f.path.clone()))
+            .filter(|p| seen.insert(p.clone()))
+            .collect();
+        let queue = self.queue()?;
+        let job = queue.reserve();
+        self.emit(app, Ingest::Queued { job, files });
+        let (reply, answer) = std::sync::mpsc::channel();
+        let submitted = queue.submit_as(
+            job,
+            Job::ImportZotero {
+                snapshot: Box::new(snapshot),
+                reply,
+            },
+        );
+        if let Err(e) = submitted {
+            let problem = Problem::from(&e);
+            self.emit(
+                app,
+                Ingest::Error {
+                    job,
+                    error: e.to_string(),
+                    problem: problem.clone(),
+                },
+            );
+            return Err(problem);
+        }
+        answer
+            .recv()
+            .map_err(|_| Problem::from(medshelf::Error::WriterStopped))?
+    }
+
     /// Sends the writer a job that answers, and waits for the answer.
     pub fn ask<T>(
         &self,

@@ -59,6 +59,11 @@ impl Searcher {
         Ok(self.catalog().file(path)?.is_some())
     }
 
+    /// The Zotero folder the library was imported from, and what the last import found.
+    pub fn zotero_source(&self) -> Result<Option<super::ZoteroSource>> {
+        self.catalog().zotero_source()
+    }
+
     /// The library folder.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -49,6 +49,14 @@ pub enum Job {
         /// Where the record as now shown goes.
         reply: Sender<Result<crate::metadata::Record>>,
     },
+    /// Import a Zotero library read beforehand ([`Library::import_zotero`]), with the
+    /// progress of an index run; `reply` hears what the import did.
+    ImportZotero {
+        /// The library as read (files counted, so that the face can announce them first).
+        snapshot: Box<crate::zotero::Snapshot>,
+        /// Where the summary goes (or the problem, which the job's end reports too).
+        reply: Sender<std::result::Result<crate::library::ZoteroSummary, crate::Problem>>,
+    },
     /// Install a model folder the person picked and offer it to the library
     /// ([`Library::offer_model`]); passages waiting for vectors get them after.
     ImportModel {

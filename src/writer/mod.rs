@@ -316,6 +316,27 @@ impl Writer {
                 report.finished(id, outcome(ran, quiet));
             }
             Job::Forget { paths } => self.forget(id, &paths, report),
+            Job::ImportZotero { snapshot, reply } => {
+                let sink = Progress {
+                    report,
+                    job: id,
+                    quiet: false,
+                };
+                match self
+                    .library
+                    .import_zotero(&snapshot, &sink, &self.shared.cancel)
+                {
+                    Ok(summary) => {
+                        report.finished(id, Outcome::Done(summary.index.clone()));
+                        let _ = reply.send(Ok(summary));
+                    }
+                    Err(e) => {
+                        let problem = crate::Problem::from(&e);
+                        report.finished(id, Outcome::Failed(e));
+                        let _ = reply.send(Err(problem));
+                    }
+                }
+            }
             Job::Remove { paths, reply } => {
                 let _ = reply.send(self.library.remove(&paths));
             }

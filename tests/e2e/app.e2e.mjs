@@ -28,7 +28,8 @@ mkdirSync(out, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), "medshelf-e2e-"));
 const library = join(tmp, "library");
 const papers = join(tmp, "papers");
-const fixture = JSON.parse(execFileSync(fixturesBin, [papers], { encoding: "utf8" }));
+const zoteroSample = join(process.cwd(), "..", "shared", "data", "zotero", "zotero7-sample");
+const fixture = JSON.parse(execFileSync(fixturesBin, [papers, zoteroSample], { encoding: "utf8" }));
 
 const log = (...a) => console.log("e2e:", ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -557,6 +558,59 @@ try {
       note: "key_to_paint: from the last keystroke to the results on screen, the 120 ms typing pause included; engine: the search command alone (query embedding included), debug build",
     };
     writeFileSync(join(out, "timings.json"), JSON.stringify(report, null, 2));
+
+    // ---- Import from Zotero (keyboard only): Ctrl+Shift+Z proposes a folder, the folder is
+    // typed, Enter imports; a collection beside the results scopes the search; an annotation
+    // of the user's own words answers and says so.
+    if (!fixture.zotero_dir) {
+      if (process.env.MEDSHELF_REQUIRE_SHARED) throw new Error(`${zoteroSample} is absent`);
+      log(`skip: Zotero import (${zoteroSample} is absent)`);
+    } else {
+      await wd.execute("document.getElementById('search').focus()");
+      await wd.sendKeys(await wd.find("#search"), "\uE009\uE008z\uE000");
+      await wd.waitFor("the Zotero dialog", "return document.getElementById('zotero-dialog').open && document.activeElement.id === 'zotero-dir' ? true : null;");
+      check(true, "Ctrl+Shift+Z opens the Zotero dialog with the cursor in the folder");
+      await shot(wd, "15-zotero-dialog.png");
+      const dirBox = await wd.find("#zotero-dir");
+      await wd.execute("document.getElementById('zotero-dir').value = ''");
+      await wd.sendKeys(dirBox, fixture.zotero_dir + "\uE007");
+      const told = await wd.waitFor(
+        "the import to finish",
+        "const t = document.getElementById('toast'); return !t.hidden && /^Zotero:/.test(t.textContent) ? t.textContent : null;",
+        { timeoutMs: 120000, intervalMs: 250 },
+      );
+      check(/3 items imported/.test(told), `the import says what it did ("${told}")`);
+      await shot(wd, "16-zotero-imported.png");
+      await typeQuery(wd, "metformin procalcitonin");
+      const both = await wd.execute("return document.querySelectorAll('#results .result').length");
+      check(both >= 2, `both papers answer before scoping (${both})`);
+      await wd.waitFor("the collection tree", `return document.querySelector('#facets:not([hidden]) button[data-facet="collection"][data-value="Infection"]') ? true : null;`);
+      await wd.sendKeys(await wd.find("#search"), "\uE00Af\uE000");
+      // Down through the facets to the collection "Infection" (its sub-collection Sepsis below it).
+      for (let i = 0; i < 20; i++) {
+        if (await wd.execute("return document.activeElement?.dataset?.value === 'Infection'")) break;
+        await wd.sendKeys(await wd.find("#facets button:focus"), "\uE015");
+      }
+      check(await wd.execute("return document.activeElement?.dataset?.value === 'Infection'"), "the collection tree is reached with the arrows");
+      await shot(wd, "17-zotero-collections.png");
+      await wd.sendKeys(await wd.find("#facets button:focus"), "\uE007");
+      const scoped = await wd.waitFor(
+        "the scoped results",
+        `if (!document.querySelector('#facets button[data-remove="collection"]')) return null;
+         return [...document.querySelectorAll('#results .result .result-title')].map((t) => t.innerText);`,
+      );
+      check(
+        scoped.length === 1 && /Procalcitonin/.test(scoped[0]),
+        `Enter on the collection Infection scopes the search to it and its sub-collection Sepsis (${scoped.join(" | ")})`,
+      );
+      await shot(wd, "18-zotero-scoped.png");
+      await wd.sendKeys(await wd.find('#facets button[data-remove="collection"]'), "\uE007");
+      await wd.waitFor("the scope taken away", "return document.querySelector('#facets button[data-remove]') ? null : true;");
+      await typeQuery(wd, fixture.zotero_word);
+      const own = await wd.execute("const r = document.querySelector('#results .result'); return r ? r.innerText : '';");
+      check(/your annotation/.test(own) && /page 5/.test(own), `the annotation answers, marked as the user's own, at its page (${own.replace(/\s+/g, " ").slice(0, 120)})`);
+      await shot(wd, "19-zotero-annotation.png");
+    }
 
     // ---- Switch models: a second one is installed, then chosen in the library view; the
     // re-embedding runs in the background and the library then uses it.

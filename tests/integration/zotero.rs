@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use medshelf::fixtures::zotero::ZoteroFolder;
 use medshelf::library::NoSink;
 use medshelf::zotero::{self, Prefs, SkipReason};
 use medshelf::{Library, Mode, SearchOptions};
-use rusqlite::{params, Connection};
 
 use crate::support::{cli, cli_json, shared, skip, tiny_library, write_papers};
 
@@ -44,224 +44,9 @@ fn checksum(dir: &Path) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
-/// A Zotero data folder built from the real database's schema: the real items taken out,
-/// ours added through Zotero's own tables.
-struct Fixture {
-    dir: PathBuf,
-    conn: Connection,
-    next_key: u32,
-}
-
-impl Fixture {
-    fn new(real: &Path, dir: &Path) -> Fixture {
-        std::fs::create_dir_all(dir.join("storage")).unwrap();
-        std::fs::copy(real.join("zotero.sqlite"), dir.join("zotero.sqlite")).unwrap();
-        let conn = Connection::open(dir.join("zotero.sqlite")).unwrap();
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON;
-             DELETE FROM items; DELETE FROM tags; DELETE FROM creators;
-             DELETE FROM itemDataValues; DELETE FROM collections;",
-        )
-        .unwrap();
-        Fixture {
-            dir: dir.to_path_buf(),
-            conn,
-            next_key: 0,
-        }
-    }
-
-    fn key(&mut self) -> String {
-        self.next_key += 1;
-        format!("TK{:06}", self.next_key)
-    }
-
-    fn id_of(&self, table: &str, column: &str, id: &str, name: &str) -> i64 {
-        self.conn
-            .query_row(
-                &format!("SELECT {id} FROM {table} WHERE {column} = ?1"),
-                [name],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("{table} {name}: {e}"))
-    }
-
-    fn item(&mut self, item_type: &str, key: Option<&str>) -> (i64, String) {
-        let key = key.map(str::to_string).unwrap_or_else(|| self.key());
-        let type_id = self.id_of("itemTypes", "typeName", "itemTypeID", item_type);
-        self.conn
-            .execute(
-                "INSERT INTO items (itemTypeID, libraryID, key, version) VALUES (?1, 1, ?2, 1)",
-                params![type_id, key],
-            )
-            .unwrap();
-        (self.conn.last_insert_rowid(), key)
-    }
-
-    fn field(&self, item: i64, name: &str, value: &str) {
-        let field = self.id_of("fields", "fieldName", "fieldID", name);
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO itemDataValues (value) VALUES (?1)",
-                [value],
-            )
-            .unwrap();
-        let value_id: i64 = self
-            .conn
-            .query_row(
-                "SELECT valueID FROM itemDataValues WHERE value = ?1",
-                [value],
-                |r| r.get(0),
-            )
-            .unwrap();
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO itemData (itemID, fieldID, valueID) VALUES (?1, ?2, ?3)",
-                params![item, field, value_id],
-            )
-            .unwrap();
-    }
-
-    fn paper(&mut self, title: &str, fields: &[(&str, &str)], authors: &[(&str, &str)]) -> i64 {
-        let (id, _) = self.item("journalArticle", None);
-        self.field(id, "title", title);
-        for (name, value) in fields {
-            self.field(id, name, value);
-        }
-        let author = self.id_of("creatorTypes", "creatorType", "creatorTypeID", "author");
-        for (i, (family, given)) in authors.iter().enumerate() {
-            self.conn
-                .execute(
-                    "INSERT OR IGNORE INTO creators (firstName, lastName, fieldMode) VALUES (?1, ?2, 0)",
-                    params![given, family],
-                )
-                .unwrap();
-            let creator: i64 = self
-                .conn
-                .query_row(
-                    "SELECT creatorID FROM creators WHERE firstName = ?1 AND lastName = ?2",
-                    params![given, family],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            self.conn
-                .execute(
-                    "INSERT INTO itemCreators (itemID, creatorID, creatorTypeID, orderIndex)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![id, creator, author, i as i64],
-                )
-                .unwrap();
-        }
-        id
-    }
-
-    /// A stored attachment: the file copied to `storage/KEY/NAME` (where `copy` names one).
-    fn stored(
-        &mut self,
-        parent: Option<i64>,
-        copy: Option<&Path>,
-        name: &str,
-        ctype: &str,
-    ) -> (i64, String) {
-        let (id, key) = self.item("attachment", None);
-        if let Some(src) = copy {
-            let folder = self.dir.join("storage").join(&key);
-            std::fs::create_dir_all(&folder).unwrap();
-            std::fs::copy(src, folder.join(name)).unwrap();
-        }
-        self.attach(id, parent, 1, ctype, &format!("storage:{name}"));
-        (id, key)
-    }
-
-    fn attach(&self, id: i64, parent: Option<i64>, link_mode: i64, ctype: &str, path: &str) {
-        self.conn
-            .execute(
-                "INSERT INTO itemAttachments (itemID, parentItemID, linkMode, contentType, path)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, parent, link_mode, ctype, path],
-            )
-            .unwrap();
-    }
-
-    fn linked(&mut self, parent: i64, path: &str) -> (i64, String) {
-        let (id, key) = self.item("attachment", None);
-        self.attach(id, Some(parent), 2, "application/pdf", path);
-        (id, key)
-    }
-
-    fn collection(&mut self, name: &str, parent: Option<i64>) -> i64 {
-        let key = self.key();
-        self.conn
-            .execute(
-                "INSERT INTO collections (collectionName, parentCollectionID, libraryID, key)
-                 VALUES (?1, ?2, 1, ?3)",
-                params![name, parent, key],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
-    }
-
-    fn file_in(&self, collection: i64, item: i64) {
-        self.conn
-            .execute(
-                "INSERT INTO collectionItems (collectionID, itemID) VALUES (?1, ?2)",
-                params![collection, item],
-            )
-            .unwrap();
-    }
-
-    fn tag(&self, item: i64, name: &str) {
-        self.conn
-            .execute("INSERT OR IGNORE INTO tags (name) VALUES (?1)", [name])
-            .unwrap();
-        let tag = self.id_of("tags", "name", "tagID", name);
-        self.conn
-            .execute(
-                "INSERT INTO itemTags (itemID, tagID, type) VALUES (?1, ?2, 0)",
-                params![item, tag],
-            )
-            .unwrap();
-    }
-
-    fn note(&mut self, parent: i64, html: &str) {
-        let (id, _) = self.item("note", None);
-        self.conn
-            .execute(
-                "INSERT INTO itemNotes (itemID, parentItemID, note, title) VALUES (?1, ?2, ?3, '')",
-                params![id, parent, html],
-            )
-            .unwrap();
-    }
-
-    fn annotation(&mut self, attachment: i64, text: &str, comment: &str, page_index: u32) {
-        let (id, _) = self.item("annotation", None);
-        self.conn
-            .execute(
-                "INSERT INTO itemAnnotations (itemID, parentItemID, type, text, comment, color,
-                     pageLabel, sortIndex, position, isExternal)
-                 VALUES (?1, ?2, 1, ?3, ?4, '#ffd400', ?5, ?6, ?7, 0)",
-                params![
-                    id,
-                    attachment,
-                    text,
-                    comment,
-                    (page_index + 1).to_string(),
-                    format!("{page_index:05}|000000|00000"),
-                    format!("{{\"pageIndex\":{page_index},\"rects\":[[0,0,10,10]]}}")
-                ],
-            )
-            .unwrap();
-    }
-
-    fn trash(&self, item: i64) {
-        self.conn
-            .execute("INSERT INTO deletedItems (itemID) VALUES (?1)", [item])
-            .unwrap();
-    }
-}
-
 /// The library built for most tests, with what each part is.
 struct Built {
-    fixture: Fixture,
+    fixture: ZoteroFolder,
     papers: crate::support::Papers,
     sepsis: i64,
     diabetes: i64,
@@ -275,7 +60,7 @@ struct Built {
 
 fn build(real: &Path, tmp: &Path) -> Built {
     let papers = write_papers(tmp);
-    let mut z = Fixture::new(real, &tmp.join("Zotero"));
+    let mut z = ZoteroFolder::new(real, &tmp.join("Zotero"));
     let sepsis = z.paper(
         "Ferritin in septic shock: a cohort",
         &[
@@ -717,7 +502,7 @@ fn a_database_held_open_with_changes_in_its_wal_is_read_whole() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let mut z = Fixture::new(&real, &tmp.path().join("Zotero"));
+    let mut z = ZoteroFolder::new(&real, &tmp.path().join("Zotero"));
     let papers = write_papers(tmp.path());
     // Zotero runs in WAL mode and checkpoints when it likes: here, never.
     z.conn
@@ -754,7 +539,7 @@ fn newer_damaged_and_missing_databases_are_refused_with_the_reason() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let z = Fixture::new(&real, &tmp.path().join("newer"));
+    let z = ZoteroFolder::new(&real, &tmp.path().join("newer"));
     z.conn
         .execute(
             "UPDATE version SET version = 999 WHERE schema = 'userdata'",

@@ -63,6 +63,41 @@ export interface SearchResult {
   passages: PassageHit[];
   /** Hybrid mode: none of the query's words occur in this paper; it came by meaning alone. */
   meaning_only?: boolean;
+  /** The best passage is the user's own words from Zotero, not the PDF's text. */
+  source?: "note" | "annotation";
+  /** Where the paper sits in Zotero, for a paper imported from there. */
+  zotero?: Zotero;
+}
+
+/** Where a paper sits in Zotero (the engine's `zotero::Membership`). */
+export interface Zotero {
+  key: string;
+  library: number;
+  collections: string[];
+  tags: string[];
+  item_type: string;
+}
+
+/** What the page offers for Zotero: the folder to import, whether it holds a database, the
+ * last import, the collections imported (with every collection on the way down). */
+export interface ZoteroOffer {
+  dir: string;
+  found: boolean;
+  imported: { dir: string; imported_at: number; items: number; skipped: number } | null;
+  collections: string[];
+}
+
+/** What an import did (the engine's `library::ZoteroSummary`). */
+export interface ZoteroSummary {
+  found: number;
+  trashed: number;
+  imported: number;
+  unchanged: number;
+  removed: number;
+  files: number;
+  notes: number;
+  skipped: { key: string; title: string | null; path: string | null; reason: string }[];
+  index: { indexed: number; unchanged: number; failed: number };
 }
 
 export interface Answer {
@@ -94,6 +129,8 @@ export interface Filter {
   years?: string;
   author?: string;
   venue?: string;
+  /** A Zotero collection path; the app scopes by it with its sub-collections. */
+  collection?: string;
 }
 
 /** The results' order. */
@@ -176,7 +213,9 @@ export type IngestPayload =
 export const api = {
   status: () => invoke<Status>("status"),
   search: (query: string, mode: Mode, filter: Filter = {}, sort: Sort = "relevance", limit = 20) =>
-    invoke<Answer>("search", { query, mode, limit, ...filter, sort }),
+    invoke<Answer>("search", { query, mode, limit, ...filter, subcollections: filter.collection ? true : undefined, sort }),
+  zoteroOffer: () => invoke<ZoteroOffer>("zotero_offer"),
+  importZotero: (dir: string) => invoke<ZoteroSummary>("import_zotero", { dir }),
   indexPaths: (paths: string[], retryFailed = false) =>
     invoke<Queued>("index_paths", { paths, retryFailed }),
   cancelIndexing: () => invoke<void>("cancel_indexing"),

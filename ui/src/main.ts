@@ -9,6 +9,7 @@ import "./page/model";
 import { runSearch, search } from "./page/search";
 import { state, showView } from "./page/state";
 import { loadStatus } from "./page/status";
+import { loadCollections } from "./page/zotero";
 
 // Papers changed: the library view reloads, and new papers may answer the question on
 // screen, so it is asked again, keeping the selection's place.
@@ -20,6 +21,7 @@ onRefresh(async () => {
 async function start() {
   await followIngest();
   await loadStatus();
+  await loadCollections();
   const firstRun =
     state.status && !state.status.model && !localStorage.getItem("medshelf.model-screen-seen");
   showView(firstRun ? "model" : "search");

@@ -49,6 +49,11 @@ describe("renderResults", () => {
     expect(html).not.toContain("<b>");
     expect(html).not.toContain("Also on");
   });
+  it("marks a hit on the user's own words from Zotero", () => {
+    expect(renderResults([result({ source: "annotation" })], 0)).toContain("your annotation");
+    expect(renderResults([result({ source: "note" })], 0)).toContain("your note");
+    expect(renderResults([result()], 0)).not.toContain('class="own"');
+  });
 });
 
 describe("renderLibrary", () => {
@@ -240,5 +245,17 @@ describe("renderFacets", () => {
     expect(html).toContain("Author: Smith");
     expect(html).not.toContain('data-facet="author"');
     expect(html).toContain('data-sort="date" aria-pressed="true"');
+  });
+  it("offers the Zotero collections as a tree, and a chosen one as a chip", () => {
+    const collections = ["Cardiology", "Cardiology/Heart <failure>", "ICU"];
+    const html = renderFacets(facets, {}, "relevance", collections);
+    expect(html).toContain('data-facet="collection" data-value="Cardiology/Heart &lt;failure&gt;" style="--depth:1"');
+    expect(html).toContain('>Heart &lt;failure&gt;</button>');
+    expect(html).toContain('data-value="ICU" style="--depth:0"');
+    const chosen = renderFacets(facets, { collection: "Cardiology" }, "relevance", collections);
+    expect(chosen).toContain('data-remove="collection"');
+    expect(chosen).toContain("Collection: Cardiology");
+    expect(chosen).not.toContain('data-facet="collection"');
+    expect(renderFacets(facets, {}, "relevance")).not.toContain("Zotero collection");
   });
 });

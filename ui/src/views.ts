@@ -137,12 +137,19 @@ export function renderResults(results: SearchResult[], selected: number): string
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
-  <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${weak}</div>
+  <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${ownWords(r.source)}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
   ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
 </li>`;
     })
     .join("\n");
+}
+
+/** Marks a passage that is the user's own words (a Zotero note or annotation). */
+function ownWords(source: SearchResult["source"]): string {
+  if (source === "annotation") return ` · <span class="own" title="Your annotation in Zotero">your annotation</span>`;
+  if (source === "note") return ` · <span class="own" title="Your note in Zotero">your note</span>`;
+  return "";
 }
 
 /** A result's byline, with the year marked, followed by a separator; empty where nothing is known. */
@@ -294,9 +301,15 @@ export function renderEmpty(s: EmptyState): string {
 
 /** The facets beside the results: the filters chosen (each a button that takes it away), the
  * order, then each facet's values with their counts (each a button that filters by it). */
-export function renderFacets(facets: Facets | undefined, filter: Filter, sort: Sort): string {
+export function renderFacets(
+  facets: Facets | undefined,
+  filter: Filter,
+  sort: Sort,
+  collections: string[] = [],
+): string {
   const chosen = (
     [
+      ["collection", "Collection"],
       ["years", "Year"],
       ["venue", "Journal"],
       ["author", "Author"],
@@ -321,9 +334,20 @@ export function renderFacets(facets: Facets | undefined, filter: Filter, sort: S
           )
           .join("")}</div>`;
   const counted = facets ? `<p class="hint">Among the best ${count(facets.papers, "paper")}</p>` : "";
+  // The Zotero collections as a tree: each name under its parent, indented by its depth.
+  const tree =
+    collections.length === 0 || filter.collection
+      ? ""
+      : `<div class="facet-group"><h3>Zotero collection</h3>${collections
+          .map((path) => {
+            const parts = path.split("/");
+            return `<button class="facet tree" data-facet="collection" data-value="${escapeHtml(path)}" style="--depth:${parts.length - 1}" title="${escapeHtml(path)}, with its sub-collections">${escapeHtml(parts[parts.length - 1])}</button>`;
+          })
+          .join("")}</div>`;
   return (
     (chosen ? `<div class="facet-group chosen"><h3>Filters</h3>${chosen}</div>` : "") +
     order +
+    tree +
     (facets
       ? counted +
         group("Year", "years", facets.years) +

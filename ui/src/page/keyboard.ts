@@ -1,7 +1,8 @@
 // The keyboard, everywhere: Ctrl+O adds files (with Shift, folders), Ctrl+L the library,
 // Alt+1/2/3 the modes, Esc back (or clears the question), ↑ ↓ Enter on results, ← → pages,
 // Alt+C copies a citation (the selected result, the focused library row), Alt+E exports,
-// Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back).
+// Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back; a Zotero collection
+// there scopes the search), Ctrl+Shift+Z imports from Zotero.
 import type { Mode } from "../api";
 import { moveSelection } from "../views";
 import { pick } from "./ingest";
@@ -9,6 +10,7 @@ import { citeFocusedRow, exportLibrary } from "./library";
 import { citeSelected, exportResults, focusFacets, runSearch, search, select, setMode } from "./search";
 import { showView, state } from "./state";
 import { openExternal, openResult, turnPage } from "./viewer";
+import { openZoteroDialog } from "./zotero";
 
 document.addEventListener("keydown", (e) => {
   // An open dialog (a paper's details) has the keyboard: Esc closes it, and no shortcut may
@@ -18,6 +20,11 @@ document.addEventListener("keydown", (e) => {
   if (ctrl && e.key.toLowerCase() === "o") {
     e.preventDefault();
     void pick(e.shiftKey);
+    return;
+  }
+  if (ctrl && e.shiftKey && (e.code === "KeyZ" || e.key.toLowerCase() === "z")) {
+    e.preventDefault();
+    void openZoteroDialog();
     return;
   }
   if (ctrl && e.key.toLowerCase() === "l") {

@@ -62,7 +62,7 @@ let focusAfter: string | undefined;
 function showFacets(answer: Answer) {
   const filtered = Object.values(state.filter).some(Boolean) || state.sort !== "relevance";
   const had = facetsEl.contains(document.activeElement) ? [...facetsEl.querySelectorAll("button")].indexOf(document.activeElement as HTMLButtonElement) : -1;
-  facetsEl.innerHTML = renderFacets(answer.facets, state.filter, state.sort);
+  facetsEl.innerHTML = renderFacets(answer.facets, state.filter, state.sort, state.collections);
   facetsEl.hidden = answer.results.length === 0 && !filtered;
   // The focus follows a facet's choice only while it is in the facets (a question typed
   // meanwhile keeps it) and only into a panel that shows.
@@ -172,7 +172,7 @@ export async function runSearch(keep = false) {
     focusAfter = undefined;
     $("search-info").textContent = `Search failed: ${describe(e)}`;
     // The facets show the filters now asked for, so that a bad one can be taken away.
-    facetsEl.innerHTML = renderFacets(undefined, state.filter, state.sort);
+    facetsEl.innerHTML = renderFacets(undefined, state.filter, state.sort, state.collections);
     facetsEl.hidden = false;
     return;
   }

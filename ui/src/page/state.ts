@@ -22,6 +22,8 @@ export const state = {
   ingest: emptyIngest(),
   ingestOpen: true,
   open: undefined as { result: SearchResult; page: number } | undefined,
+  /** The Zotero collections imported, the scopes a search may take. */
+  collections: [] as string[],
 };
 
 const shown = new Map<View, () => void>();
