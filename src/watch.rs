@@ -141,6 +141,81 @@ impl FolderWatcher {
     }
 }
 
+/// How long Zotero's database must be quiet before it is imported again: Zotero writes in
+/// bursts (a sync, an edit saved field by field), and each import reads the whole database.
+pub const ZOTERO_SETTLE: Duration = Duration::from_secs(5);
+
+/// Follows a Zotero data folder's database (`zotero.sqlite` and its `-wal`/`-journal`, nothing
+/// else: not `storage/`, whose files change only with the database) and calls its handler once
+/// the database has been written and then quiet for `settle`. MedShelf's own reads of the
+/// database are not writes. Dropping it stops it.
+pub struct ZoteroWatcher {
+    _watcher: RecommendedWatcher,
+    dir: PathBuf,
+}
+
+impl ZoteroWatcher {
+    /// Starts following the Zotero folder `dir`.
+    pub fn start(
+        dir: &Path,
+        settle: Duration,
+        handler: impl Fn() + Send + 'static,
+    ) -> Result<ZoteroWatcher> {
+        let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+        let err = |e: notify::Error| Error::Watch {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        };
+        let mut watcher = notify::recommended_watcher(tx).map_err(err)?;
+        watcher
+            .watch(dir, RecursiveMode::NonRecursive)
+            .map_err(err)?;
+        std::thread::Builder::new()
+            .name("medshelf-zotero-watch".into())
+            .spawn(move || {
+                let database = |p: &PathBuf| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("zotero.sqlite"))
+                };
+                let mut last: Option<Instant> = None;
+                loop {
+                    let event = match last {
+                        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                        Some(at) => {
+                            rx.recv_timeout((at + settle).saturating_duration_since(Instant::now()))
+                        }
+                    };
+                    match event {
+                        Ok(Ok(e)) if changes_content(&e.kind) && e.paths.iter().any(database) => {
+                            last = Some(Instant::now());
+                        }
+                        // Lost events may have been writes.
+                        Ok(Err(_)) => last = Some(Instant::now()),
+                        Ok(Ok(_)) => {}
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            last = None;
+                            handler();
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .map_err(|e| Error::Watch {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(ZoteroWatcher {
+            _watcher: watcher,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The Zotero folder followed.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
 /// The watcher's thread: gathers the paths of content-changing events until the folders have
 /// been quiet for [`DEBOUNCE`] (or changes have waited [`MOST_WAIT`]), then hands them over.
 /// Events that change nothing neither start nor prolong a wait. Ends when the watcher is
@@ -216,6 +291,36 @@ mod tests {
         ] {
             assert!(changes_content(&kind), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn zotero_writing_its_database_is_followed_and_reading_it_or_its_storage_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("zotero.sqlite");
+        std::fs::write(&db, b"v1").unwrap();
+        std::fs::create_dir(dir.path().join("storage")).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let watcher = ZoteroWatcher::start(dir.path(), Duration::from_millis(300), move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+        assert_eq!(watcher.dir(), dir.path());
+        // Reads and files beside it are not changes of the database.
+        let _ = std::fs::read(&db).unwrap();
+        std::fs::write(dir.path().join("storage/x.pdf"), b"%PDF").unwrap();
+        std::fs::write(dir.path().join("prefs.txt"), b"x").unwrap();
+        assert!(rx.recv_timeout(Duration::from_millis(1200)).is_err());
+        // Writes, in a burst, are one change once settled.
+        for i in 0..5 {
+            std::fs::write(dir.path().join("zotero.sqlite-wal"), format!("{i}")).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the change is told");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(800)).is_err(),
+            "told once"
+        );
     }
 
     #[test]

@@ -268,7 +268,10 @@ async fn import_zotero(
         let prefs = medshelf::zotero::Prefs::load(&home);
         let dir = std::path::absolute(&dir).map_err(|e| cannot("read", &dir, e))?;
         let snapshot = medshelf::zotero::read(&dir, &prefs).map_err(medshelf::Error::from)?;
-        engine.import_zotero(&app, snapshot)
+        let summary = engine.import_zotero(&app, snapshot)?;
+        // From now on, what Zotero changes comes over by itself.
+        engine.follow_zotero(&dir);
+        Ok(summary)
     })
     .await
 }

@@ -28,6 +28,9 @@ pub struct Engine {
     queue: RwLock<Option<Arc<Queue>>>,
     /// Every `ingest` event of the current batch, for a page that subscribes late.
     feed: Mutex<Feed>,
+    /// Follows the Zotero folder the library was imported from: a write of Zotero's database
+    /// brings a quiet re-import.
+    zotero_watch: Mutex<Option<medshelf::watch::ZoteroWatcher>>,
 }
 
 impl Engine {
@@ -40,6 +43,7 @@ impl Engine {
             model_error: RwLock::new(None),
             queue: RwLock::new(None),
             feed: Mutex::new(Feed::default()),
+            zotero_watch: Mutex::new(None),
         });
         let mut library = match Library::open_or_keywords(&dir, bundled_model(&app)) {
             Ok((library, model_error)) => {
@@ -75,7 +79,73 @@ impl Engine {
                 let _ = writer.run(weak, Some(following), &report);
             })
             .expect("spawning the writer thread");
+        // A library imported from Zotero follows it, and catches up with what Zotero changed
+        // while the app was closed (off this thread: the window opens at once).
+        let source = engine
+            .searcher()
+            .ok()
+            .and_then(|s| s.zotero_source().ok().flatten());
+        if let Some(source) = source {
+            engine.follow_zotero(&source.dir);
+            let changed = medshelf::paths::stat(&source.dir.join("zotero.sqlite"))
+                .is_ok_and(|(_, mtime)| mtime != source.db_mtime_ns);
+            if changed {
+                let engine = engine.clone();
+                std::thread::spawn(move || engine.reimport_zotero());
+            }
+        }
         engine
+    }
+
+    /// Follows the Zotero folder `dir` (in place of another followed before): once Zotero
+    /// has written its database and been quiet for a few seconds, it is imported again,
+    /// quietly.
+    pub fn follow_zotero(self: &Arc<Self>, dir: &std::path::Path) {
+        let mut watch = self.zotero_watch.lock().unwrap_or_else(|p| p.into_inner());
+        if watch.as_ref().is_some_and(|w| w.dir() == dir) {
+            return;
+        }
+        let engine = Arc::downgrade(self);
+        let started =
+            medshelf::watch::ZoteroWatcher::start(dir, medshelf::watch::ZOTERO_SETTLE, move || {
+                if let Some(engine) = engine.upgrade() {
+                    engine.reimport_zotero();
+                }
+            });
+        match started {
+            Ok(w) => *watch = Some(w),
+            Err(e) => eprintln!("medshelf-app: cannot follow Zotero's folder: {e}"),
+        }
+    }
+
+    /// Imports the library's Zotero folder again as a quiet job: only what changed is told.
+    /// A database that cannot be read now (Zotero in the middle of something) is tried again
+    /// at its next write.
+    pub fn reimport_zotero(&self) {
+        let Some(source) = self
+            .searcher()
+            .ok()
+            .and_then(|s| s.zotero_source().ok().flatten())
+        else {
+            return;
+        };
+        let home = dirs::home_dir().unwrap_or_default();
+        let prefs = medshelf::zotero::Prefs::load(&home);
+        let snapshot = match medshelf::zotero::read(&source.dir, &prefs) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("medshelf-app: Zotero changed but could not be read: {e}");
+                return;
+            }
+        };
+        let (reply, _) = std::sync::mpsc::channel();
+        if let Ok(queue) = self.queue() {
+            let _ = queue.submit(Job::ImportZotero {
+                snapshot: Box::new(snapshot),
+                reply,
+                quiet: true,
+            });
+        }
     }
 
     fn publish(&self, library: &Library) {
@@ -207,6 +277,7 @@ impl Engine {
             Job::ImportZotero {
                 snapshot: Box::new(snapshot),
                 reply,
+                quiet: false,
             },
         );
         if let Err(e) = submitted {

@@ -145,9 +145,10 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
             .map(std::path::absolute)
             .collect::<Result<Vec<_>, _>>()?
     };
+    let zotero = library.zotero_source()?;
     anyhow::ensure!(
-        !folders.is_empty(),
-        "no folders to watch: name them, or index a folder first"
+        !folders.is_empty() || zotero.is_some(),
+        "no folders to watch: name them, or index a folder (or import from Zotero) first"
     );
     args.reader.install(&mut library)?;
     // Refused at once where another process writes, rather than on the first job.
@@ -157,6 +158,45 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
     // change.
     let report = WatchReport(Bar(ProgressBar::hidden(), true));
     let (queue, writer) = medshelf::writer::writer(library);
+    // A library imported from Zotero follows it too: Zotero writing its database brings a
+    // quiet re-import on the same queue.
+    let _zotero_watch = match &zotero {
+        Some(source) => {
+            let (queue, dir) = (Arc::downgrade(&queue), source.dir.clone());
+            let reimport = Arc::new(move || {
+                let home = dirs::home_dir().unwrap_or_default();
+                let prefs = medshelf::zotero::Prefs::load(&home);
+                match medshelf::zotero::read(&dir, &prefs) {
+                    Ok(snapshot) => {
+                        if let Some(q) = queue.upgrade() {
+                            let (reply, _) = std::sync::mpsc::channel();
+                            let _ = q.submit(medshelf::writer::Job::ImportZotero {
+                                snapshot: Box::new(snapshot),
+                                reply,
+                                quiet: true,
+                            });
+                        }
+                    }
+                    Err(e) => eprintln!("Zotero changed but could not be read: {e}"),
+                }
+            });
+            let on_change = reimport.clone();
+            let watch = medshelf::watch::ZoteroWatcher::start(
+                &source.dir,
+                medshelf::watch::ZOTERO_SETTLE,
+                move || on_change(),
+            )?;
+            println!("watching Zotero {}", source.dir.display());
+            // What Zotero changed while no one watched comes over first.
+            let changed = medshelf::paths::stat(&source.dir.join("zotero.sqlite"))
+                .is_ok_and(|(_, mtime)| mtime != source.db_mtime_ns);
+            if changed {
+                reimport();
+            }
+            Some(watch)
+        }
+        None => None,
+    };
     // Only the folders named (or the library's, where none is), and a watch that cannot start
     // ends the command with the reason.
     let following = Following {

@@ -56,6 +56,9 @@ pub enum Job {
         snapshot: Box<crate::zotero::Snapshot>,
         /// Where the summary goes (or the problem, which the job's end reports too).
         reply: Sender<std::result::Result<crate::library::ZoteroSummary, crate::Problem>>,
+        /// Report only what changed (a re-import after Zotero wrote its database); an import
+        /// that changed nothing reports nothing.
+        quiet: bool,
     },
     /// Install a model folder the person picked and offer it to the library
     /// ([`Library::offer_model`]); passages waiting for vectors get them after.

@@ -316,18 +316,30 @@ impl Writer {
                 report.finished(id, outcome(ran, quiet));
             }
             Job::Forget { paths } => self.forget(id, &paths, report),
-            Job::ImportZotero { snapshot, reply } => {
+            Job::ImportZotero {
+                snapshot,
+                reply,
+                quiet,
+            } => {
                 let sink = Progress {
                     report,
                     job: id,
-                    quiet: false,
+                    quiet,
                 };
                 match self
                     .library
                     .import_zotero(&snapshot, &sink, &self.shared.cancel)
                 {
                     Ok(summary) => {
-                        report.finished(id, Outcome::Done(summary.index.clone()));
+                        let i = &summary.index;
+                        let changed =
+                            summary.imported + summary.removed + i.indexed + i.failed + i.removed;
+                        let outcome = if quiet && changed == 0 {
+                            Outcome::Nothing
+                        } else {
+                            Outcome::Done(summary.index.clone())
+                        };
+                        report.finished(id, outcome);
                         let _ = reply.send(Ok(summary));
                     }
                     Err(e) => {

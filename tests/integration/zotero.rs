@@ -648,3 +648,77 @@ fn the_cli_imports_reports_and_scopes_a_search() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no Zotero database"));
 }
+
+#[test]
+fn watch_brings_over_what_zotero_writes() {
+    let Some(real) = real_zotero("watch_brings_over_what_zotero_writes") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut built = build(&real, tmp.path());
+    let dir = built.fixture.dir.clone();
+    let lib = tmp.path().join("watch-lib");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = cli(&lib, None)
+        .env("HOME", &home)
+        .args(["zotero", "import", dir.to_str().unwrap()])
+        .args(["--base-dir", built.base.to_str().unwrap()])
+        .output()
+        .unwrap();
+    crate::support::assert_ran(&out);
+    let mut watcher = cli(&lib, None)
+        .env("HOME", &home)
+        .arg("watch")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::robustness::wait_for_line(&mut watcher, "watching Zotero");
+
+    // Zotero saves a new paper and renames another.
+    let z = &mut built.fixture;
+    let fresh = tmp.path().join("fresh.pdf");
+    medshelf::fixtures::write_pdf(
+        &fresh,
+        None,
+        &[medshelf::fixtures::FixturePage::text(&[
+            "Statins after stroke: a new paper saved in Zotero while MedShelf watched.",
+        ])],
+    )
+    .unwrap();
+    let item = z.paper("Statins after stroke, added while watched", &[], &[]);
+    z.stored(Some(item), Some(&fresh), "fresh.pdf", "application/pdf");
+    z.field(
+        built.sepsis,
+        "title",
+        "Ferritin in septic shock: renamed in Zotero",
+    );
+    let titles = || -> Vec<String> {
+        cli_json(&lib, None, &["docs", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["title"].as_str().map(str::to_string))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let mut seen = titles();
+    while std::time::Instant::now() < deadline
+        && !(seen.iter().any(|t| t.contains("renamed in Zotero"))
+            && seen.iter().any(|t| t.contains("added while watched")))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        seen = titles();
+    }
+    watcher.kill().unwrap();
+    let _ = watcher.wait();
+    assert!(
+        seen.iter().any(|t| t.contains("renamed in Zotero")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|t| t.contains("added while watched")),
+        "{seen:?}"
+    );
+}
