@@ -222,6 +222,31 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// The Zotero item each document belongs to, where it belongs to one: the item whose
+    /// earliest file it is (the order [`Catalog::zotero_items_of`] gives), as (library, key).
+    pub fn zotero_item_of_documents(&self) -> Result<HashMap<DocumentId, (i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.document_id, zf.library, zf.item_key, MIN(zf.position) AS first
+                 FROM files f JOIN zotero_files zf ON zf.path = f.path
+                 GROUP BY f.document_id, zf.library, zf.item_key
+                 ORDER BY f.document_id, first, zf.library, zf.item_key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, DocumentId>(0)?, (r.get(1)?, r.get(2)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut first = HashMap::new();
+        for row in rows {
+            let (doc, item) = row.map_err(|e| self.err(e))?;
+            first.entry(doc).or_insert(item);
+        }
+        Ok(first)
+    }
+
     /// The passages of the user's own words a document holds: (id, source, key, page, text).
     pub fn notes_of(&self, doc: DocumentId) -> Result<Vec<StoredNote>> {
         let mut stmt = self

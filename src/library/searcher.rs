@@ -190,6 +190,9 @@ pub(super) fn run_search(
             opts.fusion,
         ),
     };
+    // One result per Zotero item: an item's second PDF (a supplement, an appendix) is the same
+    // paper, shown once, where its best file ranks.
+    let documents = one_per_item(catalog, documents)?;
     // The papers the keyword side found: the others came by meaning alone.
     let by_words: HashSet<DocumentId> = lexical
         .iter()
@@ -271,4 +274,20 @@ pub(super) fn run_search(
         notice,
         facets,
     })
+}
+
+/// Keeps the best-ranked document of each Zotero item (documents outside Zotero all stay).
+fn one_per_item(
+    catalog: &Catalog,
+    documents: Vec<(DocumentId, f32)>,
+) -> Result<Vec<(DocumentId, f32)>> {
+    let items = catalog.zotero_item_of_documents()?;
+    if items.is_empty() {
+        return Ok(documents);
+    }
+    let mut seen = HashSet::new();
+    Ok(documents
+        .into_iter()
+        .filter(|(doc, _)| items.get(doc).is_none_or(|item| seen.insert(item.clone())))
+        .collect())
 }

@@ -114,6 +114,28 @@ fn build(real: &Path, tmp: &Path) -> Built {
     z.file_in(endo, diabetes);
     z.file_in(icu, diabetes);
 
+    // One item, two PDFs of its own (the article and its supplement): one result.
+    let trial = z.paper("Amlodipine in resistant hypertension: a trial", &[], &[]);
+    for (name, line) in [
+        (
+            "amlodipine.pdf",
+            "Amlodipine lowered systolic pressure by 12 mmHg at one year.",
+        ),
+        (
+            "amlodipine-supplement.pdf",
+            "Supplementary appendix: amlodipine dosing by week.",
+        ),
+    ] {
+        let pdf = tmp.join(name);
+        medshelf::fixtures::write_pdf(
+            &pdf,
+            None,
+            &[medshelf::fixtures::FixturePage::text(&[line])],
+        )
+        .unwrap();
+        z.stored(Some(trial), Some(&pdf), name, "application/pdf");
+    }
+
     // The same PDF attached to a second item: indexed once.
     let again = z.paper("Ferritin in septic shock (preprint)", &[], &[]);
     z.stored(
@@ -297,10 +319,11 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
             ("Linked above the base folder", SkipReason::OutsideFolder),
         ])
     );
-    assert_eq!(summary.found, 13);
+    assert_eq!(summary.found, 14);
     assert_eq!(summary.trashed, 1);
-    // sepsis twice (two items), diabetes, the linked supplement, the relative link, broken.
-    assert_eq!(summary.files, 6);
+    // sepsis twice (two items), diabetes, the linked supplement, the trial's two, the
+    // relative link, broken.
+    assert_eq!(summary.files, 8);
     assert_eq!(summary.index.failed, 1, "{:?}", summary.index.failures);
     assert!(summary.index.failures[0].path.ends_with("broken.pdf"));
     assert_eq!(summary.notes, 2);
@@ -310,10 +333,11 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
         .iter()
         .filter(|d| d.status == medshelf::Status::Indexed)
         .collect();
-    // The same PDF under two items is one paper; the two-PDF item is two files.
+    // The same PDF under two items is one document; each PDF of a two-PDF item is one
+    // (sepsis, diabetes, asthma, the trial and its supplement).
     assert_eq!(
         indexed.len(),
-        3,
+        5,
         "{:?}",
         indexed.iter().map(|d| &d.paths).collect::<Vec<_>>()
     );
@@ -391,6 +415,26 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
     assert!(search(&library, "ferritin", scoped("Nope", true))
         .results
         .is_empty());
+
+    // An item's two PDFs are one result: the item's, at its best file.
+    let trial = search(&library, "amlodipine", PaperFilter::default());
+    assert_eq!(
+        titles(&trial),
+        ["Amlodipine in resistant hypertension: a trial"],
+        "{:?}",
+        trial.results.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    let both: Vec<_> = docs
+        .iter()
+        .filter(|d| {
+            d.paths
+                .iter()
+                .any(|p| p.to_string_lossy().contains("amlodipine"))
+        })
+        .map(|d| d.zotero.as_ref().unwrap().key.clone())
+        .collect();
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[0], both[1], "both files carry the item");
 
     // The user's own words are searchable and say so; an annotation opens at its page.
     let hit = &search(&library, "zebrafinch", PaperFilter::default()).results[0];
@@ -590,7 +634,7 @@ fn the_cli_imports_reports_and_scopes_a_search() {
         .unwrap();
     crate::support::assert_ran(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["found"], 13);
+    assert_eq!(v["found"], 14);
     assert_eq!(v["skipped"].as_array().unwrap().len(), 7);
     assert_eq!(v["skipped_by_reason"]["outside_folder"], 4);
     // The base folder given relative to where the command runs still finds the linked file.
@@ -631,7 +675,7 @@ fn the_cli_imports_reports_and_scopes_a_search() {
         .iter()
         .filter(|d| d.get("zotero").is_some())
         .count();
-    assert_eq!(with_zotero, 4, "three papers and the damaged one");
+    assert_eq!(with_zotero, 6, "five documents and the damaged one");
 
     let status = cli_json(&lib, None, &["zotero", "status", "--json"]);
     assert_eq!(status["source"]["dir"], dir.to_str().unwrap());
