@@ -131,20 +131,10 @@ impl Engine {
         };
         let home = dirs::home_dir().unwrap_or_default();
         let prefs = medshelf::zotero::Prefs::load(&home);
-        let snapshot = match medshelf::zotero::read(&source.dir, &prefs) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("medshelf-app: Zotero changed but could not be read: {e}");
-                return;
-            }
-        };
-        let (reply, _) = std::sync::mpsc::channel();
         if let Ok(queue) = self.queue() {
-            let _ = queue.submit(Job::ImportZotero {
-                snapshot: Box::new(snapshot),
-                reply,
-                quiet: true,
-            });
+            if let Err(e) = queue.reimport_zotero(&source.dir, &prefs) {
+                eprintln!("medshelf-app: Zotero changed but could not be read: {e}");
+            }
         }
     }
 
@@ -226,20 +216,27 @@ impl Engine {
         let queue = self.queue()?;
         let job = queue.reserve();
         // Announced before it is queued: the writer's first event for it comes after.
-        let queued = Ingest::Queued {
-            job,
-            files: files.clone(),
+        let index = Job::Index {
+            paths,
+            retry_failed,
+            quiet: false,
         };
-        self.emit(app, queued);
-        let quiet = false;
-        if let Err(e) = queue.submit_as(
-            job,
-            Job::Index {
-                paths,
-                retry_failed,
-                quiet,
-            },
-        ) {
+        self.announce_and_submit(app, &queue, job, files.clone(), index)?;
+        Ok((job, files))
+    }
+
+    /// Announces a job's files (`queued`, before the writer's first event for it), then queues
+    /// it as `job`; a job the writer cannot take ends at once with the problem.
+    fn announce_and_submit(
+        &self,
+        app: &AppHandle,
+        queue: &Queue,
+        job: JobId,
+        files: Vec<PathBuf>,
+        work: Job,
+    ) -> Result<(), Problem> {
+        self.emit(app, Ingest::Queued { job, files });
+        queue.submit_as(job, work).map_err(|e| {
             let problem = Problem::from(&e);
             self.emit(
                 app,
@@ -249,9 +246,8 @@ impl Engine {
                     problem: problem.clone(),
                 },
             );
-            return Err(problem);
-        }
-        Ok((job, files))
+            problem
+        })
     }
 
     /// Announces the PDFs of a Zotero library read beforehand (`queued`, as for a drop) and
@@ -261,37 +257,16 @@ impl Engine {
         app: &AppHandle,
         snapshot: medshelf::zotero::Snapshot,
     ) -> Result<medshelf::library::ZoteroSummary, Problem> {
-        let mut seen = std::collections::HashSet::new();
-        let files: Vec<PathBuf> = snapshot
-            .items
-            .iter()
-            .flat_map(|i| i.files.iter().map(|f| f.path.clone()))
-            .filter(|p| seen.insert(p.clone()))
-            .collect();
+        let files = snapshot.files();
         let queue = self.queue()?;
         let job = queue.reserve();
-        self.emit(app, Ingest::Queued { job, files });
         let (reply, answer) = std::sync::mpsc::channel();
-        let submitted = queue.submit_as(
-            job,
-            Job::ImportZotero {
-                snapshot: Box::new(snapshot),
-                reply,
-                quiet: false,
-            },
-        );
-        if let Err(e) = submitted {
-            let problem = Problem::from(&e);
-            self.emit(
-                app,
-                Ingest::Error {
-                    job,
-                    error: e.to_string(),
-                    problem: problem.clone(),
-                },
-            );
-            return Err(problem);
-        }
+        let import = Job::ImportZotero {
+            snapshot: Box::new(snapshot),
+            reply,
+            quiet: false,
+        };
+        self.announce_and_submit(app, &queue, job, files, import)?;
         answer
             .recv()
             .map_err(|_| Problem::from(medshelf::Error::WriterStopped))?

@@ -166,18 +166,10 @@ pub fn watch(mut library: Library, args: WatchArgs) -> anyhow::Result<()> {
             let reimport = Arc::new(move || {
                 let home = dirs::home_dir().unwrap_or_default();
                 let prefs = medshelf::zotero::Prefs::load(&home);
-                match medshelf::zotero::read(&dir, &prefs) {
-                    Ok(snapshot) => {
-                        if let Some(q) = queue.upgrade() {
-                            let (reply, _) = std::sync::mpsc::channel();
-                            let _ = q.submit(medshelf::writer::Job::ImportZotero {
-                                snapshot: Box::new(snapshot),
-                                reply,
-                                quiet: true,
-                            });
-                        }
+                if let Some(q) = queue.upgrade() {
+                    if let Err(e) = q.reimport_zotero(&dir, &prefs) {
+                        eprintln!("Zotero changed but could not be read: {e}");
                     }
-                    Err(e) => eprintln!("Zotero changed but could not be read: {e}"),
                 }
             });
             let on_change = reimport.clone();

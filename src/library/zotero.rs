@@ -91,14 +91,7 @@ impl Library {
                 .unwrap_or_default();
             *summary.skipped_by_reason.entry(reason).or_default() += 1;
         }
-        // Every PDF once, in Zotero's order (a PDF attached to two items is one paper).
-        let mut seen = HashSet::new();
-        let paths: Vec<PathBuf> = snapshot
-            .items
-            .iter()
-            .flat_map(|i| i.files.iter().map(|f| f.path.clone()))
-            .filter(|p| seen.insert(p.clone()))
-            .collect();
+        let paths = snapshot.files();
         summary.files = paths.len();
         summary.index = self.index(&paths, sink, cancel)?;
         if summary.index.cancelled {

@@ -11,7 +11,7 @@
 //! library's write lock back, so that `medshelf index` can run beside a long-lived app.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, Weak};
@@ -81,6 +81,19 @@ impl Queue {
     pub fn cancel(&self) {
         self.shared.epoch.fetch_add(1, Ordering::SeqCst);
         self.shared.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Reads the Zotero folder `dir` again and queues a quiet import of it (Zotero wrote its
+    /// database): only what changed is told.
+    pub fn reimport_zotero(&self, dir: &Path, prefs: &crate::zotero::Prefs) -> Result<JobId> {
+        let snapshot = crate::zotero::read(dir, prefs)?;
+        // Nobody waits for the answer: the job's report tells what changed.
+        let (reply, _) = std::sync::mpsc::channel();
+        self.submit(Job::ImportZotero {
+            snapshot: Box::new(snapshot),
+            reply,
+            quiet: true,
+        })
     }
 
     /// Whether a job is running.

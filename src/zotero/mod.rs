@@ -16,8 +16,10 @@
 //! or relative (`attachments:`) to the linked-attachment base folder and inside it once
 //! resolved. Everything else is listed with its reason, never silently dropped.
 
+mod files;
 mod prefs;
 mod read;
+mod record;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -99,6 +101,19 @@ pub struct Snapshot {
     pub regular_items: usize,
     /// How many regular items are in Zotero's trash (skipped).
     pub trashed: usize,
+}
+
+impl Snapshot {
+    /// Every PDF of the items, once, in Zotero's order (a PDF attached to two items is one
+    /// paper).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut seen = std::collections::HashSet::new();
+        self.items
+            .iter()
+            .flat_map(|i| i.files.iter().map(|f| f.path.clone()))
+            .filter(|p| seen.insert(p.clone()))
+            .collect()
+    }
 }
 
 /// One regular Zotero item (a journal article, a preprint, a book...), or a PDF that stands

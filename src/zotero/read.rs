@@ -1,18 +1,13 @@
 //! The queries: a copy of `zotero.sqlite` read into a [`Snapshot`].
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::record::{page_of, record_of};
 use super::*;
-use crate::metadata::{Author, Source};
-
-/// Zotero's link modes (`itemAttachments.linkMode`).
-const IMPORTED_FILE: i64 = 0;
-const IMPORTED_URL: i64 = 1;
-const LINKED_FILE: i64 = 2;
-const LINKED_URL: i64 = 3;
+use crate::metadata::Source;
 
 /// Reads the Zotero library in the data folder `dir` (its database copied first: see the
 /// module's notes). `prefs` names the linked-attachment base folder.
@@ -59,10 +54,10 @@ pub fn read(dir: &Path, prefs: &Prefs) -> Result<Snapshot, ZoteroError> {
     Ok(snapshot)
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     conn: &'a Connection,
-    dir: &'a Path,
-    prefs: &'a Prefs,
+    pub(super) dir: &'a Path,
+    pub(super) prefs: &'a Prefs,
 }
 
 /// An item row before it is sorted into regular items, attachments and notes.
@@ -76,12 +71,12 @@ struct Row {
 }
 
 /// An attachment row.
-struct AttachmentRow {
+pub(super) struct AttachmentRow {
     id: i64,
     parent: Option<i64>,
-    link_mode: i64,
-    content_type: Option<String>,
-    path: Option<String>,
+    pub(super) link_mode: i64,
+    pub(super) content_type: Option<String>,
+    pub(super) path: Option<String>,
 }
 
 impl Reader<'_> {
@@ -525,205 +520,4 @@ impl Reader<'_> {
         })?;
         rows.collect()
     }
-
-    /// Where an attachment's file is, or why it is not imported.
-    fn attachment_file(
-        &self,
-        a: &AttachmentRow,
-        key: &str,
-    ) -> Result<Attachment, (SkipReason, Option<PathBuf>)> {
-        let content_type = a.content_type.as_deref().unwrap_or("");
-        let raw = a.path.as_deref().unwrap_or("");
-        if a.link_mode == LINKED_URL {
-            return Err((SkipReason::LinkOnly, None));
-        }
-        let is_pdf = content_type == "application/pdf"
-            || (content_type.is_empty() && raw.to_ascii_lowercase().ends_with(".pdf"));
-        if !is_pdf {
-            let reason = if content_type.contains("html") {
-                SkipReason::Snapshot
-            } else {
-                SkipReason::NotPdf
-            };
-            return Err((reason, None));
-        }
-        // Absolute (not resolved), as an index run records paths: the library finds the
-        // file again under the same name.
-        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
-        let (path, inside, root, linked) = match a.link_mode {
-            IMPORTED_FILE | IMPORTED_URL => {
-                let name = raw.strip_prefix("storage:").unwrap_or(raw);
-                let storage = absolute(self.dir.join("storage"));
-                let folder = storage.join(key);
-                (folder.join(name), folder, storage, false)
-            }
-            LINKED_FILE => match raw.strip_prefix("attachments:") {
-                Some(relative) => {
-                    let Some(base) = &self.prefs.base_attachment_path else {
-                        return Err((SkipReason::NoBaseFolder, Some(PathBuf::from(raw))));
-                    };
-                    let base = absolute(base.clone());
-                    (base.join(relative), base.clone(), base, true)
-                }
-                // An absolute link is where the user pointed Zotero: followed as it is.
-                None => {
-                    let path = PathBuf::from(raw);
-                    if !path.is_absolute() {
-                        return Err((SkipReason::OutsideFolder, Some(path)));
-                    }
-                    let path = absolute(path);
-                    return if path.is_file() {
-                        Ok(Attachment {
-                            key: key.to_string(),
-                            path,
-                            linked: true,
-                        })
-                    } else {
-                        Err((SkipReason::Missing, Some(path)))
-                    };
-                }
-            },
-            _ => return Err((SkipReason::NotPdf, None)),
-        };
-        if !stays_inside(&path, &inside, &root) {
-            return Err((SkipReason::OutsideFolder, Some(path)));
-        }
-        if !path.is_file() {
-            return Err((SkipReason::Missing, Some(path)));
-        }
-        Ok(Attachment {
-            key: key.to_string(),
-            path,
-            linked,
-        })
-    }
-}
-
-/// Whether `path` is inside `folder` as written, and inside `root` once links are resolved
-/// (a symlink in the file's place or in the folder's, `storage/KEY` itself, may lead out;
-/// `root`, such as `storage/`, may itself be a link to another disk).
-fn stays_inside(path: &Path, folder: &Path, root: &Path) -> bool {
-    let Ok(relative) = path.strip_prefix(folder) else {
-        return false;
-    };
-    if relative
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return false;
-    }
-    // Resolved: a symlink inside the folder may lead out of it. A file that is not there is
-    // not outside (it is missing, and said so).
-    match (path.canonicalize(), root.canonicalize()) {
-        (Ok(p), Ok(r)) => p.starts_with(r),
-        _ => true,
-    }
-}
-
-/// The 1-based page of an annotation from its position (`{"pageIndex": 0, ...}`).
-fn page_of(position: &str) -> Option<u32> {
-    let value: serde_json::Value = serde_json::from_str(position).ok()?;
-    let index = value.get("pageIndex")?.as_u64()?;
-    u32::try_from(index).ok()?.checked_add(1)
-}
-
-/// Zotero's fields as a record (every value's source `zotero`), and the URL.
-fn record_of(
-    item_type: &str,
-    fields: Option<&HashMap<String, String>>,
-    creators: Option<&Vec<Creator>>,
-) -> (Record, Option<String>) {
-    let empty = HashMap::new();
-    let fields = fields.unwrap_or(&empty);
-    let get = |name: &str| {
-        fields
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let mut record = Record::default();
-    let set = |record: &mut Record, field: &str| {
-        record.provenance.insert(field.to_string(), Source::Zotero);
-    };
-    if let Some(title) = get("title") {
-        record.title = Some(title);
-        set(&mut record, "title");
-    }
-    // The primary creators: authors, else (an edited book) editors, else whoever is listed.
-    let creators = creators.map(Vec::as_slice).unwrap_or_default();
-    let primary: Vec<&Creator> = ["author", "editor"]
-        .iter()
-        .map(|role| {
-            creators
-                .iter()
-                .filter(|c| c.role == *role)
-                .collect::<Vec<_>>()
-        })
-        .find(|c| !c.is_empty())
-        .unwrap_or_else(|| creators.iter().collect());
-    record.authors = primary
-        .iter()
-        .filter(|c| !c.family.trim().is_empty() || !c.given.trim().is_empty())
-        .map(|c| Author {
-            family: c.family.trim().to_string(),
-            given: c.given.trim().to_string(),
-        })
-        .collect();
-    if !record.authors.is_empty() {
-        set(&mut record, "authors");
-    }
-    // `2025-01-15 January 15, 2025`: the first part is the date as SQL writes it, 00 unknown.
-    if let Some(year) = get("date")
-        .and_then(|d| d.get(..4).and_then(|y| y.parse::<u16>().ok()))
-        .filter(|y| *y > 0)
-    {
-        record.year = Some(year);
-        set(&mut record, "year");
-    }
-    let venue = get("publicationTitle")
-        .or_else(|| {
-            (item_type == "preprint")
-                .then(|| get("repository"))
-                .flatten()
-        })
-        .or_else(|| get("conferenceName"));
-    if let Some(venue) = venue {
-        record.venue = Some(venue);
-        set(&mut record, "venue");
-    }
-    let extra = get("extra").unwrap_or_default();
-    let line = |label: &str| {
-        extra.lines().find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.trim()
-                .eq_ignore_ascii_case(label)
-                .then(|| value.trim().to_string())
-        })
-    };
-    if let Some(doi) = get("DOI")
-        .or_else(|| line("DOI"))
-        .and_then(|d| crate::metadata::normalize_doi(&d))
-    {
-        record.doi = Some(doi);
-        set(&mut record, "doi");
-    }
-    if let Some(pmid) =
-        line("PMID").filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        record.pmid = Some(pmid);
-        set(&mut record, "pmid");
-    }
-    if let Some(pmcid) = line("PMCID").map(|p| p.to_ascii_uppercase()).filter(|p| {
-        p.strip_prefix("PMC")
-            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-    }) {
-        record.pmcid = Some(pmcid);
-        set(&mut record, "pmcid");
-    }
-    if let Some(abstract_text) = get("abstractNote") {
-        record.abstract_text = Some(abstract_text);
-        set(&mut record, "abstract");
-    }
-    (record, get("url"))
 }

@@ -25,3 +25,4 @@ mod text_quality;
 mod watch;
 mod writer;
 mod zotero;
+mod zotero_cli;

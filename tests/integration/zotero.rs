@@ -13,10 +13,10 @@ use medshelf::library::NoSink;
 use medshelf::zotero::{self, Prefs, SkipReason};
 use medshelf::{Library, Mode, SearchOptions};
 
-use crate::support::{cli, cli_json, shared, skip, tiny_library, write_papers};
+use crate::support::{shared, skip, tiny_library, write_papers};
 
 /// The real Zotero data folder, where `../shared` is present.
-fn real_zotero(test: &str) -> Option<PathBuf> {
+pub(crate) fn real_zotero(test: &str) -> Option<PathBuf> {
     let dir = shared()?.join("data/zotero/zotero7-sample");
     if dir.join("zotero.sqlite").is_file() {
         Some(dir)
@@ -45,20 +45,20 @@ fn checksum(dir: &Path) -> String {
 }
 
 /// The library built for most tests, with what each part is.
-struct Built {
-    fixture: ZoteroFolder,
-    papers: crate::support::Papers,
-    sepsis: i64,
-    diabetes: i64,
+pub(crate) struct Built {
+    pub(crate) fixture: ZoteroFolder,
+    pub(crate) papers: crate::support::Papers,
+    pub(crate) sepsis: i64,
+    pub(crate) diabetes: i64,
     /// The diabetes item's second PDF (linked) and the item that holds sepsis.pdf again.
-    supplement: i64,
-    again: i64,
+    pub(crate) supplement: i64,
+    pub(crate) again: i64,
     /// A PDF linked from outside the Zotero folder (absolute).
-    outside: PathBuf,
-    base: PathBuf,
+    pub(crate) outside: PathBuf,
+    pub(crate) base: PathBuf,
 }
 
-fn build(real: &Path, tmp: &Path) -> Built {
+pub(crate) fn build(real: &Path, tmp: &Path) -> Built {
     let papers = write_papers(tmp);
     let mut z = ZoteroFolder::new(real, &tmp.join("Zotero"));
     let sepsis = z.paper(
@@ -611,158 +611,4 @@ fn newer_damaged_and_missing_databases_are_refused_with_the_reason() {
 
     let err = zotero::read(&tmp.path().join("nowhere"), &Prefs::default()).unwrap_err();
     assert_eq!(err.code(), "zotero_not_found");
-}
-
-#[test]
-fn the_cli_imports_reports_and_scopes_a_search() {
-    let Some(real) = real_zotero("the_cli_imports_reports_and_scopes_a_search") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let built = build(&real, tmp.path());
-    let dir = built.fixture.dir.clone();
-    drop(built.fixture.conn);
-    let lib = tmp.path().join("cli-lib");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = cli(&lib, None)
-        .env("HOME", &home)
-        .args(["zotero", "import", dir.to_str().unwrap(), "--json"])
-        .args(["--base-dir", "Papers"])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
-    crate::support::assert_ran(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["found"], 14);
-    assert_eq!(v["skipped"].as_array().unwrap().len(), 7);
-    assert_eq!(v["skipped_by_reason"]["outside_folder"], 4);
-    // The base folder given relative to where the command runs still finds the linked file.
-    let docs = cli_json(&lib, None, &["docs", "--json"]);
-    assert!(
-        docs.to_string().contains("Papers/cardio/asthma.pdf"),
-        "{docs}"
-    );
-    assert_eq!(v["index"]["failed"], 1);
-
-    let v = cli_json(
-        &lib,
-        None,
-        &[
-            "search",
-            "ferritin",
-            "metformin",
-            "--collection",
-            "Critical care",
-            "--with-subcollections",
-            "--json",
-        ],
-    );
-    let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
-    for r in results {
-        let z = &r["zotero"];
-        assert!(z["key"].as_str().is_some_and(|k| k.len() == 8), "{z}");
-        assert!(z["collections"].is_array() && z["tags"].is_array(), "{z}");
-    }
-    let v = cli_json(&lib, None, &["search", "zebrafinch", "--json"]);
-    assert_eq!(v["results"][0]["source"], "annotation");
-    assert_eq!(v["results"][0]["page"], 2);
-    let docs = cli_json(&lib, None, &["docs", "--json"]);
-    let with_zotero = docs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d.get("zotero").is_some())
-        .count();
-    assert_eq!(with_zotero, 6, "five documents and the damaged one");
-
-    let status = cli_json(&lib, None, &["zotero", "status", "--json"]);
-    assert_eq!(status["source"]["dir"], dir.to_str().unwrap());
-    assert_eq!(status["source"]["changed_since"], false);
-    let out = cli(&lib, None)
-        .env("HOME", &home)
-        .args([
-            "zotero",
-            "import",
-            tmp.path().join("none").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no Zotero database"));
-}
-
-#[test]
-fn watch_brings_over_what_zotero_writes() {
-    let Some(real) = real_zotero("watch_brings_over_what_zotero_writes") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let mut built = build(&real, tmp.path());
-    let dir = built.fixture.dir.clone();
-    let lib = tmp.path().join("watch-lib");
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = cli(&lib, None)
-        .env("HOME", &home)
-        .args(["zotero", "import", dir.to_str().unwrap()])
-        .args(["--base-dir", built.base.to_str().unwrap()])
-        .output()
-        .unwrap();
-    crate::support::assert_ran(&out);
-    let mut watcher = cli(&lib, None)
-        .env("HOME", &home)
-        .arg("watch")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    crate::robustness::wait_for_line(&mut watcher, "watching Zotero");
-
-    // Zotero saves a new paper and renames another.
-    let z = &mut built.fixture;
-    let fresh = tmp.path().join("fresh.pdf");
-    medshelf::fixtures::write_pdf(
-        &fresh,
-        None,
-        &[medshelf::fixtures::FixturePage::text(&[
-            "Statins after stroke: a new paper saved in Zotero while MedShelf watched.",
-        ])],
-    )
-    .unwrap();
-    let item = z.paper("Statins after stroke, added while watched", &[], &[]);
-    z.stored(Some(item), Some(&fresh), "fresh.pdf", "application/pdf");
-    z.field(
-        built.sepsis,
-        "title",
-        "Ferritin in septic shock: renamed in Zotero",
-    );
-    let titles = || -> Vec<String> {
-        cli_json(&lib, None, &["docs", "--json"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|d| d["title"].as_str().map(str::to_string))
-            .collect()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
-    let mut seen = titles();
-    while std::time::Instant::now() < deadline
-        && !(seen.iter().any(|t| t.contains("renamed in Zotero"))
-            && seen.iter().any(|t| t.contains("added while watched")))
-    {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        seen = titles();
-    }
-    watcher.kill().unwrap();
-    let _ = watcher.wait();
-    assert!(
-        seen.iter().any(|t| t.contains("renamed in Zotero")),
-        "{seen:?}"
-    );
-    assert!(
-        seen.iter().any(|t| t.contains("added while watched")),
-        "{seen:?}"
-    );
 }
