@@ -84,7 +84,7 @@ fn import(mut library: Library, args: ImportArgs) -> anyhow::Result<()> {
     let i = &summary.index;
     println!(
         "Zotero {}: {} items ({} in the trash, skipped); imported {}, unchanged {}, removed {}; \
-         {} PDFs (indexed {}, unchanged {}, failed {}); {} notes and annotations; {} skipped; {:.1} s",
+         {} PDFs (indexed {}, unchanged {}, failed {}); your notes and annotations: {}; {} skipped; {:.1} s",
         summary.dir.display(),
         summary.found,
         summary.trashed,
