@@ -8,15 +8,7 @@ use super::*;
 impl Catalog {
     /// The folders the library was asked to index, by name.
     pub fn folders(&self) -> Result<Vec<PathBuf>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT path FROM folders ORDER BY path")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(|e| self.err(e))?;
-        rows.map(|r| r.map(path_from_bytes).map_err(|e| self.err(e)))
-            .collect()
+        self.paths("SELECT path FROM folders ORDER BY path")
     }
 
     /// Replaces the folders the library follows, in one transaction.

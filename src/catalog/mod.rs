@@ -258,6 +258,18 @@ fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
     })
 }
 
+impl Catalog {
+    /// The paths a query without parameters selects (stored as their bytes), in its order.
+    fn paths(&self, query: &str) -> Result<Vec<PathBuf>> {
+        let mut stmt = self.conn.prepare(query).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(path_from_bytes).map_err(|e| self.err(e)))
+            .collect()
+    }
+}
+
 fn sql(path: &Path, error: rusqlite::Error) -> Error {
     Error::catalog(path, error)
 }

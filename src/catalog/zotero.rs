@@ -146,15 +146,7 @@ impl Catalog {
 
     /// Every path a Zotero item holds.
     pub fn zotero_paths(&self) -> Result<Vec<PathBuf>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT path FROM zotero_files ORDER BY path")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(|e| self.err(e))?;
-        rows.map(|r| r.map(path_from_bytes).map_err(|e| self.err(e)))
-            .collect()
+        self.paths("SELECT DISTINCT path FROM zotero_files ORDER BY path")
     }
 
     /// The items (their stored JSON) each document is held by, in Zotero's order: the item

@@ -26,3 +26,4 @@ mod watch;
 mod writer;
 mod zotero;
 mod zotero_cli;
+mod zotero_support;

@@ -2,7 +2,7 @@
 //! scoped by collection, and `watch` bringing over what Zotero writes.
 
 use crate::support::{cli, cli_json};
-use crate::zotero::{build, real_zotero};
+use crate::zotero_support::{build, real_zotero};
 
 #[test]
 fn the_cli_imports_reports_and_scopes_a_search() {
