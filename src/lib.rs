@@ -11,6 +11,7 @@ pub mod bench;
 pub mod catalog;
 pub mod chunk;
 pub mod cite;
+pub mod clinical;
 pub mod embed;
 pub mod error;
 pub mod eval;

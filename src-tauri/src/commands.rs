@@ -130,6 +130,7 @@ async fn search(
     sort: Option<medshelf::search::Sort>,
     collection: Option<String>,
     subcollections: Option<bool>,
+    design: Option<String>,
 ) -> Answer<Found> {
     let searcher = engine.searcher()?;
     // The filters chosen beside the results; a year range in the CLI's spelling.
@@ -140,8 +141,24 @@ async fn search(
         ),
         None => None,
     };
+    // Study designs as the CLI takes them: `rct,cohort`.
+    let designs = design
+        .iter()
+        .flat_map(|list| list.split(','))
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| {
+            medshelf::clinical::DesignLabel::parse(d).ok_or_else(|| {
+                Problem::new(
+                    "bad_filter",
+                    Fault::User,
+                    format!("'{}' is not a study design", d.trim()),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let nonblank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let filter = medshelf::search::PaperFilter {
+        designs,
         years,
         author: nonblank(author),
         venue: nonblank(venue),

@@ -284,6 +284,7 @@ impl Catalog {
                     hash: r.get(8)?,
                     metadata: r.get(9)?,
                     meta: None,
+                    design: None,
                     zotero: None,
                 })
             })

@@ -95,6 +95,9 @@ pub struct DocumentRow {
     /// What is known of the paper, corrections laid over what was read (filled in by the
     /// library).
     pub meta: Option<crate::metadata::Record>,
+    /// Its study design, taken out of its record (filled in by the library); `null` where
+    /// none was read.
+    pub design: Option<crate::clinical::Design>,
     /// Where it sits in Zotero, for a paper imported from there (filled in by the library).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zotero: Option<crate::zotero::Membership>,

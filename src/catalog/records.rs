@@ -121,6 +121,43 @@ impl Catalog {
         Ok(ids)
     }
 
+    /// The indexed documents registered under any of these trial ids, with the id, by their
+    /// records as shown (a correction of `trial_ids` over the reading). A scan of the records,
+    /// run only for results that name a trial.
+    pub fn documents_on_trials(&self, ids: &[String]) -> Result<Vec<(String, DocumentId)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A correction is stored as "A; B" of checked ids (letters, digits, '-' and '/'), so
+        // it reads as a JSON list once its separators are quoted.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "WITH shown(id, trials) AS (
+                     SELECT d.id, COALESCE(
+                         (SELECT '[\"' || replace(e.value, '; ', '\",\"') || '\"]'
+                            FROM metadata_edits e
+                           WHERE e.hash = d.hash AND e.field = 'trial_ids' AND e.value != ''),
+                         (SELECT '[]' FROM metadata_edits e
+                           WHERE e.hash = d.hash AND e.field = 'trial_ids'),
+                         CASE WHEN json_valid(d.metadata)
+                              THEN json_extract(d.metadata, '$.trial_ids') END)
+                     FROM documents d
+                     WHERE d.status = 'indexed')
+                 SELECT j.value, shown.id FROM shown, json_each(shown.trials) j
+                 WHERE shown.trials IS NOT NULL AND json_valid(shown.trials)
+                   AND j.value IN (SELECT value FROM json_each(?1))
+                 ORDER BY shown.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let wanted = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let rows = stmt
+            .query_map([wanted], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Records corrections to the content `hash` (`Some`: the field's new value; `None`: the
     /// correction taken back), all or none.
     pub fn set_edits(&mut self, hash: &str, edits: &[(&str, Option<&str>)]) -> Result<()> {

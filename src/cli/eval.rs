@@ -1,6 +1,6 @@
 //! `medshelf eval`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -290,6 +290,97 @@ pub fn eval_meta(args: EvalMetaArgs) -> anyhow::Result<()> {
         println!(
             "DOI, {name}: precision {:.3} ({} of {} given), recall {:.3} (of {} printed)",
             s.precision, s.right, s.given, s.recall, s.printed
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct EvalDesignArgs {
+    /// A table with `file` and `design` columns (../shared/data/clinical/truth_dev.tsv,
+    /// ../shared/data/metadata/truth_dev.tsv).
+    #[arg(value_name = "TABLE")]
+    table: PathBuf,
+    /// The folder the table's files are in (default: the table's own folder where the first
+    /// file is there, else its sibling `pdfs`).
+    #[arg(long, value_name = "DIR")]
+    pdfs: Option<PathBuf>,
+    /// Print the figures (and each file's design with its reasons) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `medshelf eval-design`: reads each PDF of the table as an ingest does and scores its design.
+pub fn eval_design(args: EvalDesignArgs) -> anyhow::Result<()> {
+    use medshelf::clinical::eval;
+    let pdfs = match args.pdfs {
+        Some(dir) => dir,
+        None => {
+            let own = args
+                .table
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let first = eval::load_truth(&args.table)?.into_iter().next();
+            if first.is_some_and(|t| own.join(&t.file).is_file()) {
+                own
+            } else {
+                own.parent()
+                    .map(|p| p.join("pdfs"))
+                    .context("no folder of PDFs beside the table: pass --pdfs DIR")?
+            }
+        }
+    };
+    let report = eval::evaluate(&args.table, &pdfs)?;
+    if args.json {
+        return super::print_json(&report);
+    }
+    println!(
+        "{} ({} files{})",
+        args.table.display(),
+        report.rows,
+        if report.missing.is_empty() {
+            String::new()
+        } else {
+            format!("; {} not found in {}", report.missing.len(), pdfs.display())
+        }
+    );
+    println!("accuracy {:.3}", report.accuracy);
+    println!(
+        "{:<22} {:>7} {:>9} {:>9} {:>7}",
+        "design", "files", "labelled", "precision", "recall"
+    );
+    let row = |name: &str, c: &eval::ClassScore| {
+        println!(
+            "{name:<22} {:>7} {:>9} {:>9.3} {:>7.3}",
+            c.support, c.predicted, c.precision, c.recall
+        )
+    };
+    for (label, c) in &report.classes {
+        row(label.as_str(), c);
+    }
+    row("rct (target)", &report.rct);
+    row("reviews (sr + ma)", &report.synthesis);
+    println!("confusion (true -> labelled):");
+    for (truth, row) in &report.confusion {
+        let cells: Vec<String> = row.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        println!("  {truth:<20} {}", cells.join(", "));
+    }
+    println!("labels without a reason: {}", report.without_reason);
+    println!(
+        "reading {:.2} s, of which the design rules {:.3} s ({:.1} %)",
+        report.extract_seconds,
+        report.classify_seconds,
+        100.0 * report.classify_seconds / report.extract_seconds.max(1e-9)
+    );
+    for o in report.outcomes.iter().filter(|o| o.truth != o.ours.label) {
+        println!(
+            "  wrong: {} is {}, read as {} ({:.2}: {})",
+            o.file,
+            o.truth,
+            o.ours.label,
+            o.ours.confidence,
+            o.ours.reasons.join("; ")
         );
     }
     Ok(())

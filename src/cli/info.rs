@@ -109,6 +109,19 @@ pub fn meta(mut library: Library, args: MetaArgs) -> anyhow::Result<()> {
     }
     let json = serde_json::to_value(&record)?;
     for field in FIELDS {
+        if field == "design" {
+            if let Some(d) = &record.design {
+                let source = serde_json::to_value(d.source).unwrap_or_default();
+                println!(
+                    "{field:<9} {} ({}, {:.2}): {}",
+                    d.label,
+                    source.as_str().unwrap_or_default(),
+                    d.confidence,
+                    d.reasons.join("; ")
+                );
+            }
+            continue;
+        }
         let value = match &json[field] {
             serde_json::Value::Null => continue,
             serde_json::Value::Array(items) if items.is_empty() => continue,

@@ -74,6 +74,9 @@ enum Command {
     /// Measure the metadata read from PDFs (title, authors, year, venue, DOI) against a
     /// hand-checked table, beside what the Info dictionary alone gives.
     EvalMeta(eval::EvalMetaArgs),
+    /// Measure the study design read from PDFs (rct, cohort, systematic-review...) against a
+    /// hand-labelled table: accuracy, each class's precision and recall, the confusion table
+    EvalDesign(eval::EvalDesignArgs),
     /// Internal: read PDFs for an index run in an isolated process.
     #[command(hide = true)]
     ExtractWorker,
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
         Command::EvalMeta(args) => return eval::eval_meta(args),
+        Command::EvalDesign(args) => return eval::eval_design(args),
         _ => {}
     }
     let open = || {
@@ -125,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Eval(_)
         | Command::EvalPages(_)
         | Command::EvalMeta(_)
+        | Command::EvalDesign(_)
         | Command::Bench(_) => {
             unreachable!("handled above")
         }

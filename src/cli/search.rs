@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Args;
+use medshelf::clinical::DesignLabel;
 use medshelf::{Fusion, Library, Mode, SearchOptions};
 
 /// How hybrid search fuses keyword and meaning rankings.
@@ -98,6 +99,10 @@ pub struct FilterArgs {
     /// Only papers with this Zotero tag (repeat for papers with all of them).
     #[arg(long, value_name = "TAG")]
     tag: Vec<String>,
+    /// Only papers of these study designs, comma-separated (rct,systematic-review,
+    /// meta-analysis,guideline,cohort,case-control,cross-sectional,case-report,...).
+    #[arg(long, value_name = "DESIGNS", value_delimiter = ',')]
+    design: Vec<String>,
 }
 
 impl FilterArgs {
@@ -122,6 +127,19 @@ impl FilterArgs {
                 .filter(|t| !t.trim().is_empty())
                 .cloned()
                 .collect(),
+            designs: self
+                .design
+                .iter()
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| {
+                    DesignLabel::parse(d).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--design: '{d}' is not a design; the designs are {}",
+                            DesignLabel::ALL.map(|l| l.as_str()).join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }
@@ -141,10 +159,12 @@ pub struct SearchArgs {
     fusion: FusionArgs,
     #[command(flatten)]
     filter: FilterArgs,
-    /// relevance (best match first) or date (the best matches, newest first).
+    /// relevance (best match first), date (the best matches, newest first) or evidence (the
+    /// best matches, the highest level of evidence first: meta-analyses, systematic reviews,
+    /// guidelines, trials, cohorts...).
     #[arg(long, value_enum, default_value_t = medshelf::search::Sort::Relevance)]
     sort: medshelf::search::Sort,
-    /// Count the question's best papers (up to 50) by year, venue and author: the values to
+    /// Count the question's best papers (up to 50) by year, venue, author and design: the values to
     /// filter by (`facets` in the JSON).
     #[arg(long)]
     facets: bool,
@@ -174,14 +194,17 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         println!("No passage matches \"{query}\".");
     } else if response.results.is_empty() {
         println!(
-            "No paper that passes the filters (--year, --author, --venue, --collection, --tag) \
+            "No paper that passes the filters (--year, --author, --venue, --collection, --tag, --design) \
              matches \"{query}\"."
         );
     }
     let color = std::io::stdout().is_terminal();
     for r in &response.results {
         let title = r.title.as_deref().unwrap_or("(untitled)");
-        println!("{}. {title}", r.rank);
+        match &r.design {
+            Some(d) => println!("{}. {title}  [{}]", r.rank, d.label.human()),
+            None => println!("{}. {title}", r.rank),
+        }
         let byline: Vec<String> = [
             r.meta.first_author_short(),
             r.meta.venue.clone(),
@@ -205,6 +228,10 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
             let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();
             println!("   also on page {}", pages.join(", "));
         }
+        for trial in &r.trials {
+            let n = trial.papers.len() + 1;
+            println!("   {n} papers on this trial ({})", trial.id);
+        }
     }
     if let Some(facets) = &response.facets {
         println!("\nAmong the best {} papers:", facets.papers);
@@ -212,6 +239,7 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
             ("years", &facets.years),
             ("venues", &facets.venues),
             ("authors", &facets.authors),
+            ("designs", &facets.designs),
         ] {
             let shown: Vec<String> = values
                 .iter()

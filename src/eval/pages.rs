@@ -316,8 +316,10 @@ mod tests {
                 .collect(),
             meaning_only: false,
             meta: Default::default(),
+            design: None,
             source: None,
             zotero: None,
+            trials: Vec::new(),
         }
     }
 

@@ -288,7 +288,31 @@ fn finish_with_metadata(
         crate::metadata::read_with(embedded, &extracted)
     }))
     .unwrap_or_default();
-    extracted.metadata = Some(Box::new(crate::metadata::Record::from(&metadata)));
+    let mut record = crate::metadata::Record::from(&metadata);
+    // The paper's design and its trial ids, read here with every page at hand (and a rule
+    // that panics is the worker's loss, not the library's).
+    let clinical = catch_unwind(AssertUnwindSafe(|| {
+        let title = record.title.as_deref().or(extracted.title.as_deref());
+        let design = crate::clinical::classify(
+            title,
+            record.venue.as_deref(),
+            &extracted.running_heads,
+            &extracted.pages,
+        );
+        let ids = crate::clinical::paper_trial_ids(&extracted.pages);
+        let ids = crate::clinical::own_registrations(design.label, ids);
+        (design, ids)
+    }));
+    if let Ok((design, trial_ids)) = clinical {
+        record.design = Some(design);
+        if !trial_ids.is_empty() {
+            record.trial_ids = trial_ids;
+            record
+                .provenance
+                .insert("trial_ids".to_string(), crate::metadata::Source::Pattern);
+        }
+    }
+    extracted.metadata = Some(Box::new(record));
     Ok((extracted, metadata))
 }
 

@@ -121,12 +121,14 @@ pub(super) fn run_search(
             documents_of(catalog)?
                 .into_iter()
                 .filter(|d| d.status == Status::Indexed)
-                .filter(|d| {
-                    d.meta
-                        .as_ref()
-                        .is_some_and(|m| opts.filter.matches_paper(m, d.zotero.as_ref()))
+                .filter_map(|mut d| {
+                    // The row shows the design beside the record; the filter reads it in it.
+                    let mut record = d.meta.take()?;
+                    record.design = d.design.take();
+                    opts.filter
+                        .matches_paper(&record, d.zotero.as_ref())
+                        .then_some(d.id)
                 })
-                .map(|d| d.id)
                 .collect(),
         )
     };
@@ -242,12 +244,20 @@ pub(super) fn run_search(
             })
         },
     );
-    if opts.sort == crate::search::Sort::Date {
-        // The best matches, newest first; a stable sort keeps relevance among equal years.
-        results.sort_by_key(|r| std::cmp::Reverse(r.year.unwrap_or(0)));
-        for (i, r) in results.iter_mut().enumerate() {
-            r.rank = i + 1;
+    link_trials(catalog, &mut results)?;
+    // The best matches in another order; a stable sort keeps relevance among equals.
+    match opts.sort {
+        crate::search::Sort::Relevance => {}
+        crate::search::Sort::Date => {
+            results.sort_by_key(|r| std::cmp::Reverse(r.year.unwrap_or(0)));
         }
+        crate::search::Sort::Evidence => {
+            // Papers without a design last.
+            results.sort_by_key(|r| (r.design.is_none(), r.design.as_ref().map(|d| d.label)));
+        }
+    }
+    for (i, r) in results.iter_mut().enumerate() {
+        r.rank = i + 1;
     }
     // The facets count the best papers of the ranking (more than the results shown), by
     // their records as shown.
@@ -274,6 +284,57 @@ pub(super) fn run_search(
         notice,
         facets,
     })
+}
+
+/// Tells each result which other papers of the library report the same trial.
+fn link_trials(catalog: &Catalog, results: &mut [crate::SearchResult]) -> Result<()> {
+    let mut ids: Vec<String> = results
+        .iter()
+        .flat_map(|r| r.meta.trial_ids.iter().cloned())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut on_trial: HashMap<String, Vec<DocumentId>> = HashMap::new();
+    for (id, doc) in catalog.documents_on_trials(&ids)? {
+        on_trial.entry(id).or_default().push(doc);
+    }
+    let mut papers: HashMap<DocumentId, Option<crate::search::TrialPaper>> = HashMap::new();
+    for r in results.iter_mut() {
+        let own = catalog.file(&r.path)?.map(|f| f.document);
+        for id in &r.meta.trial_ids {
+            let others: Vec<crate::search::TrialPaper> = on_trial
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter(|doc| Some(**doc) != own)
+                .filter_map(|&doc| {
+                    papers
+                        .entry(doc)
+                        .or_insert_with(|| {
+                            let path = catalog.first_path(doc).ok().flatten()?;
+                            let record = super::records::record_in(catalog, doc).ok().flatten()?;
+                            Some(crate::search::TrialPaper {
+                                path,
+                                title: record.title,
+                                year: record.year,
+                                design: record.design.map(|d| d.label),
+                            })
+                        })
+                        .clone()
+                })
+                .collect();
+            if !others.is_empty() {
+                r.trials.push(crate::search::TrialGroup {
+                    id: id.clone(),
+                    papers: others,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keeps the best-ranked document of each Zotero item (documents outside Zotero all stay).

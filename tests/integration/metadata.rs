@@ -273,7 +273,14 @@ fn a_library_of_real_papers_stores_what_the_reader_reads() {
     );
     for name in &names {
         let path = folder.join(name);
-        let shown = cli_json(&lib, None, &["meta", path.to_str().unwrap(), "--json"]);
+        let mut shown = cli_json(&lib, None, &["meta", path.to_str().unwrap(), "--json"]);
+        // The design is read with the whole text (tests/integration/clinical.rs); here it
+        // must be there, with its reasons.
+        let design = shown.as_object_mut().unwrap().remove("design").unwrap();
+        assert!(
+            !design["reasons"].as_array().unwrap().is_empty(),
+            "{design}"
+        );
         let read = metadata::Record::from(&metadata::read_file(&path).unwrap());
         assert_eq!(shown, serde_json::to_value(&read).unwrap(), "{name}");
         assert!(shown["doi"].is_string(), "{name}: {shown}");

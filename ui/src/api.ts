@@ -35,6 +35,39 @@ export interface Meta {
   trial_ids: string[];
   abstract: string | null;
   provenance: Partial<Record<string, Source>>;
+  /** In `meta --json` and a correction's answer; results and rows carry it beside `meta`. */
+  design?: Design | null;
+}
+
+/** A study design, in order of evidence level (the engine's `clinical::DesignLabel`). */
+export type DesignLabel =
+  | "meta-analysis"
+  | "systematic-review"
+  | "guideline"
+  | "rct"
+  | "non-randomised-trial"
+  | "cohort"
+  | "case-control"
+  | "cross-sectional"
+  | "case-report"
+  | "narrative-review"
+  | "editorial"
+  | "basic-science"
+  | "patient-information"
+  | "other";
+
+/** A paper's study design, how sure MedShelf is, and why (the engine's `clinical::Design`). */
+export interface Design {
+  label: DesignLabel;
+  confidence: number;
+  reasons: string[];
+  source: "rules" | "classifier" | "user";
+}
+
+/** Other papers of the library registered under one of a result's trials. */
+export interface TrialGroup {
+  id: string;
+  papers: { path: string; title: string | null; year: number | null; design: DesignLabel | null }[];
 }
 
 /** A citation style (`medshelf cite --style`). */
@@ -67,6 +100,10 @@ export interface SearchResult {
   source?: "note" | "annotation";
   /** Where the paper sits in Zotero, for a paper imported from there. */
   zotero?: Zotero;
+  /** Its study design; null where none was read. */
+  design?: Design | null;
+  /** Trials it shares with other papers of the library. */
+  trials?: TrialGroup[];
 }
 
 /** Where a paper sits in Zotero (the engine's `zotero::Membership`). */
@@ -122,6 +159,7 @@ export interface Facets {
   years: FacetValue[];
   venues: FacetValue[];
   authors: FacetValue[];
+  designs?: FacetValue[];
 }
 
 /** The filters chosen beside the results. `years`: "2021" or "2019..2024". */
@@ -131,10 +169,12 @@ export interface Filter {
   venue?: string;
   /** A Zotero collection path; the app scopes by it with its sub-collections. */
   collection?: string;
+  /** Study designs, comma-separated (`rct,cohort`). */
+  design?: string;
 }
 
 /** The results' order. */
-export type Sort = "relevance" | "date";
+export type Sort = "relevance" | "date" | "evidence";
 
 export interface ModelInfo {
   name: string;
@@ -166,6 +206,8 @@ export interface Document {
   year: number | null;
   /** The record, for indexed papers. */
   meta?: Meta | null;
+  /** Its study design, where read. */
+  design?: Design | null;
   pages: number;
   chunks: number;
   status: "indexed" | "failed" | string;

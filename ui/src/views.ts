@@ -1,6 +1,7 @@
 // Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
 import type { Document, Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort } from "./api";
+import { DESIGN_NAMES, designBadge, designName, trialLine } from "./design";
 import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
 import { type FileEntry, stateLabel } from "./ingest";
 import { fileFailure } from "./problem";
@@ -51,6 +52,7 @@ export const RECORD_FIELDS: { field: string; label: string; hint: string; long?:
   { field: "pmcid", label: "PMCID", hint: "PMC…" },
   { field: "trial_ids", label: "Trial ids", hint: "NCT01234567; ISRCTN…" },
   { field: "abstract", label: "Abstract", hint: "", long: true },
+  { field: "design", label: "Study design", hint: "" },
 ];
 
 /** Each field of a record as a person types it (the values the details form starts from). */
@@ -65,6 +67,7 @@ export function recordValues(meta: Meta): Record<string, string> {
     pmcid: meta.pmcid ?? "",
     trial_ids: meta.trial_ids.join("; "),
     abstract: meta.abstract ?? "",
+    design: meta.design?.label ?? "",
   };
 }
 
@@ -95,10 +98,14 @@ export function renderRecordForm(path: string, meta: Meta): string {
   const rows = RECORD_FIELDS.map(({ field, label, hint, long }) => {
     const id = `record-${field}`;
     const value = escapeHtml(values[field] ?? "");
-    const source = meta.provenance[field];
-    const input = long
-      ? `<textarea id="${id}" name="${field}" rows="4" placeholder="${escapeHtml(hint)}">${value}</textarea>`
-      : `<input id="${id}" name="${field}" value="${value}" placeholder="${escapeHtml(hint)}" autocomplete="off">`;
+    // The design carries its own source; the rules' reading is shown as read from the text.
+    const source = field === "design" ? (meta.design ? (meta.design.source === "user" ? "user" : "pattern") : undefined) : meta.provenance[field];
+    const input =
+      field === "design"
+        ? designSelect(id, values.design)
+        : long
+          ? `<textarea id="${id}" name="${field}" rows="4" placeholder="${escapeHtml(hint)}">${value}</textarea>`
+          : `<input id="${id}" name="${field}" value="${value}" placeholder="${escapeHtml(hint)}" autocomplete="off">`;
     const from = source
       ? `<span class="source" data-source="${source}">${escapeHtml(SOURCE_WORDS[source] ?? source)}</span>`
       : "";
@@ -115,6 +122,15 @@ export function renderRecordForm(path: string, meta: Meta): string {
   <div id="record-error" class="error" role="alert" hidden></div>
   <div class="record-actions"><button type="submit" class="primary">Save (Enter)</button> <button type="button" data-action="close-record">Cancel (Esc)</button></div>
 </form>`;
+}
+
+/** The design field of the details form: every design, the paper's chosen. */
+function designSelect(id: string, label: string): string {
+  const none = label ? "" : `<option value="" selected>not read</option>`;
+  const options = Object.entries(DESIGN_NAMES)
+    .map(([value, name]) => `<option value="${value}"${value === label ? " selected" : ""}>${escapeHtml(name)}</option>`)
+    .join("");
+  return `<select id="${id}" name="design">${none}${options}</select>`;
 }
 
 /** The result list. `selected` is the index of the highlighted result. */
@@ -136,10 +152,10 @@ export function renderResults(results: SearchResult[], selected: number): string
       return `<li class="result${i === selected ? " selected" : ""}${r.meaning_only ? " meaning-only" : ""}" role="option" id="result-${i}"
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
-    <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span></div>
+    <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span>${designBadge(r.design)}</div>
   <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${ownWords(r.source)}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
-  ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}
+  ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}${trialLine(r.trials)}
 </li>`;
     })
     .join("\n");
@@ -175,7 +191,7 @@ export function renderLibrary(docs: Document[]): string {
         : `<span class="status ok">${escapeHtml(d.status)}</span>`;
       const path = escapeHtml(d.path);
       return `<tr data-path="${path}">
-  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}</div>
+  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}${designBadge(d.design)}</div>
       ${docByline(d)}<div class="doc-path" title="${path}"><span class="doc-file">${escapeHtml(basename(d.path))}</span> · ${escapeHtml(dirname(d.path))}</div></td>
   <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
   <td class="actions">
@@ -313,24 +329,26 @@ export function renderFacets(
       ["years", "Year"],
       ["venue", "Journal"],
       ["author", "Author"],
+      ["design", "Design"],
     ] as [keyof Filter, string][]
   )
     .filter(([key]) => filter[key])
-    .map(
-      ([key, label]) =>
-        `<button class="facet chip" data-remove="${key}" title="Take this filter away">${label}: ${escapeHtml(filter[key] ?? "")} <span aria-hidden="true">×</span></button>`,
-    )
+    .map(([key, label]) => {
+      const value = key === "design" ? designName(filter.design ?? "") : (filter[key] ?? "");
+      return `<button class="facet chip" data-remove="${key}" title="Take this filter away">${label}: ${escapeHtml(value)} <span aria-hidden="true">×</span></button>`;
+    })
     .join("");
   const order = `<div class="facet-group"><h3>Order</h3>
     <button class="facet" data-sort="relevance" aria-pressed="${sort === "relevance"}">Best match</button>
-    <button class="facet" data-sort="date" aria-pressed="${sort === "date"}">Newest first</button></div>`;
-  const group = (title: string, key: keyof Filter, values: FacetValue[]) =>
+    <button class="facet" data-sort="date" aria-pressed="${sort === "date"}">Newest first</button>
+    <button class="facet" data-sort="evidence" aria-pressed="${sort === "evidence"}" title="Meta-analyses, systematic reviews, guidelines and trials first">Best evidence first</button></div>`;
+  const group = (title: string, key: keyof Filter, values: FacetValue[] = [], name = (v: string) => v) =>
     values.length === 0 || filter[key]
       ? ""
       : `<div class="facet-group"><h3>${title}</h3>${values
           .map(
             (v) =>
-              `<button class="facet" data-facet="${key}" data-value="${escapeHtml(v.value)}">${escapeHtml(v.value)} <span class="count">${v.count}</span></button>`,
+              `<button class="facet" data-facet="${key}" data-value="${escapeHtml(v.value)}">${escapeHtml(name(v.value))} <span class="count">${v.count}</span></button>`,
           )
           .join("")}</div>`;
   const counted = facets ? `<p class="hint">Among the best ${count(facets.papers, "paper")}</p>` : "";
@@ -350,6 +368,7 @@ export function renderFacets(
     tree +
     (facets
       ? counted +
+        group("Study design", "design", facets.designs, designName) +
         group("Year", "years", facets.years) +
         group("Journal", "venue", facets.venues) +
         group("Author", "author", facets.authors)

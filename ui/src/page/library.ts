@@ -123,8 +123,9 @@ $("view-library").addEventListener("click", async (e) => {
         await copyCitation(shown.get(path)?.meta);
         break;
       case "details": {
-        const meta = shown.get(path)?.meta;
-        if (meta) openRecord(path, meta);
+        // The row shows the design beside the record; the form edits it with the rest.
+        const doc = shown.get(path);
+        if (doc?.meta) openRecord(path, { ...doc.meta, design: doc.design ?? null });
         break;
       }
       case "reindex":

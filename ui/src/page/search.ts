@@ -84,7 +84,7 @@ function useFacet(button: HTMLButtonElement) {
   } else if (remove) {
     state.filter = { ...state.filter, [remove]: undefined };
     focusAfter = `button[data-facet="${remove}"]`;
-  } else if (sort === "relevance" || sort === "date") {
+  } else if (sort === "relevance" || sort === "date" || sort === "evidence") {
     state.sort = sort;
     focusAfter = `button[data-sort="${sort}"]`;
   } else return;
