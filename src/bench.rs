@@ -215,6 +215,9 @@ pub struct SearchBench {
     /// ([`crate::SearchOptions::window_weight`] 0), timed alternately with the default in the
     /// same run: the cost of choosing the page by windows is `p50_ms / p50_ms_no_windows`.
     pub p50_ms_no_windows: f64,
+    /// The same queries' median without abbreviation expansion, timed in turn with the
+    /// others in the same run: expansion costs `p50_ms - p50_ms_no_expand`.
+    pub p50_ms_no_expand: f64,
 }
 
 /// Passages per synthetic paper.
@@ -319,33 +322,33 @@ pub fn search_at_scale(
         window_weight: 0.0,
         ..opts.clone()
     };
+    let literal = crate::SearchOptions {
+        expand: crate::clinical::abbrev::ExpandOptions {
+            enabled: false,
+            ..Default::default()
+        },
+        ..opts.clone()
+    };
+    let variants = [&opts, &plain, &literal];
     // One query first, untimed: the first search pays for lazily mapped index files.
     searcher.search(&queries[0], &opts)?;
-    let mut times = Vec::with_capacity(queries.len());
-    let mut plain_times = Vec::with_capacity(queries.len());
+    let mut times: [Vec<f64>; 3] = Default::default();
     for (i, q) in queries.iter().enumerate() {
-        // Alternately first, so that neither gains from the other's warm caches.
-        let order = if i % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for windows in order {
+        // Each variant first in turn, so that none gains from the others' warm caches.
+        for k in 0..variants.len() {
+            let v = (i + k) % variants.len();
             let t = Instant::now();
-            searcher.search(q, if windows { &opts } else { &plain })?;
-            let ms = t.elapsed().as_secs_f64() * 1e3;
-            if windows {
-                times.push(ms)
-            } else {
-                plain_times.push(ms)
-            }
+            searcher.search(q, variants[v])?;
+            times[v].push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
-    times.sort_by(f64::total_cmp);
-    plain_times.sort_by(f64::total_cmp);
+    for list in &mut times {
+        list.sort_by(f64::total_cmp);
+    }
     let at = |list: &[f64], p: f64| list[((list.len() - 1) as f64 * p).round() as usize];
-    let pct = |p: f64| at(&times, p);
-    let p50_ms_no_windows = at(&plain_times, 0.5);
+    let pct = |p: f64| at(&times[0], p);
+    let p50_ms_no_windows = at(&times[1], 0.5);
+    let p50_ms_no_expand = at(&times[2], 0.5);
     let disk_bytes: u64 = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -368,11 +371,12 @@ pub fn search_at_scale(
         rss_mb_after: rss_mb(),
         disk_bytes,
         bytes_per_chunk: disk_bytes as f64 / status.chunks.max(1) as f64,
-        queries: times.len(),
+        queries: times[0].len(),
         p50_ms: pct(0.5),
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         p50_ms_no_windows,
+        p50_ms_no_expand,
     })
 }
 

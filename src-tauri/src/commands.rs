@@ -131,6 +131,8 @@ async fn search(
     collection: Option<String>,
     subcollections: Option<bool>,
     design: Option<String>,
+    as_typed: Option<Vec<String>>,
+    senses: Option<Vec<(String, String)>>,
 ) -> Answer<Found> {
     let searcher = engine.searcher()?;
     // The filters chosen beside the results; a year range in the CLI's spelling.
@@ -174,6 +176,12 @@ async fn search(
             filter,
             sort: sort.unwrap_or_default(),
             facets: true,
+            // The chips the page shows: abbreviations kept as typed, senses chosen.
+            expand: medshelf::clinical::abbrev::ExpandOptions {
+                enabled: true,
+                off: as_typed.unwrap_or_default(),
+                senses: senses.unwrap_or_default(),
+            },
             ..Default::default()
         };
         let response = searcher.search(&query, &opts)?;

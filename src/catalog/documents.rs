@@ -125,9 +125,13 @@ impl Catalog {
         size: u64,
         title: Option<&str>,
         pages: &[String],
-        metadata: Option<(&str, i64)>,
+        reading: Reading<'_>,
         chunks: &[NewChunk<'_>],
     ) -> Result<(DocumentId, Vec<ChunkId>)> {
+        let Reading {
+            metadata,
+            definitions,
+        } = reading;
         let path = self.path.clone();
         let e = |err| sql(&path, err);
         let tx = self.conn.transaction().map_err(e)?;
@@ -157,6 +161,7 @@ impl Catalog {
             .map_err(e)?;
         tx.execute("DELETE FROM chunks WHERE document_id = ?1", [id])
             .map_err(e)?;
+        super::definitions::write_definitions(&tx, id, definitions).map_err(e)?;
         let mut ids = Vec::with_capacity(chunks.len());
         {
             let mut page_stmt = tx

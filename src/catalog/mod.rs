@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::paths::{from_bytes as path_from_bytes, to_bytes as path_bytes};
 
+mod definitions;
 mod documents;
 mod meta;
 mod passages;
@@ -20,6 +21,7 @@ mod schema;
 mod vectors;
 mod zotero;
 
+pub use definitions::{Reading, StoredDefinition};
 use vectors::vector_bytes;
 
 pub use meta::{ModelRecord, ModelSlot};
@@ -309,7 +311,7 @@ mod tests {
             semantic: true,
         }];
         let (doc, ids) = cat
-            .insert_indexed("h1", 10, Some("T"), &pages, None, &chunks)
+            .insert_indexed("h1", 10, Some("T"), &pages, Reading::default(), &chunks)
             .unwrap();
         cat.link_file(Path::new("/a/x.pdf"), doc, 10, 1).unwrap();
         cat.link_file(Path::new("/b/x.pdf"), doc, 10, 1).unwrap();

@@ -191,7 +191,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cat = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
         let (id, _) = cat
-            .insert_indexed("h", 3, Some("T"), &["p".into()], None, &[])
+            .insert_indexed("h", 3, Some("T"), &["p".into()], Reading::default(), &[])
             .unwrap();
         cat.set_edits("h", &[("year", Some("2020")), ("title", Some("Mine"))])
             .unwrap();
@@ -199,7 +199,17 @@ mod tests {
             .unwrap();
         // The paper read again: its record is replaced, the corrections are not.
         let (again, _) = cat
-            .insert_indexed("h", 3, Some("T"), &["p".into()], Some((r#"{}"#, 1)), &[])
+            .insert_indexed(
+                "h",
+                3,
+                Some("T"),
+                &["p".into()],
+                Reading {
+                    metadata: Some((r#"{}"#, 1)),
+                    definitions: &[],
+                },
+                &[],
+            )
             .unwrap();
         assert_eq!(again, id);
         let rec = cat.record(id).unwrap().unwrap();

@@ -165,6 +165,21 @@ const MIGRATIONS: &[Migration] = &[
               ALTER TABLE chunks ADD COLUMN source TEXT;
               ALTER TABLE chunks ADD COLUMN source_key TEXT;",
     },
+    Migration {
+        // the abbreviations each paper defines ("deep vein thrombosis (DVT)"), looked up by
+        // their short form case aside and by their long form; papers indexed before are
+        // mined when their record is read again (the metadata reader's version went up)
+        version: 8,
+        sql: "CREATE TABLE IF NOT EXISTS definitions (
+                  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                  short TEXT NOT NULL,
+                  long TEXT NOT NULL,
+                  count INTEGER NOT NULL,
+                  PRIMARY KEY (document_id, short, long)
+              );
+              CREATE INDEX IF NOT EXISTS definitions_short ON definitions (short COLLATE NOCASE);
+              CREATE INDEX IF NOT EXISTS definitions_long ON definitions (long);",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

@@ -137,6 +137,12 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 r.p50_ms_no_windows,
                 r.p50_ms / r.p50_ms_no_windows.max(1e-9)
             );
+            println!(
+                "abbreviations expanded: p50 {:.2} ms against {:.2} ms as typed, {:+.2} ms",
+                r.p50_ms,
+                r.p50_ms_no_expand,
+                r.p50_ms - r.p50_ms_no_expand
+            );
             Ok(())
         }
         BenchCommand::Ingest(args) => {

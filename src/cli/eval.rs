@@ -50,6 +50,9 @@ pub struct EvalArgs {
     /// Passages each side contributes before fusion.
     #[arg(long, default_value_t = 100)]
     candidates: usize,
+    /// Ask the queries as typed: no abbreviation expanded (what expansion costs or gains).
+    #[arg(long)]
+    no_expand: bool,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -75,6 +78,10 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
     let modes = args.mode.modes(embedder.is_some());
     let base = SearchOptions {
         candidates: args.candidates,
+        expand: medshelf::clinical::abbrev::ExpandOptions {
+            enabled: !args.no_expand,
+            ..Default::default()
+        },
         ..args.fusion.options()?
     };
     let model = embedder.as_ref().map(|e| {
@@ -137,6 +144,13 @@ pub struct EvalPagesArgs {
     /// Passages each side contributes before fusion.
     #[arg(long, default_value_t = 100)]
     candidates: usize,
+    /// Ask the questions as typed: no abbreviation expanded (the figures without expansion).
+    #[arg(long)]
+    no_expand: bool,
+    /// In hybrid mode too, embed the question with its expansions for the meaning side
+    /// (semantic mode always does; hybrid embeds it as typed).
+    #[arg(long, conflicts_with = "no_expand")]
+    expand_meaning: bool,
     /// Print the figures (and each question's outcome) as JSON.
     #[arg(long)]
     json: bool,
@@ -180,6 +194,11 @@ pub fn eval_pages(model_dir: Option<PathBuf>, args: EvalPagesArgs) -> anyhow::Re
     bar.finish_and_clear();
     let base = SearchOptions {
         candidates: args.candidates,
+        expand: medshelf::clinical::abbrev::ExpandOptions {
+            enabled: !args.no_expand,
+            ..Default::default()
+        },
+        expand_meaning: args.expand_meaning,
         ..args.fusion.options()?
     };
     let report = evaluate_pages(&library, &args.set, &set, &root, &modes, &base)?;

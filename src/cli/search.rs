@@ -168,6 +168,15 @@ pub struct SearchArgs {
     /// filter by (`facets` in the JSON).
     #[arg(long)]
     facets: bool,
+    /// Take the query as typed: no abbreviation expanded, no term abbreviated.
+    #[arg(long)]
+    no_expand: bool,
+    /// Take this abbreviation as typed (repeatable): the others are still expanded.
+    #[arg(long, value_name = "ABBREVIATION")]
+    as_typed: Vec<String>,
+    /// Expand an abbreviation in this sense (repeatable): "MS=mitral stenosis".
+    #[arg(long, value_name = "ABBREVIATION=SENSE")]
+    sense: Vec<String>,
     /// Print the results as one JSON object.
     #[arg(long)]
     json: bool,
@@ -181,6 +190,22 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
         filter: args.filter.filter()?,
         sort: args.sort,
         facets: args.facets,
+        expand: medshelf::clinical::abbrev::ExpandOptions {
+            enabled: !args.no_expand,
+            off: args.as_typed.clone(),
+            senses: args
+                .sense
+                .iter()
+                .map(|s| {
+                    s.split_once('=')
+                        .map(|(a, l)| (a.trim().to_string(), l.trim().to_string()))
+                        .filter(|(a, l)| !a.is_empty() && !l.is_empty())
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("--sense: '{s}' is not ABBREVIATION=SENSE (e.g. \"MS=mitral stenosis\")")
+                        })
+                })
+                .collect::<anyhow::Result<_>>()?,
+        },
         ..args.fusion.options()?
     };
     let response = library.search(&query, &opts)?;
@@ -189,6 +214,36 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
     }
     if let Some(notice) = &response.notice {
         eprintln!("{notice}");
+    }
+    if !response.expanded.is_empty() {
+        let shown: Vec<String> = response
+            .expanded
+            .iter()
+            .map(|e| {
+                let from = match e.source {
+                    medshelf::clinical::abbrev::SenseSource::Library => " (your papers)",
+                    medshelf::clinical::abbrev::SenseSource::User => " (your choice)",
+                    medshelf::clinical::abbrev::SenseSource::Table => "",
+                };
+                let others = if e.other_senses.is_empty() {
+                    String::new()
+                } else {
+                    format!("; or: {}", e.other_senses.join(", "))
+                };
+                match e.direction {
+                    medshelf::clinical::abbrev::Direction::Expansion => {
+                        format!("{} → {}{from}{others}", e.abbreviation, e.expansion)
+                    }
+                    medshelf::clinical::abbrev::Direction::Abbreviation => {
+                        format!("{} → {}{from}", e.expansion, e.abbreviation)
+                    }
+                }
+            })
+            .collect();
+        println!(
+            "Also searched: {} (--no-expand to turn off)\n",
+            shown.join(" · ")
+        );
     }
     if response.results.is_empty() && opts.filter.is_empty() {
         println!("No passage matches \"{query}\".");

@@ -2,6 +2,7 @@
 //! ([`design`]) and the trial it reports ([`trials`]). Pure functions over a paper's text, run
 //! where the text is read (the extraction worker) and stored with the paper's record.
 
+pub mod abbrev;
 mod cues;
 pub mod design;
 pub mod eval;

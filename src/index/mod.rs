@@ -1,6 +1,7 @@
 //! The two derived indexes of a library: keywords (tantivy) and vectors (usearch). Both are kept
 //! in step with the catalog by the library, and both can be rebuilt from it.
 
+pub mod analysis;
 pub mod lexical;
 pub mod vector;
 

@@ -116,6 +116,11 @@ impl Library {
         };
         let json = match self.extractor.extract(path) {
             Ok(extracted) if extracted.hash.as_deref().is_none_or(|h| h == stored.hash) => {
+                // The abbreviations it defines, mined first: the reader's version, set
+                // last, says the whole reading is done.
+                let mined = crate::clinical::abbrev::definitions(&extracted.pages);
+                self.catalog
+                    .set_definitions(doc, &super::store::stored_definitions(&mined))?;
                 extracted
                     .metadata
                     .as_ref()

@@ -146,12 +146,18 @@ impl Library {
             .metadata
             .as_ref()
             .and_then(|m| serde_json::to_string(m).ok());
+        // The abbreviations the paper defines, stored with it (what queries expand by).
+        let mined = crate::clinical::abbrev::definitions(&doc.pages);
+        let definitions = stored_definitions(&mined);
         let (id, ids) = self.catalog.insert_indexed(
             hash,
             size,
             doc.title.as_deref(),
             &doc.pages,
-            record.as_deref().map(|r| (r, crate::metadata::READER)),
+            crate::catalog::Reading {
+                metadata: record.as_deref().map(|r| (r, crate::metadata::READER)),
+                definitions: &definitions,
+            },
             &new,
         )?;
         // A re-read of known content (a retry) replaces whatever the indexes held for it.
@@ -254,4 +260,14 @@ impl Library {
     pub fn flush(&mut self) -> Result<()> {
         self.commit()
     }
+}
+
+/// Mined definitions as the catalog stores them.
+pub(super) fn stored_definitions(
+    mined: &[crate::clinical::abbrev::Definition],
+) -> Vec<crate::catalog::StoredDefinition<'_>> {
+    mined
+        .iter()
+        .map(|d| (d.short.as_str(), d.long.as_str(), d.count))
+        .collect()
 }

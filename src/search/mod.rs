@@ -110,6 +110,11 @@ pub struct SearchOptions {
     pub sort: Sort,
     /// Whether to count the question's best papers by year, venue and author.
     pub facets: bool,
+    /// Abbreviations: whether to expand the query's, and the user's choices among senses.
+    pub expand: crate::clinical::abbrev::ExpandOptions,
+    /// Whether, in hybrid mode, the meaning side embeds the query with its expansions too
+    /// (semantic mode always does; hybrid embeds it as typed by default).
+    pub expand_meaning: bool,
 }
 
 impl Default for SearchOptions {
@@ -126,6 +131,8 @@ impl Default for SearchOptions {
             filter: PaperFilter::default(),
             sort: Sort::Relevance,
             facets: false,
+            expand: crate::clinical::abbrev::ExpandOptions::default(),
+            expand_meaning: false,
         }
     }
 }
@@ -146,6 +153,9 @@ pub struct SearchResponse {
     /// ([`SearchOptions::facets`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facets: Option<Facets>,
+    /// The query's abbreviations expanded (and spelled-out terms abbreviated), each with its
+    /// sense, where it came from and the other senses the library holds; empty where none.
+    pub expanded: Vec<crate::clinical::abbrev::Expansion>,
 }
 
 /// One paper in the results.

@@ -257,6 +257,40 @@ async function realPapersAtLaunch(shared) {
   await wd.sendKeys(await wd.find('#facets button[data-sort="relevance"]'), "\uE007");
   await wd.waitFor("the relevance order back", `return document.querySelector('#facets button[data-sort="relevance"]')?.getAttribute('aria-pressed') === 'true' ? true : null;`);
 
+  // Abbreviations: MMSE, which a paper here defines, is also searched spelled out and shown as
+  // a chip under the box, the snippet marking both; Alt+X reaches the chip, Enter searches MMSE
+  // as typed, Enter on its chip gives the expansion back, Esc returns to the question.
+  await typeQuery(wd, "MMSE scores");
+  const chip = await wd.waitFor(
+    "the abbreviation chip",
+    `const b = document.querySelector('#expansions:not([hidden]) button[data-as-typed="MMSE"]'); return b ? b.textContent : null;`,
+  );
+  check(/mini-mental state examination/i.test(chip), `typing MMSE also searches "${chip.replace(/\s+/g, " ").trim()}"`);
+  // Every snippet marks the abbreviation where it holds it, and the expansion where it holds it.
+  const snippets = await wd.execute(`return [...document.querySelectorAll('#results .snippet')].map((p) => ({
+      text: p.textContent.toLowerCase(), marks: [...p.querySelectorAll('mark')].map((m) => m.textContent.toLowerCase()) }));`);
+  const unmarked = snippets.filter(
+    (p) => (/\bmmse\b/.test(p.text) && !p.marks.includes("mmse")) || (/mini-mental/.test(p.text) && !p.marks.some((m) => /mini|mental/.test(m))),
+  );
+  const both = snippets.filter((p) => p.marks.includes("mmse") || p.marks.some((m) => /mini|mental|examination/.test(m)));
+  check(
+    both.length > 0 && unmarked.length === 0,
+    `the snippets mark the abbreviation and its expansion wherever they hold them (${both.length} marked, ${unmarked.length} not)`,
+  );
+  await shot(wd, "12-abbreviation-chips.png");
+  await wd.sendKeys(await wd.find("#search"), "\uE00Ax\uE000");
+  check(await wd.execute("return document.activeElement?.dataset?.asTyped === 'MMSE'"), "Alt+X puts the focus on the abbreviation's chip");
+  await wd.sendKeys(await wd.find('#expansions button[data-as-typed="MMSE"]'), "\uE007");
+  await wd.waitFor("MMSE searched as typed", `return document.querySelector('#expansions button[data-expand="MMSE"]') ? true : null;`);
+  check(
+    await wd.execute("return document.activeElement?.dataset?.expand === 'MMSE' && !document.querySelector('#expansions button[data-as-typed]')"),
+    "Enter on the chip searches MMSE as typed, and the focus stays on its chip",
+  );
+  await wd.sendKeys(await wd.find('#expansions button[data-expand="MMSE"]'), "\uE007");
+  await wd.waitFor("the expansion given back", `return document.querySelector('#expansions button[data-as-typed="MMSE"]') ? true : null;`);
+  await wd.sendKeys(await wd.find('#expansions button[data-as-typed="MMSE"]'), "\uE00C");
+  check(await wd.execute("return document.activeElement?.id === 'search'"), "Esc on the chips goes back to the question");
+
   await typeQuery(wd, "blood pressure treatment");
 
   // Three idle seconds, then ↓ and Enter: the second result opens (nothing re-ran the search

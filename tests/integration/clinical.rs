@@ -321,3 +321,147 @@ fn designs_are_shown_filtered_sorted_and_corrected_and_trials_linked() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("'nonsense' is not a design"));
     let _ = (&papers.trial, &papers.secondary, &papers.review);
 }
+
+#[test]
+fn abbreviations_are_expanded_both_ways_by_the_librarys_own_definitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("papers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let filler = "Outcomes were recorded at each visit by the treating team.";
+    let paper = |name: &str, lines: &[&str]| {
+        let mut all: Vec<&str> = lines.to_vec();
+        all.extend(std::iter::repeat_n(filler, 12));
+        write_pdf(&dir.join(name), None, &[FixturePage::text(&all)]).unwrap();
+    };
+    paper(
+        "dvt.pdf",
+        &[
+            "Thromboprophylaxis after knee replacement",
+            "Deep vein thrombosis (DVT) is common after total knee arthroplasty (TKA).",
+            "Prophylaxis with enoxaparin lowered the rate of DVT after TKA.",
+        ],
+    );
+    paper(
+        "sclerosis.pdf",
+        &[
+            "Relapses in multiple sclerosis",
+            "Multiple sclerosis (MS) relapses were counted. In MS, relapses fell.",
+        ],
+    );
+    paper(
+        "sclerosis2.pdf",
+        &[
+            "Fatigue in multiple sclerosis",
+            "Fatigue in multiple sclerosis (MS) was measured with a scale.",
+        ],
+    );
+    paper(
+        "stenosis.pdf",
+        &[
+            "Valve area in mitral stenosis",
+            "Mitral stenosis (MS) was graded by valve area on echocardiography.",
+        ],
+    );
+    paper(
+        "table.pdf",
+        &[
+            "A paper with false pairs",
+            "The results are shown below (Table 1) and were significant (p < 0.05).",
+        ],
+    );
+    let model = tmp.path().join("tiny-bert");
+    medshelf::fixtures::write_tiny_model(&model, medshelf::Pooling::Mean).unwrap();
+    let m = Some(model.as_path());
+    let lib = tmp.path().join("lib");
+    assert_ran(
+        &cli(&lib, m)
+            .args(["index", dir.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    let search = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["search", "--json", "--mode", "lexical"];
+        all.extend_from_slice(args);
+        cli_json(&lib, m, &all)
+    };
+    let expanded = |answer: &serde_json::Value| -> Vec<(String, String, String)> {
+        answer["expanded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["abbreviation"].as_str().unwrap().to_string(),
+                    e["expansion"].as_str().unwrap().to_string(),
+                    e["source"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+
+    // Shorthand: DVT by the library's definition, ppx by the table (the library uses
+    // "prophylaxis"), TKA by the library; the paper found, both forms marked in the snippet.
+    let answer = search(&["DVT ppx after TKA"]);
+    assert_eq!(
+        expanded(&answer),
+        [
+            s("DVT", "deep vein thrombosis", "library"),
+            s("ppx", "prophylaxis", "table"),
+            s("TKA", "total knee arthroplasty", "library"),
+        ],
+        "{answer}"
+    );
+    assert_eq!(name(&answer["results"][0]), "dvt.pdf");
+    let snippet = answer["results"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(snippet.contains("<mark>dvt</mark>"), "{snippet}");
+    assert!(snippet.contains("<mark>thrombosis</mark>"), "{snippet}");
+    // Turned off: the query as typed, nothing listed.
+    let plain = search(&["DVT ppx after TKA", "--no-expand"]);
+    assert!(expanded(&plain).is_empty());
+
+    // An abbreviation alone; its senses by the library's usage (two papers against one), the
+    // other offered; a sense chosen; one abbreviation kept as typed.
+    let ms = search(&["MS"]);
+    assert_eq!(expanded(&ms), [s("MS", "multiple sclerosis", "library")]);
+    assert_eq!(ms["expanded"][0]["papers"], 2);
+    assert_eq!(ms["expanded"][0]["other_senses"][0], "mitral stenosis");
+    let chosen = search(&["MS valve", "--sense", "MS=mitral stenosis"]);
+    assert_eq!(expanded(&chosen), [s("MS", "mitral stenosis", "user")]);
+    assert_eq!(name(&chosen["results"][0]), "stenosis.pdf");
+    let kept = search(&["DVT ppx", "--as-typed", "dvt"]);
+    assert_eq!(expanded(&kept), [s("ppx", "prophylaxis", "table")]);
+
+    // The other way: a term spelled out gains the abbreviation the papers use.
+    let spelled = search(&["deep vein thrombosis rates"]);
+    assert_eq!(spelled["expanded"][0]["abbreviation"], "DVT");
+    assert_eq!(spelled["expanded"][0]["direction"], "abbreviation");
+
+    // False pairs are no definitions; odd queries give sensible answers.
+    assert!(expanded(&search(&["Table"])).is_empty());
+    let fifty = "MS DVT TKA ppx MI ".repeat(10);
+    let many = search(&[fifty.as_str()]);
+    assert!(many["expanded"].as_array().unwrap().len() <= 8);
+    for q in ["Ωμέγα ΜΣ", "((MS))", "MS;DVT,TKA"] {
+        search(&[q]);
+    }
+    // The CLI's words: what was also searched, and how to turn it off.
+    let out = cli(&lib, m)
+        .args(["search", "DVT after TKA", "--mode", "lexical"])
+        .output()
+        .unwrap();
+    assert_ran(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Also searched: DVT → deep vein thrombosis (your papers)"),
+        "{text}"
+    );
+    let bad = cli(&lib, m)
+        .args(["search", "MS", "--sense", "MS"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -137,10 +137,29 @@ export interface ZoteroSummary {
   index: { indexed: number; unchanged: number; failed: number };
 }
 
+/** An abbreviation a question was widened by (the engine's `clinical::abbrev::Expansion`). */
+export interface Expansion {
+  abbreviation: string;
+  expansion: string;
+  /** `expansion`: the abbreviation was typed; `abbreviation`: the term was spelled out. */
+  direction: "expansion" | "abbreviation";
+  source: "library" | "table" | "user";
+  papers: number;
+  other_senses: string[];
+}
+
+/** What the person asked of expansion: abbreviations kept as typed, senses chosen. */
+export interface ExpandChoice {
+  asTyped: string[];
+  senses: [string, string][];
+}
+
 export interface Answer {
   query: string;
   mode: Mode;
   results: SearchResult[];
+  /** The abbreviations expanded (absent from an older engine). */
+  expanded?: Expansion[];
   notice?: string;
   took_ms: number;
   /** Counts by year, venue and author over the question's best papers. */
@@ -254,8 +273,17 @@ export type IngestPayload =
 
 export const api = {
   status: () => invoke<Status>("status"),
-  search: (query: string, mode: Mode, filter: Filter = {}, sort: Sort = "relevance", limit = 20) =>
-    invoke<Answer>("search", { query, mode, limit, ...filter, subcollections: filter.collection ? true : undefined, sort }),
+  search: (query: string, mode: Mode, filter: Filter = {}, sort: Sort = "relevance", limit = 20, expand?: ExpandChoice) =>
+    invoke<Answer>("search", {
+      query,
+      mode,
+      limit,
+      ...filter,
+      subcollections: filter.collection ? true : undefined,
+      sort,
+      asTyped: expand?.asTyped,
+      senses: expand?.senses,
+    }),
   zoteroOffer: () => invoke<ZoteroOffer>("zotero_offer"),
   importZotero: (dir: string) => invoke<ZoteroSummary>("import_zotero", { dir }),
   indexPaths: (paths: string[], retryFailed = false) =>

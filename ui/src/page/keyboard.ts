@@ -1,13 +1,14 @@
 // The keyboard, everywhere: Ctrl+O adds files (with Shift, folders), Ctrl+L the library,
 // Alt+1/2/3 the modes, Esc back (or clears the question), ↑ ↓ Enter on results, ← → pages,
 // Alt+C copies a citation (the selected result, the focused library row), Alt+E exports,
-// Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back; a Zotero collection
+// Alt+X goes to the abbreviations a question was widened by (← → there, Enter takes one away
+// or chooses another sense, Esc back), Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back; a Zotero collection
 // there scopes the search), Ctrl+Shift+Z imports from Zotero.
 import type { Mode } from "../api";
 import { moveSelection } from "../views";
 import { pick } from "./ingest";
 import { citeFocusedRow, exportLibrary } from "./library";
-import { citeSelected, exportResults, focusFacets, runSearch, search, select, setMode } from "./search";
+import { citeSelected, exportResults, focusExpansions, focusFacets, runSearch, search, select, setMode } from "./search";
 import { showView, state } from "./state";
 import { openExternal, openResult, turnPage } from "./viewer";
 import { openZoteroDialog } from "./zotero";
@@ -40,6 +41,11 @@ document.addEventListener("keydown", (e) => {
   if (e.altKey && !ctrl && (e.code === "KeyF" || e.key.toLowerCase() === "f") && state.view === "search") {
     e.preventDefault();
     focusFacets();
+    return;
+  }
+  if (e.altKey && !ctrl && (e.code === "KeyX" || e.key.toLowerCase() === "x") && state.view === "search") {
+    e.preventDefault();
+    focusExpansions();
     return;
   }
   // By the key's place as well as its letter: Alt+C types "ç" on some layouts.

@@ -2,6 +2,7 @@
 import { api, type Answer, type Mode } from "../api";
 import { count, debounce } from "../format";
 import { describe } from "../problem";
+import { renderExpansions } from "../abbrev";
 import { renderEmpty, renderFacets, renderResults } from "../views";
 import { copyCitation, exportRecords } from "./cite";
 import { $, onShow, onStatus, state } from "./state";
@@ -155,6 +156,8 @@ export async function runSearch(keep = false) {
   const keyAt = state.lastKeyAt;
   if (!query) {
     focusAfter = undefined;
+    state.expand = { asTyped: [], senses: [] };
+    showExpansions(undefined);
     state.answer = undefined;
     state.selected = -1;
     resultsEl.innerHTML = "";
@@ -166,7 +169,7 @@ export async function runSearch(keep = false) {
   }
   let answer: Answer;
   try {
-    answer = await api.search(query, state.mode, state.filter, state.sort);
+    answer = await api.search(query, state.mode, state.filter, state.sort, 20, state.expand);
   } catch (e) {
     if (seq !== state.searchSeq) return;
     focusAfter = undefined;
@@ -186,6 +189,7 @@ export async function runSearch(keep = false) {
   const kept = chosen === undefined ? -1 : answer.results.findIndex((r) => r.path === chosen);
   state.selected = kept >= 0 ? kept : answer.results.length ? 0 : -1;
   resultsEl.innerHTML = renderResults(answer.results, state.selected);
+  showExpansions(answer);
   $("results-tools").hidden = answer.results.length === 0;
   showFacets(answer);
   scroller.scrollTop = same ? scrollTop : 0;
@@ -215,6 +219,63 @@ export async function runSearch(keep = false) {
       info.title = `${Math.round(timing.keyToPaintMs)} ms from your last key to these results (a ${TYPING_PAUSE_MS} ms pause for typing included)`;
     }, 0),
   );
+}
+
+const expansionsEl = $("expansions");
+
+/** Where the focus goes once the chips are drawn again after a choice among them. */
+let chipFocus: string | undefined;
+
+/** The chips of the abbreviations an answer was widened by. */
+function showExpansions(answer: Answer | undefined) {
+  const html = answer ? renderExpansions(answer.expanded ?? [], state.expand.asTyped) : "";
+  expansionsEl.innerHTML = html;
+  expansionsEl.hidden = html === "";
+  if (chipFocus) {
+    (expansionsEl.querySelector<HTMLButtonElement>(chipFocus) ?? expansionsEl.querySelector<HTMLButtonElement>("button") ?? search).focus();
+    chipFocus = undefined;
+  }
+}
+
+/** A chip's choice: keep an abbreviation as typed, expand it again, or take another sense. */
+function useChip(button: HTMLButtonElement) {
+  const { asTyped, expand, abbr, sense } = button.dataset;
+  const e = state.expand;
+  if (asTyped) {
+    e.asTyped = [...e.asTyped.filter((a) => a !== asTyped), asTyped];
+    chipFocus = `button[data-expand="${CSS.escape(asTyped)}"]`;
+  } else if (expand) {
+    e.asTyped = e.asTyped.filter((a) => a !== expand);
+    chipFocus = `button[data-as-typed="${CSS.escape(expand)}"]`;
+  } else if (abbr && sense) {
+    e.senses = [...e.senses.filter(([a]) => a !== abbr), [abbr, sense]];
+    chipFocus = `button[data-as-typed="${CSS.escape(abbr)}"]`;
+  } else return;
+  state.lastKeyAt = performance.now();
+  void runSearch();
+}
+expansionsEl.addEventListener("click", (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button.expansion");
+  if (button) useChip(button);
+});
+expansionsEl.addEventListener("keydown", (e) => {
+  // ← → move between the chips; Esc goes back to the question.
+  const buttons = [...expansionsEl.querySelectorAll<HTMLButtonElement>("button")];
+  const at = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+    e.preventDefault();
+    e.stopPropagation();
+    buttons[Math.max(0, Math.min(buttons.length - 1, at + (e.key === "ArrowRight" ? 1 : -1)))]?.focus();
+  } else if (e.key === "Escape") {
+    e.preventDefault();
+    e.stopPropagation();
+    search.focus();
+  }
+});
+
+/** Puts the focus on the first abbreviation chip (Alt+X). */
+export function focusExpansions() {
+  if (!expansionsEl.hidden) expansionsEl.querySelector<HTMLButtonElement>("button")?.focus();
 }
 
 /** Highlights result `index` (and scrolls it into view). */

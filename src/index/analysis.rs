@@ -1,0 +1,136 @@
+//! How text becomes terms, for passages, titles, queries and snippet highlighting alike.
+//!
+//! The analyzer keeps the terms clinicians type: `IL-6`, `COVID-19` and `HbA1c` are indexed whole
+//! as well as by their parts, so `IL-6` finds IL-6 and not every passage with a 6 in it, while
+//! `IL 6` still matches. Words are lowercased, English stop words dropped and the rest stemmed.
+
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
+};
+
+/// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
+#[derive(Clone, Default)]
+pub struct CompoundTokenizer;
+
+/// The tokens of one text, computed up front: passages are short, and it keeps the stream simple.
+pub struct CompoundTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl Tokenizer for CompoundTokenizer {
+    type TokenStream<'a> = CompoundTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CompoundTokenStream {
+        CompoundTokenStream {
+            tokens: compound_tokens(text),
+            index: 0,
+        }
+    }
+}
+
+impl TokenStream for CompoundTokenStream {
+    fn advance(&mut self) -> bool {
+        self.index += 1;
+        self.index <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.index - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.index - 1]
+    }
+}
+
+fn compound_tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut position = 0;
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let flush = |parts: &mut Vec<(usize, usize)>, tokens: &mut Vec<Token>, position: &mut usize| {
+        if parts.len() > 1 {
+            let (from, to) = (parts[0].0, parts[parts.len() - 1].1);
+            tokens.push(token(text, from, to, *position));
+        }
+        for &(from, to) in parts.iter() {
+            tokens.push(token(text, from, to, *position));
+            *position += 1;
+        }
+        parts.clear();
+    };
+    while let Some((i, c)) = chars.next() {
+        if !c.is_alphanumeric() {
+            // A single hyphen between two alphanumeric runs joins them into a compound.
+            let joins = c == '-'
+                && !parts.is_empty()
+                && parts.last().is_some_and(|p| p.1 == i)
+                && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
+            if !joins {
+                flush(&mut parts, &mut tokens, &mut position);
+            }
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, n)) = chars.peek() {
+            if !n.is_alphanumeric() {
+                break;
+            }
+            end = j + n.len_utf8();
+            chars.next();
+        }
+        parts.push((i, end));
+    }
+    flush(&mut parts, &mut tokens, &mut position);
+    tokens
+}
+
+fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
+    Token {
+        offset_from: from,
+        offset_to: to,
+        position,
+        text: text[from..to].to_string(),
+        position_length: 1,
+    }
+}
+
+/// The analyzer used for passages, titles, queries and snippet highlighting alike.
+pub fn analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(CompoundTokenizer)
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser);
+    builder
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|w| w.to_string()),
+        ))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// English function words, dropped before stemming. Larger than tantivy's built-in list (which
+/// keeps "were", "has", "which" ...): BM25 on biomedical abstracts gains from dropping them.
+const STOP_WORDS: [&str; 124] = [
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but",
+    "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for",
+    "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once",
+    "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so",
+    "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
+    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "also", "may",
+];
+
+/// The analysed terms of `text` with their byte spans.
+pub fn analyze(text: &str) -> Vec<(String, usize, usize)> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push((t.text.clone(), t.offset_from, t.offset_to));
+    }
+    out
+}
