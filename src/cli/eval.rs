@@ -252,7 +252,8 @@ pub struct EvalMetaArgs {
     /// (../shared/data/metadata/truth_dev.tsv).
     #[arg(value_name = "TABLE")]
     table: PathBuf,
-    /// The folder the table's files are in (default: the table's folder's sibling `pdfs`).
+    /// The folder the table's files are in (default: the table's own folder where they are
+    /// there, else its sibling `pdfs`).
     #[arg(long, value_name = "DIR")]
     pdfs: Option<PathBuf>,
     /// Print the figures (and each file's record) as JSON.
@@ -263,15 +264,11 @@ pub struct EvalMetaArgs {
 /// `medshelf eval-meta`: reads each PDF of the table as an ingest does and scores each field,
 /// beside the Info dictionary taken as it is.
 pub fn eval_meta(args: EvalMetaArgs) -> anyhow::Result<()> {
-    let pdfs = match args.pdfs {
-        Some(dir) => dir,
-        None => args
-            .table
-            .parent()
-            .and_then(|p| p.parent())
-            .map(|p| p.join("pdfs"))
-            .context("no folder of PDFs beside the table: pass --pdfs DIR")?,
-    };
+    let first = medshelf::metadata::eval::load_truth(&args.table)?
+        .into_iter()
+        .next()
+        .map(|t| t.file);
+    let pdfs = table_pdfs(&args.table, args.pdfs, first.as_deref())?;
     let report = medshelf::metadata::eval::evaluate(&args.table, &pdfs)?;
     if args.json {
         return super::print_json(&report);
@@ -332,24 +329,11 @@ pub struct EvalDesignArgs {
 /// `medshelf eval-design`: reads each PDF of the table as an ingest does and scores its design.
 pub fn eval_design(args: EvalDesignArgs) -> anyhow::Result<()> {
     use medshelf::clinical::eval;
-    let pdfs = match args.pdfs {
-        Some(dir) => dir,
-        None => {
-            let own = args
-                .table
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let first = eval::load_truth(&args.table)?.into_iter().next();
-            if first.is_some_and(|t| own.join(&t.file).is_file()) {
-                own
-            } else {
-                own.parent()
-                    .map(|p| p.join("pdfs"))
-                    .context("no folder of PDFs beside the table: pass --pdfs DIR")?
-            }
-        }
-    };
+    let first = eval::load_truth(&args.table)?
+        .into_iter()
+        .next()
+        .map(|t| t.file);
+    let pdfs = table_pdfs(&args.table, args.pdfs, first.as_deref())?;
     let report = eval::evaluate(&args.table, &pdfs)?;
     if args.json {
         return super::print_json(&report);
@@ -403,4 +387,23 @@ pub fn eval_design(args: EvalDesignArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The folder a labelled table's PDFs are in: the one given, else the table's own folder where
+/// its first file is there, else the table's folder's sibling `pdfs` (../shared/data's layout).
+fn table_pdfs(
+    table: &Path,
+    given: Option<PathBuf>,
+    first: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    let own = table.parent().map(Path::to_path_buf).unwrap_or_default();
+    if first.is_some_and(|f| own.join(f).is_file()) {
+        return Ok(own);
+    }
+    own.parent()
+        .map(|p| p.join("pdfs"))
+        .context("no folder of PDFs beside the table: pass --pdfs DIR")
 }

@@ -7,21 +7,23 @@
 //! dropped, whitespace collapsed. Page numbers are kept: page `i` of [`Extracted::pages`] is the
 //! PDF's page `i + 1`, so a hit can always be shown in place.
 
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::error::Fault;
 
 mod layout;
+mod text;
+mod year;
 pub(crate) use layout::{PageLayout, StyledLine};
 pub mod poppler;
 pub mod worker;
 
+use text::collapse_whitespace;
+pub(crate) use text::normalize_chars;
+pub use text::{normalize_pages, split_running_heads};
 pub use worker::{run_worker, WorkerExtractor};
+pub use year::publication_year;
 
 /// Files larger than this are refused before parsing: no paper is this big, and a hostile file
 /// this big would exhaust memory during parsing.
@@ -573,166 +575,6 @@ pub(crate) fn first_page_title(page: &str) -> Option<String> {
     Some(title)
 }
 
-fn collapse_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Replaces typographic ligatures and invisible characters that break matching.
-pub(crate) fn normalize_chars(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\u{FB00}' => out.push_str("ff"),
-            '\u{FB01}' => out.push_str("fi"),
-            '\u{FB02}' => out.push_str("fl"),
-            '\u{FB03}' => out.push_str("ffi"),
-            '\u{FB04}' => out.push_str("ffl"),
-            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
-            // Soft hyphens and zero-width characters only mark break opportunities.
-            '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => {}
-            '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' | '\t' | '\r' | '\u{000C}' => {
-                out.push(' ')
-            }
-            c if c.is_control() && c != '\n' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A line's shape with digits blanked, so "Page 3" and "Page 4" count as the same running line.
-fn line_key(line: &str) -> String {
-    line.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| if c.is_ascii_digit() { '#' } else { c })
-        .collect::<String>()
-        .to_lowercase()
-}
-
-fn is_page_number(line: &str) -> bool {
-    let lower = line.trim().to_lowercase();
-    let rest = lower.strip_prefix("page").unwrap_or(&lower).trim();
-    !rest.is_empty()
-        && rest.len() <= 12
-        && rest.chars().any(|c| c.is_ascii_digit())
-        && rest
-            .split(|c: char| c == '/' || c.is_whitespace())
-            .all(|w| w.is_empty() || w == "of" || w.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// How many lines at the top and bottom of a page may be running headers or footers.
-const MARGIN_LINES: usize = 3;
-
-/// Normalises every page of a document; see the module documentation.
-pub fn normalize_pages(raw: &[String]) -> Vec<String> {
-    split_running_heads(raw).0
-}
-
-/// The most running-head lines kept for the metadata reader, and the longest.
-const MAX_RUNNING_HEADS: usize = 16;
-const MAX_RUNNING_HEAD_CHARS: usize = 300;
-
-/// [`normalize_pages`], and the distinct running-head lines it took out (page numbers aside).
-pub fn split_running_heads(raw: &[String]) -> (Vec<String>, Vec<String>) {
-    let pages: Vec<Vec<String>> = raw
-        .iter()
-        .map(|p| {
-            normalize_chars(p)
-                .lines()
-                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect()
-        })
-        .collect();
-
-    // Count each margin line's shape once per page; shapes on many pages are running heads.
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for lines in &pages {
-        let mut seen = std::collections::HashSet::new();
-        for i in margin_indices(lines) {
-            let key = line_key(&lines[i]);
-            if !key.is_empty() && seen.insert(key.clone()) {
-                *counts.entry(key).or_default() += 1;
-            }
-        }
-    }
-    // Running heads alternate between odd and even pages, so a bit under half the pages suffices.
-    let threshold = (pages.len() * 2 / 5).max(3);
-
-    let mut heads: Vec<String> = Vec::new();
-    let pages = pages
-        .iter()
-        .map(|lines| {
-            let margins: Vec<usize> = margin_indices(lines);
-            let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
-            for (i, line) in lines.iter().enumerate() {
-                let margin = margins.contains(&i);
-                if margin && is_page_number(line) {
-                    continue;
-                }
-                if margin && counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold {
-                    if heads.len() < MAX_RUNNING_HEADS
-                        && line.chars().count() <= MAX_RUNNING_HEAD_CHARS
-                        && !heads.contains(line)
-                    {
-                        heads.push(line.clone());
-                    }
-                    continue;
-                }
-                kept.push(line);
-            }
-            join_lines(&kept)
-        })
-        .collect();
-    (pages, heads)
-}
-
-/// Indices of the first and last few non-empty lines of a page.
-fn margin_indices(lines: &[String]) -> Vec<usize> {
-    let nonempty: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
-    // On a short page the margins would swallow the body: only its first and last lines count.
-    let margin = if nonempty.len() >= 4 * MARGIN_LINES {
-        MARGIN_LINES
-    } else {
-        1
-    };
-    let mut out: Vec<usize> = nonempty.iter().take(margin).copied().collect();
-    out.extend(nonempty.iter().rev().take(margin));
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// Joins a page's lines into prose: a word broken by a hyphen at a line end is rejoined, line
-/// breaks become spaces, and blank lines become paragraph breaks.
-fn join_lines(lines: &[&str]) -> String {
-    let mut out = String::new();
-    let mut pending_break = false;
-    for line in lines {
-        if line.is_empty() {
-            pending_break = !out.is_empty();
-            continue;
-        }
-        if out.is_empty() {
-        } else if pending_break {
-            out.push_str("\n\n");
-        } else if ends_with_broken_word(&out) && line.starts_with(|c: char| c.is_lowercase()) {
-            out.pop();
-        } else {
-            out.push(' ');
-        }
-        pending_break = false;
-        out.push_str(line);
-    }
-    out
-}
-
-/// "inter-" at a line end followed by a lowercase word is a hyphenation, unless the hyphen follows
-/// a digit or capital (IL-, COVID-), which marks a real compound.
-fn ends_with_broken_word(s: &str) -> bool {
-    let mut rev = s.chars().rev();
-    rev.next() == Some('-') && rev.next().is_some_and(|c| c.is_lowercase())
-}
-
 /// Lists the PDF files under each path (folders recursively), sorted, with absolute paths.
 pub fn find_pdfs(paths: &[PathBuf]) -> Vec<Result<PathBuf, crate::Error>> {
     let mut out = Vec::new();
@@ -776,6 +618,7 @@ pub fn is_pdf_name(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::text::{is_page_number, join_lines};
     use super::*;
 
     #[test]
@@ -845,112 +688,5 @@ mod tests {
         assert!(plausible_title("Interleukin-6 blockade in sepsis"));
         assert!(!plausible_title("Microsoft Word - draft3.doc"));
         assert!(!plausible_title("untitled"));
-    }
-}
-
-/// Words after which a first page gives the year a paper came out: a copyright line, a
-/// publication or acceptance date.
-static YEAR_CUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)©|\(c\)|copyright|published|accepted|available online|epub|version posted")
-        .expect("a valid pattern")
-});
-
-/// A plausible year.
-static YEAR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:19|20)\d{2}\b").expect("a valid pattern"));
-
-/// A citation line, "2019;12(3):45" or "2019; 12: 45", or a volume line, "Vol. 12, 2019".
-static CITATION_YEAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b((?:19|20)\d{2})\s*;\s*\d+\s*[(:]|\bvol(?:ume)?\.?\s*\d+[^\n]{0,30}?\b((?:19|20)\d{2})\b")
-        .expect("a valid pattern")
-});
-
-/// The year a paper was published, where its first page says so: the latest year right after
-/// a copyright, "published", "accepted" or "available online" cue, else the year of a citation
-/// or volume line. `None` rather than a guess: a paper's first page is full of other years
-/// (study periods, references), and a wrong year misleads more than none.
-pub fn publication_year(first_page: &str) -> Option<u16> {
-    let head = match first_page.char_indices().nth(8000) {
-        Some((i, _)) => &first_page[..i],
-        None => first_page,
-    };
-    let latest = current_year() + 1;
-    let plausible = |y: &str| {
-        y.parse::<u16>()
-            .ok()
-            .filter(|y| (1900..=latest).contains(y))
-    };
-    let cued = YEAR_CUE
-        .find_iter(head)
-        .filter_map(|cue| {
-            let after = &head[cue.end()..];
-            let window = match after.char_indices().nth(40) {
-                Some((i, _)) => &after[..i],
-                None => after,
-            };
-            YEAR.find(window).and_then(|y| plausible(y.as_str()))
-        })
-        .max();
-    cued.or_else(|| {
-        CITATION_YEAR.captures_iter(head).find_map(|c| {
-            c.get(1)
-                .or_else(|| c.get(2))
-                .and_then(|y| plausible(y.as_str()))
-        })
-    })
-}
-
-/// This year by the system clock (UTC), close enough for a plausibility bound.
-fn current_year() -> u16 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (1970 + secs / 31_556_952) as u16
-}
-
-#[cfg(test)]
-mod year_tests {
-    use super::publication_year;
-
-    #[test]
-    fn cues_give_the_year() {
-        let page = "Critical Care Medicine\nReceived 3 May 2018; accepted 12 January 2019\n\
-                    Patients enrolled 2010-2015 ...";
-        assert_eq!(publication_year(page), Some(2019));
-        assert_eq!(
-            publication_year("© 2021 The Authors. Published by Elsevier"),
-            Some(2021)
-        );
-        assert_eq!(publication_year("Copyright (c) 2003 Wiley"), Some(2003));
-        assert_eq!(
-            publication_year("Published online: 4 March 2020\n© The Author(s) 2020"),
-            Some(2020)
-        );
-    }
-
-    #[test]
-    fn citation_and_volume_lines() {
-        assert_eq!(
-            publication_year("BMJ 2015;350:h1234 doi:10.1136"),
-            Some(2015)
-        );
-        assert_eq!(
-            publication_year("Lancet. 2012; 380(9859): 2095"),
-            Some(2012)
-        );
-        assert_eq!(
-            publication_year("Vol. 12, No. 3, 1998\nAbstract"),
-            Some(1998)
-        );
-    }
-
-    #[test]
-    fn no_cue_no_year() {
-        assert_eq!(
-            publication_year("Between 2010 and 2015 we enrolled 400 patients in 12 centres."),
-            None
-        );
-        assert_eq!(publication_year("Published in the year 3019"), None);
-        assert_eq!(publication_year(""), None);
     }
 }

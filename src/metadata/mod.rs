@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 mod doi;
+mod edit;
 pub mod eval;
 mod layout;
 mod record;
@@ -18,7 +19,8 @@ mod venue;
 mod xmp;
 
 pub use doi::{doi_in_pages, normalize_doi};
-pub use record::{Edit, EditError, Record, FIELDS, READER};
+pub use edit::{Edit, EditError};
+pub use record::{Record, FIELDS, READER};
 
 /// Where a field's value came from, most trusted first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,0 +1,165 @@
+//! A page's text made searchable: characters normalised (ligatures, soft hyphens, odd
+//! spaces), running heads and page numbers taken out of the margins (kept apart for the
+//! metadata reader), words broken across lines joined again.
+
+use std::collections::HashMap;
+
+pub(super) fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Replaces typographic ligatures and invisible characters that break matching.
+pub(crate) fn normalize_chars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{FB00}' => out.push_str("ff"),
+            '\u{FB01}' => out.push_str("fi"),
+            '\u{FB02}' => out.push_str("fl"),
+            '\u{FB03}' => out.push_str("ffi"),
+            '\u{FB04}' => out.push_str("ffl"),
+            '\u{FB05}' | '\u{FB06}' => out.push_str("st"),
+            // Soft hyphens and zero-width characters only mark break opportunities.
+            '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => {}
+            '\u{00A0}' | '\u{2002}'..='\u{200A}' | '\u{202F}' | '\t' | '\r' | '\u{000C}' => {
+                out.push(' ')
+            }
+            c if c.is_control() && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A line's shape with digits blanked, so "Page 3" and "Page 4" count as the same running line.
+pub(super) fn line_key(line: &str) -> String {
+    line.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+pub(super) fn is_page_number(line: &str) -> bool {
+    let lower = line.trim().to_lowercase();
+    let rest = lower.strip_prefix("page").unwrap_or(&lower).trim();
+    !rest.is_empty()
+        && rest.len() <= 12
+        && rest.chars().any(|c| c.is_ascii_digit())
+        && rest
+            .split(|c: char| c == '/' || c.is_whitespace())
+            .all(|w| w.is_empty() || w == "of" || w.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// How many lines at the top and bottom of a page may be running headers or footers.
+const MARGIN_LINES: usize = 3;
+
+/// Normalises every page of a document; see the module documentation.
+pub fn normalize_pages(raw: &[String]) -> Vec<String> {
+    split_running_heads(raw).0
+}
+
+/// The most running-head lines kept for the metadata reader, and the longest.
+const MAX_RUNNING_HEADS: usize = 16;
+const MAX_RUNNING_HEAD_CHARS: usize = 300;
+
+/// [`normalize_pages`], and the distinct running-head lines it took out (page numbers aside).
+pub fn split_running_heads(raw: &[String]) -> (Vec<String>, Vec<String>) {
+    let pages: Vec<Vec<String>> = raw
+        .iter()
+        .map(|p| {
+            normalize_chars(p)
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .collect();
+
+    // Count each margin line's shape once per page; shapes on many pages are running heads.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for lines in &pages {
+        let mut seen = std::collections::HashSet::new();
+        for i in margin_indices(lines) {
+            let key = line_key(&lines[i]);
+            if !key.is_empty() && seen.insert(key.clone()) {
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+    }
+    // Running heads alternate between odd and even pages, so a bit under half the pages suffices.
+    let threshold = (pages.len() * 2 / 5).max(3);
+
+    let mut heads: Vec<String> = Vec::new();
+    let pages = pages
+        .iter()
+        .map(|lines| {
+            let margins: Vec<usize> = margin_indices(lines);
+            let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
+            for (i, line) in lines.iter().enumerate() {
+                let margin = margins.contains(&i);
+                if margin && is_page_number(line) {
+                    continue;
+                }
+                if margin && counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold {
+                    if heads.len() < MAX_RUNNING_HEADS
+                        && line.chars().count() <= MAX_RUNNING_HEAD_CHARS
+                        && !heads.contains(line)
+                    {
+                        heads.push(line.clone());
+                    }
+                    continue;
+                }
+                kept.push(line);
+            }
+            join_lines(&kept)
+        })
+        .collect();
+    (pages, heads)
+}
+
+/// Indices of the first and last few non-empty lines of a page.
+pub(super) fn margin_indices(lines: &[String]) -> Vec<usize> {
+    let nonempty: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
+    // On a short page the margins would swallow the body: only its first and last lines count.
+    let margin = if nonempty.len() >= 4 * MARGIN_LINES {
+        MARGIN_LINES
+    } else {
+        1
+    };
+    let mut out: Vec<usize> = nonempty.iter().take(margin).copied().collect();
+    out.extend(nonempty.iter().rev().take(margin));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Joins a page's lines into prose: a word broken by a hyphen at a line end is rejoined, line
+/// breaks become spaces, and blank lines become paragraph breaks.
+pub(super) fn join_lines(lines: &[&str]) -> String {
+    let mut out = String::new();
+    let mut pending_break = false;
+    for line in lines {
+        if line.is_empty() {
+            pending_break = !out.is_empty();
+            continue;
+        }
+        if out.is_empty() {
+        } else if pending_break {
+            out.push_str("\n\n");
+        } else if ends_with_broken_word(&out) && line.starts_with(|c: char| c.is_lowercase()) {
+            out.pop();
+        } else {
+            out.push(' ');
+        }
+        pending_break = false;
+        out.push_str(line);
+    }
+    out
+}
+
+/// "inter-" at a line end followed by a lowercase word is a hyphenation, unless the hyphen follows
+/// a digit or capital (IL-, COVID-), which marks a real compound.
+pub(super) fn ends_with_broken_word(s: &str) -> bool {
+    let mut rev = s.chars().rev();
+    rev.next() == Some('-') && rev.next().is_some_and(|c| c.is_lowercase())
+}
