@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::cues::{Region, Role, CUES};
 
 /// A study design, in order of evidence level (a meta-analysis first, `other` last): the
-/// order in which results of equal relevance are shown when the user asks for it.
+/// order the best matches are shown in when the user asks for it (`--sort evidence`), ties
+/// by relevance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DesignLabel {
@@ -169,12 +170,12 @@ impl Design {
     }
 }
 
-/// The length of the first pages' text read as the head (title, authors, abstract).
+/// The length of the first pages' text read as the head (title, authors, abstract), in bytes.
 const HEAD_CHARS: usize = 9000;
-/// The length of the start read for an article-type label.
+/// The length of the start read for an article-type label, in bytes.
 const MASTHEAD_CHARS: usize = 400;
-/// The most text read as the body: methods sections come early, and a 300-page guideline
-/// need not be read to its end.
+/// The most text read as the body, in bytes: methods sections come early, and a 300-page
+/// guideline need not be read to its end.
 const BODY_CHARS: usize = 120_000;
 /// The most weight one label takes from one region: ten synonyms for "we searched" in an
 /// abstract are one cue, not ten.

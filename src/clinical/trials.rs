@@ -26,10 +26,8 @@ static REGISTRIES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         // The German, Japanese and Chinese registries.
         ("DRKS", r(r"\bDRKS ?(\d{8})\b")),
         ("UMIN", r(r"\bUMIN ?(\d{9})\b")),
-        (
-            "ChiCTR",
-            r(r"\bChiCTR[- ]?((?:\d{10})|(?:[A-Z]{2,4}-\d{8}))\b"),
-        ),
+        // ChiCTR ids are kept whole, dashes and all ("ChiCTR-TRC-10000883").
+        ("", r(r"\b(ChiCTR(?:-?\d{10}|-[A-Z]{2,4}-\d{8}))\b")),
         // The Clinical Trials Registry of India: CTRI/2020/05/025123.
         ("CTRI/", r(r"\bCTRI/(\d{4}/\d{2,3}/\d{6})\b")),
     ]
@@ -119,9 +117,15 @@ pub fn paper_trial_ids(pages: &[String]) -> Vec<String> {
         .find_iter(&text)
         .filter(|m| m.start() >= HEAD_BYTES / 2)
     {
-        let end = (cue.end() + CUE_REACH).min(text.len());
-        let mut end = end;
-        while !text.is_char_boundary(end) {
+        // The window ends between words: an id cut in its middle is no id.
+        let mut end = (cue.end() + CUE_REACH).min(text.len());
+        while end < text.len()
+            && (!text.is_char_boundary(end)
+                || text[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric))
+        {
             end += 1;
         }
         add(trial_ids(&text[cue.start()..end]));
@@ -157,6 +161,11 @@ mod tests {
                 "ACTRN12610000123456",
                 "CTRI/2020/05/025123"
             ]
+        );
+        // ChiCTR ids as the registry writes them, old and new.
+        assert_eq!(
+            trial_ids("ChiCTR-TRC-10000883 and ChiCTR2000029308"),
+            ["ChiCTR-TRC-10000883", "ChiCTR2000029308"]
         );
     }
 

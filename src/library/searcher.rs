@@ -281,7 +281,8 @@ pub(super) fn run_search(
             })
         },
     );
-    link_trials(catalog, &mut results)?;
+    // A link to another paper is extra: failing to find one never fails the search.
+    let _ = link_trials(catalog, &mut results);
     // The best matches in another order; a stable sort keeps relevance among equals.
     match opts.sort {
         crate::search::Sort::Relevance => {}

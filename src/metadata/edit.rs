@@ -179,7 +179,17 @@ impl Edit {
                         "'{id}' is not a registration id (letters, digits, dashes and slashes, e.g. NCT01234567)"
                     )));
                 }
-                ids.join("; ")
+                // As registries write them: upper case, ChiCTR's own spelling.
+                ids.iter()
+                    .map(|id| {
+                        let id = id.to_ascii_uppercase();
+                        match id.strip_prefix("CHICTR") {
+                            Some(rest) => format!("ChiCTR{rest}"),
+                            None => id,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
             }
             "authors" => {
                 let names = split_list(&value);

@@ -4,9 +4,12 @@
 //! letter starting a word.
 //!
 //! False pairs are what this must not make: "(Table 1)", "(p < 0.05)", "(n = 12)", "(see
-//! below)". A short form is one word of 2 to 10 characters with a capital letter and more
-//! letters than digits; a long form at least as long, of at most `min(|SF| + 5, 2|SF|)`
-//! words, within the sentence, not containing the short form.
+//! below)". A short form is one word of 2 to 10 characters with two capitals (or one, in four
+//! characters or fewer) and more letters than digits; a long form at least as long, of at
+//! most `min(|SF| + 5, 2|SF|)` words, within the sentence, not containing the short form.
+//!
+//! Hostile text is bounded: each candidate looks back at most [`LOOK_BACK`] bytes, and a page
+//! gives at most [`MAX_CANDIDATES`] candidates.
 
 use std::collections::HashMap;
 
@@ -44,6 +47,12 @@ const EDGE_WORDS: [&str; 16] = [
     "with",
 ];
 
+/// How far before a parenthesis a long form is looked for, in bytes: twenty words of a long
+/// form are far less, and a page of parentheses must not cost the square of its length.
+const LOOK_BACK: usize = 1024;
+/// The most parentheses of one page read as candidates.
+const MAX_CANDIDATES: usize = 2_000;
+
 /// The most definitions kept per paper (a glossary page defines hundreds; a hostile text
 /// could define millions).
 const MAX_DEFINITIONS: usize = 500;
@@ -78,8 +87,13 @@ pub fn definitions(pages: &[String]) -> Vec<Definition> {
 fn pairs(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut from = 0;
+    let mut candidates = 0;
     while let Some(open) = text[from..].find('(').map(|i| from + i) {
         from = open + 1;
+        candidates += 1;
+        if candidates > MAX_CANDIDATES {
+            break;
+        }
         let Some(close) = text[open + 1..].find([')', '(']).map(|i| open + 1 + i) else {
             break;
         };
@@ -92,7 +106,11 @@ fn pairs(text: &str) -> Vec<(String, String)> {
         if !is_short_form(short) {
             continue;
         }
-        let before = sentence_before(&text[..open]);
+        let mut start = open.saturating_sub(LOOK_BACK);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let before = sentence_before(&text[start..open]);
         if let Some(long) = long_form(short, before) {
             out.push((short.to_string(), long));
         }
@@ -279,6 +297,11 @@ mod tests {
     #[test]
     fn hostile_text_is_bounded_and_safe() {
         let text = "Alpha Beta (AB) ".repeat(2000) + &"((((((".repeat(1000) + "é (É) ü";
+        // A megabyte of candidates on one page, without a sentence end: bounded work.
+        let flood = "Ab Cd (AC) ".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert!(definitions(&[flood]).len() <= MAX_DEFINITIONS);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
         let d = definitions(&[text]);
         assert!(d.len() <= MAX_DEFINITIONS);
         let many: String = (0..2000)

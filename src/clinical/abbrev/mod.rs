@@ -93,6 +93,9 @@ pub trait Vocabulary {
     fn phrase_passages(&self, phrase: &str) -> usize;
 }
 
+/// How many of a query's words are read for spelled-out terms.
+const MAX_SPELLED_OUT_WORDS: usize = 32;
+
 /// Function words a query's spelled-out terms never start or end with.
 const GLUE: [&str; 8] = ["of", "the", "and", "with", "in", "on", "for", "to"];
 
@@ -193,8 +196,13 @@ pub fn expand(query: &str, vocabulary: &dyn Vocabulary, options: &ExpandOptions)
         });
     }
     // The other direction: runs of the query's words that spell out an abbreviation the
-    // library uses ("myocardial infarction" where papers write "MI").
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    // library uses ("myocardial infarction" where papers write "MI"). A pasted paragraph is
+    // read at its first words only: each run is a lookup.
+    let lower: Vec<String> = words
+        .iter()
+        .take(MAX_SPELLED_OUT_WORDS)
+        .map(|w| w.to_lowercase())
+        .collect();
     let longest = table::TABLE.longest_expansion().min(8);
     let mut start = 0;
     while start < lower.len() && out.len() < MAX_EXPANSIONS {
@@ -272,18 +280,45 @@ fn capitals(word: &str) -> usize {
 }
 
 /// Whether two long forms are spellings of one sense ("deep vein thrombosis" and "deep
-/// venous thrombosis"): most of their words agree.
+/// venous thrombosis", "erythematosus" and "erythematosis"): the same words but one, and that
+/// one a small edit away. "Acute coronary syndrome" and "acute compartment syndrome" are two
+/// senses.
 fn same_sense(a: &str, b: &str) -> bool {
-    let norm = |s: &str| -> Vec<String> {
+    let words = |s: &str| -> Vec<String> {
         s.to_lowercase()
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(|w| w.chars().take(5).collect())
+            .map(str::to_string)
             .collect()
     };
-    let (a, b) = (norm(a), norm(b));
-    let shared = a.iter().filter(|w| b.contains(w)).count();
-    shared * 2 > a.len().max(b.len()) || a == b
+    let (a, b) = (words(a), words(b));
+    if a.len() != b.len() {
+        return false;
+    }
+    let differing: Vec<(&String, &String)> = a.iter().zip(&b).filter(|(x, y)| x != y).collect();
+    match differing.as_slice() {
+        [] => true,
+        [(x, y)] => edits(x, y) <= 2,
+        _ => false,
+    }
+}
+
+/// The edit distance of two words (insertions, deletions, substitutions).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -358,8 +393,8 @@ mod tests {
             ]
         );
         assert_eq!(e[0].source, SenseSource::Library);
-        // "deep venous thrombosis" is a spelling of the library's sense, not another sense.
-        assert!(e[0].other_senses.is_empty(), "{:?}", e[0]);
+        // "Venous" is another word, not a misspelling: the table's wording is offered beside.
+        assert_eq!(e[0].other_senses, ["deep venous thrombosis"], "{:?}", e[0]);
         assert_eq!(e[2].source, SenseSource::Table);
         // A sense no paper uses is not added.
         assert!(expand("AKI", &lib, &ExpandOptions::default()).is_empty());
@@ -383,6 +418,24 @@ mod tests {
         let e = expand("SLE", &lib, &ExpandOptions::default());
         assert_eq!(pairs(&e), [("SLE", "systemic lupus erythematosus")]);
         assert!(e[0].other_senses.is_empty());
+    }
+
+    #[test]
+    fn misspellings_are_one_sense_and_different_words_two() {
+        assert!(same_sense(
+            "systemic lupus erythematosus",
+            "systemic lupus erythematosis"
+        ));
+        assert!(same_sense("haemoglobin", "hemoglobin"));
+        for (a, b) in [
+            ("acute coronary syndrome", "acute compartment syndrome"),
+            ("huntington's disease", "hirschsprung's disease"),
+            ("loss of consciousness", "level of consciousness"),
+            ("cardiomegaly", "cardiomyopathy"),
+            ("deep vein thrombosis", "deep venous thrombosis thrombi"),
+        ] {
+            assert!(!same_sense(a, b), "{a} / {b}");
+        }
     }
 
     #[test]

