@@ -273,16 +273,7 @@ pub fn eval_meta(args: EvalMetaArgs) -> anyhow::Result<()> {
     if args.json {
         return super::print_json(&report);
     }
-    println!(
-        "{} ({} files{})",
-        args.table.display(),
-        report.rows,
-        if report.missing.is_empty() {
-            String::new()
-        } else {
-            format!("; {} not found in {}", report.missing.len(), pdfs.display())
-        }
-    );
+    print_table_header(&args.table, report.rows, report.missing.len(), &pdfs);
     println!(
         "{:<14} {:>6} {:>14} {:>14}",
         "field", "rows", "MedShelf", "Info only"
@@ -338,16 +329,7 @@ pub fn eval_design(args: EvalDesignArgs) -> anyhow::Result<()> {
     if args.json {
         return super::print_json(&report);
     }
-    println!(
-        "{} ({} files{})",
-        args.table.display(),
-        report.rows,
-        if report.missing.is_empty() {
-            String::new()
-        } else {
-            format!("; {} not found in {}", report.missing.len(), pdfs.display())
-        }
-    );
+    print_table_header(&args.table, report.rows, report.missing.len(), &pdfs);
     println!("accuracy {:.3}", report.accuracy);
     println!(
         "{:<22} {:>7} {:>9} {:>9} {:>7}",
@@ -406,4 +388,15 @@ fn table_pdfs(
     own.parent()
         .map(|p| p.join("pdfs"))
         .context("no folder of PDFs beside the table: pass --pdfs DIR")
+}
+
+/// The first line of a labelled table's figures: the table, its files, and how many of them
+/// were not found.
+fn print_table_header(table: &Path, rows: usize, missing: usize, pdfs: &Path) {
+    let missing = if missing == 0 {
+        String::new()
+    } else {
+        format!("; {missing} not found in {}", pdfs.display())
+    };
+    println!("{} ({rows} files{missing})", table.display());
 }

@@ -154,6 +154,22 @@ fn write_clinical_papers(root: &Path) -> Papers {
     }
 }
 
+/// A library of the PDFs in `dir` under `root`, indexed through the CLI with the tiny model:
+/// the library folder and the model folder.
+fn indexed(root: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+    let model = root.join("tiny-bert");
+    medshelf::fixtures::write_tiny_model(&model, medshelf::Pooling::Mean).unwrap();
+    let lib = root.join("lib");
+    assert_ran(
+        &cli(&lib, Some(&model))
+            .arg("index")
+            .arg(dir)
+            .output()
+            .unwrap(),
+    );
+    (lib, model)
+}
+
 fn name(v: &serde_json::Value) -> String {
     v["path"]
         .as_str()
@@ -168,16 +184,8 @@ fn name(v: &serde_json::Value) -> String {
 fn designs_are_shown_filtered_sorted_and_corrected_and_trials_linked() {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_clinical_papers(tmp.path());
-    let model = tmp.path().join("tiny-bert");
-    medshelf::fixtures::write_tiny_model(&model, medshelf::Pooling::Mean).unwrap();
+    let (lib, model) = indexed(tmp.path(), &papers.dir);
     let m = Some(model.as_path());
-    let lib = tmp.path().join("lib");
-    assert_ran(
-        &cli(&lib, m)
-            .args(["index", papers.dir.to_str().unwrap()])
-            .output()
-            .unwrap(),
-    );
 
     // Every row carries its design beside its record, with reasons and the rules as source.
     let docs = cli_json(&lib, m, &["docs", "--json"]);
@@ -369,16 +377,8 @@ fn abbreviations_are_expanded_both_ways_by_the_librarys_own_definitions() {
             "The results are shown below (Table 1) and were significant (p < 0.05).",
         ],
     );
-    let model = tmp.path().join("tiny-bert");
-    medshelf::fixtures::write_tiny_model(&model, medshelf::Pooling::Mean).unwrap();
+    let (lib, model) = indexed(tmp.path(), &dir);
     let m = Some(model.as_path());
-    let lib = tmp.path().join("lib");
-    assert_ran(
-        &cli(&lib, m)
-            .args(["index", dir.to_str().unwrap()])
-            .output()
-            .unwrap(),
-    );
     let search = |args: &[&str]| -> serde_json::Value {
         let mut all = vec!["search", "--json", "--mode", "lexical"];
         all.extend_from_slice(args);
