@@ -162,6 +162,16 @@ pub enum Error {
     /// A path named to a command that the library does not hold as an indexed paper.
     #[error("{} is not an indexed paper of this library (index it first, or check the path)", .0.display())]
     NotInLibrary(PathBuf),
+    /// A page asked for that holds no text of the paper (past its end, or blank).
+    #[error("{} has no text on page {page} (its text is on pages 1 to {last})", path.display())]
+    NoSuchPage {
+        /// The paper.
+        path: PathBuf,
+        /// The page asked for.
+        page: u32,
+        /// The last page with text.
+        last: u32,
+    },
     /// A correction to a paper's record was refused (an unknown field, an impossible year).
     #[error(transparent)]
     Edit(#[from] crate::metadata::EditError),
@@ -251,6 +261,7 @@ impl Error {
             Error::WriterStopped => "writer_stopped",
             Error::Locked(_) => "locked",
             Error::NotInLibrary(_) => "not_in_library",
+            Error::NoSuchPage { .. } => "no_such_page",
             Error::Edit(_) => "bad_edit",
             Error::ReadOnly(_) => "read_only",
             Error::Bug { .. } => "internal",
@@ -276,6 +287,7 @@ impl Error {
             | Error::ModelInstalled { .. }
             | Error::Hub(_)
             | Error::NotInLibrary(_)
+            | Error::NoSuchPage { .. }
             | Error::Edit(_)
             | Error::BadInput { .. } => Fault::User,
             Error::Zotero(crate::zotero::ZoteroError::Copy { .. }) => Fault::Machine,

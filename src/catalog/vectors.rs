@@ -1,7 +1,7 @@
 //! Vectors: stored with a checksum beside their passage, the vectors of a model being switched
 //! to kept apart until the swap.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::*;
 
@@ -24,6 +24,27 @@ impl Catalog {
             f(id, vector_from_bytes(&blob, dim).as_deref());
         }
         Ok(())
+    }
+
+    /// The stored vectors of these passages that pass their checksum (a passage without one,
+    /// a reference list or one not embedded yet, is left out): a paper's own vectors, read
+    /// exactly as embedded.
+    pub fn vectors_of(&self, ids: &[ChunkId], dim: usize) -> Result<Vec<(ChunkId, Vec<f32>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT vector FROM chunks WHERE id = ?1 AND vector IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for &id in ids {
+            let blob: Option<Vec<u8>> = stmt
+                .query_row([id], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.err(e))?;
+            if let Some(vector) = blob.and_then(|b| vector_from_bytes(&b, dim)) {
+                out.push((id, vector));
+            }
+        }
+        Ok(out)
     }
 
     /// Ids of the passages that carry a vector, without reading the vectors (a consistency check

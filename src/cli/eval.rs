@@ -128,6 +128,66 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
 }
 
 #[derive(Args)]
+pub struct EvalSimilarArgs {
+    /// A benchmark folder in BEIR layout (NFCorpus: papers cited by one article are related).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Which judgements relate documents.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Which ranking to measure.
+    #[arg(long, value_enum, default_value_t = EvalMode::All)]
+    mode: EvalMode,
+    /// At most this many documents ask for their similar papers (spread over the corpus).
+    #[arg(long, default_value_t = 1000)]
+    sources: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `medshelf eval-similar`: indexes the corpus into the cached library `eval` uses, then asks
+/// for the papers like each related document.
+pub fn eval_similar(model_dir: Option<PathBuf>, args: EvalSimilarArgs) -> anyhow::Result<()> {
+    let bench = load_beir(&args.dir, &args.split)?;
+    let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
+        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
+        None => None,
+    };
+    let modes = args.mode.modes(embedder.is_some());
+    let model = embedder.as_ref().map(|e| e.info().name.clone());
+    let dir = cache_dir(&bench, model.as_deref());
+    let mut library = Library::open_with(&dir, embedder)?;
+    let bar = progress_bar("documents");
+    medshelf::eval::index_corpus(&mut library, &bench, &Bar(bar.clone(), false))?;
+    bar.finish_and_clear();
+    let report = medshelf::eval::similar::evaluate_similar(&library, &bench, &modes, args.sources)?;
+    if args.json {
+        return super::print_json(&report);
+    }
+    println!(
+        "{} ({} split): {} papers asked for papers like them, {:.1} related each; a random order \
+         scores P@10 {:.4}",
+        report.dataset,
+        report.split,
+        report.sources,
+        report.related_mean,
+        report.random_precision_10
+    );
+    println!(
+        "{:<10} {:>6} {:>7} {:>9}",
+        "mode", "P@10", "MRR@10", "Recall@10"
+    );
+    for (mode, s) in &report.modes {
+        println!(
+            "{mode:<10} {:>6.4} {:>7.4} {:>9.4}",
+            s.precision_10, s.mrr_10, s.recall_10
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct EvalPagesArgs {
     /// A page-level question set: TSV with id, file, pages, question, answer
     /// (tests/fixtures/pages/dev.tsv).

@@ -8,6 +8,7 @@ mod index;
 mod info;
 mod model;
 pub mod search;
+mod similar;
 mod zotero;
 
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ enum Command {
     /// Show a paper's record (title, authors, year, venue, DOI...) with where each field came
     /// from, and correct it (--set FIELD=VALUE, --reset FIELD).
     Meta(info::MetaArgs),
+    /// Papers like a paper (or one of its pages), by meaning and by the rare words they
+    /// share; the paper itself and its duplicates left out.
+    Similar(similar::SimilarArgs),
     /// Print papers as references: AMA, Vancouver (NLM) or APA.
     Cite(cite::CiteArgs),
     /// Write papers' records as BibTeX, RIS or CSL-JSON for a reference manager: the papers
@@ -77,6 +81,9 @@ enum Command {
     /// Measure the study design read from PDFs (rct, cohort, systematic-review...) against a
     /// hand-labelled table: accuracy, each class's precision and recall, the confusion table
     EvalDesign(eval::EvalDesignArgs),
+    /// Measure "more like this" on a BEIR benchmark: documents judged highly relevant to one
+    /// query are related; precision, MRR and recall of the first ten per mode.
+    EvalSimilar(eval::EvalSimilarArgs),
     /// Internal: read PDFs for an index run in an isolated process.
     #[command(hide = true)]
     ExtractWorker,
@@ -104,6 +111,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EvalPages(args) => {
             return eval::eval_pages(find_model(cli.model.as_deref(), &dir), args)
         }
+        Command::EvalSimilar(args) => {
+            return eval::eval_similar(find_model(cli.model.as_deref(), &dir), args)
+        }
         Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
         Command::EvalMeta(args) => return eval::eval_meta(args),
         Command::EvalDesign(args) => return eval::eval_design(args),
@@ -119,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => info::status(open()?, args),
         Command::Docs(args) => info::docs(open()?, args),
         Command::Meta(args) => info::meta(open()?, args),
+        Command::Similar(args) => similar::similar(open()?, args),
         Command::Cite(args) => cite::cite(open()?, args),
         Command::Export(args) => cite::export(open()?, args),
         Command::Remove(args) => index::remove(open()?, args),
@@ -130,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::EvalPages(_)
         | Command::EvalMeta(_)
         | Command::EvalDesign(_)
+        | Command::EvalSimilar(_)
         | Command::Bench(_) => {
             unreachable!("handled above")
         }

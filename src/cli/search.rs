@@ -253,8 +253,32 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
              matches \"{query}\"."
         );
     }
+    print_results(&response.results);
+    if let Some(facets) = &response.facets {
+        println!("\nAmong the best {} papers:", facets.papers);
+        for (name, values) in [
+            ("years", &facets.years),
+            ("venues", &facets.venues),
+            ("authors", &facets.authors),
+            ("designs", &facets.designs),
+        ] {
+            let shown: Vec<String> = values
+                .iter()
+                .map(|v| format!("{} ({})", v.value, v.count))
+                .collect();
+            if !shown.is_empty() {
+                println!("  {name:<8}{}", shown.join(" · "));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints results as `search` and `similar` show them: rank, title and design, byline, file
+/// and page, the marked snippet, further pages, shared trials.
+pub(super) fn print_results(results: &[medshelf::SearchResult]) {
     let color = std::io::stdout().is_terminal();
-    for r in &response.results {
+    for r in results {
         let title = r.title.as_deref().unwrap_or("(untitled)");
         match &r.design {
             Some(d) => println!("{}. {title}  [{}]", r.rank, d.label.human()),
@@ -288,24 +312,6 @@ pub fn search(library: Library, args: SearchArgs) -> anyhow::Result<()> {
             println!("   {n} papers on this trial ({})", trial.id);
         }
     }
-    if let Some(facets) = &response.facets {
-        println!("\nAmong the best {} papers:", facets.papers);
-        for (name, values) in [
-            ("years", &facets.years),
-            ("venues", &facets.venues),
-            ("authors", &facets.authors),
-            ("designs", &facets.designs),
-        ] {
-            let shown: Vec<String> = values
-                .iter()
-                .map(|v| format!("{} ({})", v.value, v.count))
-                .collect();
-            if !shown.is_empty() {
-                println!("  {name:<8}{}", shown.join(" · "));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Turns the snippet's `<mark>` tags into bold on a terminal, or brackets elsewhere.

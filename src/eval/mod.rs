@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub mod pages;
+pub mod similar;
 
 /// One document of a benchmark corpus.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -235,24 +236,7 @@ pub fn evaluate(
     base: &crate::SearchOptions,
     sink: &dyn crate::Sink,
 ) -> Result<Report> {
-    let docs: Vec<(PathBuf, crate::Extracted)> = bench
-        .corpus
-        .iter()
-        .map(|d| {
-            // As a paper's first page starts with its title, the page is the title and the text.
-            let page = format!("{} {}", d.title, d.text).trim().to_string();
-            let title = (!d.title.trim().is_empty()).then(|| d.title.trim().to_string());
-            let extracted = crate::Extracted {
-                title,
-                pages: vec![page],
-                hash: None,
-                running_heads: Vec::new(),
-                metadata: None,
-            };
-            (doc_path(&bench.name, &d.id), extracted)
-        })
-        .collect();
-    library.index_extracted(&docs, sink, &std::sync::atomic::AtomicBool::new(false))?;
+    index_corpus(library, bench, sink)?;
     let mut report = Report {
         dataset: bench.name.clone(),
         split: bench.split.clone(),
@@ -282,6 +266,34 @@ pub fn evaluate(
             .insert(mode.as_str().to_string(), score(&runs, &bench.qrels));
     }
     Ok(report)
+}
+
+/// Indexes a benchmark's corpus into `library`, each document a one-page paper filed under
+/// [`doc_path`] (what an earlier run indexed is skipped).
+pub fn index_corpus(
+    library: &mut crate::Library,
+    bench: &Benchmark,
+    sink: &dyn crate::Sink,
+) -> Result<()> {
+    let docs: Vec<(PathBuf, crate::Extracted)> = bench
+        .corpus
+        .iter()
+        .map(|d| {
+            // As a paper's first page starts with its title, the page is the title and the text.
+            let page = format!("{} {}", d.title, d.text).trim().to_string();
+            let title = (!d.title.trim().is_empty()).then(|| d.title.trim().to_string());
+            let extracted = crate::Extracted {
+                title,
+                pages: vec![page],
+                hash: None,
+                running_heads: Vec::new(),
+                metadata: None,
+            };
+            (doc_path(&bench.name, &d.id), extracted)
+        })
+        .collect();
+    library.index_extracted(&docs, sink, &std::sync::atomic::AtomicBool::new(false))?;
+    Ok(())
 }
 
 /// Where a benchmark's index is cached: per dataset, corpus and model, so a second run only

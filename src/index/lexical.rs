@@ -24,7 +24,7 @@ const ANALYZER: &str = "medshelf";
 
 /// How much a title match counts against a passage match. Titles repeat on every passage of a
 /// paper, so they lift the paper without deciding which of its passages comes first.
-const TITLE_BOOST: f32 = 0.25;
+pub(super) const TITLE_BOOST: f32 = 0.25;
 /// The weight of an abbreviation's long form beside the abbreviation typed (the better of the
 /// two counts): a phrase's BM25 sums its words' weights and would otherwise lift papers that
 /// spell a term out above those that use the abbreviation asked for. Measured on SciFact
@@ -343,10 +343,10 @@ impl LexicalIndex {
 /// Searches the keyword index; sees every commit, from this process or another.
 #[derive(Clone)]
 pub struct LexicalReader {
-    reader: IndexReader,
-    text: Field,
-    title: Field,
-    doc_id: Field,
+    pub(super) reader: IndexReader,
+    pub(super) text: Field,
+    pub(super) title: Field,
+    pub(super) doc_id: Field,
 }
 
 impl LexicalReader {
@@ -515,13 +515,22 @@ impl LexicalReader {
                 ),
             ]));
         }
+        self.top_passages(query.as_ref(), limit)
+    }
+
+    /// The best `limit` passages for a built query, best first, by their ids.
+    pub(super) fn top_passages(
+        &self,
+        query: &dyn Query,
+        limit: usize,
+    ) -> Result<Vec<(ChunkId, f32)>> {
         let searcher = self.reader.searcher();
         // Never ask for more than the index holds: the collector sizes its heap by the limit.
         let limit = limit.min(searcher.num_docs() as usize);
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let top = searcher.search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())?;
+        let top = searcher.search(query, &TopDocs::with_limit(limit).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         // Ids come from the fast field, not the document store: no block to decompress per
         // hit, and a damaged store cannot break a search.

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod lexical;
+pub mod rare_terms;
 pub mod vector;
 
 pub use lexical::LexicalIndex;

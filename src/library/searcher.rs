@@ -259,26 +259,15 @@ pub(super) fn run_search(
         &rows,
         limit,
         |doc| {
-            let path = catalog.first_path(doc).ok().flatten()?;
-            let record = super::records::record_in(catalog, doc)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let paper = paper_meta(
+                catalog,
+                doc,
+                mode == Mode::Hybrid && !by_words.contains(&doc),
+            )?;
             if opts.facets {
-                read.borrow_mut().insert(doc, record.clone());
+                read.borrow_mut().insert(doc, paper.record.clone());
             }
-            let zotero = catalog
-                .zotero_items_of(doc)
-                .ok()
-                .and_then(|items| super::zotero::membership_of(&items));
-            Some(crate::search::PaperMeta {
-                path,
-                zotero,
-                title: record.title.clone(),
-                year: record.year,
-                record,
-                meaning_only: mode == Mode::Hybrid && !by_words.contains(&doc),
-            })
+            Some(paper)
         },
     );
     // A link to another paper is extra: failing to find one never fails the search.
@@ -325,6 +314,32 @@ pub(super) fn run_search(
     })
 }
 
+/// What a result shows of a paper: its first path, its record as shown, its place in Zotero;
+/// `None` for a paper removed since the search began.
+pub(super) fn paper_meta(
+    catalog: &Catalog,
+    doc: DocumentId,
+    meaning_only: bool,
+) -> Option<crate::search::PaperMeta> {
+    let path = catalog.first_path(doc).ok().flatten()?;
+    let record = super::records::record_in(catalog, doc)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let zotero = catalog
+        .zotero_items_of(doc)
+        .ok()
+        .and_then(|items| super::zotero::membership_of(&items));
+    Some(crate::search::PaperMeta {
+        path,
+        zotero,
+        title: record.title.clone(),
+        year: record.year,
+        record,
+        meaning_only,
+    })
+}
+
 /// What an expansion adds to the query: the long form of an abbreviation typed, the
 /// abbreviation of a term spelled out.
 fn added(e: &crate::clinical::abbrev::Expansion) -> String {
@@ -363,7 +378,7 @@ impl crate::clinical::abbrev::Vocabulary for Vocabulary<'_> {
 }
 
 /// Tells each result which other papers of the library report the same trial.
-fn link_trials(catalog: &Catalog, results: &mut [crate::SearchResult]) -> Result<()> {
+pub(super) fn link_trials(catalog: &Catalog, results: &mut [crate::SearchResult]) -> Result<()> {
     let mut ids: Vec<String> = results
         .iter()
         .flat_map(|r| r.meta.trial_ids.iter().cloned())

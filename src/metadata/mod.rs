@@ -408,6 +408,26 @@ pub(crate) fn titles_agree(a: &str, b: &str) -> bool {
         && ((a.contains(&b) && a.len() <= b.len() * 3 / 2) || b.contains(&a))
 }
 
+/// Whether two records are one article (two downloads, a preprint and its published
+/// version): the same DOI, or the same title of four words or more with the same first author.
+/// Never by a title alone ("Editorial", "Introduction" head many papers), and a title that
+/// merely contains the other is not the same.
+pub fn same_work(a: &Record, b: &Record) -> bool {
+    if let (Some(x), Some(y)) = (&a.doi, &b.doi) {
+        if x.eq_ignore_ascii_case(y) {
+            return true;
+        }
+    }
+    let (Some(x), Some(y)) = (&a.title, &b.title) else {
+        return false;
+    };
+    let (x, y) = (eval::normalize(x), eval::normalize(y));
+    let first = |r: &Record| r.authors.first().map(|au| eval::normalize(&au.family));
+    x == y
+        && x.split(' ').count() >= 4
+        && first(a).is_some_and(|f| !f.is_empty() && Some(f) == first(b))
+}
+
 /// Whether two surnames are one, case and accents aside.
 fn same_family(a: &str, b: &str) -> bool {
     eval::normalize(a) == eval::normalize(b)
@@ -421,6 +441,48 @@ fn cut(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_work_by_doi_or_by_title_and_first_author() {
+        let record = |title: &str, first: &str, doi: Option<&str>| Record {
+            title: Some(title.to_string()),
+            authors: vec![Author {
+                family: first.to_string(),
+                given: String::new(),
+            }],
+            doi: doi.map(str::to_string),
+            ..Record::default()
+        };
+        let published = record(
+            "Albendazole for Cystic Echinococcosis",
+            "Brunetti",
+            Some("10.1/X"),
+        );
+        let preprint = record("Albendazole for cystic echinococcosis.", "BRUNETTI", None);
+        assert!(same_work(&published, &preprint));
+        assert!(same_work(
+            &published,
+            &record("Another title", "Other", Some("10.1/x"))
+        ));
+        // Another first author, a short title, a title within another: different papers.
+        assert!(!same_work(
+            &published,
+            &record("Albendazole for Cystic Echinococcosis", "Kern", None)
+        ));
+        assert!(!same_work(
+            &record("Editorial", "Smith", None),
+            &record("Editorial", "Smith", None)
+        ));
+        assert!(!same_work(
+            &published,
+            &record(
+                "Albendazole for Cystic Echinococcosis in Children",
+                "Brunetti",
+                None
+            )
+        ));
+        assert!(!same_work(&Record::default(), &Record::default()));
+    }
 
     #[test]
     fn names_split_both_ways() {

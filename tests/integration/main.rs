@@ -21,6 +21,7 @@ mod papers;
 mod queries;
 mod reader;
 mod robustness;
+mod similar;
 mod support;
 mod text_quality;
 mod watch;
