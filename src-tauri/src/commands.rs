@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use medshelf::library::LibraryStatus;
-use medshelf::{DocumentRow, Mode, SearchOptions, SearchResponse};
+use medshelf::DocumentRow;
 use serde::Serialize;
 use tauri::{Manager, State};
 
@@ -15,10 +14,10 @@ use medshelf::{Fault, Problem};
 
 use crate::engine::Engine;
 
-type Shared<'a> = State<'a, Arc<Engine>>;
+pub(crate) type Shared<'a> = State<'a, Arc<Engine>>;
 
 /// What every command answers: its value, or a problem the page shows by its code.
-type Answer<T> = Result<T, Problem>;
+pub(crate) type Answer<T> = Result<T, Problem>;
 
 /// Builds and runs the app.
 pub fn run() {
@@ -51,7 +50,8 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             status,
-            search,
+            crate::search::search,
+            crate::search::similar,
             index_paths,
             zotero_offer,
             import_zotero,
@@ -102,92 +102,6 @@ async fn status(engine: Shared<'_>) -> Answer<AppStatus> {
             folders: searcher.folders()?,
             watching: engine.watching(),
             busy: engine.busy(),
-        })
-    })
-    .await
-}
-
-/// A search's answer with the time the engine took.
-#[derive(Serialize)]
-pub struct Found {
-    #[serde(flatten)]
-    response: SearchResponse,
-    /// Milliseconds the engine spent, embedding the query included.
-    took_ms: f64,
-}
-
-/// Answers a query.
-#[tauri::command]
-#[allow(clippy::too_many_arguments)]
-async fn search(
-    engine: Shared<'_>,
-    query: String,
-    mode: Mode,
-    limit: Option<usize>,
-    years: Option<String>,
-    author: Option<String>,
-    venue: Option<String>,
-    sort: Option<medshelf::search::Sort>,
-    collection: Option<String>,
-    subcollections: Option<bool>,
-    design: Option<String>,
-    as_typed: Option<Vec<String>>,
-    senses: Option<Vec<(String, String)>>,
-) -> Answer<Found> {
-    let searcher = engine.searcher()?;
-    // The filters chosen beside the results; a year range in the CLI's spelling.
-    let years = match years.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
-        Some(range) => Some(
-            medshelf::search::parse_years(range)
-                .map_err(|e| Problem::new("bad_filter", Fault::User, format!("the years {e}")))?,
-        ),
-        None => None,
-    };
-    // Study designs as the CLI takes them: `rct,cohort`.
-    let designs = design
-        .iter()
-        .flat_map(|list| list.split(','))
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| {
-            medshelf::clinical::DesignLabel::parse(d).ok_or_else(|| {
-                Problem::new(
-                    "bad_filter",
-                    Fault::User,
-                    format!("'{}' is not a study design", d.trim()),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let nonblank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-    let filter = medshelf::search::PaperFilter {
-        designs,
-        years,
-        author: nonblank(author),
-        venue: nonblank(venue),
-        collection: nonblank(collection),
-        subcollections: subcollections.unwrap_or(false),
-        ..Default::default()
-    };
-    blocking(move || {
-        let started = Instant::now();
-        let opts = SearchOptions {
-            mode,
-            limit: limit.unwrap_or(20).clamp(1, 200),
-            filter,
-            sort: sort.unwrap_or_default(),
-            facets: true,
-            // The chips the page shows: abbreviations kept as typed, senses chosen.
-            expand: medshelf::clinical::abbrev::ExpandOptions {
-                enabled: true,
-                off: as_typed.unwrap_or_default(),
-                senses: senses.unwrap_or_default(),
-            },
-            ..Default::default()
-        };
-        let response = searcher.search(&query, &opts)?;
-        Ok(Found {
-            response,
-            took_ms: started.elapsed().as_secs_f64() * 1e3,
         })
     })
     .await
@@ -532,7 +446,7 @@ async fn use_model(engine: Shared<'_>, name: String) -> Answer<()> {
 }
 
 /// `path` if the library holds it, else an error: the page may only open the library's files.
-async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Answer<PathBuf> {
+pub(crate) async fn library_file(engine: &Shared<'_>, path: PathBuf) -> Answer<PathBuf> {
     let searcher = engine.searcher()?;
     blocking(move || {
         // A point lookup of the exact path: never a list of paths matched as text.
@@ -553,7 +467,9 @@ fn cannot(what: &str, path: &Path, e: impl std::fmt::Display) -> Problem {
 }
 
 /// Runs engine work on the blocking pool, never on the UI thread.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Answer<T> + Send + 'static) -> Answer<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Answer<T> + Send + 'static,
+) -> Answer<T> {
     tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| Problem::new("internal", Fault::Internal, format!("internal error: {e}")))?

@@ -12,6 +12,7 @@
 mod commands;
 mod engine;
 mod ingest;
+mod search;
 
 fn main() {
     // PDFs are read in a child process (the app's own binary in this mode), so a PDF that

@@ -310,8 +310,36 @@ async function realPapersAtLaunch(shared) {
   const bar = await wd.execute("const b = document.querySelector('.viewer-bar').getBoundingClientRect(); const m = document.querySelector('main').getBoundingClientRect(); return b.top - m.top;");
   check(Math.abs(bar) <= 1, `the viewer's toolbar stays on screen as the page scrolls (${bar} px)`);
   await shot(wd, "09-viewer-scrolled.png");
-  await wd.sendKeys(await wd.find("#pdf"), "\uE00C");
-  await wd.waitFor("the results again", visible("view-search"));
+  // More like this, from the viewer's page (M) and from the selected result (Alt+M): papers
+  // like it in the result list, never itself, the words they share named; Esc goes back to the
+  // question's results.
+  const openPath = await wd.execute("return document.querySelectorAll('#results .result')[1].dataset.path");
+  const similarInfo = `const i = document.getElementById('search-info').textContent;
+    return !document.getElementById('view-search').hidden && /papers? like/.test(i)
+      ? { info: i, paths: [...document.querySelectorAll('#results .result')].map((r) => r.dataset.path) } : null;`;
+  await wd.sendKeys(await wd.find("#pdf"), "m");
+  const likePage = await wd.waitFor("the papers like the page", similarInfo);
+  const typed = await wd.execute("return document.getElementById('search').value");
+  check(typed === "blood pressure treatment", `the M pressed in the viewer does not land in the question box ("${typed}")`);
+  check(
+    /like page \d+ of/.test(likePage.info) && likePage.paths.length > 0 && !likePage.paths.includes(openPath),
+    `M in the viewer shows papers like its page, never the paper itself ("${likePage.info}")`,
+  );
+  const backToQuestion = `return /papers? like/.test(document.getElementById('search-info').textContent) ? null : true;`;
+  await wd.sendKeys(await wd.find("#search"), "\uE00C");
+  await wd.waitFor("the question's results again", backToQuestion);
+  const selectedPath = await wd.execute("return document.querySelector('#results .result.selected')?.dataset.path ?? null");
+  await wd.sendKeys(await wd.find("#search"), "\uE00Am\uE000");
+  const like = await wd.waitFor("the papers like the selected result", similarInfo);
+  check(
+    selectedPath !== null && /sharing/.test(like.info) && like.paths.length > 0 && !like.paths.includes(selectedPath),
+    `Alt+M shows ${like.paths.length} papers like the selected result, never itself ("${like.info}")`,
+  );
+  await shot(wd, "20-more-like-this.png");
+  await wd.sendKeys(await wd.find("#search"), "\uE00C");
+  await wd.waitFor("the question's results after Esc", backToQuestion);
+  const backTitle = await wd.execute("return document.querySelectorAll('#results .result')[1]?.querySelector('.result-title').textContent ?? null");
+  check(backTitle === second, `Esc goes back from papers like it to the question's results ("${backTitle}")`);
 
   // Idle: ten seconds with nothing to do cost (almost) no CPU. WebKit keeps busy for a few
   // seconds after a view changes (about 2-3 s of CPU over the next 8 s under Xvfb, whatever

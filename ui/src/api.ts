@@ -166,6 +166,19 @@ export interface Answer {
   facets?: Facets;
 }
 
+/** The papers like a paper or one of its pages (the engine's `library::SimilarResponse`). */
+export interface SimilarAnswer {
+  source: { path: string; title: string | null; page: number | null };
+  mode: Mode;
+  /** The rare words the source shares with the library, as it writes them. */
+  terms: string[];
+  results: SearchResult[];
+  /** Files of the same article, left out. */
+  duplicates: string[];
+  notice?: string;
+  took_ms: number;
+}
+
 /** One value of a facet: what the filter takes, and how many papers it lets through. */
 export interface FacetValue {
   value: string;
@@ -284,6 +297,9 @@ export const api = {
       asTyped: expand?.asTyped,
       senses: expand?.senses,
     }),
+  /** The papers most like the paper at `path` (or its page `page`). */
+  similar: (path: string, mode: Mode, page?: number, limit = 20) =>
+    invoke<SimilarAnswer>("similar", { path, page, mode, limit }),
   zoteroOffer: () => invoke<ZoteroOffer>("zotero_offer"),
   importZotero: (dir: string) => invoke<ZoteroSummary>("import_zotero", { dir }),
   indexPaths: (paths: string[], retryFailed = false) =>

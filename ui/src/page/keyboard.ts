@@ -3,14 +3,15 @@
 // Alt+C copies a citation (the selected result, the focused library row), Alt+E exports,
 // Alt+X goes to the abbreviations a question was widened by (← → there, Enter takes one away
 // or chooses another sense, Esc back), Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back; a Zotero collection
-// there scopes the search), Ctrl+Shift+Z imports from Zotero.
+// there scopes the search), Alt+M shows the papers like the selected one (M in the viewer: like
+// the page; Esc back to the question's results), Ctrl+Shift+Z imports from Zotero.
 import type { Mode } from "../api";
 import { moveSelection } from "../views";
 import { pick } from "./ingest";
 import { citeFocusedRow, exportLibrary } from "./library";
-import { citeSelected, exportResults, focusExpansions, focusFacets, runSearch, search, select, setMode } from "./search";
+import { citeSelected, exportResults, focusExpansions, focusFacets, leaveSimilar, runSearch, search, select, setMode, similarToSelected } from "./search";
 import { showView, state } from "./state";
-import { openExternal, openResult, turnPage } from "./viewer";
+import { openExternal, openResult, similarToPage, turnPage } from "./viewer";
 import { openZoteroDialog } from "./zotero";
 
 document.addEventListener("keydown", (e) => {
@@ -48,6 +49,11 @@ document.addEventListener("keydown", (e) => {
     focusExpansions();
     return;
   }
+  if (e.altKey && !ctrl && (e.code === "KeyM" || e.key.toLowerCase() === "m") && state.view === "search") {
+    e.preventDefault();
+    similarToSelected();
+    return;
+  }
   // By the key's place as well as its letter: Alt+C types "ç" on some layouts.
   const letter = e.code === "KeyC" || e.key.toLowerCase() === "c" ? "c" : e.code === "KeyE" || e.key.toLowerCase() === "e" ? "e" : "";
   if (e.altKey && !ctrl && letter) {
@@ -67,6 +73,9 @@ document.addEventListener("keydown", (e) => {
     if (state.view !== "search") {
       e.preventDefault();
       showView("search");
+    } else if (leaveSimilar()) {
+      e.preventDefault();
+      search.focus();
     } else if (document.activeElement !== search) {
       e.preventDefault();
       search.focus();
@@ -81,6 +90,12 @@ document.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "PageDown") void turnPage(1);
     else if (e.key === "ArrowLeft" || e.key === "PageUp") void turnPage(-1);
     else if (e.key === "o") void openExternal();
+    else if (e.key === "m") {
+      // The results view takes the focus to the question box at once: the letter must not
+      // land in it.
+      e.preventDefault();
+      similarToPage();
+    }
     return;
   }
   // A button or a select with the focus (a facet, the citation tools) takes its own arrows

@@ -3,9 +3,10 @@ import { api, type Answer, type Mode } from "../api";
 import { count, debounce } from "../format";
 import { describe } from "../problem";
 import { renderExpansions } from "../abbrev";
+import { renderSimilarInfo } from "../similar";
 import { renderEmpty, renderFacets, renderResults } from "../views";
 import { copyCitation, exportRecords } from "./cite";
-import { $, onShow, onStatus, state } from "./state";
+import { $, onShow, onStatus, showView, state } from "./state";
 
 export const search = $<HTMLInputElement>("search");
 const resultsEl = $("results");
@@ -130,6 +131,52 @@ export function exportResults() {
   void exportRecords(records, answer ? `MedShelf - ${answer.query}` : "MedShelf");
 }
 
+/** Shows the papers like the paper at `path` (or like its page `page`) in the result list,
+ * in the mode chosen; the question stays in its box, and Esc goes back to its results. */
+export async function showSimilar(path: string, page?: number) {
+  const seq = ++state.searchSeq;
+  const info = $("search-info");
+  if (state.view !== "search") showView("search");
+  info.textContent = "Finding similar papers…";
+  let answer;
+  try {
+    answer = await api.similar(path, state.mode, page);
+  } catch (e) {
+    if (seq !== state.searchSeq) return;
+    info.textContent = `More like this failed: ${describe(e)}`;
+    return;
+  }
+  if (seq !== state.searchSeq) return;
+  state.similar = { path, page };
+  const title = answer.source.title ?? path;
+  state.answer = { query: `like ${title}`, mode: answer.mode, results: answer.results, notice: answer.notice, took_ms: answer.took_ms, expanded: [] };
+  state.selected = answer.results.length ? 0 : -1;
+  resultsEl.innerHTML = renderResults(answer.results, state.selected);
+  expansionsEl.hidden = true;
+  facetsEl.hidden = true;
+  $("results-tools").hidden = answer.results.length === 0;
+  info.innerHTML = renderSimilarInfo(answer);
+  info.classList.remove("weak");
+  $("empty").innerHTML = answer.results.length ? "" : `<p>No other paper of the library is like it.</p>`;
+  (resultsEl.closest("main") as HTMLElement).scrollTop = 0;
+  search.focus();
+}
+
+/** Papers like the selected result (Alt+M, the button). */
+export function similarToSelected() {
+  const result = state.answer?.results[state.selected];
+  if (result) void showSimilar(result.path);
+}
+
+/** Goes back from papers like a paper to the question's results; false where none are shown. */
+export function leaveSimilar(): boolean {
+  if (!state.similar) return false;
+  state.similar = undefined;
+  void runSearch();
+  return true;
+}
+
+$("more-like-this").addEventListener("click", similarToSelected);
 $("copy-citation").addEventListener("click", citeSelected);
 $("export-results").addEventListener("click", exportResults);
 onStatus(() => {
@@ -151,6 +198,9 @@ export function setMode(mode: Mode) {
  * the selected paper selected and the list where it was scrolled, so that ↓ then Enter opens
  * what the person chose. */
 export async function runSearch(keep = false) {
+  // Papers like a paper stay on screen while the library changes; any new question ends them.
+  if (keep && state.similar) return;
+  state.similar = undefined;
   const query = search.value.trim();
   const seq = ++state.searchSeq;
   const keyAt = state.lastKeyAt;

@@ -24,6 +24,8 @@ export const state = {
   open: undefined as { result: SearchResult; page: number } | undefined,
   /** The Zotero collections imported, the scopes a search may take. */
   collections: [] as string[],
+  /** The paper (and page) whose like papers the result list shows instead of the question's. */
+  similar: undefined as { path: string; page?: number } | undefined,
   /** Abbreviations the person keeps as typed, and senses chosen, until the box is emptied. */
   expand: { asTyped: [] as string[], senses: [] as [string, string][] },
 };

@@ -4,7 +4,7 @@ import { basename } from "../format";
 import { describe } from "../problem";
 import { Viewer } from "../viewer";
 import { displayTitle } from "../views";
-import { onOpen } from "./search";
+import { onOpen, showSimilar } from "./search";
 import { $, onShow, showView, state } from "./state";
 
 const viewer = new Viewer($("pdf"));
@@ -67,6 +67,12 @@ function showError(message: string) {
   err.hidden = false;
 }
 
+/** Papers like the page on screen (M). */
+export function similarToPage() {
+  if (state.open) void showSimilar(state.open.result.path, state.open.page);
+}
+
+$("viewer-similar").addEventListener("click", similarToPage);
 $("viewer-back").addEventListener("click", () => showView("search"));
 $("viewer-prev").addEventListener("click", () => void turnPage(-1));
 $("viewer-next").addEventListener("click", () => void turnPage(1));
