@@ -62,20 +62,40 @@ pub struct EvalArgs {
     int8: bool,
 }
 
-pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
-    let bench = load_beir(&args.dir, &args.split)?;
+/// A benchmark's cached library with `model_dir`'s model (8-bit projections where `int8`,
+/// cached apart), its corpus indexed (with a progress bar) where an earlier run did not.
+fn benchmark_library(
+    model_dir: Option<PathBuf>,
+    bench: &medshelf::eval::Benchmark,
+    int8: bool,
+) -> anyhow::Result<Library> {
     let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
         Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load_with(
             dir,
-            if args.int8 {
-                Encoder::Int8
-            } else {
-                Encoder::Own
-            },
+            if int8 { Encoder::Int8 } else { Encoder::Own },
         )?)),
         None => None,
     };
-    let modes = args.mode.modes(embedder.is_some());
+    let model = embedder.as_ref().map(|e| {
+        let name = &e.info().name;
+        if int8 {
+            format!("{name}-int8")
+        } else {
+            name.clone()
+        }
+    });
+    let dir = cache_dir(bench, model.as_deref());
+    let mut library = Library::open_with(&dir, embedder)?;
+    let bar = progress_bar("documents");
+    medshelf::eval::index_corpus(&mut library, bench, &Bar(bar.clone(), false))?;
+    bar.finish_and_clear();
+    Ok(library)
+}
+
+pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
+    let bench = load_beir(&args.dir, &args.split)?;
+    let library = benchmark_library(model_dir, &bench, args.int8)?;
+    let modes = args.mode.modes(library.model().is_some());
     let base = SearchOptions {
         candidates: args.candidates,
         expand: medshelf::clinical::abbrev::ExpandOptions {
@@ -84,25 +104,7 @@ pub fn eval(model_dir: Option<PathBuf>, args: EvalArgs) -> anyhow::Result<()> {
         },
         ..args.fusion.options()?
     };
-    let model = embedder.as_ref().map(|e| {
-        let name = &e.info().name;
-        if args.int8 {
-            format!("{name}-int8")
-        } else {
-            name.clone()
-        }
-    });
-    let dir = cache_dir(&bench, model.as_deref());
-    let mut library = Library::open_with(&dir, embedder)?;
-    let bar = progress_bar("documents");
-    let report = evaluate(
-        &mut library,
-        &bench,
-        &modes,
-        &base,
-        &Bar(bar.clone(), false),
-    )?;
-    bar.finish_and_clear();
+    let report = evaluate(&library, &bench, &modes, &base)?;
     if args.json {
         return super::print_json(&report);
     }
@@ -150,17 +152,8 @@ pub struct EvalSimilarArgs {
 /// for the papers like each related document.
 pub fn eval_similar(model_dir: Option<PathBuf>, args: EvalSimilarArgs) -> anyhow::Result<()> {
     let bench = load_beir(&args.dir, &args.split)?;
-    let embedder: Option<std::sync::Arc<dyn Embedder>> = match &model_dir {
-        Some(dir) => Some(std::sync::Arc::new(BertEmbedder::load(dir)?)),
-        None => None,
-    };
-    let modes = args.mode.modes(embedder.is_some());
-    let model = embedder.as_ref().map(|e| e.info().name.clone());
-    let dir = cache_dir(&bench, model.as_deref());
-    let mut library = Library::open_with(&dir, embedder)?;
-    let bar = progress_bar("documents");
-    medshelf::eval::index_corpus(&mut library, &bench, &Bar(bar.clone(), false))?;
-    bar.finish_and_clear();
+    let library = benchmark_library(model_dir, &bench, false)?;
+    let modes = args.mode.modes(library.model().is_some());
     let report = medshelf::eval::similar::evaluate_similar(&library, &bench, &modes, args.sources)?;
     if args.json {
         return super::print_json(&report);

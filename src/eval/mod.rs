@@ -227,16 +227,14 @@ pub fn doc_id(path: &Path) -> Option<String> {
     path.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
-/// Indexes a benchmark's corpus into `library` (skipping what an earlier run indexed), runs
-/// every judged query in each of `modes`, and scores the rankings.
+/// Runs every judged query in each of `modes` in a library that holds the benchmark's corpus
+/// ([`index_corpus`]), and scores the rankings.
 pub fn evaluate(
-    library: &mut crate::Library,
+    library: &crate::Library,
     bench: &Benchmark,
     modes: &[crate::Mode],
     base: &crate::SearchOptions,
-    sink: &dyn crate::Sink,
 ) -> Result<Report> {
-    index_corpus(library, bench, sink)?;
     let mut report = Report {
         dataset: bench.name.clone(),
         split: bench.split.clone(),
