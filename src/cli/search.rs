@@ -302,6 +302,16 @@ pub(super) fn print_results(results: &[medshelf::SearchResult]) {
             Some(_) => println!("   {}  (your note)", r.path.display()),
             None => println!("   {}  page {}", r.path.display(), r.page),
         }
+        for v in &r.versions {
+            let about: Vec<String> = [v.venue.clone(), v.year.map(|y| y.to_string())]
+                .into_iter()
+                .flatten()
+                .collect();
+            match about.is_empty() {
+                true => println!("   also as {}", v.path.display()),
+                false => println!("   also as {} ({})", v.path.display(), about.join(", ")),
+            }
+        }
         println!("   {}", render(&r.snippet, color));
         if !r.passages.is_empty() {
             let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();

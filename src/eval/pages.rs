@@ -319,6 +319,7 @@ mod tests {
             design: None,
             source: None,
             zotero: None,
+            versions: Vec::new(),
             trials: Vec::new(),
         }
     }

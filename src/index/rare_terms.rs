@@ -37,18 +37,28 @@ pub struct SharedTerm {
 }
 
 impl LexicalReader {
-    /// The terms of `passages` (a paper's, or a page's) that other passages of the index use
-    /// too, best first, with their weights: `(1 + ln tf) * idf`, where `tf` counts the term in
-    /// `passages` and `idf` is BM25's over the passages outside them. At most `max`. Numbers
-    /// and words of fewer than three letters are left out: they are shared by chance.
-    pub fn shared_rare_terms(&self, passages: &[&str], max: usize) -> Result<Vec<SharedTerm>> {
+    /// The terms of `passages` (a paper's, or a page's) that passages of the index outside
+    /// `excluded` use too (`excluded`: the texts of every passage of the papers left out, the
+    /// source's own among them), best first, with their weights: `(1 + ln tf) * idf`, where `tf`
+    /// counts the term in `passages` and `idf` is BM25's over the passages outside `excluded`.
+    /// At most `max`. Numbers and words of fewer than three letters are left out (they are
+    /// shared by chance), and so are the parts of a compound ("covid" of "covid-19"), which
+    /// would name one word twice.
+    pub fn shared_rare_terms(
+        &self,
+        passages: &[&str],
+        excluded: &[&str],
+        max: usize,
+    ) -> Result<Vec<SharedTerm>> {
         let mut tf: HashMap<String, u32> = HashMap::new();
-        let mut own: HashMap<String, u64> = HashMap::new();
         let mut words: HashMap<String, HashMap<String, u32>> = HashMap::new();
         for text in passages {
-            let mut seen = HashSet::new();
+            // The analyzer gives a compound, then its parts within its span.
+            let mut compound_end = 0;
             for (term, from, to) in analyze(text) {
-                if term.chars().filter(|c| c.is_alphabetic()).count() < 3 {
+                let part = to <= compound_end;
+                compound_end = compound_end.max(to);
+                if part || term.chars().filter(|c| c.is_alphabetic()).count() < 3 {
                     continue;
                 }
                 *tf.entry(term.clone()).or_default() += 1;
@@ -59,8 +69,17 @@ impl LexicalReader {
                         .entry(word.to_lowercase())
                         .or_default() += 1;
                 }
-                if seen.insert(term.clone()) {
-                    *own.entry(term).or_default() += 1;
+            }
+        }
+        // How many of the excluded passages hold each candidate term: those are not "others".
+        let mut own: HashMap<&str, u64> = HashMap::new();
+        for text in excluded {
+            let mut seen = HashSet::new();
+            for (term, _, _) in analyze(text) {
+                if let Some((key, _)) = tf.get_key_value(term.as_str()) {
+                    if seen.insert(key.as_str()) {
+                        *own.entry(key.as_str()).or_default() += 1;
+                    }
                 }
             }
         }
@@ -70,29 +89,36 @@ impl LexicalReader {
             2
         };
         let searcher = self.reader.searcher();
-        let n = searcher.num_docs() as f32;
+        let n = (searcher.num_docs() as f32 - excluded.len() as f32).max(1.0);
         let mut scored = Vec::new();
-        for (term, count) in tf {
+        for (term, &count) in &tf {
             if count < min_tf {
                 continue;
             }
-            let df = searcher.doc_freq(&Term::from_field_text(self.text, &term))?;
-            // The source's own passages are in the index too: only the others share the term.
-            let others = df.saturating_sub(own[&term]) as f32;
+            let df = searcher.doc_freq(&Term::from_field_text(self.text, term))?;
+            // The excluded papers' passages are in the index too: only the others share it.
+            let others = df.saturating_sub(own.get(term.as_str()).copied().unwrap_or(0)) as f32;
             if others == 0.0 {
                 continue;
             }
             let idf = (1.0 + (n - others + 0.5) / (others + 0.5)).ln();
             // The spelling used most (the shortest among equals: "cyst" over "cysts").
             let word = words
-                .get(&term)
+                .get(term)
                 .and_then(|w| {
-                    w.iter()
-                        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.len().cmp(&a.0.len())))
+                    w.iter().max_by(|a, b| {
+                        a.1.cmp(b.1)
+                            .then_with(|| b.0.len().cmp(&a.0.len()))
+                            .then_with(|| b.0.cmp(a.0))
+                    })
                 })
                 .map_or_else(|| term.clone(), |(w, _)| w.clone());
             let weight = (1.0 + (count as f32).ln()) * idf;
-            scored.push(SharedTerm { term, word, weight });
+            scored.push(SharedTerm {
+                term: term.clone(),
+                word,
+                weight,
+            });
         }
         // Ties break on the term, so that the same paper always asks the same query.
         scored.sort_by(|a, b| {
@@ -191,7 +217,7 @@ mod tests {
             "Cystic echinococcosis cysts treated with albendazole in patients, ZX9 code.",
             "Albendazole before surgery for echinococcosis; the patients did well.",
         ];
-        let terms = reader.shared_rare_terms(&source, 25).unwrap();
+        let terms = reader.shared_rare_terms(&source, &source, 25).unwrap();
         let names: Vec<&str> = terms.iter().map(|t| t.term.as_str()).collect();
         // Shared and rare first; "surgery" and "zx9" are the source's own, "did" a stop word.
         assert!(names[..2].contains(&"albendazol"), "{names:?}");
@@ -219,10 +245,38 @@ mod tests {
         let (_dir, index) = index();
         let reader = index.reader();
         assert!(reader.search_terms(&[], 10, &[]).unwrap().is_empty());
-        assert!(reader.shared_rare_terms(&[], 25).unwrap().is_empty());
+        assert!(reader.shared_rare_terms(&[], &[], 25).unwrap().is_empty());
+        let blank = ["", "12 3.4 %"];
         assert!(reader
-            .shared_rare_terms(&["", "12 3.4 %"], 25)
+            .shared_rare_terms(&blank, &blank, 25)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn words_the_excluded_papers_hold_are_not_shared_and_compounds_count_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = LexicalIndex::open(dir.path()).unwrap();
+        let passages = [
+            (1, 1, "Brunetti treated COVID-19 cysts with albendazole."),
+            // The source's reference list: Brunetti again, excluded with the source.
+            (2, 1, "Brunetti E. Echinococcosis. Lancet 2019."),
+            (3, 2, "Albendazole for COVID-19 cysts."),
+        ];
+        for (chunk, doc, text) in passages {
+            index.add(chunk, doc, text, None).unwrap();
+        }
+        index.commit().unwrap();
+        let reader = index.reader();
+        let source = [passages[0].2];
+        let excluded = [passages[0].2, passages[1].2];
+        let terms = reader.shared_rare_terms(&source, &excluded, 25).unwrap();
+        let words: Vec<&str> = terms.iter().map(|t| t.word.as_str()).collect();
+        assert!(!words.contains(&"brunetti"), "{words:?}");
+        assert!(
+            words.contains(&"covid-19") && !words.contains(&"covid"),
+            "{words:?}"
+        );
+        assert!(words.contains(&"albendazole"), "{words:?}");
     }
 }

@@ -35,6 +35,7 @@ mod semantic;
 mod similar;
 mod status;
 mod store;
+mod works;
 mod zotero;
 
 use crate::catalog::{ModelRecord, ModelSlot};

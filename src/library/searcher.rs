@@ -69,7 +69,7 @@ impl Searcher {
         &self.dir
     }
 
-    fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
+    pub(super) fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -232,6 +232,9 @@ pub(super) fn run_search(
     // One result per Zotero item: an item's second PDF (a supplement, an appendix) is the same
     // paper, shown once, where its best file ranks.
     let documents = one_per_item(catalog, documents)?;
+    // One result per article: a second download, a preprint beside its published version.
+    let mut works = super::works::one_per_work(catalog, documents, limit);
+    let documents = std::mem::take(&mut works.documents);
     // The papers the keyword side found: the others came by meaning alone.
     let by_words: HashSet<DocumentId> = lexical
         .iter()
@@ -249,8 +252,6 @@ pub(super) fn run_search(
         (true, Mode::Lexical) => Some(0.0),
         (true, _) => Some(opts.window_weight),
     };
-    // The records the results read, kept for the facets (which count these papers too).
-    let read: std::cell::RefCell<HashMap<DocumentId, crate::metadata::Record>> = Default::default();
     let mut results = group(
         &weights,
         window_weight,
@@ -259,15 +260,11 @@ pub(super) fn run_search(
         &rows,
         limit,
         |doc| {
-            let paper = paper_meta(
+            works.paper(
                 catalog,
                 doc,
                 mode == Mode::Hybrid && !by_words.contains(&doc),
-            )?;
-            if opts.facets {
-                read.borrow_mut().insert(doc, paper.record.clone());
-            }
-            Some(paper)
+            )
         },
     );
     // A link to another paper is extra: failing to find one never fails the search.
@@ -289,14 +286,10 @@ pub(super) fn run_search(
     // The facets count the best papers of the ranking (more than the results shown), by
     // their records as shown.
     let facets = if opts.facets {
-        let mut read = read.into_inner();
         let records = documents
             .iter()
             .take(crate::search::FACET_POOL.max(limit))
-            .map(|(doc, _)| match read.remove(doc) {
-                Some(record) => Ok(Some(record)),
-                None => super::records::record_in(catalog, *doc),
-            })
+            .map(|(doc, _)| works.record(catalog, *doc))
             .collect::<Result<Vec<_>>>()?;
         Some(Facets::count(
             &records.into_iter().flatten().collect::<Vec<_>>(),
@@ -314,18 +307,22 @@ pub(super) fn run_search(
     })
 }
 
-/// What a result shows of a paper: its first path, its record as shown, its place in Zotero;
-/// `None` for a paper removed since the search began.
+/// What a result shows of a paper: its first path, its record as shown (`record` where it
+/// was read already), its place in Zotero; `None` for a paper removed since the search began.
+/// No versions: [`super::works::Works::paper`] adds them.
 pub(super) fn paper_meta(
     catalog: &Catalog,
     doc: DocumentId,
     meaning_only: bool,
+    record: Option<crate::metadata::Record>,
 ) -> Option<crate::search::PaperMeta> {
     let path = catalog.first_path(doc).ok().flatten()?;
-    let record = super::records::record_in(catalog, doc)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let record = record.unwrap_or_else(|| {
+        super::records::record_in(catalog, doc)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    });
     let zotero = catalog
         .zotero_items_of(doc)
         .ok()
@@ -337,6 +334,7 @@ pub(super) fn paper_meta(
         year: record.year,
         record,
         meaning_only,
+        versions: Vec::new(),
     })
 }
 
@@ -429,7 +427,7 @@ pub(super) fn link_trials(catalog: &Catalog, results: &mut [crate::SearchResult]
 }
 
 /// Keeps the best-ranked document of each Zotero item (documents outside Zotero all stay).
-fn one_per_item(
+pub(super) fn one_per_item(
     catalog: &Catalog,
     documents: Vec<(DocumentId, f32)>,
 ) -> Result<Vec<(DocumentId, f32)>> {

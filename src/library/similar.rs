@@ -1,12 +1,14 @@
 //! "More like this": the papers nearest a paper, or one of its pages, by meaning (the mean of
 //! its passages' vectors, searched as a query would be) and by the rare words they share
-//! (`index/rare_terms.rs`), fused as a search fuses its two sides. The paper itself, its other
-//! files and its duplicates (the same article downloaded twice, a preprint and its published
-//! version) are never among the answers: they are listed apart.
+//! (`index/rare_terms.rs`), fused as a search fuses its two sides. The paper itself (with all
+//! its files and a Zotero item's other attachments) is never among the answers, nor are its
+//! duplicates (the same article downloaded twice, a preprint and its published version), which
+//! are listed apart.
 
 use std::collections::HashSet;
 
-use super::searcher::{link_trials, paper_meta};
+use super::searcher::link_trials;
+use super::works::one_per_work;
 use super::*;
 use crate::catalog::ChunkRow;
 use crate::index::rare_terms::MAX_SHARED_TERMS;
@@ -58,8 +60,8 @@ pub struct SimilarResponse {
     pub terms: Vec<String>,
     /// The papers, best first, as search results (page, snippet, record, design, trials).
     pub results: Vec<crate::SearchResult>,
-    /// Files of the same article left out of the results (the same DOI, or the same title and
-    /// first author, or the same text).
+    /// Other copies of the source left out of the results, each by its first file: the same
+    /// DOI, or the same title and first author, or the same text.
     #[serde(serialize_with = "crate::paths::lossy_all")]
     pub duplicates: Vec<PathBuf>,
     /// Something the person should know about these results, else absent.
@@ -74,6 +76,10 @@ const CANDIDATES: usize = 200;
 /// papers are one text (a download with a cover page added, a copy renamed and edited).
 const SAME_TEXT_SHARE: f64 = 0.8;
 
+/// Passages two papers must share word for word, at least, to be one text: one shared page
+/// (a licence, a journal's boilerplate) never makes two short papers one.
+const SAME_TEXT_MIN: usize = 2;
+
 impl Library {
     /// The papers most like the paper at `path` (or its page `opts.page`).
     pub fn similar(&self, path: &Path, opts: &SimilarOptions) -> Result<SimilarResponse> {
@@ -81,6 +87,7 @@ impl Library {
             &self.catalog,
             &self.lexical.reader(),
             self.semantic.as_ref(),
+            self.repair_pending.as_deref(),
             path,
             opts,
         )
@@ -90,8 +97,14 @@ impl Library {
 impl Searcher {
     /// [`Library::similar`], from any thread.
     pub fn similar(&self, path: &Path, opts: &SimilarOptions) -> Result<SimilarResponse> {
-        let catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-        run_similar(&catalog, &self.lexical, self.semantic.as_ref(), path, opts)
+        run_similar(
+            &self.catalog(),
+            &self.lexical,
+            self.semantic.as_ref(),
+            self.repair_pending.as_deref(),
+            path,
+            opts,
+        )
     }
 }
 
@@ -99,22 +112,23 @@ fn run_similar(
     catalog: &Catalog,
     lexical: &LexicalReader,
     semantic: Option<&Semantic>,
+    repair_pending: Option<&str>,
     path: &Path,
     opts: &SimilarOptions,
 ) -> Result<SimilarResponse> {
     lexical.reload()?;
-    let doc = catalog
-        .file(path)?
-        .filter(|f| f.status == Status::Indexed)
-        .ok_or_else(|| Error::NotInLibrary(path.to_path_buf()))?
-        .document;
-    let source_rows = source_passages(catalog, doc, path, opts.page)?;
-    let mut mode = match (opts.mode, semantic) {
+    let (doc, record) = super::records::record_at(catalog, path)?;
+    let rows = catalog.chunks(&catalog.chunk_ids_of(doc)?)?;
+    let source_rows = source_passages(&rows, path, opts.page)?;
+    let mode = match (opts.mode, semantic) {
         (Mode::Semantic, None) => return Err(Error::NeedsModel),
         (Mode::Hybrid, None) => Mode::Lexical,
         (mode, _) => mode,
     };
-    let mut notice = notice(opts.mode == Mode::Hybrid && semantic.is_none(), None);
+    let notice = notice(
+        opts.mode == Mode::Hybrid && semantic.is_none(),
+        repair_pending,
+    );
     // The paper's other files are one document already; a Zotero item's other attachments
     // (a supplement) are the same paper too.
     let items = catalog.zotero_item_of_documents()?;
@@ -122,39 +136,116 @@ fn run_similar(
     if let Some(item) = items.get(&doc) {
         excluded.extend(items.iter().filter(|(_, i)| *i == item).map(|(d, _)| *d));
     }
-    excluded.sort_unstable();
-    excluded.dedup();
-
-    let texts: Vec<&str> = source_rows.iter().map(|r| r.text.as_str()).collect();
-    let terms = lexical.shared_rare_terms(&texts, MAX_SHARED_TERMS)?;
-    let by_words = match mode {
-        Mode::Semantic => Vec::new(),
-        _ => lexical.search_terms(&terms, CANDIDATES, &excluded)?,
+    let source = Source {
+        record,
+        rows: source_rows,
+        text: rows
+            .iter()
+            .filter(|r| r.source.is_none())
+            .map(|r| normalised(&r.text))
+            .collect(),
     };
+    let mut answer = rank(catalog, lexical, semantic, mode, &source, &excluded, opts)?;
+    // A duplicate of the source shares every one of its words and the nearest passages: found
+    // among the answers, it is left out of a second ranking, so that neither side is spent on
+    // it.
+    if !answer.duplicates.is_empty() {
+        excluded.extend(answer.duplicates.iter().map(|d| d.0));
+        let found = std::mem::take(&mut answer.duplicates);
+        answer = rank(catalog, lexical, semantic, mode, &source, &excluded, opts)?;
+        answer.duplicates.splice(0..0, found);
+    }
+    let (mode, own_notice) = answer.mode;
+    Ok(SimilarResponse {
+        source: SimilarSource {
+            path: catalog
+                .first_path(doc)?
+                .unwrap_or_else(|| path.to_path_buf()),
+            title: source.record.title.clone(),
+            page: opts.page,
+        },
+        mode,
+        terms: answer.terms,
+        results: answer.results,
+        duplicates: answer.duplicates.into_iter().map(|d| d.1).collect(),
+        notice: own_notice.or(notice),
+    })
+}
+
+/// What the papers are compared with.
+struct Source {
+    record: crate::metadata::Record,
+    /// The passages that speak for it ([`source_passages`]).
+    rows: Vec<ChunkRow>,
+    /// Every passage of the paper's own text, normalised: what a copy holds too.
+    text: HashSet<String>,
+}
+
+/// One ranking's answer.
+struct Ranked {
+    /// The mode that ranked, and why it is not the one asked for, where it is not.
+    mode: (Mode, Option<String>),
+    terms: Vec<String>,
+    results: Vec<crate::SearchResult>,
+    /// The source's duplicates met among the answers, with their first paths.
+    duplicates: Vec<(DocumentId, PathBuf)>,
+}
+
+/// Ranks the papers outside `excluded` by their likeness to the source.
+fn rank(
+    catalog: &Catalog,
+    lexical: &LexicalReader,
+    semantic: Option<&Semantic>,
+    mut mode: Mode,
+    source: &Source,
+    excluded: &[DocumentId],
+    opts: &SimilarOptions,
+) -> Result<Ranked> {
+    let skip = catalog.passages_of_documents(excluded)?;
+    // Words count as shared only where a passage outside every excluded paper holds them
+    // (the source's reference list and other pages, a sibling, a copy all hold its words).
+    let mut skip_ids: Vec<ChunkId> = skip.iter().copied().collect();
+    skip_ids.sort_unstable();
+    let skip_rows = catalog.chunks(&skip_ids)?;
+    let texts: Vec<&str> = source.rows.iter().map(|r| r.text.as_str()).collect();
+    let own: Vec<&str> = skip_rows.iter().map(|r| r.text.as_str()).collect();
+    let terms = lexical.shared_rare_terms(&texts, &own, MAX_SHARED_TERMS)?;
+    let mut why = None;
     let mut by_meaning = Vec::new();
     if let (Some(s), Mode::Hybrid | Mode::Semantic) = (semantic, mode) {
-        let ids: Vec<ChunkId> = source_rows.iter().map(|r| r.id).collect();
+        let ids: Vec<ChunkId> = source.rows.iter().map(|r| r.id).collect();
         match centroid(catalog.vectors_of(&ids, s.info().dim)?) {
             Some(vector) => {
-                let skip = catalog.passages_of_documents(&excluded)?;
                 by_meaning = s
                     .read()
                     .search(&vector, CANDIDATES + skip.len())?
                     .into_iter()
                     .filter(|(id, _)| !skip.contains(id))
+                    .take(CANDIDATES)
                     .collect();
             }
             None => {
                 mode = Mode::Lexical;
-                notice = Some(format!(
-                    "The passages of {} are not embedded yet: these papers share its words; \
-                     papers alike in meaning follow once its vectors are made.",
-                    path.display()
-                ));
+                let all_references = source
+                    .rows
+                    .iter()
+                    .all(|r| crate::chunk::is_reference_list(r.page, &r.text));
+                why = Some(if all_references {
+                    "This is a reference list, which MedShelf does not compare by meaning: \
+                     these papers share its words."
+                        .to_string()
+                } else {
+                    "Its passages are not embedded yet: these papers share its words; papers \
+                     alike in meaning follow once its vectors are made."
+                        .to_string()
+                });
             }
         }
     }
-
+    let by_words = match mode {
+        Mode::Semantic => Vec::new(),
+        _ => lexical.search_terms(&terms, CANDIDATES, excluded)?,
+    };
     let mut ids: Vec<ChunkId> = by_words.iter().chain(&by_meaning).map(|r| r.0).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -171,27 +262,25 @@ fn run_similar(
             fusion,
         ),
     };
-    // Duplicates are told apart only among the papers that would be shown: the source's
-    // record and text are compared with each of those.
-    let source = paper_meta(catalog, doc, false).ok_or_else(|| Error::NotInLibrary(path.into()))?;
-    let source_text: HashSet<String> = catalog
-        .chunks(&Vec::from_iter(catalog.passages_of_documents(&[doc])?))?
-        .iter()
-        .map(|r| normalised(&r.text))
-        .collect();
+    // One answer per Zotero item and per article, as in a search; a few articles more than
+    // shown, since the source's duplicates are taken out of them.
+    let documents = super::searcher::one_per_item(catalog, documents)?;
+    let works = one_per_work(catalog, documents, opts.limit.saturating_add(8));
     let mut shown = Vec::new();
     let mut duplicates = Vec::new();
-    for &(other, score) in &documents {
+    for &(other, score) in &works.documents {
         if shown.len() == opts.limit {
             break;
         }
-        let Some(paper) = paper_meta(catalog, other, false) else {
+        let Some(record) = works.record(catalog, other)? else {
             continue;
         };
-        if crate::metadata::same_work(&source.record, &paper.record)
-            || same_text(catalog, &source_text, other)?
+        if crate::metadata::same_work(&source.record, &record)
+            || same_text(catalog, &source.text, other)?
         {
-            duplicates.push(paper.path);
+            if let Some(path) = catalog.first_path(other)? {
+                duplicates.push((other, path));
+            }
         } else {
             shown.push((other, score));
         }
@@ -217,34 +306,27 @@ fn run_similar(
         &ranked,
         &rows,
         opts.limit,
-        |d| paper_meta(catalog, d, mode == Mode::Hybrid && !worded.contains(&d)),
+        |d| works.paper(catalog, d, mode == Mode::Hybrid && !worded.contains(&d)),
     );
     let _ = link_trials(catalog, &mut results);
-    Ok(SimilarResponse {
-        source: SimilarSource {
-            path: source.path,
-            title: source.title,
-            page: opts.page,
-        },
-        mode,
+    Ok(Ranked {
+        mode: (mode, why),
         terms: terms.into_iter().map(|t| t.word).collect(),
         results,
         duplicates,
-        notice,
     })
 }
 
-/// The source's passages: the paper's (or the page's) without its reference lists, which
-/// share authors and journals with every other reference list rather than a subject. A page
-/// of references alone is taken as it is.
-fn source_passages(
-    catalog: &Catalog,
-    doc: DocumentId,
-    path: &Path,
-    page: Option<u32>,
-) -> Result<Vec<ChunkRow>> {
-    let ids: Vec<ChunkId> = catalog.passages_of_documents(&[doc])?.into_iter().collect();
-    let mut rows = catalog.chunks(&ids)?;
+/// The source's passages among the paper's `rows`: the paper's (or the page's) own text,
+/// without its reference lists, which share authors and journals with every other reference
+/// list rather than a subject, and without the user's notes. A page of references alone is
+/// taken as it is.
+fn source_passages(rows: &[ChunkRow], path: &Path, page: Option<u32>) -> Result<Vec<ChunkRow>> {
+    let mut rows: Vec<ChunkRow> = rows
+        .iter()
+        .filter(|r| r.source.is_none())
+        .cloned()
+        .collect();
     rows.sort_by_key(|r| (r.page, r.start));
     if let Some(page) = page {
         let last = rows.iter().map(|r| r.page).max().unwrap_or(0);
@@ -287,24 +369,18 @@ fn normalised(text: &str) -> String {
         .to_lowercase()
 }
 
-/// Whether `other` is the source's text: most passages of the shorter of the two are word for
-/// word in the longer.
+/// Whether `other` is the source's text: most passages of the shorter of the two (and two at
+/// least) are word for word in the longer. The user's notes are not the article's text.
 fn same_text(catalog: &Catalog, source: &HashSet<String>, other: DocumentId) -> Result<bool> {
-    let ids: Vec<ChunkId> = catalog
-        .passages_of_documents(&[other])?
-        .into_iter()
-        .collect();
     let theirs: HashSet<String> = catalog
-        .chunks(&ids)?
+        .chunks(&catalog.chunk_ids_of(other)?)?
         .iter()
+        .filter(|r| r.source.is_none())
         .map(|r| normalised(&r.text))
         .collect();
     let shorter = source.len().min(theirs.len());
-    if shorter == 0 {
-        return Ok(false);
-    }
     let shared = theirs.intersection(source).count();
-    Ok(shared as f64 >= SAME_TEXT_SHARE * shorter as f64)
+    Ok(shared >= SAME_TEXT_MIN && shared as f64 >= SAME_TEXT_SHARE * shorter as f64)
 }
 
 #[cfg(test)]

@@ -408,24 +408,29 @@ pub(crate) fn titles_agree(a: &str, b: &str) -> bool {
         && ((a.contains(&b) && a.len() <= b.len() * 3 / 2) || b.contains(&a))
 }
 
+/// The keys two records of one article share: its DOI (lower-cased), and its title of four
+/// words or more (normalised: case, punctuation, hyphenation) with its first author's surname.
+/// Either key equal makes two records one article ([`same_work`]).
+pub fn work_keys(record: &Record) -> [Option<String>; 2] {
+    let doi = record.doi.as_ref().map(|d| d.trim().to_lowercase());
+    let title = record.title.as_deref().map(eval::normalize);
+    let first = record.authors.first().map(|a| eval::normalize(&a.family));
+    let title = match (title, first) {
+        (Some(t), Some(f)) if t.split(' ').count() >= 4 && !f.is_empty() => {
+            Some(format!("{t}|{f}"))
+        }
+        _ => None,
+    };
+    [doi.filter(|d| !d.is_empty()), title]
+}
+
 /// Whether two records are one article (two downloads, a preprint and its published
 /// version): the same DOI, or the same title of four words or more with the same first author.
 /// Never by a title alone ("Editorial", "Introduction" head many papers), and a title that
 /// merely contains the other is not the same.
 pub fn same_work(a: &Record, b: &Record) -> bool {
-    if let (Some(x), Some(y)) = (&a.doi, &b.doi) {
-        if x.eq_ignore_ascii_case(y) {
-            return true;
-        }
-    }
-    let (Some(x), Some(y)) = (&a.title, &b.title) else {
-        return false;
-    };
-    let (x, y) = (eval::normalize(x), eval::normalize(y));
-    let first = |r: &Record| r.authors.first().map(|au| eval::normalize(&au.family));
-    x == y
-        && x.split(' ').count() >= 4
-        && first(a).is_some_and(|f| !f.is_empty() && Some(f) == first(b))
+    let (a, b) = (work_keys(a), work_keys(b));
+    a.iter().zip(&b).any(|(x, y)| x.is_some() && x == y)
 }
 
 /// Whether two surnames are one, case and accents aside.

@@ -204,11 +204,32 @@ pub struct SearchResult {
     /// Where the paper sits in Zotero, for a paper imported from there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zotero: Option<crate::zotero::Membership>,
+    /// Other files of the same article (a preprint and its published version, a second
+    /// download: the same DOI, or the same title and first author), shown as this one result;
+    /// absent where there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<Version>,
     /// The trials the paper is registered under that other papers of the library report too
     /// (a protocol, the results, secondary analyses), each with those papers; absent where
     /// there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trials: Vec<TrialGroup>,
+}
+
+/// Another file of a result's article.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Version {
+    /// Its file (the first of its paths).
+    #[serde(serialize_with = "crate::paths::lossy")]
+    pub path: PathBuf,
+    /// Its title, where known.
+    pub title: Option<String>,
+    /// Its year, where known.
+    pub year: Option<u16>,
+    /// Its venue (a journal, a preprint server), where known.
+    pub venue: Option<String>,
+    /// Its DOI, where known.
+    pub doi: Option<String>,
 }
 
 /// A trial registration shared by papers of the library.
@@ -267,6 +288,8 @@ pub struct PaperMeta {
     pub meaning_only: bool,
     /// See [`SearchResult::zotero`].
     pub zotero: Option<crate::zotero::Membership>,
+    /// See [`SearchResult::versions`].
+    pub versions: Vec<Version>,
 }
 
 /// Fuses two ranked lists (best first) into one, best first.
@@ -356,6 +379,7 @@ pub fn group(
             mut record,
             meaning_only,
             zotero,
+            versions,
         }) = paper(doc)
         else {
             continue;
@@ -394,6 +418,7 @@ pub fn group(
             meta: record,
             source: best.row.source.clone(),
             zotero,
+            versions,
             trials: Vec::new(),
         });
     }

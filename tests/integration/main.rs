@@ -8,6 +8,7 @@ mod citations;
 mod cli;
 mod clinical;
 mod compat;
+mod duplicates;
 mod eval;
 mod extract;
 mod faults;

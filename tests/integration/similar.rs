@@ -33,7 +33,9 @@ fn library(dir: &Path, shared: &Path, model: &Path) -> (PathBuf, PathBuf) {
     }
     let mut copy = std::fs::read(papers.join(SOURCE)).unwrap();
     copy.push(b'\n');
-    std::fs::write(papers.join("SARA-download-2.pdf"), copy).unwrap();
+    std::fs::write(papers.join("SARA-download-2.pdf"), &copy).unwrap();
+    copy.push(b'\n');
+    std::fs::write(papers.join("SARA-renamed.pdf"), &copy).unwrap();
     let lib = dir.join("lib");
     assert_ran(
         &cli(&lib, Some(model))
@@ -42,7 +44,20 @@ fn library(dir: &Path, shared: &Path, model: &Path) -> (PathBuf, PathBuf) {
             .output()
             .unwrap(),
     );
+    // A copy whose record the user changed (another title, no DOI): the same text only.
+    assert_ran(
+        &cli(&lib, Some(model))
+            .arg("meta")
+            .arg(papers.join("SARA-renamed.pdf"))
+            .args(["--set", "title=My notes on ablation", "--set", "doi="])
+            .output()
+            .unwrap(),
+    );
     (lib, papers)
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
 }
 
 fn file_name(v: &serde_json::Value) -> String {
@@ -82,13 +97,19 @@ fn papers_like_a_trial_are_on_its_subject_and_never_itself() {
     assert_eq!(first, ALIKE, "{results:?}");
     assert_eq!(results.len(), 4, "{results:?}");
     assert!(!results.iter().any(|r| r == SOURCE || r.starts_with("SARA")));
-    let duplicates: Vec<String> = answer["duplicates"]
+    // Both copies left out and named: one by its record, one by its text alone.
+    let mut duplicates: Vec<String> = answer["duplicates"]
         .as_array()
         .unwrap()
         .iter()
         .map(file_name)
         .collect();
-    assert_eq!(duplicates, ["SARA-download-2.pdf"], "{answer}");
+    duplicates.sort_unstable();
+    assert_eq!(
+        duplicates,
+        ["SARA-download-2.pdf", "SARA-renamed.pdf"],
+        "{answer}"
+    );
     // The words shared, as the source writes them (not stems), and marked in the snippets.
     let library = Library::open(&lib, None).unwrap();
     let text: String = (1..)
@@ -111,6 +132,34 @@ fn papers_like_a_trial_are_on_its_subject_and_never_itself() {
         "{answer}"
     );
 
+    // In a search, the two files are one result: the article, with its other file.
+    let found = cli_json(
+        &lib,
+        Some(&model),
+        &[
+            "search",
+            "catheter ablation persistent atrial fibrillation",
+            "--json",
+        ],
+    );
+    let found = found["results"].as_array().unwrap();
+    let sara: Vec<&serde_json::Value> = found
+        .iter()
+        .filter(|r| {
+            let name = file_name(&r["path"]);
+            name == SOURCE || name == "SARA-download-2.pdf"
+        })
+        .collect();
+    assert_eq!(sara.len(), 1, "one result for both files: {found:?}");
+    let versions: Vec<String> = sara[0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| file_name(&v["path"]))
+        .collect();
+    assert_eq!(versions.len(), 1, "{:?}", sara[0]);
+    assert!(versions[0] == SOURCE || versions[0] == "SARA-download-2.pdf");
+
     // A page of it: the papers like what that page says, the paper still left out.
     let open = || Library::open(&lib, Some(&model)).unwrap();
     let by_page = open()
@@ -127,7 +176,7 @@ fn papers_like_a_trial_are_on_its_subject_and_never_itself() {
     assert!(by_page
         .results
         .iter()
-        .all(|r| r.path != source && !r.path.ends_with("SARA-download-2.pdf")));
+        .all(|r| r.path != source && !file_name_of(&r.path).starts_with("SARA")));
     // Each side alone still answers; without the model, shared words alone, and it says so.
     for mode in [Mode::Lexical, Mode::Semantic] {
         let opts = SimilarOptions {

@@ -64,6 +64,15 @@ export interface Design {
   source: "rules" | "classifier" | "user";
 }
 
+/** Another file of a result's article (the engine's `search::Version`). */
+export interface Version {
+  path: string;
+  title: string | null;
+  year: number | null;
+  venue: string | null;
+  doi: string | null;
+}
+
 /** Other papers of the library registered under one of a result's trials. */
 export interface TrialGroup {
   id: string;
@@ -104,6 +113,8 @@ export interface SearchResult {
   design?: Design | null;
   /** Trials it shares with other papers of the library. */
   trials?: TrialGroup[];
+  /** Other files of the same article, shown as this one result. */
+  versions?: Version[];
 }
 
 /** Where a paper sits in Zotero (the engine's `zotero::Membership`). */

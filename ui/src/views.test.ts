@@ -49,6 +49,16 @@ describe("renderResults", () => {
     expect(html).not.toContain("<b>");
     expect(html).not.toContain("Also on");
   });
+  it("names the other files of the same article, escaped", () => {
+    const html = renderResults(
+      [result({ versions: [{ path: "/dl/<preprint>.pdf", title: "IL-6 in sepsis", year: 2020, venue: "medRxiv", doi: null }] })],
+      0,
+    );
+    expect(html).toContain("Also as");
+    expect(html).toContain("&lt;preprint&gt;.pdf (medRxiv, 2020)");
+    expect(renderResults([result()], 0)).not.toContain("Also as");
+    expect(renderResults([result({ versions: [{ path: "/a.pdf", title: null, year: null, venue: null, doi: null }] })], 0)).toContain("a.pdf</span>");
+  });
   it("marks a hit on the user's own words from Zotero", () => {
     expect(renderResults([result({ source: "annotation" })], 0)).toContain("your annotation");
     expect(renderResults([result({ source: "note" })], 0)).toContain("your note");

@@ -1,6 +1,6 @@
 // Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort } from "./api";
+import type { Document, Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort, Version } from "./api";
 import { DESIGN_NAMES, designBadge, designName, trialLine } from "./design";
 import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
 import { type FileEntry, stateLabel } from "./ingest";
@@ -155,10 +155,21 @@ export function renderResults(results: SearchResult[], selected: number): string
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span>${designBadge(r.design)}</div>
   <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${ownWords(r.source)}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
-  ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}${trialLine(r.trials)}
+  ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}${versionLine(r.versions)}${trialLine(r.trials)}
 </li>`;
     })
     .join("\n");
+}
+
+/** "Also as FILE (venue, year)": the other files of the result's article. */
+function versionLine(versions: Version[] | undefined): string {
+  if (!versions || versions.length === 0) return "";
+  const shown = versions.map((v) => {
+    const about = [v.venue, v.year].filter((x) => x !== null && x !== undefined && x !== "").join(", ");
+    const name = escapeHtml(basename(v.path));
+    return `<span class="version" title="${escapeHtml(v.path)}">${name}${about ? ` (${escapeHtml(String(about))})` : ""}</span>`;
+  });
+  return `<div class="versions">Also as ${shown.join(", ")}</div>`;
 }
 
 /** Marks a passage that is the user's own words (a Zotero note or annotation). */

@@ -86,11 +86,13 @@ document.addEventListener("keydown", (e) => {
     }
     return;
   }
+  // A letter alone, not a shortcut of the system's (Ctrl+M, Cmd+M).
+  const plain = !ctrl && !e.altKey;
   if (state.view === "viewer" && document.activeElement?.tagName !== "INPUT") {
     if (e.key === "ArrowRight" || e.key === "PageDown") void turnPage(1);
     else if (e.key === "ArrowLeft" || e.key === "PageUp") void turnPage(-1);
-    else if (e.key === "o") void openExternal();
-    else if (e.key === "m") {
+    else if (plain && e.key.toLowerCase() === "o") void openExternal();
+    else if (plain && e.key.toLowerCase() === "m") {
       // The results view takes the focus to the question box at once: the letter must not
       // land in it.
       e.preventDefault();

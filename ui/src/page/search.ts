@@ -132,22 +132,30 @@ export function exportResults() {
 }
 
 /** Shows the papers like the paper at `path` (or like its page `page`) in the result list,
- * in the mode chosen; the question stays in its box, and Esc goes back to its results. */
+ * in the mode chosen; the question stays in its box, and Esc goes back to its results. The
+ * view changes only once the answer is there: a failure is said where the person is. */
 export async function showSimilar(path: string, page?: number) {
   const seq = ++state.searchSeq;
+  // Set before the answer comes, so that a refresh of the question meanwhile does not ask
+  // over it (runSearch leaves papers like a paper alone).
+  state.similar = { path, page };
   const info = $("search-info");
-  if (state.view !== "search") showView("search");
-  info.textContent = "Finding similar papers…";
+  if (state.view === "search") info.textContent = "Finding similar papers…";
   let answer;
   try {
     answer = await api.similar(path, state.mode, page);
   } catch (e) {
     if (seq !== state.searchSeq) return;
-    info.textContent = `More like this failed: ${describe(e)}`;
+    state.similar = undefined;
+    const message = `More like this failed: ${describe(e)}`;
+    if (state.view === "viewer") {
+      $("viewer-error").textContent = message;
+      $("viewer-error").hidden = false;
+    } else info.textContent = message;
     return;
   }
   if (seq !== state.searchSeq) return;
-  state.similar = { path, page };
+  if (state.view !== "search") showView("search");
   const title = answer.source.title ?? path;
   state.answer = { query: `like ${title}`, mode: answer.mode, results: answer.results, notice: answer.notice, took_ms: answer.took_ms, expanded: [] };
   state.selected = answer.results.length ? 0 : -1;
@@ -157,7 +165,7 @@ export async function showSimilar(path: string, page?: number) {
   $("results-tools").hidden = answer.results.length === 0;
   info.innerHTML = renderSimilarInfo(answer);
   info.classList.remove("weak");
-  $("empty").innerHTML = answer.results.length ? "" : `<p>No other paper of the library is like it.</p>`;
+  showEmpty();
   (resultsEl.closest("main") as HTMLElement).scrollTop = 0;
   search.focus();
 }
@@ -189,7 +197,9 @@ export function setMode(mode: Mode) {
     b.setAttribute("aria-checked", String(b.dataset.mode === mode));
   }
   state.lastKeyAt = performance.now();
-  void runSearch();
+  // Papers like a paper are asked again in the new mode; a question is searched again.
+  if (state.similar) void showSimilar(state.similar.path, state.similar.page);
+  else void runSearch();
   if (state.view === "search") search.focus();
 }
 
@@ -342,6 +352,11 @@ export function select(index: number) {
 
 /** The message where there are no results to show. */
 export function showEmpty() {
+  if (state.similar) {
+    const none = state.answer && state.answer.results.length === 0;
+    $("empty").innerHTML = none ? `<p>No other paper of the library is like it.</p>` : "";
+    return;
+  }
   const answer = state.answer;
   $("empty").innerHTML = renderEmpty({
     unanswered: answer && answer.results.length === 0 ? answer.query : undefined,
