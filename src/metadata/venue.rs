@@ -1,6 +1,9 @@
-//! The venue: a preprint server's stamp, or the journal's name in the running heads'
-//! citation line ("Postgrad Med J 2010;86:272", "BMC Health Services Research 2014, 14:1",
-//! "Nucleic Acids Research, 2024, Vol. 52", "Data in Brief 22 (2019) 451–457").
+//! The venue: a preprint server's stamp, the journal's name in the running heads' citation
+//! line ("Postgrad Med J 2010;86:272", "BMC Health Services Research 2014, 14:1", "Nucleic
+//! Acids Research, 2024, Vol. 52", "Data in Brief 22 (2019) 451–457"), or what the first page
+//! prints of its own publication: a proceedings footer ("Proceedings of NAACL-HLT 2018, pages
+//! 84–91"), a journal's citation line at its head ("Clinical Science (2014) 126, 305–313"), a
+//! journal's masthead alone on a line ("Journal of Statistical Software").
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -27,12 +30,16 @@ pub(crate) fn venue(first_page: &str, running_heads: &[String]) -> Option<String
     let heads = running_heads.join("\n");
     // A server's stamp: "bioRxiv preprint doi: ...", "arXiv:0908.0054v1 [hep-ph]".
     for server in SERVERS {
+        // arXiv is stamped by its id with the category in brackets: "arXiv:" alone on a first
+        // page is as often a citation.
         let stamped = heads.contains(server)
-            || first_page
-                .char_indices()
-                .nth(3000)
-                .map_or(first_page, |(i, _)| &first_page[..i])
-                .contains(&format!("{server}:"));
+            || (server != "arXiv"
+                && first_page
+                    .char_indices()
+                    .nth(3000)
+                    .map_or(first_page, |(i, _)| &first_page[..i])
+                    .contains(&format!("{server}:")))
+            || (server == "arXiv" && ARXIV_STAMP.is_match(first_page));
         if stamped {
             return Some(server.to_string());
         }
@@ -49,9 +56,85 @@ pub(crate) fn venue(first_page: &str, running_heads: &[String]) -> Option<String
     }
     let mut ranked: Vec<(String, usize)> = votes.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let first = ranked.first()?.clone();
-    // A tie between two names is no answer.
-    (ranked.get(1).is_none_or(|second| second.1 < first.1)).then_some(first.0)
+    match ranked.first() {
+        // A tie between two names is no answer.
+        Some(first) => {
+            (ranked.get(1).is_none_or(|second| second.1 < first.1)).then(|| first.0.clone())
+        }
+        // No heads name a journal: what the first page prints of its own publication.
+        None => first_page_venue(first_page),
+    }
+}
+
+/// The stamp arXiv prints down a paper's first page: its id with the version and the category
+/// in brackets ("arXiv:0908.0054v1 [astro-ph.CO]", "arXiv:hep-ph/9412269v1 [hep-ph]"). A
+/// citation of an arXiv paper names the id without the bracketed category.
+static ARXIV_STAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"arXiv:(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})v\d+\s*\[[A-Za-z.-]+\]")
+        .expect("a valid pattern")
+});
+
+/// A proceedings' name where the first page says it is the paper's: a footer line that starts
+/// with it or an "Appearing in" / "Published in" note, or any mention followed by the paper's
+/// pages. The name ends at the first comma (a place, the pages follow).
+static PROCEEDINGS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?m)(?:^|(?:Appearing|Published|To appear|Appears) in )(Proceedings of [^,\n]{3,200})|(Proceedings of [^,\n]{3,200}),\s*(?:pages|pp\.)\s*\d",
+    )
+    .expect("a valid pattern")
+});
+
+/// A journal's citation line at the head of a first page: a name, the year in brackets, the
+/// volume and the pages ("Clinical Science (2014) 126, 305–313").
+static HEAD_CITATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\p{Lu}[\p{L} .&-]{2,80}?)\s*\((?:19|20)\d{2}\)\s*\d{1,4}\s*[,:]\s*\d{1,6}\s*[-–]\s*\d{1,6}")
+        .expect("a valid pattern")
+});
+
+/// How many of the first page's lines hold its masthead and citation line.
+const HEAD_LINES: usize = 10;
+
+/// The venue the first page prints of its own publication, where it prints one.
+fn first_page_venue(first_page: &str) -> Option<String> {
+    if let Some(c) = PROCEEDINGS.captures(first_page) {
+        let name = c.get(1).or_else(|| c.get(2))?.as_str();
+        // "the 28 th International Conference": the ordinal's letters belong to its number.
+        static ORDINAL: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\b(\d+) (st|nd|rd|th)\b").expect("a valid pattern"));
+        let name = ORDINAL.replace_all(name.trim(), "$1$2");
+        let name = name.trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+        if name.split_whitespace().count() <= 25 {
+            return Some(name.to_string());
+        }
+    }
+    let lines: Vec<&str> = first_page
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(HEAD_LINES)
+        .collect();
+    for line in &lines {
+        if let Some(name) = HEAD_CITATION
+            .captures(line)
+            .and_then(|c| clean(c.get(1)?.as_str()))
+        {
+            return Some(name);
+        }
+    }
+    // A masthead: "Journal of Statistical Software", "The EMBO Journal", alone on its line, in
+    // title case.
+    lines.iter().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let journal = words.first() == Some(&"Journal") && words.get(1) == Some(&"of")
+            || words.last() == Some(&"Journal");
+        let title_case = words.iter().all(|w| {
+            ["of", "and", "the", "in", "for", "&"].contains(w)
+                || w.chars().next().is_some_and(char::is_uppercase)
+        });
+        (journal && title_case && (2..=7).contains(&words.len()))
+            .then(|| clean(line))
+            .flatten()
+    })
 }
 
 /// The journal's name out of what precedes a citation line's year: after the authors
@@ -155,6 +238,38 @@ mod tests {
             ),
         ] {
             assert_eq!(venue("", &heads(&[line])).as_deref(), Some(name), "{line}");
+        }
+    }
+
+    #[test]
+    fn what_the_first_page_prints_of_its_own_publication() {
+        for (page, name) in [
+            (
+                "A title\nProceedings of NAACL-HLT 2018, pages 84–91\nNew Orleans",
+                "Proceedings of NAACL-HLT 2018",
+            ),
+            (
+                "text eiAppearing in Proceedings of the 28 th International Conference on Machine Learning, Bellevue, WA, USA, 2011.",
+                "Proceedings of the 28th International Conference on Machine Learning",
+            ),
+            (
+                "Clinical Science (2014) 126, 305–313 (Printed in Great Britain) doi: 10.1042/CS\nA title",
+                "Clinical Science",
+            ),
+            ("Journal of Statistical Software\nMay 2007, Volume 18", "Journal of Statistical Software"),
+            ("Some text\narXiv:0908.0054v1 [astro-ph.CO] 1 Aug 2009", "arXiv"),
+        ] {
+            assert_eq!(venue(page, &[]).as_deref(), Some(name), "{page}");
+        }
+        // Cited, not published there: a proceedings named without pages, an arXiv id without
+        // its stamp, a journal's name inside a sentence.
+        for page in [
+            "as shown in (Smith, 2019, In Proceedings of ACL) before",
+            "see arXiv:1234.56789 for details",
+            "We used the Journal of Statistical Software package.",
+            "Journal of my year in the lab",
+        ] {
+            assert_eq!(venue(page, &[]), None, "{page}");
         }
     }
 

@@ -376,6 +376,49 @@ async function realPapersAtLaunch(shared) {
   check(fileShown === picked.length, "each row names its file");
   await shot(wd, "10-library-real.png");
 
+  // The table, keyboard only: the filter has the focus as the library opens; typing narrows
+  // the rows to the papers that hold every word; a header sorts by its column (again: the
+  // other way); Esc empties the filter, then goes back to the search.
+  check(await wd.execute("return document.activeElement?.id === 'library-filter'"), "the library opens with the focus in its filter");
+  const rowsAll = await wd.execute("return document.querySelectorAll('#library-rows tr[data-path]').length");
+  const word = await wd.execute(`const t = [...document.querySelectorAll('#library-rows .doc-title')].map((e) => e.textContent)
+      .flatMap((t) => t.split(/\s+/)).filter((w) => /^[A-Za-z]{7,}$/.test(w));
+    return t[0] ?? null;`);
+  await wd.sendKeys(await wd.find("#library-filter"), word);
+  const narrowed = await wd.waitFor(
+    "the filtered library",
+    `const rows = [...document.querySelectorAll('#library-rows tr[data-path]')];
+     return rows.length > 0 && rows.length < ${rowsAll} ? rows.map((r) => r.innerText.toLowerCase()) : null;`,
+  );
+  check(narrowed.every((t) => t.includes(word.toLowerCase())), `typing "${word}" keeps the ${narrowed.length} of ${rowsAll} papers that hold it`);
+  await shot(wd, "21-library-filtered.png");
+  await wd.sendKeys(await wd.find("#library-filter"), "\uE00C");
+  check(
+    await wd.execute(`return document.getElementById('library-filter').value === '' && !document.getElementById('view-library').hidden && document.querySelectorAll('#library-rows tr[data-path]').length === ${rowsAll}`),
+    "Esc empties the filter and keeps the library",
+  );
+  await wd.execute("document.querySelector('#library-head button[data-column=\"year\"]').focus()");
+  await wd.sendKeys(await wd.find('#library-head button[data-column="year"]'), "\uE007");
+  const years = await wd.waitFor(
+    "the library by year",
+    `const th = document.querySelector('#library-head button[data-column="year"]')?.closest('th');
+     return th?.getAttribute('aria-sort') === 'descending' ? [...document.querySelectorAll('#library-rows td.year')].map((t) => t.textContent) : null;`,
+  );
+  const blank = years.indexOf("");
+  const known = (blank < 0 ? years : years.slice(0, blank)).map(Number);
+  check(
+    known.every((y, i) => i === 0 || known[i - 1] >= y) && (blank < 0 || years.slice(blank).every((y) => y === "")),
+    `Enter on Year sorts newest first, papers without a year last (${years.join(", ")})`,
+  );
+  check(await wd.execute("return document.activeElement?.dataset?.column === 'year'"), "the focus stays on the header");
+  // Back to the title order, which the steps below start from.
+  await wd.execute("document.querySelector('#library-head button[data-column=\"title\"]').focus()");
+  await wd.sendKeys(await wd.find('#library-head button[data-column="title"]'), "\uE007");
+  await wd.waitFor(
+    "the library by title",
+    `return document.querySelector('#library-head button[data-column="title"]')?.closest('th')?.getAttribute('aria-sort') === 'ascending' ? true : null;`,
+  );
+
   // A paper's details, corrected with the keyboard only: Details, the year typed over, Enter.
   const target = await wd.execute(
     `const b = document.querySelector('#library-rows button[data-action="details"]');
@@ -391,7 +434,7 @@ async function realPapersAtLaunch(shared) {
   const row = await wd.waitFor(
     "the corrected year in the library",
     `const tr = [...document.querySelectorAll('#library-rows tr')].find(r => r.dataset.path === ${JSON.stringify(target)});
-     return !document.getElementById('record-dialog').open && tr && /1999/.test(tr.querySelector('.doc-byline')?.innerText ?? '') ? tr.innerText : null;`,
+     return !document.getElementById('record-dialog').open && tr && /1999/.test(tr.querySelector('td.year')?.innerText ?? '') ? tr.innerText : null;`,
   );
   check(row, "Enter saves the correction and the row shows it");
   check(

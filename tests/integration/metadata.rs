@@ -30,7 +30,7 @@ fn the_development_table_reads_better_than_the_info_dictionary() {
     assert!(accuracy(ours, "title") >= 0.90, "{ours:?}");
     assert!(accuracy(ours, "first_author") >= 0.68, "{ours:?}");
     assert!(accuracy(ours, "authors") >= 0.60, "{ours:?}");
-    assert!(accuracy(ours, "venue") >= 0.55, "{ours:?}");
+    assert!(accuracy(ours, "venue") >= 0.72, "{ours:?}");
     // A venue is given only where right (measured: 25 given, 25 right).
     for o in &report.outcomes {
         assert!(

@@ -11,7 +11,6 @@ import {
   renderFolders,
   renderIngestFiles,
   renderFacets,
-  renderLibrary,
   renderModels,
   renderResults,
 } from "./views";
@@ -63,31 +62,6 @@ describe("renderResults", () => {
     expect(renderResults([result({ source: "annotation" })], 0)).toContain("your annotation");
     expect(renderResults([result({ source: "note" })], 0)).toContain("your note");
     expect(renderResults([result()], 0)).not.toContain('class="own"');
-  });
-});
-
-describe("renderLibrary", () => {
-  it("shows failures with their reason and no Open button", () => {
-    const html = renderLibrary([
-      { path: "/a.pdf", paths: ["/a.pdf"], title: null, year: null, pages: 0, chunks: 0, status: "failed", error: "no text found: a scan", error_code: "no_text" },
-    ]);
-    // Worded by its code; the engine's message in the tooltip.
-    expect(html).toContain("failed: no text layer (a scan?)");
-    expect(html).toContain('title="no text found: a scan"');
-    expect(html).toContain('data-code="no_text"');
-    expect(html).not.toContain('data-action="view"');
-    // Nothing to cite of a paper that could not be read.
-    expect(html).not.toContain('data-action="cite"');
-    expect(html).toContain('data-action="reindex"');
-  });
-  it("offers the citation of a paper it could read", () => {
-    const html = renderLibrary([
-      { path: "/b.pdf", paths: ["/b.pdf"], title: "B", year: 2020, pages: 3, chunks: 9, status: "indexed", error: null, error_code: null },
-    ]);
-    expect(html).toContain('data-action="cite" data-path="/b.pdf"');
-  });
-  it("says how to add papers when empty", () => {
-    expect(renderLibrary([])).toContain("Drop PDFs");
   });
 });
 
@@ -200,15 +174,6 @@ describe("records", () => {
     expect(byline(undefined, 2019)).toBe("2019");
     const html = renderResults([result({ meta: meta() })], 0);
     expect(html).toContain("Doe et al. · Crit &lt;Care&gt; · <span class=\"year\">2021</span>");
-  });
-
-  it("shows the DOI in the library as text, never as a link", () => {
-    const html = renderLibrary([
-      { path: "/a.pdf", paths: ["/a.pdf"], title: "T", year: 2021, meta: meta(), pages: 1, chunks: 1, status: "indexed", error: null, error_code: null },
-    ]);
-    expect(html).toContain('<span class="doi">doi:10.1000/x1</span>');
-    expect(html).not.toContain("href");
-    expect(html).toContain('data-action="details"');
   });
 
   it("turns a filled-in form into the corrections it asks for", () => {

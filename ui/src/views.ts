@@ -1,10 +1,9 @@
 // Every piece of HTML the page shows, built here: pure functions of the data, so that they are
 // unit-tested without a browser. All text from papers goes through escapeHtml or safeSnippet.
-import type { Document, Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort, Version } from "./api";
+import type { Facets, FacetValue, Filter, InstalledModel, Meta, ModelInfo, SearchResult, Sort, Version } from "./api";
 import { DESIGN_NAMES, designBadge, designName, trialLine } from "./design";
-import { basename, count, dirname, escapeHtml, safeSnippet } from "./format";
+import { basename, count, escapeHtml, safeSnippet } from "./format";
 import { type FileEntry, stateLabel } from "./ingest";
-import { fileFailure } from "./problem";
 
 /** The title a paper is shown under: its own, else its file name. */
 export function displayTitle(title: string | null | undefined, path: string): string {
@@ -187,43 +186,6 @@ function resultByline(r: SearchResult): string {
 
 function stripMarks(s: string): string {
   return s.replace(/<\/?mark>/g, "");
-}
-
-/** The library table body. */
-export function renderLibrary(docs: Document[]): string {
-  if (docs.length === 0) {
-    return `<tr><td colspan="5" class="empty">No papers yet. Drop PDFs or folders on the window, or press Ctrl+O.</td></tr>`;
-  }
-  return docs
-    .map((d) => {
-      const failed = d.status === "failed";
-      const status = failed
-        ? `<span class="status failed" data-code="${escapeHtml(d.error_code ?? "")}" title="${escapeHtml(d.error ?? "")}">failed: ${escapeHtml(fileFailure(d.error_code ?? undefined, d.error ?? undefined))}</span>`
-        : `<span class="status ok">${escapeHtml(d.status)}</span>`;
-      const path = escapeHtml(d.path);
-      return `<tr data-path="${path}">
-  <td class="doc"><div class="doc-title" title="${escapeHtml(displayTitle(d.title, d.path))}">${escapeHtml(displayTitle(d.title, d.path))}${designBadge(d.design)}</div>
-      ${docByline(d)}<div class="doc-path" title="${path}"><span class="doc-file">${escapeHtml(basename(d.path))}</span> · ${escapeHtml(dirname(d.path))}</div></td>
-  <td class="num">${d.pages}</td><td class="num">${d.chunks}</td><td>${status}</td>
-  <td class="actions">
-    ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
-    ${failed ? "" : `<button data-action="details" data-path="${path}" title="See and correct title, authors, year, journal, DOI">Details</button>`}
-    ${d.status === "indexed" ? `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>` : ""}
-    <button data-action="reindex" data-path="${path}">Re-index</button>
-    <button data-action="reveal" data-path="${path}">Show in folder</button>
-    <button data-action="remove" data-path="${path}" class="danger">Remove</button>
-  </td>
-</tr>`;
-    })
-    .join("\n");
-}
-
-/** A library row's byline and DOI (shown as text: MedShelf opens nothing on the network). */
-function docByline(d: Document): string {
-  const line = bylineHtml(d.meta, d.year);
-  const doi = d.meta?.doi ? `<span class="doi">doi:${escapeHtml(d.meta.doi)}</span>` : "";
-  if (!line && !doi) return "";
-  return `<div class="doc-byline">${line}${line && doi ? " · " : ""}${doi}</div>`;
 }
 
 /** Moves a selection by `delta` within `count` items, stopping at the ends. */

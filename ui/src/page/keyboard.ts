@@ -1,6 +1,7 @@
 // The keyboard, everywhere: Ctrl+O adds files (with Shift, folders), Ctrl+L the library,
 // Alt+1/2/3 the modes, Esc back (or clears the question), ↑ ↓ Enter on results, ← → pages,
-// Alt+C copies a citation (the selected result, the focused library row), Alt+E exports,
+// Alt+C copies a citation (the selected result, the focused library row), Alt+E exports, `/` in
+// the library goes to its filter,
 // Alt+X goes to the abbreviations a question was widened by (← → there, Enter takes one away
 // or chooses another sense, Esc back), Alt+F goes to the facets beside the results (↑ ↓ Enter there, Esc back; a Zotero collection
 // there scopes the search), Alt+M shows the papers like the selected one (M in the viewer: like
@@ -10,7 +11,7 @@ import { moveSelection } from "../views";
 import { pick } from "./ingest";
 import { citeFocusedRow, exportLibrary } from "./library";
 import { citeSelected, exportResults, focusExpansions, focusFacets, leaveSimilar, runSearch, search, select, setMode, similarToSelected } from "./search";
-import { showView, state } from "./state";
+import { $, showView, state } from "./state";
 import { openExternal, openResult, similarToPage, turnPage } from "./viewer";
 import { openZoteroDialog } from "./zotero";
 
@@ -84,6 +85,12 @@ document.addEventListener("keydown", (e) => {
       search.value = "";
       void runSearch();
     }
+    return;
+  }
+  // "/" in the library goes to its filter, as it goes to the question in the search.
+  if (state.view === "library" && e.key === "/" && !["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName ?? "")) {
+    e.preventDefault();
+    $("library-filter").focus();
     return;
   }
   // A letter alone, not a shortcut of the system's (Ctrl+M, Cmd+M).

@@ -1,16 +1,56 @@
 // The library view: every paper with its state and actions, the folders followed, the models.
 import { api, type Document, type Meta } from "../api";
 import { describe } from "../problem";
-import { recordChanges, renderFolders, renderLibrary, renderModels, renderRecordForm } from "../views";
+import { type LibraryOrder, libraryView, renderLibrary, renderLibraryHead } from "../library";
+import { recordChanges, renderFolders, renderModels, renderRecordForm } from "../views";
 import { copyCitation, exportRecords } from "./cite";
 import { loadStatus } from "./status";
 import { $, onShow, showView, state } from "./state";
 import { openResult } from "./viewer";
 
-onShow("library", () => void loadLibrary());
+// The filter has the keyboard when the library opens: type to narrow it at once.
+onShow("library", () => {
+  $("library-filter").focus();
+  void loadLibrary();
+});
 
 /** The papers shown, by path: what the details form starts from. */
 let shown = new Map<string, Document>();
+
+/** Every paper as last loaded, the filter typed and the order chosen: the table is drawn
+ * from these, without asking the engine again. */
+let papers: Document[] = [];
+let order: LibraryOrder = { column: "title", descending: false };
+const filterEl = $<HTMLInputElement>("library-filter");
+
+/** Draws the table: the papers the filter lets through, in the order chosen. */
+function drawTable() {
+  const filter = filterEl.value.trim();
+  const rows = libraryView(papers, filter, order);
+  $("library-head").innerHTML = renderLibraryHead(order);
+  $("library-rows").innerHTML = renderLibrary(rows, filter !== "");
+  $("library-count").textContent = filter ? `${rows.length} of ${papers.length} shown` : "";
+}
+
+filterEl.addEventListener("input", drawTable);
+filterEl.addEventListener("keydown", (e) => {
+  // Esc empties the filter first; an empty one lets Esc go back to the search.
+  if (e.key === "Escape" && filterEl.value) {
+    e.preventDefault();
+    e.stopPropagation();
+    filterEl.value = "";
+    drawTable();
+  }
+});
+$("library-head").addEventListener("click", (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button.sort");
+  if (!button) return;
+  const column = button.dataset.column as LibraryOrder["column"];
+  // The same column again turns the order round; another starts ascending (years newest first).
+  order = order.column === column ? { column, descending: !order.descending } : { column, descending: column === "year" };
+  drawTable();
+  $("library-head").querySelector<HTMLButtonElement>(`button[data-column="${column}"]`)?.focus();
+});
 
 /** The paper the details form shows and the record it was filled from: what the typed
  * values are compared with (a refresh of the list meanwhile must not turn untouched fields
@@ -85,8 +125,9 @@ export async function loadLibrary() {
     const [docs, status, models] = await Promise.all([api.documents(), api.status(), api.models()]);
     $("models").innerHTML = renderModels(models, status.model);
     state.status = status;
-    $("library-rows").innerHTML = renderLibrary(docs);
+    papers = docs;
     shown = new Map(docs.map((d) => [d.path, d]));
+    drawTable();
     const failed = docs.filter((d) => d.status === "failed").length;
     $("library-summary").textContent =
       `${docs.length} papers · ${status.chunks} passages${failed ? ` · ${failed} could not be read` : ""} · ` +
