@@ -79,7 +79,7 @@ static ARXIV_STAMP: LazyLock<Regex> = LazyLock::new(|| {
 /// pages. The name ends at the first comma (a place, the pages follow).
 static PROCEEDINGS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?m)(?:^|(?:Appearing|Published|To appear|Appears) in )(Proceedings of [^,\n]{3,200})|(Proceedings of [^,\n]{3,200}),\s*(?:pages|pp\.)\s*\d",
+        r"(?m)(?:^|(?:Appearing|Published|To appear|Appears) in )(Proceedings of [^,(;\n]{3,200})|(Proceedings of [^,(;\n]{3,200}),\s*(?:pages|pp\.)\s*\d",
     )
     .expect("a valid pattern")
 });
@@ -257,6 +257,11 @@ mod tests {
                 "Clinical Science",
             ),
             ("Journal of Statistical Software\nMay 2007, Volume 18", "Journal of Statistical Software"),
+            (
+                // Glyphs mapped wrongly: the name stops at the first sign that is not a name's.
+                "Appearing in Proceedings of the 28 th International Conference on Machine Learning( Bellevue( WA",
+                "Proceedings of the 28th International Conference on Machine Learning",
+            ),
             ("Some text\narXiv:0908.0054v1 [astro-ph.CO] 1 Aug 2009", "arXiv"),
         ] {
             assert_eq!(venue(page, &[]).as_deref(), Some(name), "{page}");
