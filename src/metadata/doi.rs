@@ -17,6 +17,14 @@ static CUED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
+/// Words that name another article right before its DOI.
+static OTHER_ARTICLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)editorial comment|commentary|refers to|see also|see page|related article|linked article|erratum|correction to|corrigendum|retraction",
+    )
+    .expect("a valid pattern")
+});
+
 /// Any DOI.
 static ANY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(10\.\d{4,9}/[^\s\x22<>]+)").expect("a valid pattern"));
@@ -49,7 +57,13 @@ pub fn normalize_doi(raw: &str) -> Option<String> {
             d = rest.trim();
         }
     }
-    let mut d = d.to_lowercase();
+    // Typographic hyphens (a non-breaking hyphen in "0366‑6999") stand for the ASCII one.
+    let mut d = d
+        .replace(
+            ['\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2212}'],
+            "-",
+        )
+        .to_lowercase();
     // Closing punctuation that belongs to the sentence, and a bracket the DOI did not open.
     while let Some(last) = d.chars().last() {
         let unbalanced = |open: char, close: char| {
@@ -82,8 +96,21 @@ pub(crate) fn first_doi(text: &str) -> Option<String> {
 /// in a way no pattern can tell: "pnas." then "2322520121/-/DCSupplemental" on the next line
 /// is a supplement's address, not the paper's DOI).
 fn cued(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut last_end = 0;
     CUED.captures_iter(text).filter_map(move |c| {
         let m = c.get(1)?;
+        // Another article's DOI, named on the first page: "See page 482 for the editorial
+        // comment on this article (doi:...)", "This article refers to ...", in the words
+        // since the DOI before.
+        let start = c.get(0)?.start();
+        let mut from = start.saturating_sub(120).max(last_end);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        last_end = m.end();
+        if OTHER_ARTICLE.is_match(&text[from..start]) {
+            return None;
+        }
         let raw = unglue(m.as_str());
         let rest = &text[m.end()..];
         let next = rest.chars().next();
@@ -186,6 +213,21 @@ pub fn doi_in_pages(pages: &[String], running_heads: &[String]) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_articles_doi_and_typographic_hyphens() {
+        let page = "See page 482 for the editorial comment on this article \
+                    (doi:10.1093/eurheartj/eht504) European Heart Journal (2014) 35, 501–507 \
+                    doi:10.1093/eurheartj/eht457";
+        assert_eq!(
+            doi_in_pages(&[page.to_string()], &[]).as_deref(),
+            Some("10.1093/eurheartj/eht457")
+        );
+        assert_eq!(
+            normalize_doi("10.4103/0366\u{2011}6999.209897").as_deref(),
+            Some("10.4103/0366-6999.209897")
+        );
+    }
 
     #[test]
     fn dois_are_normalised_and_checked() {

@@ -105,24 +105,101 @@ fn title_lines(page: &PageLayout) -> Option<(Vec<usize>, String)> {
             {
                 i += 1;
             }
-            let run: Vec<&StyledLine> = lines[start..i].iter().collect();
-            let title = join(&run);
-            if reads_as_title(&title) {
-                return Some(((start..i).collect(), title));
+            // A banner set in the title's size just above it ("Research Article") is not
+            // part of it: the run is read again without its leading banner lines.
+            for first in start..i {
+                let run: Vec<&StyledLine> = lines[first..i].iter().collect();
+                let title = join(&run);
+                if reads_as_title(&title) {
+                    return Some(with_subtitle(lines, first..i, title, size, body));
+                }
+                if !is_banner(&lines[first].text) {
+                    break;
+                }
             }
         }
     }
     None
 }
 
+/// The title with its subtitle: the lines right under it in a size of their own, smaller
+/// than the title's and larger than the body's ("Results From an International, Multicenter
+/// Cohort Study"), which are not a name, a list of names or a banner. Joined with a colon, as
+/// the title is cited.
+fn with_subtitle(
+    lines: &[StyledLine],
+    run: std::ops::Range<usize>,
+    mut title: String,
+    size: f64,
+    body: f64,
+) -> (Vec<usize>, String) {
+    let mut taken: Vec<usize> = run.collect();
+    let Some(&last) = taken.last() else {
+        return (taken, title);
+    };
+    let Some(next) = lines.get(last + 1) else {
+        return (taken, title);
+    };
+    let sub_size = next.size;
+    // A subtitle is set a little smaller than the title (16 points under 18); the authors'
+    // names under a title are much smaller (12 under 17).
+    if sub_size >= size
+        || same_size(sub_size, size)
+        || sub_size <= body + 0.5
+        || sub_size < size * 0.8
+    {
+        return (taken, title);
+    }
+    let mut sub: Vec<&StyledLine> = Vec::new();
+    let mut previous = &lines[last];
+    for (i, l) in lines.iter().enumerate().skip(last + 1).take(3) {
+        let close = (l.top - previous.top).abs() < size * 2.0;
+        if !(same_size(l.size, sub_size) && close) {
+            break;
+        }
+        let text = clean(&l.text);
+        let text = text.trim();
+        if text.split_whitespace().count() < 2
+            || is_banner(text)
+            || is_name_list(text)
+            || reads_as_name(&strip_marks(text))
+            || text
+                .to_lowercase()
+                .split(|c: char| !c.is_alphabetic())
+                .any(|w| NOT_NAMES.contains(&w))
+        {
+            break;
+        }
+        sub.push(l);
+        taken.push(i);
+        previous = l;
+    }
+    let subtitle = join(&sub);
+    if subtitle.split_whitespace().count() >= 3 {
+        if !title.ends_with([':', '?', '.', '!']) {
+            title.push(':');
+        }
+        title.push(' ');
+        title.push_str(&subtitle);
+    } else {
+        taken.truncate(taken.len() - sub.len());
+    }
+    (taken, title)
+}
+
 /// Whether set-large text reads as a paper's title, not a banner.
 fn reads_as_title(text: &str) -> bool {
-    let lower = text.to_lowercase();
     let words = text.split_whitespace().count();
     (3..=60).contains(&words)
         && crate::extract::plausible_title(text)
-        && !BANNER.iter().any(|b| lower.contains(b))
+        && !is_banner(text)
         && !is_name_list(text)
+}
+
+/// Whether a line holds a masthead's or a banner's words.
+fn is_banner(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    BANNER.iter().any(|b| lower.contains(b))
 }
 
 /// Whether a line is a list of people's names (the authors, set as large as a title).
@@ -171,15 +248,20 @@ const NOT_NAMES: [&str; 16] = [
 /// The authors as printed under the title: the lines right after it, in a size of their own,
 /// cut at commas, "and" and "&", with affiliation marks (digits, stars, daggers) taken off.
 /// Given only where every part reads as a person's name.
-pub(super) fn authors(page: &PageLayout) -> Option<Vec<Author>> {
-    let (title, _) = title_lines(page)?;
-    let lines = &page.lines;
-    let after = title.last()? + 1;
-    let first = lines.get(after)?;
+///
+/// The title is found by its size, else (a title set no larger than the body) as the line or
+/// lines that print `known_title`, the title read from the XMP or the Info dictionary.
+pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Vec<Author>> {
+    let after = match title_lines(page) {
+        Some((title, _)) => title.last()? + 1,
+        None => after_printed(page, known_title?)?,
+    };
+    let lines = same_baseline(&page.lines[after..]);
+    let first = lines.first()?;
     // Line by line while the lines read as names: the affiliations (same size, often) end it.
     let mut accepted: Option<Vec<Author>> = None;
     let mut text = String::new();
-    for l in lines[after..].iter().take(6) {
+    for l in lines.iter().take(6) {
         if !same_size(l.size, first.size) {
             break;
         }
@@ -209,6 +291,56 @@ pub(super) fn authors(page: &PageLayout) -> Option<Vec<Author>> {
         }
     }
     accepted.filter(|a| !a.is_empty())
+}
+
+/// The index of the line after the lines that print `title` (the first of them within the
+/// first twenty lines), where the page prints it.
+fn after_printed(page: &PageLayout, title: &str) -> Option<usize> {
+    let title = super::eval::normalize(title);
+    let lines = &page.lines[..page.lines.len().min(20)];
+    for start in 0..lines.len() {
+        let mut printed = String::new();
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let text = super::eval::normalize(&line.text);
+            if text.is_empty() {
+                break;
+            }
+            if !printed.is_empty() {
+                printed.push(' ');
+            }
+            printed.push_str(&text);
+            if printed == title {
+                return Some(i + 1);
+            }
+            if !title.starts_with(&printed) {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// Lines drawn in pieces on one baseline (a name list whose superscript marks were set
+/// apart: "M. Andrés Blanco" "1,19,*" ", David B. Sykes") joined into one, with the size of
+/// the piece holding the most letters.
+fn same_baseline(lines: &[StyledLine]) -> Vec<StyledLine> {
+    let mut out: Vec<(StyledLine, usize)> = Vec::new();
+    for l in lines.iter().take(200) {
+        let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
+        if let Some((last, most)) = out.last_mut() {
+            if (l.top - last.top).abs() < last.size.max(l.size) * 0.5 {
+                last.text.push(' ');
+                last.text.push_str(&l.text);
+                if letters > *most {
+                    last.size = l.size;
+                    *most = letters;
+                }
+                continue;
+            }
+        }
+        out.push((l.clone(), letters));
+    }
+    out.into_iter().map(|(l, _)| l).collect()
 }
 
 /// A line without affiliation marks: digits (also line numbers of a manuscript), stars,
@@ -246,7 +378,9 @@ fn cut_at_heading(line: &str) -> (String, bool) {
 
 /// The names of a list of authors, where every part of it reads as one.
 fn names_in(text: &str) -> Option<Vec<Author>> {
-    let parts = name_parts(text);
+    // A double-barrelled name broken after its hyphen reads "Phillips- Cremins".
+    let text = text.replace("- ", "-");
+    let parts = name_parts(&text);
     // Affiliation letters after a name ("Jane Doe a,b") come out as one-letter parts.
     let parts: Vec<&String> = parts
         .iter()
@@ -287,6 +421,12 @@ fn reads_as_name(part: &str) -> bool {
             PARTICLES.contains(w)
                 || w.chars().next().is_some_and(char::is_uppercase)
                     && w.chars().all(|c| c.is_alphabetic() || ".-'’".contains(c))
+                    // A double-barrelled name has capitals on both sides ("Jan-Niklas");
+                    // "Fifth-order" and "Water-wave" are a title's words.
+                    && !w
+                        .split('-')
+                        .skip(1)
+                        .any(|p| p.chars().next().is_some_and(char::is_lowercase))
         })
         && words
             .iter()
@@ -342,7 +482,7 @@ mod tests {
                 "Iron deficiency anaemia can be improved after eradication of Helicobacter pylori"
             )
         );
-        let names = authors(&p).unwrap();
+        let names = authors(&p, None).unwrap();
         let families: Vec<&str> = names.iter().map(|a| a.family.as_str()).collect();
         assert_eq!(families, ["Huang", "Qu", "Yan"]);
         assert_eq!(names[1].given, "Xinhua");
@@ -378,7 +518,83 @@ mod tests {
             ),
         ]);
         assert!(title(&p).is_some());
-        assert_eq!(authors(&p), None);
+        assert_eq!(authors(&p, None), None);
+    }
+
+    #[test]
+    fn a_banner_in_the_titles_size_and_names_drawn_in_pieces() {
+        let p = page(vec![
+            line("Research Article", 17.9, 148.6),
+            line(
+                "Patient Experiences of Structured Heart Failure",
+                17.9,
+                172.5,
+            ),
+            line("M. Andrés Blanco", 12.0, 206.3),
+            line("1,19,*, David B. Sykes", 7.0, 202.4),
+            line(", and Yang Shi", 12.0, 202.4),
+            line("1 Department of Medicine, Some University", 9.0, 240.0),
+            line(
+                "Body text body text body text body text body text.",
+                9.0,
+                260.0,
+            ),
+        ]);
+        assert_eq!(
+            title(&p).as_deref(),
+            Some("Patient Experiences of Structured Heart Failure")
+        );
+        let families: Vec<String> = authors(&p, None)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.family)
+            .collect();
+        assert_eq!(families, ["Blanco", "Sykes", "Shi"]);
+        // A subtitle in a size between the title's and the body's joins the title.
+        let sub = page(vec![
+            line("Left Ventricular Unloading Is Associated With", 18.0, 140.0),
+            line("Lower Mortality in Cardiogenic Shock", 18.0, 160.0),
+            line(
+                "Results From an International, Multicenter Cohort Study",
+                16.0,
+                184.0,
+            ),
+            line("Jane Doe, MD; John Roe, PhD", 11.0, 210.0),
+            line(
+                "Body text body text body text body text body text.",
+                9.0,
+                260.0,
+            ),
+            line(
+                "Body text body text body text body text body text.",
+                9.0,
+                272.0,
+            ),
+        ]);
+        assert_eq!(
+            title(&sub).as_deref(),
+            Some(
+                "Left Ventricular Unloading Is Associated With Lower Mortality in Cardiogenic \
+                 Shock: Results From an International, Multicenter Cohort Study"
+            )
+        );
+        // A title no larger than the body is found by the title the file names.
+        let flat = page(vec![
+            line("A study of sepsis in adults", 10.0, 60.0),
+            line("admitted to hospital", 10.0, 72.0),
+            line("Jane Doe, John Roe", 10.0, 90.0),
+            line(
+                "Department of Medicine, University of Somewhere",
+                10.0,
+                100.0,
+            ),
+        ]);
+        assert_eq!(title(&flat), None);
+        let named = authors(
+            &flat,
+            Some("A Study of Sepsis in Adults Admitted to Hospital"),
+        );
+        assert_eq!(named.map(|a| a.len()), Some(2));
     }
 }
 
@@ -404,7 +620,7 @@ mod dump {
             println!(
                 "title: {:?}\nauthors: {:?}",
                 super::title(&page),
-                super::authors(&page)
+                super::authors(&page, None)
             );
         }
     }

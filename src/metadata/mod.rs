@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod abstracts;
 mod doi;
 mod edit;
 pub mod eval;
@@ -80,9 +81,9 @@ impl Author {
         }
         // "Given Family", the family taking its particles ("Ivo van Stokkum") and a suffix
         // ("Frederick Gmitter Jr.").
-        const PARTICLES: [&str; 14] = [
+        const PARTICLES: [&str; 22] = [
             "van", "von", "de", "der", "den", "del", "della", "da", "di", "du", "la", "le", "ten",
-            "ter",
+            "ter", "dos", "das", "el", "El", "al", "Al", "bin", "ibn",
         ];
         const SUFFIXES: [&str; 6] = ["Jr.", "Jr", "Sr.", "Sr", "II", "III"];
         let words: Vec<&str> = name.split(' ').collect();
@@ -93,11 +94,24 @@ impl Author {
         while start >= 2 && PARTICLES.contains(&words[start - 1]) {
             start -= 1;
         }
+        // A Spanish name carries two surnames, the father's first: a patronymic in -ez before
+        // the last word is the first of them ("Ivan Rodriguez Montoya"), not a given name.
+        if start >= 2 && start == words.len() - 1 && patronymic(words[start - 1]) {
+            start -= 1;
+        }
         Some(Author {
             family: words[start..].join(" "),
             given: words[..start].join(" "),
         })
     }
+}
+
+/// A Spanish patronymic surname: capitalised, ending in "-ez" ("Fernandez", "Rodríguez").
+fn patronymic(word: &str) -> bool {
+    word.chars().count() >= 5
+        && word.chars().next().is_some_and(char::is_uppercase)
+        && word.chars().all(char::is_alphabetic)
+        && word.ends_with("ez")
 }
 
 /// What is known of a paper.
@@ -113,6 +127,12 @@ pub struct Metadata {
     pub venue: Option<Field<String>>,
     /// Its DOI, lower-case, without a resolver prefix; only where certain.
     pub doi: Option<Field<String>>,
+    /// Its PubMed id, where the paper prints its own.
+    pub pmid: Option<Field<String>>,
+    /// Its PubMed Central id ("PMC1234567"), where the paper prints its own.
+    pub pmcid: Option<Field<String>>,
+    /// Its abstract, as the first pages print it.
+    pub abstract_text: Option<Field<String>>,
 }
 
 /// The most authors a record keeps: a consortium paper lists hundreds, and a damaged Info
@@ -186,12 +206,31 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
             .take(MAX_AUTHORS)
             .collect()
     };
-    let from_xmp = parse_names(xmp.creators);
+    // An XMP creator may hold the whole list in one entry ("Krzysztof Bolejko, Lars Andersson").
+    // An organisation's name ("Centers for Disease Control and Prevention") stays whole.
+    let from_xmp = parse_names(
+        xmp.creators
+            .iter()
+            .flat_map(|c| {
+                if c.contains(',') {
+                    split_names(c)
+                } else {
+                    vec![c.clone()]
+                }
+            })
+            .collect(),
+    );
     let from_info = info
         .author
         .map(|a| parse_names(split_names(&a)))
         .unwrap_or_default();
-    let printed: Vec<Author> = layout::authors(&layout)
+    // Where the page sets its title no larger than its body, the title the file itself names
+    // (not a guess from the text) shows where the names begin.
+    let named_title = title
+        .as_ref()
+        .filter(|f| matches!(f.source, Source::Xmp | Source::Info))
+        .map(|f| f.value.as_str());
+    let printed: Vec<Author> = layout::authors(&layout, named_title)
         .filter(|a| plausible_authors(a))
         .unwrap_or_default();
     // The printed list where it holds every name the XMP or Info list gives and more: those
@@ -202,9 +241,13 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
                 .iter()
                 .all(|a| printed.iter().any(|p| same_family(&p.family, &a.family)))
     };
-    let authors = if !from_xmp.is_empty() && plausible_authors(&from_xmp) && !fuller(&from_xmp) {
+    // A list the pages do not print is a file's account or a template's, not the authors.
+    let trusted = |list: &[Author]| {
+        !list.is_empty() && plausible_authors(list) && !fuller(list) && printed_name(list, pages)
+    };
+    let authors = if trusted(&from_xmp) {
         Some(Field::new(from_xmp, Source::Xmp))
-    } else if !from_info.is_empty() && plausible_authors(&from_info) && !fuller(&from_info) {
+    } else if trusted(&from_info) {
         Some(Field::new(from_info, Source::Info))
     } else if !printed.is_empty() {
         Some(Field::new(
@@ -221,8 +264,30 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
     // print its making year).
     let heads_text = heads.join("\n");
     let first = pages.first().map(String::as_str).unwrap_or_default();
-    let year = crate::extract::publication_year(first)
+    // The first page line by line as it was set: the stored text joins a page's lines into
+    // prose, and mastheads, footnotes and headings are lines.
+    let first_lines = if layout.lines.is_empty() {
+        first.to_string()
+    } else {
+        layout
+            .lines
+            .iter()
+            .map(|l| crate::extract::normalize_chars(&l.text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The journal's citation line first (its head line, else what the running heads print on
+    // every page): the year, which accepted and online dates may precede.
+    let year = crate::extract::head_citation_year(&first_lines)
+        .or_else(|| crate::extract::citation_year(&heads_text))
+        .or_else(|| crate::extract::publication_year(first))
         .or_else(|| crate::extract::publication_year(&heads_text))
+        .or_else(|| crate::extract::publication_year(&first_lines))
+        // A guideline's or a review's copyright page, after its cover.
+        .or_else(|| {
+            let next: String = pages.iter().skip(1).take(3).map(String::as_str).collect();
+            crate::extract::copyright_year(&next)
+        })
         .map(|y| Field::new(y, Source::Pattern))
         .or_else(|| {
             [info.creation_date.as_deref(), info.mod_date.as_deref()]
@@ -240,7 +305,9 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .publication
         .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
         .map(|v| Field::new(cut(&v, 300), Source::Xmp))
-        .or_else(|| venue::venue(first, heads).map(|v| Field::new(v, Source::Pattern)));
+        .or_else(|| {
+            venue::venue(first, &first_lines, heads).map(|v| Field::new(v, Source::Pattern))
+        });
 
     // The XMP's DOI where the text prints it too (anywhere, cue or not): publishers' tools put
     // the whole article's DOI into an excerpt of it as well, and a DOI the paper does not
@@ -258,12 +325,17 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .filter(|d| printed(d))
         .map(|d| Field::new(d, Source::Xmp))
         .or_else(|| doi_in_pages(pages, heads).map(|d| Field::new(d, Source::Pattern)));
+    let (pmid, pmcid) = abstracts::pubmed_ids(pages, heads);
     Metadata {
         title,
         authors,
         year,
         venue,
         doi,
+        pmid: pmid.map(|v| Field::new(v, Source::Pattern)),
+        pmcid: pmcid.map(|v| Field::new(v, Source::Pattern)),
+        abstract_text: abstracts::abstract_of(&first_lines, pages)
+            .map(|v| Field::new(v, Source::Pattern)),
     }
 }
 
@@ -307,6 +379,7 @@ pub fn info_only(bytes: &[u8]) -> Metadata {
             .as_deref()
             .and_then(doi::first_doi)
             .map(|d| Field::new(d, Source::Info)),
+        ..Metadata::default()
     }
 }
 
@@ -370,12 +443,38 @@ fn split_names(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the first author's surname is printed on the first two pages (a page without text
+/// cannot tell, and does not refuse). Compared on the longest run of plain letters of the
+/// surname, so that an accent drawn apart ("Lindstro¨m") still matches, and without spaces,
+/// so that letters set apart by kerning ("Grüsc ho w") do too.
+fn printed_name(authors: &[Author], pages: &[String]) -> bool {
+    let text: String = pages
+        .iter()
+        .take(2)
+        .flat_map(|p| p.chars())
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if text.trim().is_empty() {
+        return true;
+    }
+    let Some(first) = authors.first() else {
+        return false;
+    };
+    let family = first.family.to_lowercase();
+    let core = family
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .max_by_key(|w| w.len())
+        .unwrap_or_default();
+    core.len() < 3 || text.contains(core)
+}
+
 /// Info authors that are a person's names, not the account that made the file.
 fn plausible_authors(authors: &[Author]) -> bool {
     // Accounts, tools and publishers: a publisher's tool writes its own name as the creator
     // ("Cambridge Journals"). Words that begin so ("Administrator", "Publishing"), and words
     // that are so whole (a "Press", never "Pressman").
-    const BEGINS: [&str; 8] = [
+    const BEGINS: [&str; 14] = [
         "admin",
         "microsoft",
         "adobe",
@@ -384,8 +483,16 @@ fn plausible_authors(authors: &[Author]) -> bool {
         "wiley",
         "publish",
         "journal",
+        "associat",
+        "societ",
+        "institut",
+        "universit",
+        "committee",
+        "organi",
     ];
-    const WHOLE: [&str; 7] = ["user", "owner", "author", "unknown", "press", "ltd", "inc"];
+    const WHOLE: [&str; 9] = [
+        "user", "owner", "author", "unknown", "press", "ltd", "inc", "ieee", "acm",
+    ];
     authors.iter().all(|a| {
         let name = format!("{} {}", a.given, a.family).to_lowercase();
         !name

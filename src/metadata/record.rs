@@ -15,7 +15,7 @@ use super::{Author, Metadata, Source};
 
 /// The version of the metadata reader. Records read by an older one are read again by the
 /// next index run, so a better reader reaches papers indexed before it.
-pub const READER: i64 = 3;
+pub const READER: i64 = 4;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 10] = [
@@ -87,6 +87,15 @@ impl From<&Metadata> for Record {
         if let Some(f) = &m.doi {
             note("doi", f.source);
         }
+        if let Some(f) = &m.pmid {
+            note("pmid", f.source);
+        }
+        if let Some(f) = &m.pmcid {
+            note("pmcid", f.source);
+        }
+        if let Some(f) = &m.abstract_text {
+            note("abstract", f.source);
+        }
         record.title = m.title.as_ref().map(|f| f.value.clone());
         record.authors = m
             .authors
@@ -96,6 +105,9 @@ impl From<&Metadata> for Record {
         record.year = m.year.as_ref().map(|f| f.value);
         record.venue = m.venue.as_ref().map(|f| f.value.clone());
         record.doi = m.doi.as_ref().map(|f| f.value.clone());
+        record.pmid = m.pmid.as_ref().map(|f| f.value.clone());
+        record.pmcid = m.pmcid.as_ref().map(|f| f.value.clone());
+        record.abstract_text = m.abstract_text.as_ref().map(|f| f.value.clone());
         record
     }
 }

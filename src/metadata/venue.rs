@@ -11,12 +11,14 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// A name, then a year, then a volume or page number: the citation line's shape. The year
-/// may sit in brackets after the volume ("Data in Brief 22 (2019)").
+/// may sit in brackets after the volume ("Data in Brief 22 (2019)"), or come last after the
+/// volume and issue ("IEEE TRANSACTIONS ON ..., VOL. 7, NO. 5, OCTOBER 1997").
 static CITATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?xi)^(?P<name>.*?[\p{L}.])\s*[,|]?\s*
           (?: \(?(?:19|20)\d{2}\)?\s*[,;:|]?\s*(?:vol(?:ume)?\.?\s*)?\d
-            | \d{1,4}\s*\((?:19|20)\d{2}\)\s*\d )",
+            | \d{1,4}\s*\((?:19|20)\d{2}\)\s*\d
+            | ,\s*vol(?:ume)?\.?\s*\d )",
     )
     .expect("a valid pattern")
 });
@@ -26,7 +28,14 @@ const SERVERS: [&str; 4] = ["bioRxiv", "medRxiv", "arXiv", "Research Square"];
 
 /// The venue the running heads (and the first page, for a server's stamp) name, where one
 /// name is clear.
-pub(crate) fn venue(first_page: &str, running_heads: &[String]) -> Option<String> {
+///
+/// `first_page` is the first page's text as stored (its lines joined into prose), and
+/// `first_lines` the same page line by line as it was set (mastheads are lines).
+pub(crate) fn venue(
+    first_page: &str,
+    first_lines: &str,
+    running_heads: &[String],
+) -> Option<String> {
     let heads = running_heads.join("\n");
     // A server's stamp: "bioRxiv preprint doi: ...", "arXiv:0908.0054v1 [hep-ph]".
     for server in SERVERS {
@@ -57,12 +66,17 @@ pub(crate) fn venue(first_page: &str, running_heads: &[String]) -> Option<String
     let mut ranked: Vec<(String, usize)> = votes.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     match ranked.first() {
-        // A tie between two names is no answer.
-        Some(first) => {
-            (ranked.get(1).is_none_or(|second| second.1 < first.1)).then(|| first.0.clone())
+        Some(first) if ranked.get(1).is_none_or(|second| second.1 < first.1) => {
+            Some(first.0.clone())
         }
-        // No heads name a journal: what the first page prints of its own publication.
-        None => first_page_venue(first_page),
+        // A tie between two names is no answer; the first page may, or a masthead repeated on every page
+        // (taken out of the pages' text as a running head: "Journal of Statistical Software").
+        _ => first_page_venue(first_page, first_lines).or_else(|| {
+            running_heads
+                .iter()
+                .map(|l| l.trim())
+                .find_map(|l| masthead(l).then(|| clean(l)).flatten())
+        }),
     }
 }
 
@@ -95,7 +109,7 @@ static HEAD_CITATION: LazyLock<Regex> = LazyLock::new(|| {
 const HEAD_LINES: usize = 10;
 
 /// The venue the first page prints of its own publication, where it prints one.
-fn first_page_venue(first_page: &str) -> Option<String> {
+fn first_page_venue(first_page: &str, first_lines: &str) -> Option<String> {
     if let Some(c) = PROCEEDINGS.captures(first_page) {
         let name = c.get(1).or_else(|| c.get(2))?.as_str();
         // "the 28 th International Conference": the ordinal's letters belong to its number.
@@ -107,7 +121,7 @@ fn first_page_venue(first_page: &str) -> Option<String> {
             return Some(name.to_string());
         }
     }
-    let lines: Vec<&str> = first_page
+    let lines: Vec<&str> = first_lines
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -122,19 +136,39 @@ fn first_page_venue(first_page: &str) -> Option<String> {
         }
     }
     // A masthead: "Journal of Statistical Software", "The EMBO Journal", alone on its line, in
-    // title case.
-    lines.iter().find_map(|line| {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let journal = words.first() == Some(&"Journal") && words.get(1) == Some(&"of")
-            || words.last() == Some(&"Journal");
-        let title_case = words.iter().all(|w| {
-            ["of", "and", "the", "in", "for", "&"].contains(w)
-                || w.chars().next().is_some_and(char::is_uppercase)
-        });
-        (journal && title_case && (2..=7).contains(&words.len()))
-            .then(|| clean(line))
+    // title case; or a journal's name over its volume line ("Rehabilitation Research and Practice" above
+    // "Volume 2010, Article ID 157939, 6 pages"), as Hindawi and others set their mastheads.
+    let over_volume = lines.windows(2).find_map(|pair| {
+        let words = pair[0].split_whitespace().count();
+        (VOLUME_LINE.is_match(pair[1]) && title_case(pair[0]) && (2..=8).contains(&words))
+            .then(|| clean(pair[0]))
             .flatten()
+    });
+    over_volume.or_else(|| {
+        lines
+            .iter()
+            .find_map(|line| masthead(line).then(|| clean(line)).flatten())
     })
+}
+
+/// A line that starts with a volume number: "Volume 2010, Article ID 157939", "Vol. 12, No. 3".
+static VOLUME_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?i:vol(?:ume)?\.?)\s*\d{1,4}\b").expect("a valid pattern"));
+
+/// Every word capitalised but the small ones.
+fn title_case(line: &str) -> bool {
+    line.split_whitespace().all(|w| {
+        ["of", "and", "the", "in", "for", "&"].contains(&w)
+            || w.chars().next().is_some_and(char::is_uppercase)
+    })
+}
+
+/// A journal's masthead alone on its line: "Journal of ..." or "... Journal", title case.
+fn masthead(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let journal = words.first() == Some(&"Journal") && words.get(1) == Some(&"of")
+        || words.last() == Some(&"Journal");
+    journal && title_case(line) && (2..=7).contains(&words.len())
 }
 
 /// The journal's name out of what precedes a citation line's year: after the authors
@@ -191,8 +225,8 @@ fn clean(raw: &str) -> Option<String> {
         "december",
     ];
     let month = lower
-        .split_whitespace()
-        .any(|w| MONTHS.contains(&w.trim_matches('.')));
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| MONTHS.contains(&w));
     let reads = (1..=12).contains(&words)
         && !month
         && name.chars().filter(|c| c.is_alphabetic()).count() >= 3
@@ -236,8 +270,12 @@ mod tests {
                 "PNAS 2024 Vol. 121 No. 18 e2322520121 https://doi.org/10.1073/pnas.2322520121",
                 "PNAS",
             ),
+            (
+                "758 IEEE TRANSACTIONS ON CIRCUITS AND SYSTEMS FOR VIDEO TECHNOLOGY, VOL. 7, NO. 5, OCTOBER 1997",
+                "IEEE TRANSACTIONS ON CIRCUITS AND SYSTEMS FOR VIDEO TECHNOLOGY",
+            ),
         ] {
-            assert_eq!(venue("", &heads(&[line])).as_deref(), Some(name), "{line}");
+            assert_eq!(venue("", "", &heads(&[line])).as_deref(), Some(name), "{line}");
         }
     }
 
@@ -263,8 +301,12 @@ mod tests {
                 "Proceedings of the 28th International Conference on Machine Learning",
             ),
             ("Some text\narXiv:0908.0054v1 [astro-ph.CO] 1 Aug 2009", "arXiv"),
+            (
+                "Hindawi Publishing Corporation\nRehabilitation Research and Practice\nVolume 2010, Article ID 157939, 6 pages",
+                "Rehabilitation Research and Practice",
+            ),
         ] {
-            assert_eq!(venue(page, &[]).as_deref(), Some(name), "{page}");
+            assert_eq!(venue(page, page, &[]).as_deref(), Some(name), "{page}");
         }
         // Cited, not published there: a proceedings named without pages, an arXiv id without
         // its stamp, a journal's name inside a sentence.
@@ -274,20 +316,21 @@ mod tests {
             "We used the Journal of Statistical Software package.",
             "Journal of my year in the lab",
         ] {
-            assert_eq!(venue(page, &[]), None, "{page}");
+            assert_eq!(venue(page, page, &[]), None, "{page}");
         }
     }
 
     #[test]
     fn servers_by_their_stamp_and_nothing_from_other_heads() {
         let h = heads(&["bioRxiv preprint doi: https://doi.org/10.1101/2021.05.12.443709"]);
-        assert_eq!(venue("", &h).as_deref(), Some("bioRxiv"));
+        assert_eq!(venue("", "", &h).as_deref(), Some("bioRxiv"));
         assert_eq!(
-            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", &[]).as_deref(),
+            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", "", &[]).as_deref(),
             Some("arXiv")
         );
         assert_eq!(
             venue(
+                "",
                 "",
                 &heads(&["Page 3 of 10", "Chromatin state barriers… Blanco et al."])
             ),

@@ -25,13 +25,13 @@ fn the_development_table_reads_better_than_the_info_dictionary() {
     assert!(ours.doi.recall >= 0.95, "{:?}", ours.doi);
     // Floors a question under the figures measured when they were set (docs/METADATA.md).
     let accuracy = |s: &metadata::eval::Scores, f: &str| s.fields[f].accuracy;
-    assert!(accuracy(ours, "year") >= 0.85, "{ours:?}");
-    // The first page's layout (measured: title 0.930, first author 0.711, all authors 0.644).
+    // Measured: year 0.929, title 0.930, first author 0.822, all authors 0.800, venue 0.854.
+    assert!(accuracy(ours, "year") >= 0.90, "{ours:?}");
     assert!(accuracy(ours, "title") >= 0.90, "{ours:?}");
-    assert!(accuracy(ours, "first_author") >= 0.68, "{ours:?}");
-    assert!(accuracy(ours, "authors") >= 0.60, "{ours:?}");
-    assert!(accuracy(ours, "venue") >= 0.72, "{ours:?}");
-    // A venue is given only where right (measured: 25 given, 25 right).
+    assert!(accuracy(ours, "first_author") >= 0.80, "{ours:?}");
+    assert!(accuracy(ours, "authors") >= 0.77, "{ours:?}");
+    assert!(accuracy(ours, "venue") >= 0.82, "{ours:?}");
+    // A venue is given only where right (measured: 35 given, 35 right).
     for o in &report.outcomes {
         assert!(
             o.ours.venue.is_none() || !o.wrong.contains(&"venue".to_string()),
@@ -458,4 +458,89 @@ fn searches_filter_by_year_author_and_venue_sort_by_date_and_count_facets() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("ends before it starts"));
+}
+
+/// The words of a text, lower-case, letters and digits only.
+fn words(text: &str) -> Vec<String> {
+    metadata::eval::normalize(text)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The share of `of`'s words (with their counts) that `within` holds too.
+fn covered(of: &[String], within: &[String]) -> f64 {
+    let mut pool: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for w in within {
+        *pool.entry(w).or_default() += 1;
+    }
+    let hits = of
+        .iter()
+        .filter(|w| match pool.get_mut(w.as_str()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        })
+        .count();
+    hits as f64 / of.len().max(1) as f64
+}
+
+#[test]
+fn abstracts_read_from_the_page_match_what_zotero_holds() {
+    let Some(dir) = crate::zotero_support::real_zotero("abstracts_match_zotero") else {
+        return;
+    };
+    // Zotero's abstract of each stored PDF's parent item: another reader's record of the same
+    // papers (publishers' metadata), the truth here.
+    let db = rusqlite::Connection::open_with_flags(
+        format!("file:{}?immutable=1", dir.join("zotero.sqlite").display()),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    let mut rows: Vec<(String, String, String)> = db
+        .prepare(
+            "SELECT a.key, ia.path, v.value FROM itemAttachments ia \
+             JOIN items a ON a.itemID = ia.itemID \
+             JOIN itemData d ON d.itemID = ia.parentItemID \
+             JOIN fields f ON f.fieldID = d.fieldID AND f.fieldName = 'abstractNote' \
+             JOIN itemDataValues v ON v.valueID = d.valueID \
+             WHERE ia.contentType = 'application/pdf' AND ia.path LIKE 'storage:%'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.sort();
+    rows.dedup_by(|a, b| a.1 == b.1);
+    assert!(rows.len() >= 5, "{rows:?}");
+    let mut good = 0;
+    for (key, path, truth) in &rows {
+        let file = dir
+            .join("storage")
+            .join(key)
+            .join(path.trim_start_matches("storage:"));
+        let record = metadata::Record::from(&metadata::read_file(&file).unwrap());
+        let ours = record.abstract_text.unwrap_or_default();
+        let (ours_words, truth_words) = (words(&ours), words(truth));
+        let (recall, precision) = (
+            covered(&truth_words, &ours_words),
+            covered(&ours_words, &truth_words),
+        );
+        eprintln!("{path}: recall {recall:.3}, precision {precision:.3}");
+        // Zotero may hold the published version's abstract of a preprint (measured: 0.72 of
+        // its words in ours, 0.79 of ours in it, the preprint's own abstract read whole).
+        if recall >= 0.7 && precision >= 0.7 {
+            good += 1;
+        } else if !ours.is_empty() {
+            // An abstract given is the abstract, if not all of it: never another part of the page.
+            assert!(precision >= 0.6, "{path}: {ours}");
+        }
+    }
+    // Measured: 4 of 7 (the other three print none under a heading: a report's cover page, a
+    // drop-capped paragraph without one, a paper that opens with its highlights).
+    assert!(good >= 4, "{good} of {}", rows.len());
 }
