@@ -15,6 +15,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::extract::head_bytes;
+
 use super::cues::{Region, Role, CUES};
 
 /// A study design, in order of evidence level (a meta-analysis first, `other` last): the
@@ -199,9 +201,9 @@ pub fn classify(
     pages: &[String],
 ) -> Design {
     let own = super::trials::before_references(pages);
-    let own = cut(&own, BODY_CHARS);
+    let own = head_bytes(&own, BODY_CHARS);
     let body = fold(own);
-    let head = cut(&body, HEAD_CHARS);
+    let head = head_bytes(&body, HEAD_CHARS);
     // The journal's name is often printed only in the running heads the reader took out.
     // Of the running heads, the short lines: an article type is a word or two ("REVIEW
     // ARTICLE"), a preprint server's notice ("not certified by peer review") a sentence.
@@ -215,7 +217,7 @@ pub fn classify(
         "{} | {} | {}",
         fold(venue.unwrap_or("")),
         labels.join(" | "),
-        cut(&body, MASTHEAD_CHARS)
+        head_bytes(&body, MASTHEAD_CHARS)
     );
     let title = title.map(fold).unwrap_or_default();
     let text_of = |region: Region| match region {
@@ -448,18 +450,6 @@ fn fold(text: &str) -> String {
     }
     // "Randomized- controlled" where a line broke after the dash.
     out.replace("- ", "-")
-}
-
-/// The first `max` bytes of `text`, cut at a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn round2(x: f64) -> f64 {

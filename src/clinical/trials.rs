@@ -112,7 +112,7 @@ pub fn paper_trial_ids(pages: &[String]) -> Vec<String> {
             }
         }
     };
-    add(trial_ids(prefix(&text, HEAD_BYTES)));
+    add(trial_ids(crate::extract::head_bytes(&text, HEAD_BYTES)));
     for cue in REGISTRATION
         .find_iter(&text)
         .filter(|m| m.start() >= HEAD_BYTES / 2)
@@ -131,15 +131,6 @@ pub fn paper_trial_ids(pages: &[String]) -> Vec<String> {
         add(trial_ids(&text[cue.start()..end]));
     }
     own
-}
-
-/// The first `max` bytes of `text`, cut at a character boundary.
-fn prefix(text: &str, max: usize) -> &str {
-    let mut end = max.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

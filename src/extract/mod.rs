@@ -24,7 +24,7 @@ pub mod poppler;
 pub mod worker;
 
 use text::collapse_whitespace;
-pub(crate) use text::normalize_chars;
+pub(crate) use text::{head_bytes, normalize_chars};
 pub use text::{normalize_pages, split_running_heads};
 pub use worker::{run_worker, WorkerExtractor};
 pub use year::{citation_year, copyright_year, head_citation_year, publication_year};

@@ -8,6 +8,15 @@ pub(super) fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The first `max` bytes of `text` (all of it where shorter), cut back to a character boundary.
+pub(crate) fn head_bytes(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Replaces typographic ligatures and invisible characters that break matching.
 pub(crate) fn normalize_chars(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

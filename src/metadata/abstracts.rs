@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::extract::head_bytes;
+
 /// The longest abstract kept, in characters: a long structured abstract is about 3,000.
 const MAX_CHARS: usize = 5_000;
 /// The fewest words an abstract has.
@@ -55,7 +57,7 @@ pub(super) fn abstract_of(first_lines: &str, pages: &[String]) -> Option<String>
 }
 
 fn in_page(page: &str) -> Option<String> {
-    let head = cut_bytes(page, START_WITHIN);
+    let head = head_bytes(page, START_WITHIN);
     let start = match HEADING.find(head) {
         Some(m) => m.end(),
         None => LABEL.find(head)?.start(),
@@ -101,23 +103,11 @@ fn bounded(text: &str) -> String {
     if text.chars().count() <= MAX_CHARS {
         return text.to_string();
     }
-    let cut = cut_bytes(text, MAX_CHARS);
+    let cut = head_bytes(text, MAX_CHARS);
     match cut.rfind(". ") {
         Some(i) if i > MAX_CHARS / 2 => cut[..=i].to_string(),
         _ => cut.to_string(),
     }
-}
-
-/// `text` up to `max` bytes, at a character boundary.
-fn cut_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut at = max;
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    &text[..at]
 }
 
 /// "PMID: 12345678" as a paper prints its own (a citation line, a PubMed Central header).

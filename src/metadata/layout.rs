@@ -1,12 +1,12 @@
-//! The title and the authors as the first page sets them: the title is the largest text near
-//! the top (over one or more lines of that size), the authors the line or two below it.
+//! The title as the first page sets it: the largest text near the top (over one or more lines
+//! of that size), with its subtitle; the names under it are read in [`super::byline`].
 //!
 //! The text alone cannot tell a title broken over three lines from the title and the first
 //! line of the abstract; the font sizes can.
 
 use crate::extract::{PageLayout, StyledLine};
 
-use super::Author;
+use super::byline::{clean, is_name_list, reads_as_name, strip_marks, NOT_NAMES};
 
 /// Lines below this share of the page's height are not a title (a title sits in the top part
 /// of the first page; below it, a large section heading may be).
@@ -41,7 +41,7 @@ const BANNER: [&str; 20] = [
 
 /// Two sizes are the same style when they differ by less than this many points, or this
 /// share of the larger.
-fn same_size(a: f64, b: f64) -> bool {
+pub(super) fn same_size(a: f64, b: f64) -> bool {
     (a - b).abs() <= 0.6_f64.max(a.max(b) * 0.04)
 }
 
@@ -73,7 +73,7 @@ fn join(lines: &[&StyledLine]) -> String {
 }
 
 /// Where the title is among the first page's lines (their indices), and its text.
-fn title_lines(page: &PageLayout) -> Option<(Vec<usize>, String)> {
+pub(super) fn title_lines(page: &PageLayout) -> Option<(Vec<usize>, String)> {
     let lines = &page.lines[..page.lines.len().min(MAX_LINES)];
     let body = body_size(lines);
     let zone = if page.height > 0.0 {
@@ -202,240 +202,15 @@ fn is_banner(text: &str) -> bool {
     BANNER.iter().any(|b| lower.contains(b))
 }
 
-/// Whether a line is a list of people's names (the authors, set as large as a title).
-fn is_name_list(text: &str) -> bool {
-    let parts = name_parts(text);
-    parts.len() >= 2 && parts.iter().all(|p| reads_as_name(&strip_marks(p)))
-}
-
-/// A line cut where names are separated: commas, "and", "&", semicolons.
-fn name_parts(text: &str) -> Vec<String> {
-    text.replace(", and ", ",")
-        .replace(" and ", ",")
-        .replace(" & ", ",")
-        .replace(';', ",")
-        .split(',')
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
 /// The title as the first page sets it, where it can be told by its size.
 pub(super) fn title(page: &PageLayout) -> Option<String> {
     title_lines(page).map(|(_, t)| t)
 }
 
-/// Words that name a place or a body, not a person: an affiliation line under the authors.
-const NOT_NAMES: [&str; 16] = [
-    "university",
-    "department",
-    "institute",
-    "hospital",
-    "school",
-    "college",
-    "centre",
-    "center",
-    "faculty",
-    "laboratory",
-    "abstract",
-    "received",
-    "correspond",
-    "email",
-    "clinic",
-    "division",
-];
-
-/// The authors as printed under the title: the lines right after it, in a size of their own,
-/// cut at commas, "and" and "&", with affiliation marks (digits, stars, daggers) taken off.
-/// Given only where every part reads as a person's name.
-///
-/// The title is found by its size, else (a title set no larger than the body) as the line or
-/// lines that print `known_title`, the title read from the XMP or the Info dictionary.
-pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Vec<Author>> {
-    let after = match title_lines(page) {
-        Some((title, _)) => title.last()? + 1,
-        None => after_printed(page, known_title?)?,
-    };
-    let lines = same_baseline(&page.lines[after..]);
-    let first = lines.first()?;
-    // Line by line while the lines read as names: the affiliations (same size, often) end it.
-    let mut accepted: Option<Vec<Author>> = None;
-    let mut text = String::new();
-    for l in lines.iter().take(6) {
-        if !same_size(l.size, first.size) {
-            break;
-        }
-        let (line, heading) = cut_at_heading(&clean(&l.text));
-        let lower = line.to_lowercase();
-        if NOT_NAMES.iter().any(|w| lower.contains(w)) || line.contains('@') {
-            break;
-        }
-        let mut next = text.clone();
-        if !next.is_empty() && !next.ends_with('-') {
-            next.push(' ');
-        }
-        next.push_str(line.trim());
-        match names_in(&next) {
-            Some(names) => {
-                accepted = Some(names);
-                text = next;
-            }
-            // A line broken inside a name ("Alexandre K." then "Dubé") reads on the next.
-            None if next.trim_end().ends_with(',') || accepted.is_none() && !next.is_empty() => {
-                text = next;
-            }
-            None => break,
-        }
-        if heading {
-            break;
-        }
-    }
-    accepted.filter(|a| !a.is_empty())
-}
-
-/// The index of the line after the lines that print `title` (the first of them within the
-/// first twenty lines), where the page prints it.
-fn after_printed(page: &PageLayout, title: &str) -> Option<usize> {
-    let title = super::eval::normalize(title);
-    let lines = &page.lines[..page.lines.len().min(20)];
-    for start in 0..lines.len() {
-        let mut printed = String::new();
-        for (i, line) in lines.iter().enumerate().skip(start) {
-            let text = super::eval::normalize(&line.text);
-            if text.is_empty() {
-                break;
-            }
-            if !printed.is_empty() {
-                printed.push(' ');
-            }
-            printed.push_str(&text);
-            if printed == title {
-                return Some(i + 1);
-            }
-            if !title.starts_with(&printed) {
-                break;
-            }
-        }
-    }
-    None
-}
-
-/// Lines drawn in pieces on one baseline (a name list whose superscript marks were set
-/// apart: "M. Andrés Blanco" "1,19,*" ", David B. Sykes") joined into one, with the size of
-/// the piece holding the most letters.
-fn same_baseline(lines: &[StyledLine]) -> Vec<StyledLine> {
-    let mut out: Vec<(StyledLine, usize)> = Vec::new();
-    for l in lines.iter().take(200) {
-        let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
-        if let Some((last, most)) = out.last_mut() {
-            if (l.top - last.top).abs() < last.size.max(l.size) * 0.5 {
-                last.text.push(' ');
-                last.text.push_str(&l.text);
-                if letters > *most {
-                    last.size = l.size;
-                    *most = letters;
-                }
-                continue;
-            }
-        }
-        out.push((l.clone(), letters));
-    }
-    out.into_iter().map(|(l, _)| l).collect()
-}
-
-/// A line without affiliation marks: digits (also line numbers of a manuscript), stars,
-/// daggers, superscripts.
-fn clean(text: &str) -> String {
-    let text: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_digit()
-                || "*†‡§¶#∗⁎".contains(c)
-                || ('\u{2070}'..='\u{209f}').contains(&c)
-            {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    crate::extract::normalize_chars(&text)
-}
-
-/// The line up to a heading that follows the names on it ("... Pentelute Affiliations"), and
-/// whether there was one.
-fn cut_at_heading(line: &str) -> (String, bool) {
-    const HEADINGS: [&str; 4] = ["Affiliations", "Affiliation", "Abstract", "Keywords"];
-    let words: Vec<&str> = line.split_whitespace().collect();
-    match words
-        .iter()
-        .position(|w| HEADINGS.contains(&w.trim_end_matches(':')))
-    {
-        Some(i) => (words[..i].join(" "), true),
-        None => (line.to_string(), false),
-    }
-}
-
-/// The names of a list of authors, where every part of it reads as one.
-fn names_in(text: &str) -> Option<Vec<Author>> {
-    // A double-barrelled name broken after its hyphen reads "Phillips- Cremins".
-    let text = text.replace("- ", "-");
-    let parts = name_parts(&text);
-    // Affiliation letters after a name ("Jane Doe a,b") come out as one-letter parts.
-    let parts: Vec<&String> = parts
-        .iter()
-        .filter(|p| !(p.chars().count() == 1 && p.chars().all(|c| c.is_lowercase())))
-        .collect();
-    if parts.is_empty() || parts.len() > 100 {
-        return None;
-    }
-    let names: Vec<Author> = parts
-        .iter()
-        .map(|p| strip_marks(p))
-        .filter(|p| reads_as_name(p))
-        .filter_map(|p| Author::parse(&p))
-        .collect();
-    (names.len() == parts.len()).then_some(names)
-}
-
-/// A name with a trailing affiliation letter taken off ("Jane Doe a" to "Jane Doe").
-fn strip_marks(part: &str) -> String {
-    let words: Vec<&str> = part.split_whitespace().collect();
-    let keep = match words.last() {
-        Some(w)
-            if words.len() > 2 && w.chars().count() == 1 && w.chars().all(char::is_lowercase) =>
-        {
-            words.len() - 1
-        }
-        _ => words.len(),
-    };
-    words[..keep].join(" ")
-}
-
-/// Two to five words, each capitalised or an initial (particles like "van", "de" aside).
-fn reads_as_name(part: &str) -> bool {
-    const PARTICLES: [&str; 9] = ["van", "von", "de", "der", "den", "da", "di", "du", "la"];
-    let words: Vec<&str> = part.split_whitespace().collect();
-    (2..=5).contains(&words.len())
-        && words.iter().all(|w| {
-            PARTICLES.contains(w)
-                || w.chars().next().is_some_and(char::is_uppercase)
-                    && w.chars().all(|c| c.is_alphabetic() || ".-'’".contains(c))
-                    // A double-barrelled name has capitals on both sides ("Jan-Niklas");
-                    // "Fifth-order" and "Water-wave" are a title's words.
-                    && !w
-                        .split('-')
-                        .skip(1)
-                        .any(|p| p.chars().next().is_some_and(char::is_lowercase))
-        })
-        && words
-            .iter()
-            .any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metadata::byline::authors;
 
     fn line(text: &str, size: f64, top: f64) -> StyledLine {
         StyledLine {
@@ -620,7 +395,7 @@ mod dump {
             println!(
                 "title: {:?}\nauthors: {:?}",
                 super::title(&page),
-                super::authors(&page, None)
+                crate::metadata::byline::authors(&page, None)
             );
         }
     }
