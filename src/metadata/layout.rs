@@ -11,6 +11,8 @@ use super::byline::{clean, is_name_list, reads_as_name, strip_marks, NOT_NAMES};
 /// Lines below this share of the page's height are not a title (a title sits in the top part
 /// of the first page; below it, a large section heading may be).
 const TITLE_ZONE: f64 = 0.6;
+/// A first page of at most this many lines is a cover (see [`title_lines`]).
+const COVER_LINES: usize = 25;
 /// How many of the first page's lines are looked at.
 const MAX_LINES: usize = 80;
 
@@ -83,9 +85,20 @@ pub(super) fn title_lines(page: &PageLayout) -> Option<(Vec<usize>, String)> {
     };
     // The sizes larger than the body's, largest first: the title is the largest text that
     // reads as a title (a banner or a journal's name may be larger still).
+    // A cover page (a guideline's, a report's) has little text, most of its letters the
+    // title's: there the title may be the body's size, and may sit anywhere on the page.
+    // Its title is still set far larger than its smallest text (a publisher's line), or in
+    // a display size (20 points and more) that no body text has.
+    let cover = lines.len() <= COVER_LINES;
+    let zone = if cover { f64::INFINITY } else { zone };
+    let smallest = lines.iter().map(|l| l.size).fold(f64::INFINITY, f64::min);
     let mut sizes: Vec<f64> = lines
         .iter()
-        .filter(|l| l.top <= zone && l.size > body + 0.5)
+        .filter(|l| {
+            l.top <= zone
+                && (l.size > body + 0.5
+                    || cover && l.size >= body && (l.size >= smallest * 1.5 || l.size >= 20.0))
+        })
         .map(|l| l.size)
         .collect();
     sizes.sort_by(|a, b| b.total_cmp(a));
@@ -194,6 +207,14 @@ fn reads_as_title(text: &str) -> bool {
         && crate::extract::plausible_title(text)
         && !is_banner(text)
         && !is_name_list(text)
+        && !section_banner(text)
+}
+
+/// A journal's section set large in capitals above the title ("RESEARCH METHODS &
+/// REPORTING", "CLINICAL PRACTICE GUIDELINE"): a few words, no lower-case letter. A title set
+/// in capitals is longer.
+fn section_banner(text: &str) -> bool {
+    text.split_whitespace().count() <= 4 && !text.chars().any(char::is_lowercase)
 }
 
 /// Whether a line holds a masthead's or a banner's words.
@@ -352,6 +373,37 @@ mod tests {
                 "Left Ventricular Unloading Is Associated With Lower Mortality in Cardiogenic \
                  Shock: Results From an International, Multicenter Cohort Study"
             )
+        );
+        // A section's name set large in capitals is not the title.
+        let bmj = page(vec![
+            line("RESEARCH METHODS & REPORTING", 20.0, 60.0),
+            line("The tool for assessing risk of bias in trials", 16.0, 100.0),
+            line(
+                "Body text body text body text body text body text.",
+                9.0,
+                160.0,
+            ),
+            line(
+                "Body text body text body text body text body text.",
+                9.0,
+                172.0,
+            ),
+        ]);
+        assert_eq!(
+            title(&bmj).as_deref(),
+            Some("The tool for assessing risk of bias in trials")
+        );
+        // A cover page: the title holds most of its letters, low on the page.
+        let cover = page(vec![
+            line("WHO guidelines", 60.0, 400.0),
+            line("for the treatment of", 60.0, 470.0),
+            line("patients with cystic", 60.0, 540.0),
+            line("echinococcosis", 60.0, 610.0),
+            line("World Health Organization", 12.0, 760.0),
+        ]);
+        assert_eq!(
+            title(&cover).as_deref(),
+            Some("WHO guidelines for the treatment of patients with cystic echinococcosis")
         );
         // A title no larger than the body is found by the title the file names.
         let flat = page(vec![
