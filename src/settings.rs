@@ -27,9 +27,13 @@ pub struct Settings {
     /// `MEDSHELF_VECTOR_STORAGE` (`f32`, `bf16`, `f16`, `i8`): how a new vector index stores
     /// its vectors, for measuring them against each other; an existing index keeps its own.
     pub vector_storage: Option<Storage>,
-    /// `MEDSHELF_INT8=1`: embed with 8-bit projections where the CPU multiplies bytes with
-    /// AVX512-VNNI.
-    pub int8: bool,
+    /// `MEDSHELF_PRECISION` (`auto`, the default; `f32`; `int8`): the embedding model's
+    /// arithmetic (`embed::plan_precision`). `MEDSHELF_INT8=1`, its earlier spelling, means
+    /// `int8`. A value that is none of these leaves the default and is kept in
+    /// [`Settings::precision_error`].
+    pub precision: crate::embed::PrecisionChoice,
+    /// Why `MEDSHELF_PRECISION` was not understood, for a face to tell its user.
+    pub precision_error: Option<String>,
     /// `HF_ENDPOINT`: the model hub a download asks (the hub's own tools read the same).
     pub hub: Option<String>,
     /// `MEDSHELF_EVAL_CACHE`: where `medshelf eval` keeps its benchmark indexes.
@@ -44,11 +48,22 @@ impl Settings {
     pub fn from_env() -> Self {
         let os = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let text = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (precision, precision_error) = match text("MEDSHELF_PRECISION") {
+            Some(v) => match v.parse() {
+                Ok(p) => (p, None),
+                Err(e) => (Default::default(), Some(format!("MEDSHELF_PRECISION: {e}"))),
+            },
+            None if text("MEDSHELF_INT8").is_some_and(|v| v.trim() == "1") => {
+                (crate::embed::PrecisionChoice::Int8, None)
+            }
+            None => Default::default(),
+        };
         Settings {
             library: os("MEDSHELF_LIBRARY").map(PathBuf::from),
             model: os("MEDSHELF_MODEL").map(PathBuf::from),
             vector_storage: text("MEDSHELF_VECTOR_STORAGE").and_then(|v| v.parse().ok()),
-            int8: text("MEDSHELF_INT8").is_some_and(|v| v.trim() == "1"),
+            precision,
+            precision_error,
             hub: text("HF_ENDPOINT"),
             eval_cache: os("MEDSHELF_EVAL_CACHE").map(PathBuf::from),
             pdftotext: std::env::var_os("MEDSHELF_PDFTOTEXT"),

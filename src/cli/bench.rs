@@ -67,8 +67,9 @@ pub struct EmbedArgs {
     /// Also run candle-transformers' stock BERT on the same texts and print both, with the ratio.
     #[arg(long)]
     compare_stock: bool,
-    /// Run the int8 encoder (8-bit Q8_0 weights on candle's quantized kernels) instead of the
-    /// f32 one. For measuring only: here it is slower than f32, and libraries never use it.
+    /// Run the int8 encoder (`embed::int8`) instead of the f32 one. Without either flag the
+    /// bench runs f32, so that its figures compare with earlier runs; a library runs int8 where
+    /// the CPU and the calibration check allow (`medshelf status` says which).
     #[arg(long)]
     int8: bool,
 }

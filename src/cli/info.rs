@@ -22,10 +22,15 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
         status.chunks, status.vectors, status.reference_passages
     );
     match &status.model {
-        Some(m) => println!(
-            "model     {} ({} dimensions, {} pooling, {} on {})",
-            m.name, m.dim, m.pooling, m.precision, m.device
-        ),
+        Some(m) => {
+            println!(
+                "model     {} ({} dimensions, {} pooling, {} on {})",
+                m.name, m.dim, m.pooling, m.precision, m.device
+            );
+            if !m.precision_reason.is_empty() {
+                println!("          {}: {}", m.precision, m.precision_reason);
+            }
+        }
         None => println!("model     none: keyword search only"),
     }
     if !status.failed.is_empty() {

@@ -97,6 +97,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     // The environment is read here, once; the engine gets the value (`medshelf::settings`).
     let mut settings = Settings::from_env();
+    if let Some(why) = &settings.precision_error {
+        eprintln!("warning: {why}; the default (auto) holds");
+    }
     if let Command::Bench(cmd) = &cli.command {
         bench::adjust(cmd, &mut settings);
     }

@@ -65,9 +65,15 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// The device the model runs on ("cpu", "cuda:0", "metal").
     pub device: String,
-    /// The projections' arithmetic (`MEDSHELF_INT8=1` asks for int8; see [`Encoder::from_env`]).
+    /// The projections' arithmetic: int8 by default where the CPU has AVX512-VNNI and the
+    /// model passes the calibration check, else f32 (`MEDSHELF_PRECISION` overrides; see
+    /// [`plan_precision`]).
     #[serde(default)]
     pub precision: Precision,
+    /// Why the model runs at that precision, in words a user can act on ("AVX512-VNNI;
+    /// calibration texts agree with f32 to cosine 0.9981").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub precision_reason: String,
     /// BLAKE3 (hex) of the weights, with the configuration, tokenizer and pooling that decide
     /// what they compute: what identifies the model, whatever its folder is called. `None` for
     /// embedders without a model folder (test doubles).
@@ -95,6 +101,226 @@ impl std::fmt::Display for Precision {
     }
 }
 
+/// What the user asks of the projections' arithmetic (`MEDSHELF_PRECISION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrecisionChoice {
+    /// int8 where it is fast and a calibration check at load passes, else f32: the default.
+    #[default]
+    Auto,
+    /// Always f32.
+    F32,
+    /// int8 without the check, where the CPU has the instructions that make it fast.
+    Int8,
+}
+
+impl FromStr for PrecisionChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(PrecisionChoice::Auto),
+            "f32" | "fp32" | "float32" => Ok(PrecisionChoice::F32),
+            "int8" | "i8" => Ok(PrecisionChoice::Int8),
+            other => Err(format!(
+                "'{other}' is not a precision: use f32, int8 or auto"
+            )),
+        }
+    }
+}
+
+/// The CPU features the choice of precision looks at, detected at run time: machines of the
+/// same kind differ (AVX-512 with VNNI on these, AVX-VNNI on Intel's desktop cores since Alder
+/// Lake, AVX2 alone on older ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuFeatures {
+    /// AVX-512 F and BW with VNNI's byte products (`vpdpbusd` on 512 bits): what
+    /// `embed::int8`'s fast kernel needs.
+    pub avx512_vnni: bool,
+    /// The VEX-encoded `vpdpbusd` on 256 bits (AVX-VNNI), without AVX-512.
+    pub avx_vnni: bool,
+    /// AVX2 (with FMA): byte products by `vpmaddubsw`/`vpmaddwd` only.
+    pub avx2: bool,
+}
+
+impl CpuFeatures {
+    /// This CPU's features.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            CpuFeatures {
+                avx512_vnni: int8::vnni(),
+                avx_vnni: std::arch::is_x86_feature_detected!("avxvnni"),
+                avx2: std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        CpuFeatures::default()
+    }
+}
+
+/// What a model load does about precision, decided before the model is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrecisionPlan {
+    /// Run f32, for this reason.
+    F32(String),
+    /// Run int8 without a check, for this reason.
+    Int8(String),
+    /// Embed the calibration texts both ways and run int8 where they agree
+    /// ([`CALIBRATION_MIN_COSINE`]), else f32.
+    Calibrate,
+}
+
+/// The least cosine between a calibration text's f32 and int8 vectors for int8 to be the
+/// default: issue 18's bar. MedShelf's int8 measured 0.998 at worst on the golden texts.
+pub const CALIBRATION_MIN_COSINE: f32 = 0.99;
+
+/// Texts embedded in f32 and int8 at load under [`PrecisionChoice::Auto`]: short and long,
+/// numbers, units, abbreviations and non-ASCII letters, as clinicians' papers and queries are.
+pub const CALIBRATION_TEXTS: [&str; 8] = [
+    "metformin in renal impairment",
+    "What dose of enoxaparin for DVT prophylaxis in obese patients?",
+    "Serum ferritin predicts mortality in septic shock.",
+    "Patients were randomised 1:1 to dapagliflozin 10 mg once daily or placebo; the primary \
+     outcome was a composite of worsening heart failure or cardiovascular death (HR 0.74, \
+     95% CI 0.65-0.85, p<0.001).",
+    "Table 2. Baseline characteristics: age 64.2 ± 11.3 years, eGFR 58 mL/min/1.73 m², \
+     HbA1c 7.9 %, BMI ≥ 30 kg/m² in 41 %.",
+    "Background: Sickle cell disease (SCD) in pregnancy carries maternal and fetal risks; \
+     hydroxyurea (HU) is usually stopped before conception although data on its teratogenicity \
+     in humans are scarce. Methods: We reviewed 120 pregnancies in women with SCD treated at \
+     two centres between 2005 and 2019, comparing those exposed to HU in the first trimester \
+     with those who stopped it, for congenital anomalies, preterm birth and vaso-occlusive \
+     crises.",
+    "Die Behandlung der akuten Pankreatitis: Flüssigkeitstherapie und frühe enterale Ernährung.",
+    "ACE-I/ARB, β-blocker, MRA and SGLT2i: the four pillars of HFrEF therapy (NYHA II-IV).",
+];
+
+/// Decides the precision of a model about to load on the CPU (`on_cpu`; other devices run
+/// f32) from what the user asked for and what the CPU can do. Pure, so that the choice for
+/// every feature set is tested on any machine.
+pub fn plan_precision(choice: PrecisionChoice, cpu: CpuFeatures, on_cpu: bool) -> PrecisionPlan {
+    let f32 = |why: &str| PrecisionPlan::F32(why.to_string());
+    if !on_cpu {
+        return f32("the model runs on a GPU, where MedShelf's int8 path does not");
+    }
+    match choice {
+        PrecisionChoice::F32 => f32("MEDSHELF_PRECISION=f32"),
+        PrecisionChoice::Int8 if cpu.avx512_vnni => PrecisionPlan::Int8(
+            "MEDSHELF_PRECISION=int8 (AVX512-VNNI; calibration not checked)".to_string(),
+        ),
+        PrecisionChoice::Int8 => f32(
+            "MEDSHELF_PRECISION=int8, but this CPU lacks AVX512-VNNI, without which \
+             MedShelf's int8 runs slower than f32",
+        ),
+        PrecisionChoice::Auto if cpu.avx512_vnni => PrecisionPlan::Calibrate,
+        PrecisionChoice::Auto if cpu.avx_vnni => f32(
+            "this CPU has AVX-VNNI but not AVX-512, and MedShelf's int8 kernel needs AVX-512 \
+             (its portable int8 loops are slower than f32)",
+        ),
+        PrecisionChoice::Auto => {
+            f32("this CPU lacks AVX512-VNNI, without which MedShelf's int8 runs slower than f32")
+        }
+    }
+}
+
+/// The plan a calibration's least cosine makes: int8 where it reaches
+/// [`CALIBRATION_MIN_COSINE`], else f32, each with its reason (`when` says whether the check ran
+/// at this load or an earlier one).
+fn verdict(least: f32, when: &str) -> PrecisionPlan {
+    let why = verdict_reason(least, when);
+    if least >= CALIBRATION_MIN_COSINE {
+        PrecisionPlan::Int8(why)
+    } else {
+        PrecisionPlan::F32(why)
+    }
+}
+
+fn verdict_reason(least: f32, when: &str) -> String {
+    if least >= CALIBRATION_MIN_COSINE {
+        format!(
+            "AVX512-VNNI; the calibration texts agree with f32 to cosine {least:.4} (at least \
+             {CALIBRATION_MIN_COSINE} needed; {when})"
+        )
+    } else {
+        format!(
+            "the calibration texts agree with int8 to cosine {least:.4} only (at least \
+             {CALIBRATION_MIN_COSINE} needed; {when}), so this model runs f32"
+        )
+    }
+}
+
+/// Where the calibration verdict of a model (its fingerprint) on this CPU with this build is
+/// kept: `medshelf/precision/` in the user's cache folder, under a hash of everything that
+/// decides the verdict (the weights, the CPU's features, this executable, the texts and the
+/// bar), so that a new build or a new model checks again. `None` where there is no cache
+/// folder: every load then checks.
+fn calibration_file(fingerprint: &str, cpu: CpuFeatures) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&exe).ok()?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let mut key = blake3::Hasher::new();
+    key.update(fingerprint.as_bytes());
+    key.update(format!("{cpu:?}").as_bytes());
+    key.update(env!("CARGO_PKG_VERSION").as_bytes());
+    key.update(exe.as_os_str().as_encoded_bytes());
+    key.update(&meta.len().to_le_bytes());
+    key.update(&modified.to_le_bytes());
+    for text in CALIBRATION_TEXTS {
+        key.update(text.as_bytes());
+    }
+    key.update(&CALIBRATION_MIN_COSINE.to_le_bytes());
+    let name = format!("{}.json", &key.finalize().to_hex()[..32]);
+    Some(
+        dirs::cache_dir()?
+            .join("medshelf")
+            .join("precision")
+            .join(name),
+    )
+}
+
+/// A kept verdict's least cosine; none where the file is absent or not one of ours.
+fn read_verdict(file: &Path) -> Option<f32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let least = value.get("least_cosine")?.as_f64()? as f32;
+    (least.is_finite() && (-1.0..=1.0001).contains(&least)).then_some(least)
+}
+
+/// Keeps a verdict; a cache that cannot be written only means the next load checks again.
+fn write_verdict(file: &Path, least: f32) {
+    let Some(dir) = file.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let body = serde_json::json!({ "least_cosine": least }).to_string();
+    if std::fs::write(&tmp, body).is_ok() && std::fs::rename(&tmp, file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// The least cosine between two lists of vectors, pair by pair.
+fn least_cosine(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let dot: f32 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+            let nx = x.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let ny = y.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if nx == 0.0 || ny == 0.0 {
+                0.0
+            } else {
+                dot / (nx * ny)
+            }
+        })
+        .fold(f32::INFINITY, f32::min)
+}
+
 /// Turns texts into vectors. A seam between the candle model and the tests' tiny models.
 pub trait Embedder: Send + Sync {
     /// Embeds texts, one vector per text, in order.
@@ -114,22 +340,13 @@ pub enum Encoder {
     Own,
     /// candle-transformers' BERT, kept for comparison in `medshelf bench embed`.
     Stock,
-    /// MedShelf's forward pass with 8-bit projections (`embed::int8`).
+    /// MedShelf's forward pass with 8-bit projections (`embed::int8`), wherever asked (on a
+    /// CPU without AVX512-VNNI in portable loops: right, and slow).
     Int8,
-}
-
-impl Encoder {
-    /// The encoder a library runs: [`Encoder::Int8`] where the environment variable
-    /// `MEDSHELF_INT8` is `1` and the CPU multiplies bytes with AVX512-VNNI (without it the
-    /// int8 arithmetic runs in portable loops, slower than f32), else [`Encoder::Own`].
-    /// int8 embeds about twice as fast; its cost in retrieval quality is in docs/PERFORMANCE.md.
-    pub fn from_env() -> Self {
-        if crate::settings::get().int8 && int8::vnni() {
-            Encoder::Int8
-        } else {
-            Encoder::Own
-        }
-    }
+    /// MedShelf's forward pass at the precision [`plan_precision`] chooses for the settings'
+    /// `MEDSHELF_PRECISION` and this CPU: what a library runs. int8 embeds about twice as fast
+    /// as f32; its cost in retrieval quality is in docs/PERFORMANCE.md.
+    Auto,
 }
 
 enum Model {
@@ -252,10 +469,10 @@ fn check_config(config: &Config) -> std::result::Result<(), String> {
 pub const DEFAULT_MAX_TOKENS: usize = 256;
 
 impl BertEmbedder {
-    /// Loads a model folder onto the best available device, with the encoder the environment
-    /// asks for ([`Encoder::from_env`]).
+    /// Loads a model folder onto the best available device, at the precision the settings and
+    /// the CPU allow ([`Encoder::Auto`]).
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::load_with(dir, Encoder::from_env())
+        Self::load_with(dir, Encoder::Auto)
     }
 
     /// Loads a model folder with the given encoder implementation.
@@ -382,12 +599,6 @@ impl BertEmbedder {
         // folder while a model from it is loaded.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| err(format!("model.safetensors is unreadable: {e}")))?;
-        let model = match encoder {
-            Encoder::Own => bert::Bert::load(vb, &config, false).map(Model::Own),
-            Encoder::Int8 => bert::Bert::load(vb, &config, true).map(Model::Own),
-            Encoder::Stock => BertModel::load(vb, &config).map(Model::Stock),
-        }
-        .map_err(|e| err(format!("model.safetensors does not match config.json: {e}")))?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -404,7 +615,52 @@ impl BertEmbedder {
         }
         hasher.update(&[u8::from(normalize)]);
         let fingerprint = hasher.finalize().to_hex().to_string();
-        Ok(Self {
+        let cpu = CpuFeatures::detect();
+        let mut plan = match encoder {
+            Encoder::Own | Encoder::Stock => PrecisionPlan::F32("asked for by name".into()),
+            Encoder::Int8 => PrecisionPlan::Int8("asked for by name".into()),
+            Encoder::Auto => plan_precision(
+                crate::settings::get().precision,
+                cpu,
+                matches!(device, Device::Cpu),
+            ),
+        };
+        // The check's verdict for this model, this CPU and this build is kept from the last
+        // load: it costs a third of a second for the stand-in and twice that for MedEmbed's
+        // twelve layers, on every start of the app and every `medshelf search`.
+        let verdict_file = calibration_file(&fingerprint, cpu);
+        if plan == PrecisionPlan::Calibrate {
+            if let Some(least) = verdict_file.as_deref().and_then(read_verdict) {
+                plan = verdict(least, "checked at an earlier start");
+            }
+        }
+        let mismatch = |e: candle_core::Error| {
+            err(format!("model.safetensors does not match config.json: {e}"))
+        };
+        let (model, precision, precision_reason) = match (&plan, encoder) {
+            (_, Encoder::Stock) => (
+                Model::Stock(BertModel::load(vb.clone(), &config).map_err(mismatch)?),
+                Precision::F32,
+                "candle's stock BERT".to_string(),
+            ),
+            (PrecisionPlan::Int8(why), _) => (
+                Model::Own(bert::Bert::load(vb.clone(), &config, true).map_err(mismatch)?),
+                Precision::Int8,
+                why.clone(),
+            ),
+            // Calibration starts from f32 and may swap in int8 below.
+            (PrecisionPlan::F32(why), _) => (
+                Model::Own(bert::Bert::load(vb.clone(), &config, false).map_err(mismatch)?),
+                Precision::F32,
+                why.clone(),
+            ),
+            (PrecisionPlan::Calibrate, _) => (
+                Model::Own(bert::Bert::load(vb.clone(), &config, false).map_err(mismatch)?),
+                Precision::F32,
+                String::new(),
+            ),
+        };
+        let mut embedder = Self {
             model,
             tokenizer,
             counter,
@@ -415,10 +671,8 @@ impl BertEmbedder {
                 normalize,
                 max_tokens,
                 device: device_name(&device),
-                precision: match encoder {
-                    Encoder::Int8 => Precision::Int8,
-                    Encoder::Own | Encoder::Stock => Precision::F32,
-                },
+                precision,
+                precision_reason,
                 weights: Some(fingerprint),
             },
             pad_id,
@@ -426,7 +680,35 @@ impl BertEmbedder {
             // Measured with `medshelf bench embed` on two cores: batch 8 gave 19.5 chunks/s,
             // 4 gave 18.8, 16 gave 15.8, 32 gave 12.5 (larger activations fall out of cache).
             batch_size: 8,
-        })
+        };
+        if plan == PrecisionPlan::Calibrate {
+            let int8 = bert::Bert::load(vb, &config, true).map_err(mismatch)?;
+            let least = embedder.calibrate(Model::Own(int8))?;
+            if let Some(file) = &verdict_file {
+                write_verdict(file, least);
+            }
+        }
+        Ok(embedder)
+    }
+
+    /// Embeds [`CALIBRATION_TEXTS`] with the loaded f32 model and with `int8`, and keeps `int8`
+    /// where every text's two vectors agree to [`CALIBRATION_MIN_COSINE`]: a model whose
+    /// activations quantise badly (outliers in a few channels, as some larger encoders have)
+    /// stays in f32, and `status` says so.
+    /// Returns the least cosine found.
+    fn calibrate(&mut self, int8: Model) -> Result<f32> {
+        let reference = self.embed(&CALIBRATION_TEXTS)?;
+        let f32_model = std::mem::replace(&mut self.model, int8);
+        let quantised = self.embed(&CALIBRATION_TEXTS)?;
+        let least = least_cosine(&reference, &quantised);
+        if least >= CALIBRATION_MIN_COSINE {
+            self.info.precision = Precision::Int8;
+        } else {
+            self.model = f32_model;
+            self.info.precision = Precision::F32;
+        }
+        self.info.precision_reason = verdict_reason(least, "checked now");
+        Ok(least)
     }
 
     /// Sets how many texts go through the model at once.
@@ -587,6 +869,106 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The choice for every feature set and every setting, on any machine: int8 only on the
+    /// CPU, by default only with AVX512-VNNI and after the check, and never silently.
+    #[test]
+    fn the_precision_plan_follows_the_setting_and_the_cpu() {
+        let none = CpuFeatures::default();
+        let avx2 = CpuFeatures { avx2: true, ..none };
+        let avx_vnni = CpuFeatures {
+            avx_vnni: true,
+            ..avx2
+        };
+        let avx512 = CpuFeatures {
+            avx512_vnni: true,
+            ..avx2
+        };
+        use PrecisionChoice::*;
+        for cpu in [none, avx2, avx_vnni, avx512] {
+            for choice in [Auto, F32, Int8] {
+                let plan = plan_precision(choice, cpu, true);
+                let expected_int8 = cpu.avx512_vnni && choice != F32;
+                match &plan {
+                    PrecisionPlan::F32(why) => {
+                        assert!(!expected_int8, "{cpu:?} {choice:?}: {why}");
+                        assert!(!why.is_empty());
+                    }
+                    PrecisionPlan::Calibrate => {
+                        assert!(expected_int8 && choice == Auto, "{cpu:?} {choice:?}")
+                    }
+                    PrecisionPlan::Int8(why) => {
+                        assert!(expected_int8 && choice == Int8, "{cpu:?} {choice:?}");
+                        assert!(why.contains("MEDSHELF_PRECISION=int8"));
+                    }
+                }
+                // A GPU runs f32 whatever is asked.
+                assert!(matches!(
+                    plan_precision(choice, cpu, false),
+                    PrecisionPlan::F32(_)
+                ));
+            }
+        }
+        let PrecisionPlan::F32(why) = plan_precision(Auto, avx_vnni, true) else {
+            panic!("AVX-VNNI alone has no int8 kernel yet");
+        };
+        assert!(why.contains("AVX-VNNI"), "{why}");
+    }
+
+    #[test]
+    fn precision_names_parse_and_others_are_refused() {
+        assert_eq!("auto".parse(), Ok(PrecisionChoice::Auto));
+        assert_eq!(" F32 ".parse(), Ok(PrecisionChoice::F32));
+        assert_eq!("int8".parse(), Ok(PrecisionChoice::Int8));
+        let e = "fp16".parse::<PrecisionChoice>().unwrap_err();
+        assert!(e.contains("fp16") && e.contains("f32, int8 or auto"), "{e}");
+    }
+
+    /// The calibration check on the tiny model: whatever it decides, the embedder's precision
+    /// and reason say the same, and the vectors stay close to f32's.
+    #[test]
+    fn calibration_keeps_int8_only_when_it_agrees_with_f32() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::fixtures::write_tiny_model(dir.path(), Pooling::Mean).unwrap();
+        let f32_model = BertEmbedder::load_with(dir.path(), Encoder::Own).unwrap();
+        let reference = f32_model.embed(&CALIBRATION_TEXTS).unwrap();
+        let mut embedder = BertEmbedder::load_with(dir.path(), Encoder::Own).unwrap();
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(
+                &[dir.path().join("model.safetensors")],
+                DType::F32,
+                &Device::Cpu,
+            )
+        }
+        .unwrap();
+        let config: Config =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+                .unwrap();
+        let int8 = bert::Bert::load(vb, &config, true).unwrap();
+        embedder.calibrate(Model::Own(int8)).unwrap();
+        let after = embedder.embed(&CALIBRATION_TEXTS).unwrap();
+        let least = least_cosine(&reference, &after);
+        let reason = &embedder.info().precision_reason;
+        match embedder.info().precision {
+            Precision::Int8 => {
+                assert!(least >= CALIBRATION_MIN_COSINE, "{least}: {reason}");
+                assert!(reason.contains("calibration"), "{reason}");
+            }
+            Precision::F32 => {
+                assert_eq!(least, 1.0, "f32 kept, so the vectors are f32's");
+                assert!(reason.contains("runs f32"), "{reason}");
+            }
+        }
+    }
+
+    #[test]
+    fn least_cosine_is_the_worst_pair() {
+        let a = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let b = vec![vec![1.0, 0.0], vec![1.0, 1.0]];
+        let c = least_cosine(&a, &b);
+        assert!((c - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6, "{c}");
+        assert_eq!(least_cosine(&a, &[vec![0.0, 0.0]]), 0.0);
+    }
 
     #[test]
     fn word_spans_split_words_and_punctuation() {

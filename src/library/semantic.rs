@@ -201,6 +201,7 @@ mod embed_unique_tests {
                 max_tokens: 256,
                 device: "cpu".into(),
                 precision: crate::embed::Precision::F32,
+                precision_reason: String::new(),
                 weights: None,
             },
         );

@@ -172,45 +172,55 @@ fn bad_arguments_and_unusable_libraries_fail_clearly() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed 1"));
 }
 
-/// `MEDSHELF_INT8=1` runs the library's model with 8-bit projections where the CPU multiplies
-/// bytes with AVX512-VNNI (and with f32 elsewhere), says which in `status`, and indexes and
-/// searches as usual.
+/// `MEDSHELF_PRECISION` (and `MEDSHELF_INT8=1`, its earlier spelling) chooses the model's
+/// arithmetic; unset, a library runs int8 where the CPU has AVX512-VNNI and the calibration
+/// check passes, f32 elsewhere. `status` says which and why, a value that is none of these is
+/// warned about, and the library indexes and searches as usual.
 #[test]
-fn int8_is_chosen_by_the_environment() {
+fn precision_is_chosen_by_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
     let model = tmp.path().join("tiny-bert");
     write_tiny_model(&model, Pooling::Mean).unwrap();
     let lib = tmp.path().join("lib");
-    let run = |int8: bool, args: &[&str]| {
+    let run = |env: &[(&str, &str)], args: &[&str]| {
         let mut cmd = crate::support::cli(&lib, Some(&model));
-        if int8 {
-            cmd.env("MEDSHELF_INT8", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
         }
-        json(&cmd.args(args).output().unwrap())
+        cmd.args(args).output().unwrap()
     };
-    assert_eq!(
-        run(false, &["status", "--json"])["model"]["precision"],
-        "f32"
-    );
-    let expected = if medshelf::embed::int8::vnni() {
-        "int8"
+    let status = |env: &[(&str, &str)]| json(&run(env, &["status", "--json"]))["model"].clone();
+    let vnni = medshelf::embed::CpuFeatures::detect().avx512_vnni;
+    let f32 = status(&[("MEDSHELF_PRECISION", "f32")]);
+    assert_eq!(f32["precision"], "f32");
+    assert_eq!(f32["precision_reason"], "MEDSHELF_PRECISION=f32");
+    for env in [("MEDSHELF_PRECISION", "int8"), ("MEDSHELF_INT8", "1")] {
+        let m = status(&[env]);
+        assert_eq!(m["precision"], if vnni { "int8" } else { "f32" }, "{m}");
+    }
+    let auto = status(&[]);
+    let reason = auto["precision_reason"].as_str().unwrap().to_string();
+    if vnni {
+        assert!(reason.contains("calibration"), "{reason}");
+        let kept = if reason.contains("runs f32") {
+            "f32"
+        } else {
+            "int8"
+        };
+        assert_eq!(auto["precision"], kept, "{reason}");
     } else {
-        "f32"
-    };
-    assert_eq!(
-        run(true, &["status", "--json"])["model"]["precision"],
-        expected
-    );
-    let out = crate::support::cli(&lib, Some(&model))
-        .env("MEDSHELF_INT8", "1")
-        .args(["index", papers.dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_ran(&out);
-    let status = run(true, &["status", "--json"]);
+        assert_eq!(auto["precision"], "f32");
+        assert!(reason.contains("AVX512-VNNI"), "{reason}");
+    }
+    let bogus = run(&[("MEDSHELF_PRECISION", "fp16")], &["status"]);
+    assert_ran(&bogus);
+    let warned = String::from_utf8_lossy(&bogus.stderr);
+    assert!(warned.contains("'fp16' is not a precision"), "{warned}");
+    assert_ran(&run(&[], &["index", papers.dir.to_str().unwrap()]));
+    let status = json(&run(&[], &["status", "--json"]));
     assert_eq!(status["vectors"], status["chunks"], "{status}");
-    let v = run(true, &["search", "serum", "ferritin", "--json"]);
+    let v = json(&run(&[], &["search", "serum", "ferritin", "--json"]));
     assert_eq!(v["results"][0]["path"], papers.sepsis.to_str().unwrap());
 }
 

@@ -48,7 +48,7 @@ fn standin_matches_sentence_transformers() {
     let Some((model, rows)) = standin_and_golden() else {
         return;
     };
-    let embedder = BertEmbedder::load(&model).unwrap();
+    let embedder = BertEmbedder::load_with(&model, Encoder::Own).unwrap();
     assert_eq!(
         embedder.info().pooling,
         Pooling::Mean,
@@ -92,4 +92,41 @@ fn int8_stays_close_to_sentence_transformers() {
     );
     assert!(worst >= 0.995, "worst cosine {worst}");
     alone_equals_batched(&embedder, &texts, &batched);
+}
+
+/// What a library loads by default (`BertEmbedder::load`, `MEDSHELF_PRECISION` unset): int8
+/// where this CPU has AVX512-VNNI and the calibration check passes (it does for the stand-in),
+/// f32 elsewhere, with the reason given either way; and its vectors meet issue 18's bar
+/// against sentence-transformers.
+#[test]
+fn the_default_precision_follows_the_cpu_and_stays_close() {
+    let Some((model, rows)) = standin_and_golden() else {
+        return;
+    };
+    let embedder = BertEmbedder::load(&model).unwrap();
+    let info = embedder.info();
+    let cpu = medshelf::embed::CpuFeatures::detect();
+    eprintln!(
+        "default precision: {} ({}), CPU {cpu:?}",
+        info.precision, info.precision_reason
+    );
+    let want = if cpu.avx512_vnni {
+        medshelf::embed::Precision::Int8
+    } else {
+        medshelf::embed::Precision::F32
+    };
+    assert_eq!(info.precision, want, "{}", info.precision_reason);
+    if cpu.avx512_vnni {
+        assert!(
+            info.precision_reason.contains("calibration"),
+            "{}",
+            info.precision_reason
+        );
+    }
+    let texts: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let batched = embedder.embed(&texts).unwrap();
+    for ((text, reference), v) in rows.iter().zip(&batched) {
+        let c = cosine(reference, v);
+        assert!(c >= 0.995, "cosine {c} for {text:?}");
+    }
 }

@@ -224,6 +224,10 @@ export interface ModelInfo {
   dim: number;
   pooling: string;
   max_tokens: number;
+  /** "f32" or "int8". */
+  precision?: string;
+  /** Why the model runs at that precision. */
+  precision_reason?: string;
   [key: string]: unknown;
 }
 

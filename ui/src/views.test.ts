@@ -100,6 +100,22 @@ describe("renderModels", () => {
     expect(html).toMatch(/data-model="all-MiniLM-L6-v2">.*384 dimensions.*in use/s);
     expect(renderModels([], null)).toMatch(/No model: keyword search only/);
   });
+
+  it("says at which precision the model in use runs, and why", () => {
+    const info = { name: "all-MiniLM-L6-v2", dim: 384, pooling: "mean", max_tokens: 256 };
+    const inUse = { ...info, precision: "int8", precision_reason: "AVX512-VNNI; <cosine> 0.9985" };
+    const html = renderModels([{ name: "all-MiniLM-L6-v2", path: "/m/b", info, problem: null }], inUse);
+    expect(html).toContain('data-precision="int8">Runs in int8: AVX512-VNNI; &lt;cosine&gt; 0.9985</div>');
+    const other = renderModels(
+      [
+        { name: "all-MiniLM-L6-v2", path: "/m/b", info, problem: null },
+        { name: "other", path: "/m/c", info: { ...info, name: "other" }, problem: null },
+      ],
+      inUse,
+    );
+    expect(other.match(/Runs in/g)).toHaveLength(1);
+    expect(renderModels([], { ...info })).not.toContain("Runs in");
+  });
 });
 
 describe("renderIngestFiles", () => {

@@ -201,22 +201,34 @@ export function moveSelection(current: number, delta: number, count: number): nu
 export function renderModels(models: InstalledModel[], inUse: ModelInfo | null): string {
   const describe = (info: ModelInfo) =>
     `${count(info.dim, "dimension")}, ${escapeHtml(String(info.pooling))} pooling`;
+  // The model in use says at which precision it runs and why (int8 where the CPU and the
+  // calibration check allow): a slow library on an old CPU is then explained, not a mystery.
+  const precision = (info: ModelInfo) =>
+    info.precision
+      ? `<div class="precision" data-precision="${escapeHtml(String(info.precision))}">Runs in ${escapeHtml(
+          String(info.precision),
+        )}${info.precision_reason ? `: ${escapeHtml(String(info.precision_reason))}` : ""}</div>`
+      : "";
   const rows: string[] = [];
   if (inUse && !models.some((m) => m.name === inUse.name)) {
     rows.push(`<li data-model="${escapeHtml(inUse.name)}"><strong>${escapeHtml(inUse.name)}</strong>
   <span class="watch-state">${describe(inUse)}, loaded from outside the library's models folder</span>
-  <span class="status ok">in use</span></li>`);
+  <span class="status ok">in use</span>${precision(inUse)}</li>`);
   }
   for (const m of models) {
     const name = escapeHtml(m.name);
     const what = m.info ? describe(m.info) : `unusable: ${escapeHtml(m.problem ?? "unknown reason")}`;
-    const action =
-      m.name === inUse?.name
-        ? `<span class="status ok">in use</span>`
-        : m.info
-          ? `<button data-action="use-model" data-name="${name}">Use this model</button>`
-          : "";
-    rows.push(`<li data-model="${name}"><strong>${name}</strong> <span class="watch-state">${what}</span> ${action}</li>`);
+    const used = inUse !== null && m.name === inUse.name;
+    const action = used
+      ? `<span class="status ok">in use</span>`
+      : m.info
+        ? `<button data-action="use-model" data-name="${name}">Use this model</button>`
+        : "";
+    rows.push(
+      `<li data-model="${name}"><strong>${name}</strong> <span class="watch-state">${what}</span> ${action}${
+        used ? precision(inUse) : ""
+      }</li>`,
+    );
   }
   if (rows.length === 0) {
     return `<li class="empty">No model: keyword search only. Set one up from the notice at the top.</li>`;
