@@ -105,6 +105,9 @@ pub struct IngestBench {
     pub chunks: usize,
     /// Wall time of the index run, in seconds.
     pub seconds: f64,
+    /// Seconds until every paper was searchable by keywords (the first of the run's two
+    /// phases; the rest went to embedding).
+    pub keywords_seconds: f64,
     /// Pages per second over the whole run.
     pub pages_per_s: f64,
     /// Seconds per stage within the run.
@@ -120,27 +123,59 @@ pub struct IngestBench {
     pub embed_all_s: Option<f64>,
     /// `seconds / embed_all_s`.
     pub ratio_to_embed_all: Option<f64>,
+    /// Where asked for, the same folders indexed again with each paper embedded before it is
+    /// stored (`index --embed-inline`, what index runs did before the two phases): its wall
+    /// time, which is also when its papers were all searchable by keywords.
+    pub inline_seconds: Option<f64>,
+    /// `keywords_seconds / inline_seconds`: how much sooner every paper is searchable by
+    /// keywords in two phases.
+    pub keywords_ratio_to_inline: Option<f64>,
+    /// `seconds / inline_seconds`: what the two phases cost in all.
+    pub ratio_to_inline: Option<f64>,
 }
 
-/// Indexes `folder` into a fresh library in `scratch` (removed after), then embeds the stored
-/// passages again on their own, and reports both.
+/// What [`ingest`] measures besides the ingest itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestCompare {
+    /// Embed every passage alone too (repeats and reference lists included).
+    pub all: bool,
+    /// Index the folders again with embedding inline (the one-phase baseline).
+    pub inline: bool,
+}
+
+/// Indexes `folders` into a fresh library in `scratch` (removed after), then embeds the stored
+/// passages again on their own, and reports both; `extractor` makes each run's PDF reader.
 pub fn ingest(
     scratch: &Path,
-    folder: &Path,
+    folders: &[std::path::PathBuf],
     embedder: std::sync::Arc<dyn Embedder>,
-    extractor: Option<Box<dyn crate::extract::Extractor>>,
-    compare_all: bool,
+    extractor: &dyn Fn() -> Option<Box<dyn crate::extract::Extractor>>,
+    compare: IngestCompare,
 ) -> Result<IngestBench> {
-    let _ = std::fs::remove_dir_all(scratch);
-    let mut library = crate::Library::open_with(scratch, Some(embedder.clone()))?;
-    if let Some(x) = extractor {
-        library.set_extractor(x);
-    }
-    let summary = library.index(
-        &[folder.to_path_buf()],
-        &crate::library::NoSink,
-        &std::sync::atomic::AtomicBool::new(false),
-    )?;
+    let run = |embedding: crate::library::Embedding| -> Result<crate::IndexSummary> {
+        let _ = std::fs::remove_dir_all(scratch);
+        let mut library = crate::Library::open_with(scratch, Some(embedder.clone()))?;
+        if let Some(x) = extractor() {
+            library.set_extractor(x);
+        }
+        library.index_with(
+            folders,
+            crate::library::IndexOptions {
+                embedding,
+                ..Default::default()
+            },
+            &crate::library::NoSink,
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+    };
+    // The baseline first, so that the scratch library left for the embedding-alone pass is
+    // the two-phase one.
+    let inline_seconds = match compare.inline {
+        true => Some(run(crate::library::Embedding::Inline)?.seconds),
+        false => None,
+    };
+    let summary = run(crate::library::Embedding::After)?;
+    let compare_all = compare.all;
     let catalog = crate::catalog::Catalog::open(&scratch.join("catalog.sqlite"))?;
     // What the ingest embedded: each distinct text of the passages searched by meaning.
     let mut embedded = catalog.texts(true)?;
@@ -151,7 +186,7 @@ pub fn ingest(
     } else {
         None
     };
-    drop((library, catalog));
+    drop(catalog);
     let time = |texts: &[String]| -> Result<f64> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let started = Instant::now();
@@ -168,6 +203,7 @@ pub fn ingest(
         pages: summary.pages,
         chunks: summary.chunks,
         seconds: summary.seconds,
+        keywords_seconds: summary.keywords_seconds,
         pages_per_s: summary.pages as f64 / summary.seconds.max(1e-9),
         stages: summary.stages,
         embedded: embedded.len(),
@@ -175,6 +211,9 @@ pub fn ingest(
         ratio_to_embed_alone: summary.seconds / embed_alone_s.max(1e-9),
         embed_all_s,
         ratio_to_embed_all: embed_all_s.map(|s| summary.seconds / s.max(1e-9)),
+        inline_seconds,
+        keywords_ratio_to_inline: inline_seconds.map(|s| summary.keywords_seconds / s.max(1e-9)),
+        ratio_to_inline: inline_seconds.map(|s| summary.seconds / s.max(1e-9)),
     })
 }
 

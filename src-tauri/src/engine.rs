@@ -311,10 +311,17 @@ impl Report for AppReport {
             } => file(path, "embedding").counted(*pages, *chunks),
             IndexEvent::Removed { path } => file(path, "removed").into(),
             IndexEvent::Watching { .. } => return,
-            IndexEvent::Backfill { done, total } => Ingest::Backfill {
+            IndexEvent::Backfill {
+                done,
+                total,
+                papers_done,
+                papers,
+            } => Ingest::Backfill {
                 job,
                 done: *done,
                 total: *total,
+                papers_done: *papers_done,
+                papers: *papers,
             },
             IndexEvent::FileDone { path, outcome } => match outcome {
                 FileOutcome::Indexed { pages, chunks } => {

@@ -44,8 +44,15 @@ pub enum Ingest {
         #[serde(skip_serializing_if = "Option::is_none")]
         code: Option<String>,
     },
-    /// Passages waiting for vectors are being embedded: `done` of `total`.
-    Backfill { job: JobId, done: u64, total: u64 },
+    /// Passages waiting for vectors are being embedded: `done` of `total`; `papers_done` of
+    /// `papers` are searchable by meaning now (the second phase of an index run).
+    Backfill {
+        job: JobId,
+        done: u64,
+        total: u64,
+        papers_done: u64,
+        papers: u64,
+    },
     /// A model download moved on: `done` bytes of `size` of `file`.
     Download { file: String, done: u64, size: u64 },
     /// A job ended (completely, or cancelled part-way).

@@ -81,11 +81,14 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Up to `limit` passages stored without a vector (indexed while no model was present),
-    /// lowest id first.
+    /// Up to `limit` passages stored without a vector (the second phase of an index run, or
+    /// indexed while no model was present), paper by paper in the order they were stored.
     pub fn chunks_without_vector(&self, limit: usize) -> Result<Vec<(ChunkId, String)>> {
         self.id_texts(
-            "SELECT id, text FROM chunks WHERE vector IS NULL AND semantic = 1 ORDER BY id LIMIT ?1",
+            // In the order of the `chunks_waiting` index (paper by paper, as they were stored),
+            // which holds only the waiting passages: never a scan of the passages done.
+            "SELECT id, text FROM chunks WHERE vector IS NULL AND semantic = 1 \
+             ORDER BY document_id, id LIMIT ?1",
             limit,
         )
     }

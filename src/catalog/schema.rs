@@ -180,6 +180,14 @@ const MIGRATIONS: &[Migration] = &[
               CREATE INDEX IF NOT EXISTS definitions_short ON definitions (short COLLATE NOCASE);
               CREATE INDEX IF NOT EXISTS definitions_long ON definitions (long);",
     },
+    Migration {
+        // the passages that wait for vectors (the second phase of an index run), found and
+        // counted without reading every passage's text and vector: the backfill asks after
+        // each batch, and a library of 75,000 passages is hundreds of megabytes of rows
+        version: 9,
+        sql: "CREATE INDEX IF NOT EXISTS chunks_waiting ON chunks (document_id)
+                  WHERE vector IS NULL AND semantic = 1;",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

@@ -67,6 +67,24 @@ impl Catalog {
         )
     }
 
+    /// Keeps these passages for keyword search only: the model could not embed them (a bug it
+    /// hit on their text), so a backfill never asks for them again. They count with the
+    /// reference lists in the status.
+    pub fn set_keyword_only(&mut self, ids: &[ChunkId]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut stmt = tx
+                .prepare("UPDATE chunks SET semantic = 0 WHERE id = ?1 AND vector IS NULL")
+                .map_err(e)?;
+            for id in ids {
+                stmt.execute(params![id]).map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
     /// Runs `sql` with (id, vector) for each pair, in one transaction.
     pub(super) fn store_vectors(
         &mut self,
@@ -155,6 +173,13 @@ impl Catalog {
     /// How many passages that should carry a vector carry none.
     pub fn missing_vector_count(&self) -> Result<u64> {
         self.count("SELECT COUNT(*) FROM chunks WHERE vector IS NULL AND semantic = 1")
+    }
+
+    /// How many papers have a passage searched by meaning still without its vector.
+    pub fn papers_missing_vectors(&self) -> Result<u64> {
+        self.count(
+            "SELECT COUNT(DISTINCT document_id) FROM chunks WHERE vector IS NULL AND semantic = 1",
+        )
     }
 
     /// How many passages carry a vector.

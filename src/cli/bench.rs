@@ -41,13 +41,18 @@ pub struct SearchArgs {
 
 #[derive(Args)]
 pub struct IngestArgs {
-    /// A folder of PDFs.
-    #[arg(value_name = "DIR")]
-    dir: PathBuf,
+    /// Folders of PDFs (one library of them all).
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
     /// Also embed every passage alone (reference lists and repeats included), for the time
     /// saved by not embedding them.
     #[arg(long)]
     compare_all: bool,
+    /// Also index the folders with each paper embedded before it is stored (the one-phase
+    /// ingest of `index --embed-inline`), first, in the same process: how much sooner every
+    /// paper is searchable by keywords in two phases, and what the two phases cost in all.
+    #[arg(long)]
+    compare_inline: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -153,17 +158,18 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 std::sync::Arc::new(BertEmbedder::load(&dir)?);
             let scratch =
                 std::env::temp_dir().join(format!("medshelf-bench-ingest-{}", std::process::id()));
-            let worker = medshelf::extract::WorkerExtractor::new(
-                std::env::current_exe()?,
-                &["extract-worker"],
-            );
-            let r = medshelf::bench::ingest(
-                &scratch,
-                &args.dir,
-                embedder,
-                Some(Box::new(worker)),
-                args.compare_all,
-            )?;
+            let exe = std::env::current_exe()?;
+            let worker = || -> Option<Box<dyn medshelf::Extractor>> {
+                Some(Box::new(medshelf::extract::WorkerExtractor::new(
+                    exe.clone(),
+                    &["extract-worker"],
+                )))
+            };
+            let compare = medshelf::bench::IngestCompare {
+                all: args.compare_all,
+                inline: args.compare_inline,
+            };
+            let r = medshelf::bench::ingest(&scratch, &args.dirs, embedder, &worker, compare)?;
             if args.json {
                 return super::print_json(&r);
             }
@@ -172,6 +178,19 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 "{}: {} files, {} indexed, {} pages, {} passages in {:.1} s ({:.1} pages/s): hash {:.1} s, extract {:.1} s, chunk {:.1} s, embed {:.1} s, write {:.1} s",
                 r.model, r.files, r.indexed, r.pages, r.chunks, r.seconds, r.pages_per_s, s.hash, s.extract, s.chunk, s.embed, s.write
             );
+            println!(
+                "every paper searchable by keywords after {:.1} s, by meaning after {:.1} s",
+                r.keywords_seconds, r.seconds
+            );
+            if let (Some(inline), Some(k), Some(all)) = (
+                r.inline_seconds,
+                r.keywords_ratio_to_inline,
+                r.ratio_to_inline,
+            ) {
+                println!(
+                    "embedded inline (one phase): {inline:.1} s for both; two phases: keywords at {k:.2}x of that, everything at {all:.2}x"
+                );
+            }
             println!(
                 "the {} distinct texts it embedded, embedded alone: {:.1} s; ingest / embedding alone: {:.2}x",
                 r.embedded, r.embed_alone_s, r.ratio_to_embed_alone

@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use medshelf::extract::WorkerExtractor;
-use medshelf::library::IndexOptions;
 use medshelf::library::NO_MODEL_NOTICE;
+use medshelf::library::{Embedding, IndexOptions};
 use medshelf::writer::{Following, JobId, Outcome, Report};
 use medshelf::{FileOutcome, IndexEvent, Library, Sink};
 
@@ -24,6 +24,10 @@ pub struct IndexArgs {
     /// Read again the files that failed before, though they did not change.
     #[arg(long)]
     retry_failed: bool,
+    /// Embed papers before storing them, as index runs did before the two phases (each paper
+    /// searchable by keywords and meaning at once, all of them later): for measuring.
+    #[arg(long)]
+    embed_inline: bool,
     #[command(flatten)]
     reader: ReaderArgs,
 }
@@ -76,7 +80,25 @@ impl Sink for Bar {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 self.0.set_message(name.into_owned());
             }
-            IndexEvent::Embedding { .. } | IndexEvent::Backfill { .. } => {}
+            IndexEvent::Embedding { .. } => {}
+            // The second phase: the bar counts passages now, and says how many papers are
+            // searchable by meaning (all are by keywords already).
+            IndexEvent::Backfill {
+                done,
+                total,
+                papers_done,
+                papers,
+            } => {
+                if self.0.length() != Some(*total) {
+                    self.0.set_style(bar_style("passages"));
+                    self.0.reset();
+                    self.0.set_length(*total);
+                }
+                self.0.set_position(*done);
+                self.0.set_message(format!(
+                    "embedding for meaning search: {papers_done} of {papers} papers done"
+                ));
+            }
             IndexEvent::Removed { path } => {
                 self.0.suspend(|| println!("removed {}", path.display()));
             }
@@ -107,6 +129,11 @@ pub fn index(mut library: Library, args: IndexArgs) -> anyhow::Result<()> {
     let cancel = AtomicBool::new(false);
     let options = IndexOptions {
         retry_failed: args.retry_failed,
+        embedding: if args.embed_inline {
+            Embedding::Inline
+        } else {
+            Embedding::After
+        },
     };
     let summary = library.index_with(&args.paths, options, &Bar(bar.clone(), false), &cancel)?;
     bar.finish_and_clear();
@@ -116,6 +143,12 @@ pub fn index(mut library: Library, args: IndexArgs) -> anyhow::Result<()> {
     let s = &summary.stages;
     if summary.removed > 0 {
         println!("forgot {} files no longer on disk", summary.removed);
+    }
+    if summary.indexed > 0 && library.model().is_some() {
+        println!(
+            "searchable by keywords after {:.1} s, by meaning after {:.1} s",
+            summary.keywords_seconds, summary.seconds
+        );
     }
     println!(
         "indexed {}, unchanged {}, failed {} ({} pages, {} passages in {:.1} s: hash {:.1} s, extract {:.1} s, chunk {:.1} s, embed {:.1} s, write {:.1} s)",
@@ -220,9 +253,13 @@ impl Report for WatchReport {
 
 /// A progress bar that draws only on a terminal.
 pub fn progress_bar(unit: &str) -> ProgressBar {
+    ProgressBar::new(0).with_style(bar_style(unit))
+}
+
+/// A bar's look, counting `unit`.
+fn bar_style(unit: &str) -> ProgressStyle {
     let template = format!(
         "{{bar:30}} {{pos}}/{{len}} {unit}  {{elapsed_precise}} (left {{eta}})  {{wide_msg}}"
     );
-    ProgressBar::new(0)
-        .with_style(ProgressStyle::with_template(&template).expect("the template is valid"))
+    ProgressStyle::with_template(&template).expect("the template is valid")
 }

@@ -21,6 +21,13 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
         "passages  {} ({} with vectors, {} in reference lists: keyword search only)",
         status.chunks, status.vectors, status.reference_passages
     );
+    if status.vectors_waiting > 0 {
+        println!(
+            "waiting   {} passages of {} papers still need vectors: searchable by keywords, \
+             by meaning once `medshelf index` (or the app) finishes them",
+            status.vectors_waiting, status.papers_waiting
+        );
+    }
     match &status.model {
         Some(m) => {
             println!(

@@ -17,7 +17,7 @@ struct Passages(ProgressBar);
 
 impl Sink for Passages {
     fn event(&self, event: &IndexEvent<'_>) {
-        if let IndexEvent::Backfill { done, total } = event {
+        if let IndexEvent::Backfill { done, total, .. } = event {
             self.0.set_length(*total);
             self.0.set_position(*done);
         }

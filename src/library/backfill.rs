@@ -4,23 +4,48 @@
 use super::*;
 
 impl Library {
-    /// Embeds the passages stored without a vector (indexed while no model was present), in
-    /// batches committed as they go: a cancel or a crash keeps what is done, and the next call
-    /// resumes. Returns how many passages were embedded; without a model, none.
+    /// Embeds the passages stored without a vector (the second phase of an index run, or
+    /// passages indexed while no model was present), in id order, so that papers become
+    /// searchable by meaning one after another in the order they were stored. Batches are
+    /// committed as they go: a cancel or a crash keeps what is done, and the next call resumes.
+    /// Returns how many passages were embedded; without a model, none.
     pub fn embed_missing(&mut self, sink: &dyn Sink, cancel: &AtomicBool) -> Result<u64> {
-        const BATCH: usize = 64;
+        self.embed_missing_until(sink, &|| cancel.load(Ordering::Relaxed))
+    }
+
+    /// [`Library::embed_missing`] until `stop` says so (asked between batches of a few seconds
+    /// each): the app's writer stops its backfill when a new job comes, and resumes it after.
+    pub fn embed_missing_until(&mut self, sink: &dyn Sink, stop: &dyn Fn() -> bool) -> Result<u64> {
+        // As many as an index run embeds at once (`BATCH_PASSAGES`): lengths sort and identical
+        // texts meet within one call. About five seconds of int8 work for MedEmbed's shape on
+        // two cores, which bounds how long a new job waits for a backfill to stop.
+        const BATCH: usize = super::ingest::BATCH_PASSAGES;
+        // Vectors reach other processes' searches (the CLI beside the app) at a commit; each
+        // saves the vector index, so not after every batch.
+        const COMMIT_EVERY: Duration = Duration::from_secs(20);
         let Some(embedder) = self.semantic.as_ref().map(|s| s.embedder.clone()) else {
             return Ok(0);
         };
         self.open_for_writing()?;
         let total = self.catalog.missing_vector_count()?;
+        if total == 0 {
+            return Ok(0);
+        }
+        let papers = self.catalog.papers_missing_vectors()?;
         let mut done = 0;
-        while !cancel.load(Ordering::Relaxed) {
+        let mut committed = Instant::now();
+        sink.event(&IndexEvent::Backfill {
+            done,
+            total,
+            papers_done: 0,
+            papers,
+        });
+        while !stop() {
             let batch = self.catalog.chunks_without_vector(BATCH)?;
             if batch.is_empty() {
                 break;
             }
-            let pairs = embed_rows(embedder.as_ref(), &batch)?;
+            let pairs = self.embed_batch_or_each(embedder.as_ref(), &batch)?;
             self.record_model()?;
             self.catalog.set_vectors(&pairs)?;
             if let Some(mut index) = self.vectors_mut() {
@@ -29,10 +54,52 @@ impl Library {
                 }
             }
             done += batch.len() as u64;
-            sink.event(&IndexEvent::Backfill { done, total });
+            if committed.elapsed() >= COMMIT_EVERY {
+                self.commit()?;
+                committed = Instant::now();
+            }
+            let waiting = self.catalog.papers_missing_vectors()?;
+            sink.event(&IndexEvent::Backfill {
+                done: done.min(total),
+                total,
+                papers_done: papers.saturating_sub(waiting),
+                papers,
+            });
         }
         self.commit()?;
         Ok(done)
+    }
+
+    /// A backfill batch's vectors, in one call; where that call fails (a panic in the model is
+    /// caught), passage by passage, and a passage that fails alone is kept for keyword search
+    /// only, so that one text the model cannot take never stops the others (its paper stays
+    /// searchable, by keywords there). When no passage goes through alone either, the trouble is
+    /// the model, not the texts: the error stops the backfill, and the passages wait.
+    fn embed_batch_or_each(
+        &mut self,
+        embedder: &dyn Embedder,
+        batch: &[(ChunkId, String)],
+    ) -> Result<Vec<(ChunkId, Vec<f32>)>> {
+        let embed = |rows: &[(ChunkId, String)]| {
+            Error::guard("embedding its passages", || embed_rows(embedder, rows))
+        };
+        let whole = match embed(batch) {
+            Ok(pairs) => return Ok(pairs),
+            Err(e) => e,
+        };
+        let mut pairs = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
+        for row in batch {
+            match embed(std::slice::from_ref(row)) {
+                Ok(mut one) => pairs.append(&mut one),
+                Err(_) => refused.push(row.0),
+            }
+        }
+        if pairs.is_empty() {
+            return Err(whole);
+        }
+        self.catalog.set_keyword_only(&refused)?;
+        Ok(pairs)
     }
 
     /// Switches the library to the model `next`: every passage is embedded again from its
@@ -87,7 +154,12 @@ impl Library {
             let pairs = embed_rows(next.as_ref(), &batch)?;
             self.catalog.set_next_vectors(&pairs)?;
             done += batch.len() as u64;
-            sink.event(&IndexEvent::Backfill { done, total });
+            sink.event(&IndexEvent::Backfill {
+                done,
+                total,
+                papers_done: 0,
+                papers: 0,
+            });
         }
         self.catalog.swap_next_vectors(&next_record)?;
         self.adopt(next)?;

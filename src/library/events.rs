@@ -58,13 +58,18 @@ pub enum IndexEvent<'a> {
         /// Its passages.
         chunks: usize,
     },
-    /// Passages stored without vectors (indexed before a model was installed) are being
-    /// embedded: `done` of `total` so far.
+    /// Passages stored without vectors (the second phase of an index run, or passages
+    /// indexed before a model was installed) are being embedded: `done` of `total` so far.
     Backfill {
         /// Passages embedded so far.
         done: u64,
         /// Passages that had no vector when the backfill started.
         total: u64,
+        /// Papers whose every passage now has its vector (of those waiting at the start):
+        /// searchable by meaning.
+        papers_done: u64,
+        /// Papers that waited for vectors when the backfill started.
+        papers: u64,
     },
     /// A file is done.
     FileDone {
@@ -124,6 +129,12 @@ pub struct IndexSummary {
     pub cancelled: bool,
     /// Wall time of the run, in seconds.
     pub seconds: f64,
+    /// Seconds from the run's start until every paper it read was stored and committed,
+    /// searchable by keywords (the first phase; the rest of `seconds` went to embedding).
+    pub keywords_seconds: f64,
+    /// Passages stored without vectors that wait for a backfill when the run ends (an
+    /// [`Embedding::Later`] run with a model: the app's writer embeds them next).
+    pub vectors_waiting: u64,
     /// The file that took longest, and how long (seconds), where any file was looked at: from
     /// its start to its end, so with a model it includes waiting for its passages' batch.
     #[serde(serialize_with = "lossy_slowest")]
@@ -152,6 +163,25 @@ fn lossy_slowest<S: serde::Serializer>(
 pub struct IndexOptions {
     /// Read again the files that failed before, though they did not change.
     pub retry_failed: bool,
+    /// When the passages stored get their vectors.
+    pub embedding: Embedding,
+}
+
+/// When an index run embeds the passages it stores (issue 18's two-phase ingest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Embedding {
+    /// Each paper is stored as soon as it is read, searchable by keywords within seconds;
+    /// once every paper of the run is stored, their passages are embedded, committed as they
+    /// go, so that meaning search covers each paper as its vectors land (the default: the
+    /// first phase is minutes for a thousand papers, the second the better part of an hour).
+    #[default]
+    After,
+    /// Papers are embedded in groups before they are stored: searchable by keywords and
+    /// meaning at once, later (what index runs did before; kept for measuring).
+    Inline,
+    /// Not in this run: the passages wait for vectors, which a backfill
+    /// ([`Library::embed_missing`]) gives them, as the app's writer does between its jobs.
+    Later,
 }
 
 /// A file that could not be indexed.

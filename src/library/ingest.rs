@@ -75,6 +75,11 @@ pub(super) fn fails_the_file_only(e: &Error) -> bool {
 /// How often (in papers) an index run makes its work durable.
 pub(super) const COMMIT_EVERY: usize = 16;
 
+/// How soon a paper stored without its vectors is committed, and so searchable by keywords
+/// (in this process and others), at the latest: a commit costs tens of milliseconds, a paper's
+/// reading about a second.
+const KEYWORDS_WITHIN: Duration = Duration::from_secs(2);
+
 impl Library {
     /// Indexes files and folders (recursively): new and changed PDFs are read, unchanged ones
     /// skipped, unreadable ones recorded with the reason. One bad file never stops the run.
@@ -107,7 +112,12 @@ impl Library {
         self.remember_folders(paths)?;
         summary.removed = self.forget_vanished(paths, &found)?;
         sink.event(&IndexEvent::Started { files: found.len() });
+        // Inline, papers wait to be embedded together; otherwise each is stored as soon as it is
+        // read, and committed within seconds, so that it is searchable by keywords at once.
+        let inline = options.embedding == Embedding::Inline && self.semantic.is_some();
+        let batch_passages = if inline { BATCH_PASSAGES } else { 0 };
         let mut since_commit = 0;
+        let mut committed = Instant::now();
         // Papers read and cut, waiting to be embedded together (see BATCH_PASSAGES).
         let mut pending: Vec<Pending> = Vec::new();
         let mut pending_chunks = 0;
@@ -155,10 +165,21 @@ impl Library {
                         started: file_started,
                         ..*p
                     });
-                    if pending_chunks >= BATCH_PASSAGES {
-                        let stored = self.flush_pending(&mut pending, &mut summary, sink)?;
+                    if pending_chunks >= batch_passages {
+                        let stored =
+                            self.flush_pending(&mut pending, &mut summary, sink, inline)?;
                         self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
                         pending_chunks = 0;
+                    }
+                    // At most one commit per KEYWORDS_WITHIN: a paper waits for the next one
+                    // read, or for the end of the run (a slow PDF delays its predecessor by at
+                    // most the reader's time limit).
+                    if !inline && since_commit > 0 && committed.elapsed() >= KEYWORDS_WITHIN {
+                        let t = Instant::now();
+                        self.commit()?;
+                        summary.stages.write += t.elapsed().as_secs_f64();
+                        since_commit = 0;
+                        committed = Instant::now();
                     }
                     continue;
                 }
@@ -175,13 +196,20 @@ impl Library {
         // Papers read but not yet embedded: finished, unless cancelled (then the next run
         // reads them again; nothing of them was written).
         if !summary.cancelled {
-            self.flush_pending(&mut pending, &mut summary, sink)?;
+            self.flush_pending(&mut pending, &mut summary, sink, inline)?;
         }
-        // Passages stored while no model was present get their vectors now that one is.
-        if !summary.cancelled {
+        // The second phase: every paper of the run is stored and searchable by keywords (made
+        // durable first, so that a crash while embedding loses none of it); now their passages
+        // get vectors, and so do passages stored while no model was present.
+        if !summary.cancelled && options.embedding != Embedding::Later {
+            let t = Instant::now();
+            self.commit()?;
+            summary.stages.write += t.elapsed().as_secs_f64();
+            summary.keywords_seconds = started.elapsed().as_secs_f64();
             let t = Instant::now();
             self.embed_missing(sink, cancel)?;
             summary.stages.embed += t.elapsed().as_secs_f64();
+            summary.cancelled = cancel.load(Ordering::Relaxed);
         }
         let t = Instant::now();
         self.commit()?;
@@ -191,6 +219,12 @@ impl Library {
         }
         summary.stages.write += t.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
+        if summary.keywords_seconds == 0.0 {
+            summary.keywords_seconds = summary.seconds;
+        }
+        if self.semantic.is_some() && options.embedding == Embedding::Later {
+            summary.vectors_waiting = self.waiting_for_vectors()?;
+        }
         Ok(summary)
     }
 
@@ -281,11 +315,15 @@ impl Library {
                     return Ok(Step::Done(outcome));
                 }
             };
-            sink.event(&IndexEvent::Embedding {
-                path,
-                pages: extracted.pages.len(),
-                chunks: passages.len(),
-            });
+            // Inline, the paper waits for its batch's vectors now; otherwise it is stored at
+            // once and embedded later (the backfill's events tell).
+            if options.embedding == Embedding::Inline && self.semantic.is_some() {
+                sink.event(&IndexEvent::Embedding {
+                    path,
+                    pages: extracted.pages.len(),
+                    chunks: passages.len(),
+                });
+            }
             return Ok(Step::Pending(Box::new(Pending {
                 path: path.to_path_buf(),
                 hash,

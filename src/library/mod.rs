@@ -40,7 +40,8 @@ mod zotero;
 
 use crate::catalog::{ModelRecord, ModelSlot};
 pub use events::{
-    FailedFile, FileOutcome, IndexEvent, IndexOptions, IndexSummary, NoSink, Sink, StageTimes,
+    Embedding, FailedFile, FileOutcome, IndexEvent, IndexOptions, IndexSummary, NoSink, Sink,
+    StageTimes,
 };
 use folders::folders_of;
 use ingest::{finish, Pending};
@@ -266,6 +267,12 @@ impl Library {
     /// The library folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// How many passages searched by meaning wait for their vectors (the second phase of an
+    /// index run, or passages stored while no model was present).
+    pub fn waiting_for_vectors(&self) -> Result<u64> {
+        self.catalog.missing_vector_count()
     }
 
     /// The model in use, if any.

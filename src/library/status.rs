@@ -19,6 +19,12 @@ pub struct LibraryStatus {
     /// ([`crate::chunk::is_reference_list`]). `vectors + reference_passages` equals `chunks`
     /// once every passage that should have a vector has one.
     pub reference_passages: u64,
+    /// Passages that should have a vector and have none yet, where there is a model: the
+    /// second phase of indexing is under way, or was interrupted (the next index run, or the
+    /// app, finishes it). Keyword search covers them already. 0 without a model.
+    pub vectors_waiting: u64,
+    /// The papers those passages belong to: searchable by keywords, not yet wholly by meaning.
+    pub papers_waiting: u64,
     /// Passages in the keyword index: equals `chunks` when the stores agree.
     pub lexical_entries: u64,
     /// Vectors in the vector index: equals `vectors` when the stores agree (0 without a model).
@@ -53,6 +59,14 @@ pub(super) fn status_of(
         chunks,
         vectors: with_vectors,
         reference_passages: chunks - catalog.semantic_count()?.min(chunks),
+        vectors_waiting: match semantic {
+            Some(_) => catalog.missing_vector_count()?,
+            None => 0,
+        },
+        papers_waiting: match semantic {
+            Some(_) => catalog.papers_missing_vectors()?,
+            None => 0,
+        },
         lexical_entries,
         vector_entries: semantic.map_or(0, |s| s.read().len() as u64),
         failed: failed_files(catalog)?,

@@ -12,12 +12,17 @@ impl Library {
         pending: &mut Vec<Pending>,
         summary: &mut IndexSummary,
         sink: &dyn Sink,
+        embed: bool,
     ) -> Result<usize> {
         if pending.is_empty() {
             return Ok(0);
         }
         let t = Instant::now();
-        let vectors = self.embed_pending(pending)?;
+        // Without `embed`, the passages are stored without vectors, for a backfill to give them.
+        let vectors = match embed {
+            true => self.embed_pending(pending)?,
+            false => pending.iter().map(|_| Ok(None)).collect(),
+        };
         summary.stages.embed += t.elapsed().as_secs_f64();
         let mut indexed = 0;
         // Two copies of one paper in a batch: the second is linked to the first, as it would

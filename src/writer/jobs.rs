@@ -87,6 +87,18 @@ pub enum Job {
     },
 }
 
+impl Job {
+    /// Whether the person asked for it (not the watcher or a Zotero re-import), so that a
+    /// backfill they cancelled may start again after it.
+    pub(super) fn resumes_backfill(&self) -> bool {
+        match self {
+            Job::Index { quiet, .. } | Job::ImportZotero { quiet, .. } => !quiet,
+            Job::Forget { .. } | Job::Remove { .. } | Job::Correct { .. } => false,
+            Job::ImportModel { .. } | Job::FetchModel { .. } | Job::UseModel { .. } => true,
+        }
+    }
+}
+
 /// What a job came to.
 #[derive(Debug)]
 pub enum Outcome {

@@ -9,6 +9,12 @@
 //! queued before it (an epoch: jobs carry the epoch they were queued in); model jobs the person
 //! asked for still run. Between jobs the writer gives the
 //! library's write lock back, so that `medshelf index` can run beside a long-lived app.
+//!
+//! Index jobs store papers without vectors (the first phase of issue 18's two-phase ingest:
+//! searchable by keywords within seconds); when the queue is empty, the writer embeds what
+//! waits for vectors as a job of its own (the second phase), and stops between batches as soon
+//! as another job comes, to resume after it: a paper dropped while a thousand are being
+//! embedded is searchable by keywords as soon as it is read, not after the thousand.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +23,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::error::{Error, Result};
-use crate::library::{IndexOptions, Offered, Switch};
+use crate::library::{Embedding, IndexOptions, Offered, Switch};
 use crate::watch::{Changes, FolderWatcher};
 use crate::{BertEmbedder, Embedder, IndexEvent, IndexSummary, Library};
 
@@ -42,6 +48,8 @@ struct Shared {
     /// Stops the running job after its current file.
     cancel: AtomicBool,
     busy: AtomicBool,
+    /// Jobs queued and not yet taken: a backfill stops for them.
+    waiting: AtomicU64,
     /// The folders followed for changes now.
     watching: Mutex<Vec<PathBuf>>,
 }
@@ -70,11 +78,16 @@ impl Queue {
     /// Queues a job under a number from [`Queue::reserve`].
     pub fn submit_as(&self, id: JobId, job: Job) -> Result<()> {
         let epoch = self.shared.epoch.load(Ordering::SeqCst);
-        self.jobs
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
+        let sent = self
+            .jobs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send(Queued { id, epoch, job })
-            .map_err(|_| Error::WriterStopped)
+            .send(Queued { id, epoch, job });
+        if sent.is_err() {
+            self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+        sent.map_err(|_| Error::WriterStopped)
     }
 
     /// Stops the running job after its current file and drops every index job queued before.
@@ -162,6 +175,7 @@ pub fn writer(library: Library) -> (Arc<Queue>, Writer) {
         epoch: AtomicU64::new(0),
         cancel: AtomicBool::new(false),
         busy: AtomicBool::new(false),
+        waiting: AtomicU64::new(0),
         watching: Mutex::new(Vec::new()),
     });
     let queue = Arc::new(Queue {
@@ -223,8 +237,33 @@ impl Writer {
         // Folders that could not be followed: said once (job 0, which a face logs), not after
         // every job.
         let mut unfollowable = HashSet::new();
-        while let Ok(Queued { id, epoch, job }) = self.jobs.recv() {
+        // A backfill the person cancelled, or one that failed, waits for their next job rather
+        // than starting again at once.
+        let mut backfill_paused = false;
+        loop {
+            let next = match self.jobs.try_recv() {
+                Ok(queued) => queued,
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {
+                    if !backfill_paused && self.backfill_due() {
+                        self.shared.busy.store(true, Ordering::SeqCst);
+                        backfill_paused = !self.backfill(report);
+                        if !self.hold {
+                            self.library.release_writer();
+                        }
+                        self.shared.busy.store(false, Ordering::SeqCst);
+                        continue;
+                    }
+                    match self.jobs.recv() {
+                        Ok(queued) => queued,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let Queued { id, epoch, job } = next;
+            self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             self.shared.busy.store(true, Ordering::SeqCst);
+            backfill_paused &= !job.resumes_backfill();
             let indexed = matches!(job, Job::Index { .. });
             self.job(id, epoch, job, report);
             if let (true, true, Some(w)) = (indexed, library_folders, watcher.as_mut()) {
@@ -322,7 +361,11 @@ impl Writer {
                     job: id,
                     quiet,
                 };
-                let options = IndexOptions { retry_failed };
+                // The writer embeds between jobs (`backfill`), where a new job can stop it.
+                let options = IndexOptions {
+                    retry_failed,
+                    embedding: Embedding::Later,
+                };
                 let ran = self
                     .library
                     .index_with(&paths, options, &sink, &self.shared.cancel);
@@ -484,6 +527,40 @@ impl Writer {
         };
         report.finished(id, outcome);
         report.reopened(&self.library);
+    }
+
+    /// Whether passages wait for vectors that the library's model can give them.
+    fn backfill_due(&self) -> bool {
+        self.library.model().is_some() && self.library.waiting_for_vectors().unwrap_or(0) > 0
+    }
+
+    /// Embeds the passages that wait for vectors, as a job of its own with progress, until
+    /// none waits or another job is queued (then it resumes after that job). Returns false
+    /// where it should not start again before the person's next job: they cancelled it, or it
+    /// failed (the failure is reported).
+    fn backfill(&mut self, report: &dyn Report) -> bool {
+        let id = self.own_job();
+        let sink = Progress {
+            report,
+            job: id,
+            quiet: false,
+        };
+        let shared = self.shared.clone();
+        let stop =
+            || shared.cancel.load(Ordering::SeqCst) || shared.waiting.load(Ordering::SeqCst) > 0;
+        let ran = self.library.embed_missing_until(&sink, &stop);
+        let cancelled = self.shared.cancel.load(Ordering::SeqCst);
+        let resume = ran.is_ok() && !cancelled;
+        let outcome = match ran {
+            Ok(done) => Outcome::Done(IndexSummary {
+                chunks: done as usize,
+                cancelled,
+                ..Default::default()
+            }),
+            Err(e) => Outcome::Failed(e),
+        };
+        report.finished(id, outcome);
+        resume
     }
 
     /// A job the writer starts itself (the backfill after a model came): a number and a fresh

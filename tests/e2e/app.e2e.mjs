@@ -155,6 +155,17 @@ async function realPapersAtLaunch(shared) {
   let sawActive = first.title === "Indexing" && first.cancel;
   if (sawActive) await shot(wd, "08-launch-progress.png");
   const totals = new Set([first.total]);
+  // The second phase: every paper searchable by keywords, their vectors counted as they come.
+  const meaning = await wd.waitFor(
+    "the second phase (vectors after keywords)",
+    `const p = (() => { ${panel} })();
+     if (p) { window.__totals = (window.__totals || new Set()).add(p.total);
+              if (p.title === 'Indexing' && p.cancel) window.__sawActive = true; }
+     return p && /searchable by keywords · meaning: \\d+ of \\d+ papers?/.test(p.stats) ? p : null;`,
+    { timeoutMs: 300000, intervalMs: 50 },
+  );
+  await shot(wd, "08b-meaning-phase.png");
+  check(meaning.title === "Indexing" && meaning.cancel, `then the papers are searchable by keywords while their vectors come, with Cancel ("${meaning.stats}")`);
   const end = await wd.waitFor(
     "the launch job to finish",
     `const p = (() => { ${panel} })();

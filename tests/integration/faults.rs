@@ -57,9 +57,11 @@ fn a_bug_on_one_file_fails_that_file_and_the_batch_goes_on() {
         panic_embedding: "budesonide",
         drop_last: false,
     });
+    // Embedded before they are stored (`--embed-inline`): a paper the model fails on fails.
     let run = lib
-        .index(
+        .index_with(
             std::slice::from_ref(&papers.dir),
+            inline(),
             &NoSink,
             &AtomicBool::new(false),
         )
@@ -91,11 +93,92 @@ fn a_bug_on_one_file_fails_that_file_and_the_batch_goes_on() {
     assert!(hits.results[0].path.ends_with("diabetes.pdf"));
 }
 
+fn inline() -> medshelf::library::IndexOptions {
+    medshelf::library::IndexOptions {
+        embedding: medshelf::library::Embedding::Inline,
+        ..Default::default()
+    }
+}
+
+/// In two phases (the default), papers are stored before the model sees them: a passage the
+/// model panics on is kept for keyword search only, and its paper is indexed; the others'
+/// passages get their vectors.
+#[test]
+fn a_passage_the_model_cannot_embed_is_kept_for_keywords_and_its_paper_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let mut lib = trapped(tmp.path(), |inner| Trap {
+        inner,
+        panic_cutting: "ferritin",
+        panic_embedding: "budesonide",
+        drop_last: false,
+    });
+    let run = lib
+        .index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!((run.indexed, run.failed), (2, 1), "{run:?}");
+    let docs = lib.documents().unwrap();
+    let doc = |name: &str| docs.iter().find(|d| d.path.ends_with(name)).unwrap();
+    assert_eq!(doc("sepsis.pdf").status, Status::Failed);
+    assert_eq!(doc("asthma.pdf").status, Status::Indexed);
+    let status = lib.status().unwrap();
+    assert_eq!(status.vectors_waiting, 0, "{status:?}");
+    assert!(status.vectors > 0, "{status:?}");
+    assert_eq!(status.vectors + status.reference_passages, status.chunks);
+    assert_eq!(status.lexical_entries, status.chunks);
+    assert_eq!(status.vector_entries, status.vectors);
+    let keyword = medshelf::SearchOptions {
+        mode: medshelf::Mode::Lexical,
+        ..Default::default()
+    };
+    let hits = lib.search("budesonide", &keyword).unwrap();
+    assert!(hits.results[0].path.ends_with("asthma.pdf"), "{hits:?}");
+    let hits = lib.search("HbA1c metformin", &keyword).unwrap();
+    assert!(hits.results[0].path.ends_with("diabetes.pdf"));
+    // The tiny model's vectors mean nothing; that a meaning search answers is what counts.
+    let meaning = medshelf::SearchOptions {
+        mode: medshelf::Mode::Semantic,
+        ..Default::default()
+    };
+    assert!(!lib
+        .search("HbA1c metformin", &meaning)
+        .unwrap()
+        .results
+        .is_empty());
+}
+
 #[test]
 fn regression_an_embedder_that_drops_a_vector_fails_the_batch() {
     let tmp = tempfile::tempdir().unwrap();
     let papers = write_papers(tmp.path());
     let mut lib = trapped(tmp.path(), |inner| Trap {
+        inner,
+        panic_cutting: "\u{0}never",
+        panic_embedding: "\u{0}never",
+        drop_last: true,
+    });
+    let err = lib
+        .index_with(
+            std::slice::from_ref(&papers.dir),
+            inline(),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("vectors for"), "{err}");
+    // Nothing was stored without its vector.
+    let status = lib.status().unwrap();
+    assert_eq!(status.vectors + status.reference_passages, status.chunks);
+
+    // In two phases, the papers are stored first and stay searchable by keywords; the broken
+    // model stops the second phase (every passage fails alone too), and the passages wait.
+    let other = tmp.path().join("two-phase");
+    std::fs::create_dir(&other).unwrap();
+    let mut lib = trapped(&other, |inner| Trap {
         inner,
         panic_cutting: "\u{0}never",
         panic_embedding: "\u{0}never",
@@ -109,9 +192,19 @@ fn regression_an_embedder_that_drops_a_vector_fails_the_batch() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("vectors for"), "{err}");
-    // Nothing was stored without its vector.
     let status = lib.status().unwrap();
-    assert_eq!(status.vectors + status.reference_passages, status.chunks);
+    assert_eq!(status.documents, 3, "{status:?}");
+    assert_eq!(status.vectors, 0, "{status:?}");
+    assert_eq!(
+        status.vectors_waiting + status.reference_passages,
+        status.chunks
+    );
+    let keyword = medshelf::SearchOptions {
+        mode: medshelf::Mode::Lexical,
+        ..Default::default()
+    };
+    let hits = lib.search("ferritin", &keyword).unwrap();
+    assert_eq!(hits.results[0].path, papers.sepsis);
 }
 
 /// A library of the three generated papers, indexed with the tiny model and closed.

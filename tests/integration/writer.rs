@@ -23,6 +23,8 @@ enum Seen {
     Done(JobId, usize, bool),
     Nothing(JobId),
     Failed(JobId, String),
+    /// Passages embedded of those waiting, and papers searchable by meaning of those waiting.
+    Backfill(JobId, u64, u64, u64, u64),
 }
 
 /// Records every report; holds the writer inside job `hold`'s first event until released.
@@ -32,6 +34,8 @@ struct Recorder {
     changed: Condvar,
     hold: Mutex<Option<JobId>>,
     held: Condvar,
+    /// Holds the writer inside the next backfill's first event until released.
+    hold_backfill: Mutex<bool>,
 }
 
 impl Recorder {
@@ -56,7 +60,12 @@ impl Recorder {
 
     fn release(&self) {
         *self.hold.lock().unwrap() = None;
+        *self.hold_backfill.lock().unwrap() = false;
         self.held.notify_all();
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
     }
 }
 
@@ -75,6 +84,18 @@ impl Report for Recorder {
             } => self.push(Seen::Indexed(job, path.to_path_buf())),
             IndexEvent::Removed { path } => self.push(Seen::Removed(job, path.to_path_buf())),
             IndexEvent::Watching { folders } => self.push(Seen::Watching(folders.to_vec())),
+            IndexEvent::Backfill {
+                done,
+                total,
+                papers_done,
+                papers,
+            } => {
+                self.push(Seen::Backfill(job, *done, *total, *papers_done, *papers));
+                let mut hold = self.hold_backfill.lock().unwrap();
+                while *hold {
+                    hold = self.held.wait(hold).unwrap();
+                }
+            }
             _ => {}
         }
     }
@@ -261,6 +282,113 @@ fn a_cancel_stops_indexing_not_a_model_switch_asked_for_meanwhile() {
         Seen::Done(switching, 0, false),
         "the switch ran to its end"
     );
+    drop(queue);
+    running.join().unwrap().unwrap();
+}
+
+/// Two-phase ingest in the writer: an index job stores papers without vectors (searchable by
+/// keywords when it ends), the writer embeds them as a job of its own when the queue is empty,
+/// and that job stops for a job that comes meanwhile and resumes after it, until every passage
+/// has its vector.
+#[test]
+fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let library =
+        Library::open_with(&tmp.path().join("library"), Some(tiny_model(tmp.path()))).unwrap();
+    let searcher = library.searcher().unwrap();
+    let (queue, writer) = writer(library);
+    let recorder = Arc::new(Recorder::default());
+    let running = {
+        let recorder = recorder.clone();
+        let weak = Arc::downgrade(&queue);
+        std::thread::spawn(move || writer.run(weak, None, recorder.as_ref()))
+    };
+    *recorder.hold_backfill.lock().unwrap() = true;
+    let first = queue
+        .submit(Job::Index {
+            paths: vec![papers.sepsis.clone(), papers.asthma.clone()],
+            retry_failed: false,
+            quiet: false,
+        })
+        .unwrap();
+    recorder.wait_for(
+        "the first job",
+        |s| matches!(s, Seen::Done(j, ..) if *j == first),
+    );
+    // Stored and searchable by keywords, no vector yet: the writer is held in the backfill's
+    // first event.
+    let Seen::Backfill(backfill, 0, total, 0, 2) =
+        recorder.wait_for("the backfill", |s| matches!(s, Seen::Backfill(..)))
+    else {
+        panic!("{:?}", recorder.seen());
+    };
+    assert!(total > 0);
+    let status = searcher.status().unwrap();
+    assert_eq!(status.documents, 2);
+    assert_eq!(status.vectors, 0, "{status:?}");
+    assert_eq!(status.vectors_waiting, total);
+    assert_eq!(status.papers_waiting, 2);
+    let lexical = medshelf::search::SearchOptions {
+        mode: medshelf::search::Mode::Lexical,
+        ..Default::default()
+    };
+    let hits = searcher.search("serum ferritin", &lexical).unwrap();
+    assert_eq!(hits.results[0].path, papers.sepsis);
+
+    // A paper dropped now is read before the backfill goes on.
+    let second = queue
+        .submit(Job::Index {
+            paths: vec![papers.diabetes.clone()],
+            retry_failed: false,
+            quiet: false,
+        })
+        .unwrap();
+    recorder.release();
+    recorder.wait_for(
+        "the second job",
+        |s| matches!(s, Seen::Done(j, ..) if *j == second),
+    );
+    let resumed = |s: &Seen| matches!(s, Seen::Done(j, 0, false) if *j > second);
+    recorder.wait_for("the resumed backfill's end", resumed);
+    let seen = recorder.seen();
+    let at = |f: &dyn Fn(&Seen) -> bool| seen.iter().position(f).unwrap();
+    let stopped = at(&|s| matches!(s, Seen::Done(j, ..) if *j == backfill));
+    let diabetes =
+        at(&|s| matches!(s, Seen::Indexed(j, p) if *j == second && *p == papers.diabetes));
+    let again = at(&|s| matches!(s, Seen::Backfill(j, ..) if *j > second));
+    assert!(stopped < diabetes && diabetes < again, "{seen:?}");
+    // The first backfill stopped at once (nothing embedded); the second did it all, the three
+    // papers' passages, and counted the papers as they became searchable by meaning.
+    assert!(matches!(seen[stopped], Seen::Done(_, 0, false)), "{seen:?}");
+    let last = seen
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            Seen::Backfill(j, done, total, papers_done, papers) if *j > second => {
+                Some((*done, *total, *papers_done, *papers))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last.0, last.1, "{seen:?}");
+    assert_eq!((last.2, last.3), (3, 3), "{seen:?}");
+    let status = searcher.status().unwrap();
+    assert_eq!(status.vectors_waiting, 0, "{status:?}");
+    assert_eq!(status.vectors + status.reference_passages, status.chunks);
+    let semantic = medshelf::search::SearchOptions {
+        mode: medshelf::search::Mode::Semantic,
+        ..Default::default()
+    };
+    assert!(!searcher
+        .search("metformin", &semantic)
+        .unwrap()
+        .results
+        .is_empty());
+    // Idle afterwards: nothing more is started.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!queue.busy());
+    assert_eq!(recorder.seen().len(), seen.len(), "{:?}", recorder.seen());
     drop(queue);
     running.join().unwrap().unwrap();
 }

@@ -293,8 +293,21 @@ export type IngestPayload =
       /** The failure's stable code (`encrypted`, `no_text`, ...). */
       code?: string;
     }
-  | { kind: "finished"; job: number; summary: { cancelled: boolean; indexed: number; failed: number; unchanged: number; pages: number; seconds: number } }
-  | { kind: "backfill"; job: number; done: number; total: number }
+  | {
+      kind: "finished";
+      job: number;
+      summary: {
+        cancelled: boolean;
+        indexed: number;
+        failed: number;
+        unchanged: number;
+        pages: number;
+        seconds: number;
+        /** Passages stored without vectors that the writer embeds next (the second phase). */
+        vectors_waiting?: number;
+      };
+    }
+  | { kind: "backfill"; job: number; done: number; total: number; papers_done?: number; papers?: number }
   | { kind: "download"; file: string; done: number; size: number }
   | { kind: "error"; job: number; error: string; problem?: Problem }
   | { kind: "reloaded" };

@@ -40,8 +40,23 @@ export interface IngestState {
   samples: Sample[];
   /** A job that could not run, and why. */
   error?: string;
-  /** Passages indexed before the model came, being embedded now. */
-  backfill?: { job: number; done: number; total: number };
+  /** Passages stored without vectors being embedded now (the second phase of indexing, or
+   * passages indexed before the model came), or about to be: an index job that ends with
+   * passages waiting opens it at 0, so the panel goes straight from reading to embedding. */
+  backfill?: Backfill;
+}
+
+export interface Backfill {
+  job: number;
+  /** Passages embedded, of `total`. */
+  done: number;
+  total: number;
+  /** Papers searchable by meaning now, of `papers` (0 where the engine does not count them). */
+  papersDone: number;
+  papers: number;
+  /** When this job's first event came, and its `done` then: the pace is measured from there. */
+  since: number;
+  doneSince: number;
 }
 
 export interface Sample {
@@ -104,11 +119,21 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       }
       break;
     }
-    case "backfill":
+    case "backfill": {
       s.open.add(e.job);
       if (s.startedAt === undefined) s.startedAt = now;
-      s.backfill = { job: e.job, done: e.done, total: e.total };
+      const same = s.backfill?.job === e.job;
+      s.backfill = {
+        job: e.job,
+        done: e.done,
+        total: e.total,
+        papersDone: e.papers_done ?? 0,
+        papers: e.papers ?? 0,
+        since: same && s.backfill ? s.backfill.since : now,
+        doneSince: same && s.backfill ? s.backfill.doneSince : e.done,
+      };
       break;
+    }
     case "finished":
     case "error":
       s.open.delete(e.job);
@@ -117,6 +142,11 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
         if (entry.job === e.job && !isDone(entry.state)) entry.state = "cancelled";
       }
       if (e.kind === "error") s.error = e.problem ? describe(e.problem) : e.error;
+      // Papers stored, their vectors next: the writer starts on them as its own job at once.
+      if (e.kind === "finished" && !e.summary.cancelled && (e.summary.vectors_waiting ?? 0) > 0) {
+        const waiting = e.summary.vectors_waiting ?? 0;
+        s.backfill = { job: e.job, done: 0, total: waiting, papersDone: 0, papers: 0, since: now, doneSince: 0 };
+      }
       break;
     case "reloaded":
     case "download":
@@ -142,7 +172,7 @@ export function progress(s: IngestState, now: number): Progress {
   const entries = [...s.files.values()];
   const total = entries.length;
   const done = entries.filter((f) => isDone(f.state)).length;
-  const active = s.open.size > 0;
+  const active = s.open.size > 0 || s.backfill !== undefined;
   let pagesPerSecond = 0;
   let secondsLeft: number | undefined;
   const last = s.samples[s.samples.length - 1];
@@ -162,6 +192,33 @@ export function progress(s: IngestState, now: number): Progress {
     }
   }
   return { done, total, pagesPerSecond, secondsLeft, active };
+}
+
+/** The second phase in words: how many papers are searchable by keywords (`indexed`, this
+ * batch's) and by meaning, the passages behind that, and the time left at the pace since this
+ * backfill began (once it has moved for a few seconds). */
+export function describeBackfill(b: Backfill, indexed: number, now: number): string {
+  const parts: string[] = [];
+  if (b.papers > 0) {
+    if (indexed > 0) parts.push(`${count(indexed, "paper")} searchable by keywords`);
+    parts.push(`meaning: ${b.papersDone} of ${count(b.papers, "paper")}`);
+    parts.push(`${b.done} of ${count(b.total, "passage")} embedded`);
+  } else {
+    parts.push(`embedding passages for meaning search: ${b.done} of ${b.total}`);
+  }
+  const seconds = (now - b.since) / 1000;
+  const rate = (b.done - b.doneSince) / seconds;
+  if (seconds >= 3 && rate > 0 && b.done < b.total) {
+    const left = (b.total - b.done) / rate;
+    parts.push(left < 1 ? "almost done" : `about ${formatSeconds(left)} left`);
+  }
+  return parts.join(" · ");
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }
 
 /** Words for a file's state, as the panel shows them. */

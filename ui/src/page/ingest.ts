@@ -4,7 +4,7 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api, type IngestEvent } from "../api";
 import { basename, count, debounce, formatDuration, formatRate } from "../format";
-import { applyEvent, emptyIngest, isDone, progress } from "../ingest";
+import { applyEvent, describeBackfill, emptyIngest, isDone, progress } from "../ingest";
 import { describe } from "../problem";
 import { renderIngestFiles } from "../views";
 import { loadStatus } from "./status";
@@ -86,10 +86,12 @@ function renderIngest() {
   $("ingest-title").textContent = p.active ? "Indexing" : "Indexing done";
   const parts = p.total ? [`${p.done} of ${count(p.total, "file")}`] : [];
   if (p.pagesPerSecond > 0) parts.push(`${formatRate(p.pagesPerSecond)} pages/s`);
-  if (p.active && p.secondsLeft !== undefined)
+  if (p.active && p.secondsLeft !== undefined && p.done < p.total)
     parts.push(p.secondsLeft < 1 ? "almost done" : `about ${formatDuration(p.secondsLeft)} left`);
-  if (s.backfill) {
-    parts.push(`embedding passages for meaning search: ${s.backfill.done} of ${s.backfill.total}`);
+  // The files are read and searchable by keywords; their passages get vectors now.
+  if (s.backfill && p.done === p.total) {
+    const indexed = [...s.files.values()].filter((f) => f.state === "indexed").length;
+    parts.push(describeBackfill(s.backfill, indexed, Date.now()));
     bar.max = Math.max(1, s.backfill.total);
     bar.value = s.backfill.done;
   }
