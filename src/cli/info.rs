@@ -18,7 +18,7 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
     println!("library   {}", status.library.display());
     println!("papers    {}", status.documents);
     println!(
-        "passages  {} ({} with vectors, {} in reference lists: keyword search only)",
+        "passages  {} ({} with vectors, {} in reference lists or refused by the model: keyword search only)",
         status.chunks, status.vectors, status.reference_passages
     );
     if status.vectors_waiting > 0 {

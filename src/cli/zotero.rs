@@ -66,6 +66,8 @@ fn import(mut library: Library, args: ImportArgs) -> anyhow::Result<()> {
     let bar = progress_bar("files");
     let cancel = AtomicBool::new(false);
     let summary = library.import_zotero(&snapshot, &Bar(bar.clone(), false), &cancel)?;
+    // The papers and their records are in; their passages' vectors now (the second phase).
+    library.embed_missing(&Bar(bar.clone(), false), &cancel)?;
     bar.finish_and_clear();
     if args.json {
         return super::print_json(&summary);

@@ -5,8 +5,8 @@ use super::*;
 
 impl Library {
     /// Embeds the passages stored without a vector (the second phase of an index run, or
-    /// passages indexed while no model was present), in id order, so that papers become
-    /// searchable by meaning one after another in the order they were stored. Batches are
+    /// passages indexed while no model was present), paper by paper in the order they were
+    /// stored, so that papers become searchable by meaning one after another. Batches are
     /// committed as they go: a cancel or a crash keeps what is done, and the next call resumes.
     /// Returns how many passages were embedded; without a model, none.
     pub fn embed_missing(&mut self, sink: &dyn Sink, cancel: &AtomicBool) -> Result<u64> {
@@ -73,8 +73,9 @@ impl Library {
     /// A backfill batch's vectors, in one call; where that call fails (a panic in the model is
     /// caught), passage by passage, and a passage that fails alone is kept for keyword search
     /// only, so that one text the model cannot take never stops the others (its paper stays
-    /// searchable, by keywords there). When no passage goes through alone either, the trouble is
-    /// the model, not the texts: the error stops the backfill, and the passages wait.
+    /// searchable, by keywords there). When no passage goes through alone and a plain sentence
+    /// does not either, the trouble is the model, not the texts: the error stops the backfill,
+    /// and the passages wait.
     fn embed_batch_or_each(
         &mut self,
         embedder: &dyn Embedder,
@@ -95,8 +96,15 @@ impl Library {
                 Err(_) => refused.push(row.0),
             }
         }
+        // None went through alone: the texts, or the model? A sentence any model embeds tells.
         if pairs.is_empty() {
-            return Err(whole);
+            let probe = [(
+                0,
+                "Serum ferritin predicts mortality in septic shock.".to_string(),
+            )];
+            if embed(&probe).is_err() {
+                return Err(whole);
+            }
         }
         self.catalog.set_keyword_only(&refused)?;
         Ok(pairs)

@@ -132,8 +132,9 @@ pub struct IndexSummary {
     /// Seconds from the run's start until every paper it read was stored and committed,
     /// searchable by keywords (the first phase; the rest of `seconds` went to embedding).
     pub keywords_seconds: f64,
-    /// Passages stored without vectors that wait for a backfill when the run ends (an
-    /// [`Embedding::Later`] run with a model: the app's writer embeds them next).
+    /// Passages of the whole library that still wait for their vectors when the run ends,
+    /// where there is a model (an [`Embedding::Later`] run; the app's writer embeds them next,
+    /// unless the person cancelled).
     pub vectors_waiting: u64,
     /// The file that took longest, and how long (seconds), where any file was looked at: from
     /// its start to its end, so with a model it includes waiting for its passages' batch.

@@ -171,16 +171,7 @@ impl Library {
                         self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
                         pending_chunks = 0;
                     }
-                    // At most one commit per KEYWORDS_WITHIN: a paper waits for the next one
-                    // read, or for the end of the run (a slow PDF delays its predecessor by at
-                    // most the reader's time limit).
-                    if !inline && since_commit > 0 && committed.elapsed() >= KEYWORDS_WITHIN {
-                        let t = Instant::now();
-                        self.commit()?;
-                        summary.stages.write += t.elapsed().as_secs_f64();
-                        since_commit = 0;
-                        committed = Instant::now();
-                    }
+                    self.commit_soon(inline, &mut since_commit, &mut committed, &mut summary)?;
                     continue;
                 }
                 Err(e) if fails_the_file_only(&e) => FileOutcome::Failed {
@@ -192,6 +183,7 @@ impl Library {
             };
             let stored = finish(&path, outcome, file_started, &mut summary, sink);
             self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
+            self.commit_soon(inline, &mut since_commit, &mut committed, &mut summary)?;
         }
         // Papers read but not yet embedded: finished, unless cancelled (then the next run
         // reads them again; nothing of them was written).
@@ -201,23 +193,21 @@ impl Library {
         // The second phase: every paper of the run is stored and searchable by keywords (made
         // durable first, so that a crash while embedding loses none of it); now their passages
         // get vectors, and so do passages stored while no model was present.
+        let t = Instant::now();
+        self.commit()?;
+        if std::mem::take(&mut self.store_interrupted) {
+            // A bug stopped a paper half-stored: compare every id, whatever the counts say
+            // (before the second phase, which adds to the vector index).
+            self.repair_with(true)?;
+        }
+        summary.stages.write += t.elapsed().as_secs_f64();
         if !summary.cancelled && options.embedding != Embedding::Later {
-            let t = Instant::now();
-            self.commit()?;
-            summary.stages.write += t.elapsed().as_secs_f64();
             summary.keywords_seconds = started.elapsed().as_secs_f64();
             let t = Instant::now();
             self.embed_missing(sink, cancel)?;
             summary.stages.embed += t.elapsed().as_secs_f64();
             summary.cancelled = cancel.load(Ordering::Relaxed);
         }
-        let t = Instant::now();
-        self.commit()?;
-        if std::mem::take(&mut self.store_interrupted) {
-            // A bug stopped a paper half-stored: compare every id, whatever the counts say.
-            self.repair_with(true)?;
-        }
-        summary.stages.write += t.elapsed().as_secs_f64();
         summary.seconds = started.elapsed().as_secs_f64();
         if summary.keywords_seconds == 0.0 {
             summary.keywords_seconds = summary.seconds;
@@ -415,6 +405,28 @@ impl Library {
         }
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
+    }
+
+    /// Commits what is stored when the last commit is [`KEYWORDS_WITHIN`] old (papers stored
+    /// without vectors only; inline runs keep their cadence in papers), checked after every
+    /// file, so that a paper is searchable by keywords soon after it is read, whatever the
+    /// files after it do (at the latest one reader's time limit later).
+    fn commit_soon(
+        &mut self,
+        inline: bool,
+        since_commit: &mut usize,
+        committed: &mut Instant,
+        summary: &mut IndexSummary,
+    ) -> Result<()> {
+        if inline || *since_commit == 0 || committed.elapsed() < KEYWORDS_WITHIN {
+            return Ok(());
+        }
+        let t = Instant::now();
+        self.commit()?;
+        summary.stages.write += t.elapsed().as_secs_f64();
+        *since_commit = 0;
+        *committed = Instant::now();
+        Ok(())
     }
 
     /// Counts papers stored since the last commit and commits every [`COMMIT_EVERY`] of them,

@@ -16,8 +16,8 @@ pub struct LibraryStatus {
     /// Passages with a vector.
     pub vectors: u64,
     /// Passages kept for keyword search only, never embedded: reference lists
-    /// ([`crate::chunk::is_reference_list`]). `vectors + reference_passages` equals `chunks`
-    /// once every passage that should have a vector has one.
+    /// ([`crate::chunk::is_reference_list`]), and the rare passage the model failed on.
+    /// `vectors + reference_passages + vectors_waiting` equals `chunks`.
     pub reference_passages: u64,
     /// Passages that should have a vector and have none yet, where there is a model: the
     /// second phase of indexing is under way, or was interrupted (the next index run, or the

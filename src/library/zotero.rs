@@ -93,7 +93,14 @@ impl Library {
         }
         let paths = snapshot.files();
         summary.files = paths.len();
-        summary.index = self.index(&paths, sink, cancel)?;
+        // The papers are stored first and the records after; their vectors come last (the
+        // CLI embeds after the import, the app's writer between jobs), so that a cancel while
+        // embedding never leaves papers without their Zotero records.
+        let options = IndexOptions {
+            embedding: Embedding::Later,
+            ..Default::default()
+        };
+        summary.index = self.index_with(&paths, options, sink, cancel)?;
         if summary.index.cancelled {
             summary.seconds = started.elapsed().as_secs_f64();
             return Ok(summary);

@@ -11,10 +11,12 @@
 //! library's write lock back, so that `medshelf index` can run beside a long-lived app.
 //!
 //! Index jobs store papers without vectors (the first phase of issue 18's two-phase ingest:
-//! searchable by keywords within seconds); when the queue is empty, the writer embeds what
-//! waits for vectors as a job of its own (the second phase), and stops between batches as soon
-//! as another job comes, to resume after it: a paper dropped while a thousand are being
-//! embedded is searchable by keywords as soon as it is read, not after the thousand.
+//! searchable by keywords within seconds), then embed what waits for vectors within the same
+//! job (the second phase), stopping between batches as soon as another job is queued: a paper
+//! dropped while a thousand are being embedded is searchable by keywords as soon as it is
+//! read, not after the thousand, and the next index job (or, when the queue is empty, a job of
+//! the writer's own) embeds the rest. A cancel holds the second phase back until the person's
+//! next job.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -165,6 +167,9 @@ pub struct Writer {
     shared: Arc<Shared>,
     /// Keep the library's write lock between jobs (see [`Writer::holding_the_lock`]).
     hold: bool,
+    /// The second phase waits for the person's next job: they cancelled it (or the job it
+    /// followed), or it failed.
+    paused: bool,
 }
 
 /// A queue and the writer that works through it, over `library`.
@@ -187,6 +192,7 @@ pub fn writer(library: Library) -> (Arc<Queue>, Writer) {
         jobs: rx,
         shared,
         hold: false,
+        paused: false,
     };
     (queue, writer)
 }
@@ -237,17 +243,33 @@ impl Writer {
         // Folders that could not be followed: said once (job 0, which a face logs), not after
         // every job.
         let mut unfollowable = HashSet::new();
-        // A backfill the person cancelled, or one that failed, waits for their next job rather
-        // than starting again at once.
-        let mut backfill_paused = false;
         loop {
             let next = match self.jobs.try_recv() {
                 Ok(queued) => queued,
                 Err(mpsc::TryRecvError::Disconnected) => break,
                 Err(mpsc::TryRecvError::Empty) => {
-                    if !backfill_paused && self.backfill_due() {
+                    // Passages left waiting (a backfill that stopped for a job that was not an
+                    // index run, an earlier session's): embedded as a job of their own.
+                    if !self.paused && self.backfill_due() {
                         self.shared.busy.store(true, Ordering::SeqCst);
-                        backfill_paused = !self.backfill(report);
+                        let id = self.shared.next.fetch_add(1, Ordering::SeqCst);
+                        let sink = Progress {
+                            report,
+                            job: id,
+                            quiet: false,
+                        };
+                        let outcome = match self.backfill(&sink) {
+                            Ok(done) => Outcome::Done(IndexSummary {
+                                chunks: done as usize,
+                                cancelled: self.paused,
+                                ..Default::default()
+                            }),
+                            // Another MedShelf (the CLI) writes the library: the passages wait
+                            // for the next job, nothing is wrong.
+                            Err(Error::Locked(_)) => Outcome::Nothing,
+                            Err(e) => Outcome::Failed(e),
+                        };
+                        report.finished(id, outcome);
                         if !self.hold {
                             self.library.release_writer();
                         }
@@ -263,9 +285,11 @@ impl Writer {
             let Queued { id, epoch, job } = next;
             self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             self.shared.busy.store(true, Ordering::SeqCst);
-            backfill_paused &= !job.resumes_backfill();
+            self.paused &= !job.resumes_backfill();
             let indexed = matches!(job, Job::Index { .. });
             self.job(id, epoch, job, report);
+            // A cancel (during the job, or since) holds the second phase back too.
+            self.paused |= self.shared.cancel.load(Ordering::SeqCst);
             if let (true, true, Some(w)) = (indexed, library_folders, watcher.as_mut()) {
                 self.follow(w, &mut unfollowable, report);
             }
@@ -361,15 +385,49 @@ impl Writer {
                     job: id,
                     quiet,
                 };
-                // The writer embeds between jobs (`backfill`), where a new job can stop it.
+                // The papers are stored first, then embedded within the same job (so that the
+                // face sees one job through both phases), by a backfill that stops for the
+                // next job queued and resumes after it.
                 let options = IndexOptions {
                     retry_failed,
                     embedding: Embedding::Later,
                 };
-                let ran = self
+                let mut ran = self
                     .library
                     .index_with(&paths, options, &sink, &self.shared.cancel);
-                report.finished(id, outcome(ran, quiet));
+                let mut embedded = 0;
+                if let Ok(summary) = ran.as_mut() {
+                    if !summary.cancelled
+                        && !self.paused
+                        && self.shared.waiting.load(Ordering::SeqCst) == 0
+                        && self.backfill_due()
+                    {
+                        let t = std::time::Instant::now();
+                        match self.backfill(&sink) {
+                            Ok(done) => embedded = done,
+                            // The papers are in; their vectors wait, and the failure is told
+                            // apart from the index run, which succeeded.
+                            Err(e) => {
+                                let own = self.shared.next.fetch_add(1, Ordering::SeqCst);
+                                report.finished(own, Outcome::Failed(e));
+                            }
+                        }
+                        summary.stages.embed += t.elapsed().as_secs_f64();
+                        summary.cancelled =
+                            self.paused && self.shared.cancel.load(Ordering::SeqCst);
+                        summary.vectors_waiting = self.library.waiting_for_vectors().unwrap_or(0);
+                    }
+                }
+                let outcome = match outcome(ran, quiet) {
+                    // A quiet run that read nothing new but embedded what waited has something
+                    // to tell: the face saw its progress.
+                    Outcome::Nothing if embedded > 0 => Outcome::Done(IndexSummary {
+                        chunks: embedded as usize,
+                        ..Default::default()
+                    }),
+                    other => other,
+                };
+                report.finished(id, outcome);
             }
             Job::Forget { paths } => self.forget(id, &paths, report),
             Job::ImportZotero {
@@ -490,7 +548,8 @@ impl Writer {
             job: id,
             quiet: false,
         };
-        let outcome = match self.library.embed_missing(&sink, &self.shared.cancel) {
+        // Stops for a job queued meanwhile, like every backfill; the loop resumes it.
+        let outcome = match self.backfill(&sink) {
             Ok(done) => Outcome::Done(IndexSummary {
                 chunks: done as usize,
                 cancelled: self.shared.cancel.load(Ordering::SeqCst),
@@ -534,33 +593,19 @@ impl Writer {
         self.library.model().is_some() && self.library.waiting_for_vectors().unwrap_or(0) > 0
     }
 
-    /// Embeds the passages that wait for vectors, as a job of its own with progress, until
-    /// none waits or another job is queued (then it resumes after that job). Returns false
-    /// where it should not start again before the person's next job: they cancelled it, or it
-    /// failed (the failure is reported).
-    fn backfill(&mut self, report: &dyn Report) -> bool {
-        let id = self.own_job();
-        let sink = Progress {
-            report,
-            job: id,
-            quiet: false,
-        };
+    /// Embeds the passages that wait for vectors, with progress on `sink`, until none waits,
+    /// another job is queued (the loop resumes after that job) or the person cancels. A cancel
+    /// or a failure pauses the second phase until the person's next job. Returns how many
+    /// passages were embedded.
+    fn backfill(&mut self, sink: &dyn crate::Sink) -> Result<u64> {
         let shared = self.shared.clone();
         let stop =
             || shared.cancel.load(Ordering::SeqCst) || shared.waiting.load(Ordering::SeqCst) > 0;
-        let ran = self.library.embed_missing_until(&sink, &stop);
-        let cancelled = self.shared.cancel.load(Ordering::SeqCst);
-        let resume = ran.is_ok() && !cancelled;
-        let outcome = match ran {
-            Ok(done) => Outcome::Done(IndexSummary {
-                chunks: done as usize,
-                cancelled,
-                ..Default::default()
-            }),
-            Err(e) => Outcome::Failed(e),
-        };
-        report.finished(id, outcome);
-        resume
+        let ran = self.library.embed_missing_until(sink, &stop);
+        if ran.is_err() || self.shared.cancel.load(Ordering::SeqCst) {
+            self.paused = true;
+        }
+        ran
     }
 
     /// A job the writer starts itself (the backfill after a model came): a number and a fresh

@@ -287,8 +287,8 @@ fn a_cancel_stops_indexing_not_a_model_switch_asked_for_meanwhile() {
 }
 
 /// Two-phase ingest in the writer: an index job stores papers without vectors (searchable by
-/// keywords when it ends), the writer embeds them as a job of its own when the queue is empty,
-/// and that job stops for a job that comes meanwhile and resumes after it, until every passage
+/// keywords at once), then embeds them within the same job; that second phase stops for a job
+/// that comes meanwhile, and the next index job embeds what still waits, until every passage
 /// has its vector.
 #[test]
 fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
@@ -312,17 +312,14 @@ fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
             quiet: false,
         })
         .unwrap();
-    recorder.wait_for(
-        "the first job",
-        |s| matches!(s, Seen::Done(j, ..) if *j == first),
-    );
-    // Stored and searchable by keywords, no vector yet: the writer is held in the backfill's
-    // first event.
-    let Seen::Backfill(backfill, 0, total, 0, 2) =
-        recorder.wait_for("the backfill", |s| matches!(s, Seen::Backfill(..)))
+    // Stored and searchable by keywords, no vector yet: the writer is held in the second
+    // phase's first event, within the same job.
+    let Seen::Backfill(job, 0, total, 0, 2) =
+        recorder.wait_for("the second phase", |s| matches!(s, Seen::Backfill(..)))
     else {
         panic!("{:?}", recorder.seen());
     };
+    assert_eq!(job, first);
     assert!(total > 0);
     let status = searcher.status().unwrap();
     assert_eq!(status.documents, 2);
@@ -336,7 +333,7 @@ fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
     let hits = searcher.search("serum ferritin", &lexical).unwrap();
     assert_eq!(hits.results[0].path, papers.sepsis);
 
-    // A paper dropped now is read before the backfill goes on.
+    // A paper dropped now is read before the embedding goes on.
     let second = queue
         .submit(Job::Index {
             paths: vec![papers.diabetes.clone()],
@@ -349,23 +346,22 @@ fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
         "the second job",
         |s| matches!(s, Seen::Done(j, ..) if *j == second),
     );
-    let resumed = |s: &Seen| matches!(s, Seen::Done(j, 0, false) if *j > second);
-    recorder.wait_for("the resumed backfill's end", resumed);
     let seen = recorder.seen();
     let at = |f: &dyn Fn(&Seen) -> bool| seen.iter().position(f).unwrap();
-    let stopped = at(&|s| matches!(s, Seen::Done(j, ..) if *j == backfill));
+    let stopped = at(&|s| matches!(s, Seen::Done(j, ..) if *j == first));
     let diabetes =
         at(&|s| matches!(s, Seen::Indexed(j, p) if *j == second && *p == papers.diabetes));
-    let again = at(&|s| matches!(s, Seen::Backfill(j, ..) if *j > second));
+    let again = at(&|s| matches!(s, Seen::Backfill(j, ..) if *j == second));
     assert!(stopped < diabetes && diabetes < again, "{seen:?}");
-    // The first backfill stopped at once (nothing embedded); the second did it all, the three
-    // papers' passages, and counted the papers as they became searchable by meaning.
-    assert!(matches!(seen[stopped], Seen::Done(_, 0, false)), "{seen:?}");
+    assert_eq!(seen[stopped], Seen::Done(first, 2, false), "{seen:?}");
+    // The first job's second phase stopped at once (nothing embedded); the second job's did it
+    // all, the three papers' passages, counting the papers as they became searchable by
+    // meaning.
     let last = seen
         .iter()
         .rev()
         .find_map(|s| match s {
-            Seen::Backfill(j, done, total, papers_done, papers) if *j > second => {
+            Seen::Backfill(j, done, total, papers_done, papers) if *j == second => {
                 Some((*done, *total, *papers_done, *papers))
             }
             _ => None,
@@ -373,6 +369,7 @@ fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
         .unwrap();
     assert_eq!(last.0, last.1, "{seen:?}");
     assert_eq!((last.2, last.3), (3, 3), "{seen:?}");
+    assert_eq!(seen.last(), Some(&Seen::Done(second, 1, false)), "{seen:?}");
     let status = searcher.status().unwrap();
     assert_eq!(status.vectors_waiting, 0, "{status:?}");
     assert_eq!(status.vectors + status.reference_passages, status.chunks);
@@ -389,6 +386,57 @@ fn the_backfill_yields_to_a_new_job_and_resumes_after_it() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!queue.busy());
     assert_eq!(recorder.seen().len(), seen.len(), "{:?}", recorder.seen());
+    drop(queue);
+    running.join().unwrap().unwrap();
+}
+
+/// A cancel during the second phase stops it and holds it back: the writer does not start
+/// embedding again on its own (the app would look busy after the person said stop); the
+/// person's next index job resumes it.
+#[test]
+fn a_cancelled_second_phase_waits_for_the_next_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let library =
+        Library::open_with(&tmp.path().join("library"), Some(tiny_model(tmp.path()))).unwrap();
+    let searcher = library.searcher().unwrap();
+    let (queue, writer) = writer(library);
+    let recorder = Arc::new(Recorder::default());
+    let running = {
+        let recorder = recorder.clone();
+        let weak = Arc::downgrade(&queue);
+        std::thread::spawn(move || writer.run(weak, None, recorder.as_ref()))
+    };
+    *recorder.hold_backfill.lock().unwrap() = true;
+    let index = |paths: Vec<PathBuf>| Job::Index {
+        paths,
+        retry_failed: false,
+        quiet: false,
+    };
+    let first = queue.submit(index(vec![papers.dir.clone()])).unwrap();
+    recorder.wait_for("the second phase", |s| matches!(s, Seen::Backfill(..)));
+    queue.cancel();
+    recorder.release();
+    let done = recorder.wait_for("the job", |s| matches!(s, Seen::Done(j, ..) if *j == first));
+    assert_eq!(done, Seen::Done(first, 3, true), "{:?}", recorder.seen());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!queue.busy(), "idle after a cancel");
+    let status = searcher.status().unwrap();
+    assert!(status.vectors_waiting > 0, "{status:?}");
+    assert_eq!(
+        status.documents, 3,
+        "the papers stay, searchable by keywords"
+    );
+    let count = recorder.seen().len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(recorder.seen().len(), count, "{:?}", recorder.seen());
+    // The person's next job finishes the embedding.
+    let next = queue.submit(index(vec![papers.sepsis.clone()])).unwrap();
+    recorder.wait_for(
+        "the next job",
+        |s| matches!(s, Seen::Done(j, ..) if *j == next),
+    );
+    assert_eq!(searcher.status().unwrap().vectors_waiting, 0);
     drop(queue);
     running.join().unwrap().unwrap();
 }

@@ -237,6 +237,9 @@ export interface Status {
   chunks: number;
   vectors: number;
   reference_passages?: number;
+  /** Passages searchable by keywords that wait for their vectors (the second phase of indexing). */
+  vectors_waiting?: number;
+  papers_waiting?: number;
   failed: { path: string; error: string }[];
   model: ModelInfo | null;
   notice?: string;

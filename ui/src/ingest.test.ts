@@ -86,32 +86,26 @@ describe("ingest state", () => {
 });
 
 describe("the second phase (passages embedded after the papers are stored)", () => {
-  it("goes from reading straight to embedding, with papers and time left, and ends with the backfill", () => {
+  it("goes from reading to embedding within the job, with papers and time left, and ends with it", () => {
     const s = emptyIngest();
     applyEvent(s, { kind: "queued", job: 1, files: ["/p/a.pdf", "/p/b.pdf"] }, 0);
     applyEvent(s, { kind: "file", job: 1, path: "/p/a.pdf", state: "indexed", pages: 4, chunks: 9 }, 1000);
     applyEvent(s, { kind: "file", job: 1, path: "/p/b.pdf", state: "indexed", pages: 2, chunks: 5 }, 2000);
-    const summary = { cancelled: false, indexed: 2, failed: 0, unchanged: 0, pages: 6, seconds: 2, vectors_waiting: 14 };
-    applyEvent(s, { kind: "finished", job: 1, summary }, 2100);
-    // Between the index job's end and the backfill's first event the panel stays active.
-    expect(progress(s, 2200).active).toBe(true);
-    expect(s.backfill).toMatchObject({ done: 0, total: 14 });
-    applyEvent(s, { kind: "backfill", job: 2, done: 0, total: 14, papers_done: 0, papers: 2 }, 2300);
-    applyEvent(s, { kind: "backfill", job: 2, done: 9, total: 14, papers_done: 1, papers: 2 }, 5300);
+    applyEvent(s, { kind: "backfill", job: 1, done: 0, total: 14, papers_done: 0, papers: 2 }, 2300);
+    expect(progress(s, 2400)).toMatchObject({ done: 2, total: 2, active: true });
+    applyEvent(s, { kind: "backfill", job: 1, done: 9, total: 14, papers_done: 1, papers: 2 }, 5300);
     const text = describeBackfill(s.backfill!, 2, 5300);
     expect(text).toBe("2 papers searchable by keywords · meaning: 1 of 2 papers · 9 of 14 passages embedded · about 2 s left");
-    applyEvent(s, { kind: "finished", job: 2, summary: { ...summary, vectors_waiting: 0 } }, 6000);
+    const summary = { cancelled: false, indexed: 2, failed: 0, unchanged: 0, pages: 6, seconds: 6, vectors_waiting: 0 };
+    applyEvent(s, { kind: "finished", job: 1, summary }, 6000);
     expect(s.backfill).toBeUndefined();
     expect(progress(s, 6100).active).toBe(false);
   });
 
-  it("opens no second phase after a cancel, and words a model switch's backfill in passages", () => {
+  it("words a backfill of its own (passages left waiting, a model switch) in passages", () => {
     const s = emptyIngest();
-    applyEvent(s, { kind: "queued", job: 1, files: ["/p/a.pdf"] }, 0);
-    const summary = { cancelled: true, indexed: 0, failed: 0, unchanged: 0, pages: 0, seconds: 1, vectors_waiting: 5 };
-    applyEvent(s, { kind: "finished", job: 1, summary }, 100);
-    expect(s.backfill).toBeUndefined();
     applyEvent(s, { kind: "backfill", job: 3, done: 10, total: 40 }, 200);
+    expect(progress(s, 300).active).toBe(true);
     expect(describeBackfill(s.backfill!, 0, 300)).toBe("embedding passages for meaning search: 10 of 40");
   });
 });

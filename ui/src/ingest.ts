@@ -40,9 +40,9 @@ export interface IngestState {
   samples: Sample[];
   /** A job that could not run, and why. */
   error?: string;
-  /** Passages stored without vectors being embedded now (the second phase of indexing, or
-   * passages indexed before the model came), or about to be: an index job that ends with
-   * passages waiting opens it at 0, so the panel goes straight from reading to embedding. */
+  /** Passages stored without vectors being embedded now: the second phase of an index job
+   * (its events carry the job's number, which stays open through both phases), or passages
+   * left waiting (indexed before the model came, an interrupted phase), as a job of its own. */
   backfill?: Backfill;
 }
 
@@ -142,11 +142,6 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
         if (entry.job === e.job && !isDone(entry.state)) entry.state = "cancelled";
       }
       if (e.kind === "error") s.error = e.problem ? describe(e.problem) : e.error;
-      // Papers stored, their vectors next: the writer starts on them as its own job at once.
-      if (e.kind === "finished" && !e.summary.cancelled && (e.summary.vectors_waiting ?? 0) > 0) {
-        const waiting = e.summary.vectors_waiting ?? 0;
-        s.backfill = { job: e.job, done: 0, total: waiting, papersDone: 0, papers: 0, since: now, doneSince: 0 };
-      }
       break;
     case "reloaded":
     case "download":
@@ -172,7 +167,7 @@ export function progress(s: IngestState, now: number): Progress {
   const entries = [...s.files.values()];
   const total = entries.length;
   const done = entries.filter((f) => isDone(f.state)).length;
-  const active = s.open.size > 0 || s.backfill !== undefined;
+  const active = s.open.size > 0;
   let pagesPerSecond = 0;
   let secondsLeft: number | undefined;
   const last = s.samples[s.samples.length - 1];

@@ -131,7 +131,10 @@ export async function loadLibrary() {
     const failed = docs.filter((d) => d.status === "failed").length;
     $("library-summary").textContent =
       `${docs.length} papers · ${status.chunks} passages${failed ? ` · ${failed} could not be read` : ""} · ` +
-      (status.model ? `model ${status.model.name}` : "keyword search only (no model)") +
+      (status.model
+        ? `model ${status.model.name}${status.model.precision ? ` (${status.model.precision})` : ""}`
+        : "keyword search only (no model)") +
+      (status.vectors_waiting ? ` · ${status.vectors_waiting} passages waiting for vectors` : "") +
       ` · ${status.library}`;
     $("folders").innerHTML = renderFolders(status.folders, status.watching);
   } catch (e) {
