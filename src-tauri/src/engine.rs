@@ -410,7 +410,8 @@ fn bundled_model(app: &AppHandle) -> Option<PathBuf> {
 /// Reads PDFs in a child process: the app's own binary as a worker.
 fn install_worker(library: &mut Library) {
     if let Ok(exe) = std::env::current_exe() {
-        let worker = medshelf::extract::WorkerExtractor::new(exe, &[WORKER_ARG]);
+        let worker = medshelf::extract::WorkerExtractor::new(exe, &[WORKER_ARG])
+            .with_workers(medshelf::extract::default_workers());
         library.set_extractor(Box::new(worker));
     }
 }

@@ -46,6 +46,7 @@ impl ReaderArgs {
     pub fn install(&self, library: &mut Library) -> anyhow::Result<()> {
         let exe = std::env::current_exe()?;
         let worker = WorkerExtractor::new(exe, &["extract-worker"])
+            .with_workers(medshelf::extract::default_workers())
             .with_timeout(Duration::from_secs(self.timeout.max(1)));
         library.set_extractor(Box::new(worker));
         Ok(())

@@ -26,7 +26,7 @@ pub mod worker;
 use text::collapse_whitespace;
 pub(crate) use text::{head_bytes, normalize_chars};
 pub use text::{normalize_pages, split_running_heads};
-pub use worker::{run_worker, WorkerExtractor};
+pub use worker::{default_workers, run_worker, WorkerExtractor};
 pub use year::{citation_year, copyright_year, head_citation_year, publication_year};
 
 /// Files larger than this are refused before parsing: no paper is this big, and a hostile file
@@ -119,6 +119,12 @@ pub struct Extracted {
 pub trait Extractor: Send + Sync {
     /// Extracts one file.
     fn extract(&self, path: &Path) -> Result<Extracted, ExtractError>;
+
+    /// How many files it reads well at once (an index run reads ahead with as many threads
+    /// where this is more than one).
+    fn readers(&self) -> usize {
+        1
+    }
 }
 
 /// Reads PDFs in this process, catching the parser's panics.

@@ -30,13 +30,23 @@ pub struct WorkerExtractor {
     args: Vec<String>,
     timeout: Duration,
     memory_limit: u64,
-    worker: Mutex<Option<Worker>>,
+    /// One slot per worker process: a file goes to a free one, so that as many files are read
+    /// at once as there are slots ([`WorkerExtractor::with_workers`]).
+    workers: Vec<Mutex<Option<Worker>>>,
 }
 
 struct Worker {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<String>,
+}
+
+/// How many worker processes an index run keeps: one per core, at most four (each may use up
+/// to its memory limit, and a first phase with more readers than cores only waits on itself).
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
 }
 
 impl WorkerExtractor {
@@ -47,8 +57,16 @@ impl WorkerExtractor {
             args: args.iter().map(|s| s.to_string()).collect(),
             timeout: DEFAULT_TIMEOUT,
             memory_limit: DEFAULT_MEMORY_LIMIT,
-            worker: Mutex::new(None),
+            workers: vec![Mutex::new(None)],
         }
+    }
+
+    /// Keeps up to `n` worker processes, so that `n` files can be read at once (an index run
+    /// reads ahead with as many threads: [`Extractor::readers`]). Each has the time and memory
+    /// limits of one.
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = (0..n.max(1)).map(|_| Mutex::new(None)).collect();
+        self
     }
 
     /// Sets the time allowed per file.
@@ -165,8 +183,19 @@ impl WorkerExtractor {
 }
 
 impl Extractor for WorkerExtractor {
+    fn readers(&self) -> usize {
+        self.workers.len()
+    }
+
     fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
-        let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        // A free worker, else the first (whose file ends within the time limit).
+        let free = self.workers.iter().find_map(|w| match w.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let mut slot =
+            free.unwrap_or_else(|| self.workers[0].lock().unwrap_or_else(|p| p.into_inner()));
         // A worker can die for reasons that have nothing to do with the file (killed by the
         // system for memory another program took, by a person): a death is a verdict on the
         // file only when a fresh worker dies on it again.
@@ -234,10 +263,12 @@ fn write_unsignalled(stdin: &mut ChildStdin, bytes: &[u8]) -> std::io::Result<()
 
 impl Drop for WorkerExtractor {
     fn drop(&mut self) {
-        if let Some(mut worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
-            // Closing stdin ends the worker's loop; kill covers a worker stuck in a file.
-            let _ = worker.child.kill();
-            let _ = worker.child.wait();
+        for slot in &self.workers {
+            if let Some(mut worker) = slot.lock().ok().and_then(|mut w| w.take()) {
+                // Closing stdin ends the worker's loop; kill covers a worker stuck in a file.
+                let _ = worker.child.kill();
+                let _ = worker.child.wait();
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Indexing: looking at each file (unchanged, known content, failed, or read and cut into
 //! passages), gathering papers into full embedding batches, and the run's commit cadence.
 
+use super::prefetch::Prefetch;
 use super::*;
 
 /// How many passages an index run gathers, across papers, before embedding them in one call:
@@ -121,70 +122,100 @@ impl Library {
         // Papers read and cut, waiting to be embedded together (see BATCH_PASSAGES).
         let mut pending: Vec<Pending> = Vec::new();
         let mut pending_chunks = 0;
-        for item in found {
-            if cancel.load(Ordering::Relaxed) {
-                summary.cancelled = true;
-                break;
-            }
-            let path = match item {
-                Ok(p) => p,
-                Err(e) => {
-                    // A path given on the command line that does not exist.
-                    let (path, error) = match &e {
-                        Error::Io { path, error } => (path.clone(), error.to_string()),
-                        other => (PathBuf::new(), other.to_string()),
-                    };
-                    let outcome = FileOutcome::Failed {
-                        error: error.clone(),
-                        code: "not_found".into(),
-                    };
-                    sink.event(&IndexEvent::FileDone {
-                        path: &path,
-                        outcome: &outcome,
-                    });
-                    summary.failed += 1;
-                    summary.failures.push(FailedFile { path, error });
-                    continue;
+        // With more than one PDF reader, reader threads read the next files while this loop
+        // stores the current one (`prefetch`): both cores read PDFs in the first phase.
+        let readers = self.extractor.readers();
+        let prefetch = match readers > 1 {
+            true => Some(Prefetch::new(self.likely_read(&found, options)?, readers)),
+            false => None,
+        };
+        let extractor = self.extractor.clone();
+        std::thread::scope(|scope| -> Result<()> {
+            if let Some(p) = &prefetch {
+                for _ in 0..readers {
+                    scope.spawn(|| p.read(extractor.as_ref(), cancel));
                 }
-            };
-            sink.event(&IndexEvent::FileStarted { path: &path });
-            let file_started = Instant::now();
-            let stages = &mut summary.stages;
-            let step = Error::guard("looking at it", || {
-                self.index_file(&path, options, stages, sink)
-            });
-            let read = file_started.elapsed().as_secs_f64();
-            if summary.slowest_read.as_ref().is_none_or(|s| read > s.1) {
-                summary.slowest_read = Some((path.clone(), read));
             }
-            let outcome = match step {
-                Ok(Step::Done(o)) => o,
-                Ok(Step::Pending(p)) => {
-                    pending_chunks += p.passages.len();
-                    pending.push(Pending {
-                        started: file_started,
-                        ..*p
-                    });
-                    if pending_chunks >= batch_passages {
-                        let stored =
-                            self.flush_pending(&mut pending, &mut summary, sink, inline)?;
-                        self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
-                        pending_chunks = 0;
+            let ran = (|| -> Result<()> {
+                for item in found {
+                    if cancel.load(Ordering::Relaxed) {
+                        summary.cancelled = true;
+                        break;
                     }
+                    let path = match item {
+                        Ok(p) => p,
+                        Err(e) => {
+                            // A path given on the command line that does not exist.
+                            let (path, error) = match &e {
+                                Error::Io { path, error } => (path.clone(), error.to_string()),
+                                other => (PathBuf::new(), other.to_string()),
+                            };
+                            let outcome = FileOutcome::Failed {
+                                error: error.clone(),
+                                code: "not_found".into(),
+                            };
+                            sink.event(&IndexEvent::FileDone {
+                                path: &path,
+                                outcome: &outcome,
+                            });
+                            summary.failed += 1;
+                            summary.failures.push(FailedFile { path, error });
+                            continue;
+                        }
+                    };
+                    sink.event(&IndexEvent::FileStarted { path: &path });
+                    let file_started = Instant::now();
+                    let stages = &mut summary.stages;
+                    let step = Error::guard("looking at it", || {
+                        self.index_file(&path, options, stages, sink, prefetch.as_ref())
+                    });
+                    if let Some(p) = &prefetch {
+                        p.passed(&path);
+                    }
+                    let read = file_started.elapsed().as_secs_f64();
+                    if summary.slowest_read.as_ref().is_none_or(|s| read > s.1) {
+                        summary.slowest_read = Some((path.clone(), read));
+                    }
+                    let outcome = match step {
+                        Ok(Step::Done(o)) => o,
+                        Ok(Step::Pending(p)) => {
+                            pending_chunks += p.passages.len();
+                            pending.push(Pending {
+                                started: file_started,
+                                ..*p
+                            });
+                            if pending_chunks >= batch_passages {
+                                let stored =
+                                    self.flush_pending(&mut pending, &mut summary, sink, inline)?;
+                                self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
+                                pending_chunks = 0;
+                            }
+                            self.commit_soon(
+                                inline,
+                                &mut since_commit,
+                                &mut committed,
+                                &mut summary,
+                            )?;
+                            continue;
+                        }
+                        Err(e) if fails_the_file_only(&e) => FileOutcome::Failed {
+                            error: e.to_string(),
+                            code: e.code().into(),
+                        },
+                        // Our own stores failing is not this file's fault: stop rather than go on writing.
+                        Err(e) => return Err(e),
+                    };
+                    let stored = finish(&path, outcome, file_started, &mut summary, sink);
+                    self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
                     self.commit_soon(inline, &mut since_commit, &mut committed, &mut summary)?;
-                    continue;
                 }
-                Err(e) if fails_the_file_only(&e) => FileOutcome::Failed {
-                    error: e.to_string(),
-                    code: e.code().into(),
-                },
-                // Our own stores failing is not this file's fault: stop rather than go on writing.
-                Err(e) => return Err(e),
-            };
-            let stored = finish(&path, outcome, file_started, &mut summary, sink);
-            self.count_stored(stored, &mut since_commit, &mut summary.stages)?;
-            self.commit_soon(inline, &mut since_commit, &mut committed, &mut summary)?;
-        }
+                Ok(())
+            })();
+            if let Some(p) = &prefetch {
+                p.stop();
+            }
+            ran
+        })?;
         // Papers read but not yet embedded: finished, unless cancelled (then the next run
         // reads them again; nothing of them was written).
         if !summary.cancelled {
@@ -226,6 +257,7 @@ impl Library {
         options: IndexOptions,
         times: &mut StageTimes,
         sink: &dyn Sink,
+        prefetch: Option<&Prefetch>,
     ) -> Result<Step> {
         /// How often a file that changes while it is read is read again before it is left for
         /// the next run.
@@ -276,7 +308,11 @@ impl Library {
                 }
             }
             let t = Instant::now();
-            let extracted = self.extractor.extract(path);
+            // Read ahead by a reader thread where one has it; checked below like any reading.
+            let extracted = match prefetch.and_then(|p| p.take(path)) {
+                Some(reading) => reading,
+                None => self.extractor.extract(path),
+            };
             times.extract += t.elapsed().as_secs_f64();
             let extracted = match extracted {
                 Ok(extracted) => extracted,
@@ -405,6 +441,32 @@ impl Library {
         }
         summary.seconds = started.elapsed().as_secs_f64();
         Ok(summary)
+    }
+
+    /// The files of `found` an index run will most likely read: those the catalog does not
+    /// know at their size and time, or knows as failed where failures are read again. Reading
+    /// ahead any other would be work for nothing (a catch-up over a large unchanged folder).
+    fn likely_read(
+        &self,
+        found: &[Result<PathBuf>],
+        options: IndexOptions,
+    ) -> Result<Vec<PathBuf>> {
+        let mut likely = Vec::new();
+        for path in found.iter().filter_map(|f| f.as_ref().ok()) {
+            let Ok((size, mtime_ns)) = crate::paths::stat(path) else {
+                continue;
+            };
+            let known = self.catalog.file(path)?.is_some_and(|row| {
+                row.size == size
+                    && row.mtime_ns == mtime_ns
+                    && (row.status == Status::Indexed
+                        || (row.status == Status::Failed && !options.retry_failed))
+            });
+            if !known && size <= crate::extract::MAX_PDF_BYTES {
+                likely.push(path.clone());
+            }
+        }
+        Ok(likely)
     }
 
     /// Commits what is stored when the last commit is [`KEYWORDS_WITHIN`] old (papers stored

@@ -28,6 +28,7 @@ mod events;
 mod folders;
 mod ingest;
 mod models;
+mod prefetch;
 mod records;
 mod repair;
 mod searcher;
@@ -68,7 +69,7 @@ pub struct Library {
     lexical: LexicalIndex,
     /// The model and its vectors' index; `None` searches by keywords only.
     semantic: Option<Semantic>,
-    extractor: Box<dyn Extractor>,
+    extractor: Arc<dyn Extractor>,
     /// Held while this process may write; released on drop.
     lock: Option<File>,
     /// The catalog's data version when the indexes were last checked against it: while no other
@@ -146,7 +147,7 @@ impl Library {
             catalog,
             lexical,
             semantic,
-            extractor: Box::new(InProcessExtractor),
+            extractor: Arc::new(InProcessExtractor),
             lock: None,
             repaired_at: None,
             store_interrupted: false,
@@ -224,7 +225,7 @@ impl Library {
 
     /// Replaces the PDF reader (an isolated worker, say).
     pub fn set_extractor(&mut self, extractor: Box<dyn Extractor>) {
-        self.extractor = extractor;
+        self.extractor = Arc::from(extractor);
     }
 
     /// Takes the library's write lock and repairs the indexes from the catalog where a crash left

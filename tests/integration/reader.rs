@@ -54,12 +54,17 @@ fn killing_the_idle_pdf_worker_costs_nothing() {
         .spawn()
         .unwrap();
     wait_for_line(&mut watcher, "watching");
-    // The worker read the three papers and now waits for the next one: an out-of-memory kill
-    // lands exactly there.
+    // The workers (one per core, up to four) read the three papers and now wait for the next
+    // one: an out-of-memory kill lands exactly there.
     let workers = children_with(watcher.id(), "extract-worker");
-    assert_eq!(workers.len(), 1, "one idle worker");
-    // SAFETY: a signal to a child process of this test.
-    unsafe { libc::kill(workers[0], libc::SIGKILL) };
+    assert!(
+        (1..=medshelf::extract::default_workers()).contains(&workers.len()),
+        "idle workers: {workers:?}"
+    );
+    for worker in workers {
+        // SAFETY: a signal to a child process of this test.
+        unsafe { libc::kill(worker, libc::SIGKILL) };
+    }
     std::thread::sleep(Duration::from_millis(300));
     let added = papers.dir.join("added.pdf");
     write_pdf(
@@ -268,4 +273,107 @@ fn a_newline_in_a_folder_name_never_widens_what_the_library_holds() {
     let searcher = library.searcher().unwrap();
     assert!(searcher.holds(&crafted).unwrap());
     assert!(!searcher.holds(&elsewhere).unwrap());
+}
+
+/// Counts how many files are read at once, reading slowly enough that readers overlap.
+struct Overlapping {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl Extractor for Overlapping {
+    fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(Duration::from_millis(60));
+        let read = InProcessExtractor.extract(path);
+        self.now.fetch_sub(1, SeqCst);
+        read
+    }
+
+    fn readers(&self) -> usize {
+        2
+    }
+}
+
+/// With two readers, an index run reads two files at once (issue 18: both cores read PDFs in
+/// the first phase), and stores exactly what one reader would: every paper, each with its own
+/// text; a second run reads nothing.
+#[test]
+fn two_readers_read_ahead_and_the_library_is_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    for i in 0..6 {
+        write_pdf(
+            &papers.dir.join(format!("extra-{i}.pdf")),
+            Some(&format!("Extra paper {i}")),
+            &[FixturePage::text(&[&format!(
+                "Paper number {i} reports outcome{i} in cohort{i}."
+            )])],
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(tmp.path().join("one")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("two")).unwrap();
+    let reference = {
+        let mut lib = tiny_library(&tmp.path().join("one"));
+        lib.index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        lib.status().unwrap()
+    };
+    let overlapping = Overlapping {
+        now: Default::default(),
+        most: Default::default(),
+    };
+    let counter = std::sync::Arc::new(overlapping);
+    struct Shared(std::sync::Arc<Overlapping>);
+    impl Extractor for Shared {
+        fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+            self.0.extract(path)
+        }
+        fn readers(&self) -> usize {
+            self.0.readers()
+        }
+    }
+    let mut lib = tiny_library(&tmp.path().join("two"));
+    lib.set_extractor(Box::new(Shared(counter.clone())));
+    let run = lib
+        .index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!(run.indexed, 9, "{run:?}");
+    let most = counter.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, 2, "files read at once");
+    let status = lib.status().unwrap();
+    assert_eq!(
+        (status.documents, status.chunks, status.vectors),
+        (reference.documents, reference.chunks, reference.vectors)
+    );
+    let keyword = medshelf::SearchOptions {
+        mode: medshelf::Mode::Lexical,
+        ..Default::default()
+    };
+    for i in 0..6 {
+        let hits = lib.search(&format!("outcome{i}"), &keyword).unwrap();
+        assert!(
+            hits.results[0].path.ends_with(format!("extra-{i}.pdf")),
+            "{i}: {hits:?}"
+        );
+    }
+    let again = lib
+        .index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!((again.indexed, again.unchanged), (0, 9), "{again:?}");
 }
