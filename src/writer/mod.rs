@@ -29,6 +29,7 @@ use crate::library::{Embedding, IndexOptions, Offered, Switch};
 use crate::watch::{Changes, FolderWatcher};
 use crate::{BertEmbedder, Embedder, IndexEvent, IndexSummary, Library};
 
+mod backfill;
 mod jobs;
 
 use jobs::{outcome, Progress};
@@ -253,23 +254,7 @@ impl Writer {
                     if !self.paused && self.backfill_due() {
                         self.shared.busy.store(true, Ordering::SeqCst);
                         let id = self.shared.next.fetch_add(1, Ordering::SeqCst);
-                        let sink = Progress {
-                            report,
-                            job: id,
-                            quiet: false,
-                        };
-                        let outcome = match self.backfill(&sink) {
-                            Ok(done) => Outcome::Done(IndexSummary {
-                                chunks: done as usize,
-                                cancelled: self.paused,
-                                ..Default::default()
-                            }),
-                            // Another MedShelf (the CLI) writes the library: the passages wait
-                            // for the next job, nothing is wrong.
-                            Err(Error::Locked(_)) => Outcome::Nothing,
-                            Err(e) => Outcome::Failed(e),
-                        };
-                        report.finished(id, outcome);
+                        self.backfill_job(id, report);
                         if !self.hold {
                             self.library.release_writer();
                         }
@@ -542,22 +527,9 @@ impl Writer {
         if !in_use {
             return;
         }
-        let id = self.own_job();
-        let sink = Progress {
-            report,
-            job: id,
-            quiet: false,
-        };
         // Stops for a job queued meanwhile, like every backfill; the loop resumes it.
-        let outcome = match self.backfill(&sink) {
-            Ok(done) => Outcome::Done(IndexSummary {
-                chunks: done as usize,
-                cancelled: self.shared.cancel.load(Ordering::SeqCst),
-                ..Default::default()
-            }),
-            Err(e) => Outcome::Failed(e),
-        };
-        report.finished(id, outcome);
+        let id = self.own_job();
+        self.backfill_job(id, report);
     }
 
     /// Switches to the installed model `name`: the new vectors are made apart while searches
@@ -586,26 +558,6 @@ impl Writer {
         };
         report.finished(id, outcome);
         report.reopened(&self.library);
-    }
-
-    /// Whether passages wait for vectors that the library's model can give them.
-    fn backfill_due(&self) -> bool {
-        self.library.model().is_some() && self.library.waiting_for_vectors().unwrap_or(0) > 0
-    }
-
-    /// Embeds the passages that wait for vectors, with progress on `sink`, until none waits,
-    /// another job is queued (the loop resumes after that job) or the person cancels. A cancel
-    /// or a failure pauses the second phase until the person's next job. Returns how many
-    /// passages were embedded.
-    fn backfill(&mut self, sink: &dyn crate::Sink) -> Result<u64> {
-        let shared = self.shared.clone();
-        let stop =
-            || shared.cancel.load(Ordering::SeqCst) || shared.waiting.load(Ordering::SeqCst) > 0;
-        let ran = self.library.embed_missing_until(sink, &stop);
-        if ran.is_err() || self.shared.cancel.load(Ordering::SeqCst) {
-            self.paused = true;
-        }
-        ran
     }
 
     /// A job the writer starts itself (the backfill after a model came): a number and a fresh
