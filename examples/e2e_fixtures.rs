@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use medshelf::fixtures::{write_pdf, FixturePage};
+use medshelf::fixtures::{write_pdf, write_scanned_pdf, FixturePage, ScanStyle};
 
 /// Lines of plausible filler for a paper's other pages, varied by page so no two pages match.
 fn filler(topic: &str, page: usize, lines: usize) -> Vec<String> {
@@ -108,6 +108,30 @@ fn main() -> std::io::Result<()> {
     // A file that claims to be a PDF and is not: it must fail with a reason, alone.
     let broken = dir.join("truncated-download.pdf");
     std::fs::write(&broken, b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")?;
+    // A faxed guideline: pages that are pictures only, which OCR reads (issue 17). Kept
+    // beside the papers' folder, so that it is dropped on its own.
+    let outside = dir
+        .parent()
+        .map_or_else(|| dir.clone(), |p| p.to_path_buf());
+    let scans = outside.join("scans");
+    std::fs::create_dir_all(&scans)?;
+    let source = outside.join("scan-source.pdf");
+    write_pdf(
+        &source,
+        None,
+        &[
+            FixturePage::text(&[
+                "Perioperative anticoagulation: a faxed local guideline",
+                "Ask the patient which anticoagulant they take and why.",
+            ]),
+            FixturePage::text(&[
+                "Stop warfarin five days before elective surgery.",
+                "Bridge with enoxaparin only after a mechanical mitral valve.",
+            ]),
+        ],
+    )?;
+    let scan = scans.join("faxed-anticoagulation-guideline.pdf");
+    write_scanned_pdf(&source, &scan, ScanStyle::clean(200))?;
     // A second model, for switching: tiny, random, quick to re-embed with.
     let tiny = dir.join("tiny-bert");
     medshelf::fixtures::write_tiny_model(&tiny, medshelf::Pooling::Mean)?;
@@ -177,6 +201,9 @@ fn main() -> std::io::Result<()> {
         "tiny_model": tiny,
         "files": [metformin, sepsis, vitamin],
         "broken": broken,
+        "scan": scan,
+        "scan_question": "when to stop warfarin before elective surgery",
+        "scan_page": 2,
         "question": "does procalcitonin guidance shorten antibiotic therapy in sepsis",
         "expected_file": sepsis,
         "expected_page": 5,

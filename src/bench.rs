@@ -337,6 +337,7 @@ pub fn search_at_scale(
                 hash: None,
                 running_heads: Vec::new(),
                 metadata: None,
+                ocr: Vec::new(),
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
             library.insert_prepared(&path, &extracted, &passages, &vectors)?;

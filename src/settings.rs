@@ -40,6 +40,15 @@ pub struct Settings {
     pub eval_cache: Option<PathBuf>,
     /// `MEDSHELF_PDFTOTEXT`: the second PDF reader's program (`off` turns it off).
     pub pdftotext: Option<OsString>,
+    /// `MEDSHELF_OCR`: `off` keeps index runs from recognising scanned pages (`index --no-ocr`
+    /// does the same for one run).
+    pub ocr_off: bool,
+    /// `MEDSHELF_OCR_LANGUAGES`: the languages OCR reads, as Tesseract names them, joined by
+    /// `+` (`eng+deu`); English where it is installed, when unset.
+    pub ocr_languages: Option<String>,
+    /// `MEDSHELF_TESSERACT`: the Tesseract library to load (a path or a file name), for a
+    /// Tesseract installed outside the system's library folders.
+    pub tesseract: Option<OsString>,
 }
 
 impl Settings {
@@ -67,6 +76,14 @@ impl Settings {
             hub: text("HF_ENDPOINT"),
             eval_cache: os("MEDSHELF_EVAL_CACHE").map(PathBuf::from),
             pdftotext: std::env::var_os("MEDSHELF_PDFTOTEXT"),
+            ocr_off: text("MEDSHELF_OCR").is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "off" | "0" | "no" | "false"
+                )
+            }),
+            ocr_languages: text("MEDSHELF_OCR_LANGUAGES"),
+            tesseract: os("MEDSHELF_TESSERACT"),
         }
     }
 

@@ -62,6 +62,7 @@ pub fn run() {
             copy_citation,
             export_records,
             allow_view,
+            ocr_words,
             open_external,
             reveal,
             import_model,
@@ -376,6 +377,26 @@ async fn allow_view(app: tauri::AppHandle, engine: Shared<'_>, path: PathBuf) ->
     app.asset_protocol_scope()
         .allow_file(&path)
         .map_err(|e| cannot("show", &path, e))
+}
+
+/// The words OCR read on a page of a library file (a scan), with their boxes, for the
+/// viewer to highlight the passage on the page image; `null` for a page with its own text.
+#[tauri::command]
+async fn ocr_words(
+    engine: Shared<'_>,
+    path: PathBuf,
+    page: u32,
+) -> Answer<Option<Vec<medshelf::extract::OcrWord>>> {
+    let searcher = engine.searcher()?;
+    // The words the page's text holds: those OCR believes, none on a page it read as a
+    // picture; so the highlight matches the passage found.
+    blocking(move || {
+        Ok(searcher
+            .ocr_page(&path, page)?
+            .filter(|p| !p.text().is_empty())
+            .map(|p| p.words.into_iter().filter(|w| w.believed()).collect()))
+    })
+    .await
 }
 
 /// Opens a library file in the system's PDF viewer.

@@ -309,6 +309,9 @@ impl Report for AppReport {
                 pages,
                 chunks,
             } => file(path, "embedding").counted(*pages, *chunks),
+            IndexEvent::Ocr { path, progress } => {
+                file(path, "ocr").ocr(progress.done as usize + 1, progress.pages as usize)
+            }
             IndexEvent::Removed { path } => file(path, "removed").into(),
             IndexEvent::Watching { .. } => return,
             IndexEvent::Backfill {

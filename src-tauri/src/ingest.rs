@@ -29,11 +29,14 @@ pub enum Ingest {
         job: JobId,
         #[serde(serialize_with = "medshelf::paths::lossy")]
         path: PathBuf,
-        /// `extracting`, `embedding`, `indexed`, `unchanged`, `failed` or `removed`.
+        /// `extracting`, `ocr`, `embedding`, `indexed`, `unchanged`, `failed` or `removed`.
         state: &'static str,
-        /// Its pages, once known.
+        /// Its pages, once known (while in `ocr`: the pages that need OCR).
         #[serde(skip_serializing_if = "Option::is_none")]
         pages: Option<usize>,
+        /// While in `ocr`: the page OCR reads now, counted among `pages` (1 to `pages`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ocr_page: Option<usize>,
         /// Its passages, once known.
         #[serde(skip_serializing_if = "Option::is_none")]
         chunks: Option<usize>,
@@ -152,6 +155,7 @@ impl FileState {
             path: self.path,
             state: self.state,
             pages: counts.map(|c| c.0),
+            ocr_page: None,
             chunks: counts.map(|c| c.1),
             error: failure.map(|f| f.0.to_string()),
             code: failure.map(|f| f.1.to_string()),
@@ -160,6 +164,25 @@ impl FileState {
 
     pub fn counted(self, pages: usize, chunks: usize) -> Ingest {
         self.event(Some((pages, chunks)), None)
+    }
+
+    /// OCR reads the `page`th of `pages` pages that need it.
+    pub fn ocr(self, page: usize, pages: usize) -> Ingest {
+        match self.event(None, None) {
+            Ingest::File {
+                job, path, state, ..
+            } => Ingest::File {
+                job,
+                path,
+                state,
+                pages: Some(pages),
+                ocr_page: Some(page),
+                chunks: None,
+                error: None,
+                code: None,
+            },
+            other => other,
+        }
     }
 
     pub fn failed(self, error: &str, code: &str) -> Ingest {

@@ -13,6 +13,8 @@ pub struct Reading<'a> {
     pub metadata: Option<(&'a str, i64)>,
     /// The abbreviations it defines.
     pub definitions: &'a [StoredDefinition<'a>],
+    /// Its pages read by OCR: the page (1-based) and its words as JSON.
+    pub ocr: &'a [(u32, String)],
 }
 
 /// One definition as stored: the short form as printed, the long form lower-cased, and how

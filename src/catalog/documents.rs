@@ -131,6 +131,7 @@ impl Catalog {
         let Reading {
             metadata,
             definitions,
+            ocr,
         } = reading;
         let path = self.path.clone();
         let e = |err| sql(&path, err);
@@ -171,6 +172,12 @@ impl Catalog {
                 page_stmt
                     .execute(params![id, i as i64 + 1, text])
                     .map_err(e)?;
+            }
+            let mut ocr_stmt = tx
+                .prepare("UPDATE pages SET ocr = ?3 WHERE document_id = ?1 AND page = ?2")
+                .map_err(e)?;
+            for (page, words) in ocr {
+                ocr_stmt.execute(params![id, page, words]).map_err(e)?;
             }
             let mut chunk_stmt = tx
                 .prepare(

@@ -148,6 +148,8 @@ pub struct ChunkRow {
     /// Where the words come from, where not the PDF's text: `note` or `annotation` (the
     /// user's own words, from Zotero).
     pub source: Option<String>,
+    /// Whether its page's text was read by OCR (a scan).
+    pub ocr: bool,
 }
 
 /// A new passage to store.
@@ -260,6 +262,7 @@ fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
         end: r.get::<_, i64>(4)? as usize,
         text: r.get(5)?,
         source: r.get(6)?,
+        ocr: false,
     })
 }
 

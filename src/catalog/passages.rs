@@ -18,18 +18,52 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Pages read by OCR, and the papers they belong to (counted on their partial index).
+    pub fn ocr_counts(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT document_id) FROM pages WHERE ocr IS NOT NULL",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The words OCR read on a page (1-based) of a document, with their confidence and box;
+    /// `None` where the page has a text layer of its own (or no such page).
+    pub fn ocr_page(&self, id: DocumentId, page: u32) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT ocr FROM pages WHERE document_id = ?1 AND page = ?2")
+            .and_then(|mut s| {
+                s.query_row(rusqlite::params![id, page], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .optional()
+            })
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
     /// Looks up passages by id (missing ids are skipped: a search may race a removal).
     pub fn chunks(&self, ids: &[ChunkId]) -> Result<Vec<ChunkRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, document_id, page, start, end, text, source FROM chunks WHERE id = ?1",
+                "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, c.source,
+                        p.ocr IS NOT NULL
+                 FROM chunks c LEFT JOIN pages p
+                     ON p.document_id = c.document_id AND p.page = c.page
+                 WHERE c.id = ?1",
             )
             .map_err(|e| self.err(e))?;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             if let Some(row) = stmt
-                .query_row([id], chunk_row)
+                .query_row([id], |r| {
+                    let mut row = chunk_row(r)?;
+                    row.ocr = r.get::<_, Option<bool>>(7)?.unwrap_or(false);
+                    Ok(row)
+                })
                 .optional()
                 .map_err(|e| self.err(e))?
             {

@@ -207,6 +207,7 @@ mod tests {
                 Reading {
                     metadata: Some((r#"{}"#, 1)),
                     definitions: &[],
+                    ocr: &[],
                 },
                 &[],
             )

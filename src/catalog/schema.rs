@@ -188,6 +188,14 @@ const MIGRATIONS: &[Migration] = &[
         sql: "CREATE INDEX IF NOT EXISTS chunks_waiting ON chunks (document_id)
                   WHERE vector IS NULL AND semantic = 1;",
     },
+    Migration {
+        // pages read by OCR (a scan): their words with confidence and box on the page, as
+        // JSON (`extract::OcrPage`), for the "(OCR)" mark and the highlight on the image;
+        // NULL for a page with a text layer of its own
+        version: 10,
+        sql: "ALTER TABLE pages ADD COLUMN ocr TEXT;
+              CREATE INDEX IF NOT EXISTS pages_ocr ON pages (document_id) WHERE ocr IS NOT NULL;",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

@@ -28,6 +28,10 @@ pub struct IndexArgs {
     /// searchable by keywords and meaning at once, all of them later): for measuring.
     #[arg(long)]
     embed_inline: bool,
+    /// Leave scanned pages unread: no OCR in this run (a scan without a text layer fails as
+    /// "no text found"; `--retry-failed` reads it later).
+    #[arg(long)]
+    no_ocr: bool,
     #[command(flatten)]
     reader: ReaderArgs,
 }
@@ -82,6 +86,14 @@ impl Sink for Bar {
                 self.0.set_message(name.into_owned());
             }
             IndexEvent::Embedding { .. } => {}
+            IndexEvent::Ocr { path, progress } => {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                self.0.set_message(format!(
+                    "{name}: OCR page {} of {}",
+                    progress.done + 1,
+                    progress.pages
+                ));
+            }
             // The second phase: the bar counts passages now, and says how many papers are
             // searchable by meaning (all are by keywords already).
             IndexEvent::Backfill {
@@ -135,6 +147,7 @@ pub fn index(mut library: Library, args: IndexArgs) -> anyhow::Result<()> {
         } else {
             Embedding::After
         },
+        no_ocr: args.no_ocr,
     };
     let summary = library.index_with(&args.paths, options, &Bar(bar.clone(), false), &cancel)?;
     bar.finish_and_clear();

@@ -11,7 +11,8 @@ pub struct JsonArg {
 }
 
 pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
-    let status = library.status()?;
+    let mut status = library.status()?;
+    status.ocr = Some(medshelf::extract::ocr::status());
     if args.json {
         return super::print_json(&status);
     }
@@ -39,6 +40,20 @@ pub fn status(library: Library, args: JsonArg) -> anyhow::Result<()> {
             }
         }
         None => println!("model     none: keyword search only"),
+    }
+    match &status.ocr {
+        Some(o) if o.available => println!(
+            "ocr       Tesseract {} ({}); {} pages of {} papers read by OCR",
+            o.version.as_deref().unwrap_or("?"),
+            o.languages.join("+"),
+            status.ocr_pages,
+            status.ocr_papers
+        ),
+        Some(o) => println!(
+            "ocr       off: {}",
+            o.reason.as_deref().unwrap_or("not available")
+        ),
+        None => {}
     }
     if !status.failed.is_empty() {
         println!("failed    {}", status.failed.len());

@@ -300,6 +300,7 @@ pub(super) fn print_results(results: &[medshelf::SearchResult]) {
                 println!("   {}  page {} (your annotation)", r.path.display(), r.page)
             }
             Some(_) => println!("   {}  (your note)", r.path.display()),
+            None if r.ocr => println!("   {}  page {} (OCR)", r.path.display(), r.page),
             None => println!("   {}  page {}", r.path.display(), r.page),
         }
         for v in &r.versions {
@@ -314,7 +315,14 @@ pub(super) fn print_results(results: &[medshelf::SearchResult]) {
         }
         println!("   {}", render(&r.snippet, color));
         if !r.passages.is_empty() {
-            let pages: Vec<String> = r.passages.iter().map(|p| p.page.to_string()).collect();
+            let pages: Vec<String> = r
+                .passages
+                .iter()
+                .map(|p| match p.ocr {
+                    true => format!("{} (OCR)", p.page),
+                    false => p.page.to_string(),
+                })
+                .collect();
             println!("   also on page {}", pages.join(", "));
         }
         for trial in &r.trials {

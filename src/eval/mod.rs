@@ -286,6 +286,7 @@ pub fn index_corpus(
                 hash: None,
                 running_heads: Vec::new(),
                 metadata: None,
+                ocr: Vec::new(),
             };
             (doc_path(&bench.name, &d.id), extracted)
         })

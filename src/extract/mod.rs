@@ -9,6 +9,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use crate::error::Fault;
 
@@ -20,8 +21,11 @@ mod year;
 pub(crate) use layout::{PageLayout, StyledLine};
 use title::info_title;
 pub(crate) use title::{first_page_title, info_string, plausible_title};
+pub mod ocr;
 pub mod poppler;
 pub mod worker;
+
+pub use ocr::{OcrPage, OcrProgress, OcrStatus, OcrWord};
 
 use text::collapse_whitespace;
 pub(crate) use text::{head_bytes, normalize_chars};
@@ -43,8 +47,9 @@ pub enum ExtractError {
     /// The PDF is password-protected.
     #[error("encrypted: the PDF is password-protected; save an unprotected copy and add that")]
     Encrypted,
-    /// The PDF parsed but holds no text layer: a scan without OCR.
-    #[error("no text found: the pages hold no readable text (a scan, or text drawn as images?); run OCR on it and add the result")]
+    /// The PDF parsed but holds no text layer, and OCR read none either (a blank or
+    /// picture-only document, or a scan where OCR is off or not installed).
+    #[error("no text found: the pages hold no readable text, and OCR read none (a blank or picture-only document; or OCR is off or not installed, which `medshelf status` tells)")]
     NoText,
     /// Too large to parse safely.
     #[error("too large: {0} bytes is more than MedShelf reads from one PDF")]
@@ -64,6 +69,10 @@ pub enum ExtractError {
     /// The file kept changing while it was read (it is being written or copied).
     #[error("changing: the file changed while it was being read; it is read again once it has stopped changing")]
     Changing,
+    /// The person cancelled while the file was being read (a long scan's OCR, say): nothing
+    /// of it is recorded, and the next run reads it again.
+    #[error("cancelled: reading stopped when the run was cancelled; the next run reads it again")]
+    Cancelled,
 }
 
 impl ExtractError {
@@ -79,6 +88,7 @@ impl ExtractError {
             ExtractError::ReaderCrashed(_) => "reader_crashed",
             ExtractError::Unreadable(_) => "unreadable",
             ExtractError::Changing => "changing",
+            ExtractError::Cancelled => "cancelled",
         }
     }
 
@@ -86,7 +96,9 @@ impl ExtractError {
     pub fn fault(&self) -> Fault {
         match self {
             ExtractError::ReaderCrashed(_) => Fault::Internal,
-            ExtractError::Unreadable(_) | ExtractError::Changing => Fault::Machine,
+            ExtractError::Unreadable(_) | ExtractError::Changing | ExtractError::Cancelled => {
+                Fault::Machine
+            }
             _ => Fault::User,
         }
     }
@@ -112,6 +124,34 @@ pub struct Extracted {
     /// where the text did not come from a PDF (a benchmark corpus).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Box<crate::metadata::Record>>,
+    /// The pages whose text OCR read (a scan), with each word's confidence and box; pages
+    /// with a text layer of their own are not here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ocr: Vec<OcrPage>,
+}
+
+/// How one file is read: whether scanned pages are recognised, where OCR's progress goes and
+/// when to stop (a long scan's OCR stops between pages once `cancel` is set).
+#[derive(Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// Recognise pages without a usable text layer (where OCR is installed).
+    pub ocr: bool,
+    /// Told before each page OCR reads.
+    pub progress: &'a (dyn Fn(OcrProgress) + Sync),
+    /// Set when the person cancels.
+    pub cancel: &'a AtomicBool,
+}
+
+impl ReadOptions<'static> {
+    /// OCR as the settings say, nobody told, never cancelled.
+    pub fn plain() -> Self {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        ReadOptions {
+            ocr: !crate::settings::get().ocr_off,
+            progress: &|_| {},
+            cancel: &NEVER,
+        }
+    }
 }
 
 /// Turns a file into [`Extracted`] text. A seam so that a PDF can be read in this process or in an
@@ -119,6 +159,17 @@ pub struct Extracted {
 pub trait Extractor: Send + Sync {
     /// Extracts one file.
     fn extract(&self, path: &Path) -> Result<Extracted, ExtractError>;
+
+    /// Extracts one file as `options` say (OCR, progress, cancel); those that cannot OCR
+    /// ignore them.
+    fn extract_with(
+        &self,
+        path: &Path,
+        options: &ReadOptions<'_>,
+    ) -> Result<Extracted, ExtractError> {
+        let _ = options;
+        self.extract(path)
+    }
 
     /// How many files it reads well at once (an index run reads ahead with as many threads
     /// where this is more than one).
@@ -135,10 +186,26 @@ impl Extractor for InProcessExtractor {
     fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
         extract_file(path)
     }
+
+    fn extract_with(
+        &self,
+        path: &Path,
+        options: &ReadOptions<'_>,
+    ) -> Result<Extracted, ExtractError> {
+        extract_file_with(path, options)
+    }
 }
 
-/// Reads and extracts one PDF file.
+/// Reads and extracts one PDF file (OCR as the settings say).
 pub fn extract_file(path: &Path) -> Result<Extracted, ExtractError> {
+    extract_file_with(path, &ReadOptions::plain())
+}
+
+/// Reads and extracts one PDF file as `options` say.
+pub fn extract_file_with(
+    path: &Path,
+    options: &ReadOptions<'_>,
+) -> Result<Extracted, ExtractError> {
     let size = std::fs::metadata(path)
         .map_err(|e| ExtractError::Unreadable(e.to_string()))?
         .len();
@@ -146,7 +213,11 @@ pub fn extract_file(path: &Path) -> Result<Extracted, ExtractError> {
         return Err(ExtractError::TooLarge(size));
     }
     let bytes = std::fs::read(path).map_err(|e| ExtractError::Unreadable(e.to_string()))?;
-    let raw = with_second_reader(path, read_raw(&bytes))?;
+    let raw = with_second_reader(path, read_raw(&bytes));
+    let raw = match options.ocr {
+        true => with_ocr(path, raw, options)?,
+        false => raw?,
+    };
     let mut extracted = finish(raw)?;
     extracted.hash = Some(blake3::hash(&bytes).to_hex().to_string());
     Ok(extracted)
@@ -187,6 +258,7 @@ fn with_second_reader(
         failed: vec![false; pages.len()],
         pages,
         embedded: None,
+        ocr: Vec::new(),
     };
     let mut raw = match first {
         Ok(raw) => raw,
@@ -247,6 +319,78 @@ fn with_second_reader(
     Ok(raw)
 }
 
+/// Whether a page's text is no text: (almost) no letters, or symbol soup.
+fn unusable(page: &str) -> bool {
+    page.chars().filter(|c| c.is_alphanumeric()).count() < EMPTY_PAGE
+        || poppler::garbled(page) > GARBLED_PAGE
+}
+
+/// Recognises the pages both readers left without usable text (every page of a document
+/// neither could open, where poppler still counts its pages). A page OCR reads better than
+/// the readers did takes OCR's text; a page with good text is never OCR'd.
+fn with_ocr(
+    path: &Path,
+    raw: Result<RawPdf, ExtractError>,
+    options: &ReadOptions<'_>,
+) -> Result<RawPdf, ExtractError> {
+    let mut unopened = None;
+    let mut raw = match raw {
+        Ok(raw) => raw,
+        Err(
+            e @ (ExtractError::Damaged(_)
+            | ExtractError::ReaderCrashed(_)
+            | ExtractError::Encrypted),
+        ) => {
+            // Neither reader had text: a scan the parser could not walk may still render.
+            let Some(sizes) = poppler::page_sizes(path) else {
+                return Err(e);
+            };
+            unopened = Some(e);
+            RawPdf {
+                info_title: None,
+                pages: vec![String::new(); sizes.len()],
+                failed: vec![true; sizes.len()],
+                embedded: None,
+                ocr: Vec::new(),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let wanted: Vec<u32> = (0..raw.pages.len())
+        .filter(|&i| raw.failed[i] || unusable(&raw.pages[i]))
+        .map(|i| i as u32 + 1)
+        .collect();
+    if wanted.is_empty() || !ocr::status().available {
+        return unopened.map_or(Ok(raw), Err);
+    }
+    let mut tell = |p: OcrProgress| (options.progress)(p);
+    let read = ocr::recognise(path, &wanted, &mut tell, options.cancel).unwrap_or_default();
+    if options.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ExtractError::Cancelled);
+    }
+    for page in read {
+        let i = page.page as usize - 1;
+        let text = page.text();
+        let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+        let better = if raw.failed[i] || letters(&raw.pages[i]) < EMPTY_PAGE {
+            letters(&text) > letters(&raw.pages[i])
+        } else {
+            poppler::garbled(&text) < poppler::garbled(&raw.pages[i]) / 2.0
+                && letters(&text) >= EMPTY_PAGE
+        };
+        if better {
+            raw.pages[i] = text;
+            raw.failed[i] = false;
+            raw.ocr.push(page);
+        }
+    }
+    match unopened {
+        // The parser's verdict stands where OCR found nothing either.
+        Some(e) if raw.failed.iter().all(|&f| f) => Err(e),
+        _ => Ok(raw),
+    }
+}
+
 /// Whether pages hold a usable text layer. A scanned page still yields a stray character or two
 /// (page numbers stamped as text, OCR fragments); fewer than [`EMPTY_PAGE`] letters a page (over
 /// the first five) means none.
@@ -292,6 +436,7 @@ fn finish_with_metadata(
         hash: None,
         running_heads,
         metadata: None,
+        ocr: raw.ocr,
     };
     // Read here, in the isolated worker and with the document parsed once: a hostile XMP
     // packet is the worker's risk, not the library's.
@@ -335,6 +480,8 @@ struct RawPdf {
     failed: Vec<bool>,
     /// The XMP packet and the Info dictionary, where the document opened.
     embedded: Option<crate::metadata::Embedded>,
+    /// The pages OCR read.
+    ocr: Vec<OcrPage>,
 }
 
 fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
@@ -391,6 +538,7 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         pages: texts,
         failed,
         embedded,
+        ocr: Vec::new(),
     })
 }
 

@@ -93,6 +93,149 @@ pub fn pages(path: &Path) -> Option<Vec<String>> {
     Some(pages)
 }
 
+/// A page rendered to gray pixels, one byte each, row by row.
+#[derive(Debug, Clone)]
+pub struct Gray {
+    /// Pixels across.
+    pub width: usize,
+    /// Pixels down.
+    pub height: usize,
+    /// `width * height` bytes, 0 black to 255 white.
+    pub pixels: Vec<u8>,
+}
+
+/// Every page's size in points (width, height), as poppler's `pdfinfo` reads them, where it is
+/// installed and the document opens.
+pub fn page_sizes(path: &Path) -> Option<Vec<(f64, f64)>> {
+    let program = sibling("pdfinfo")?;
+    let mut command = Command::new(program);
+    command.args(["-f", "1", "-l", "100000"]).arg(path);
+    let out = run_bounded(&mut command, 1 << 20)?;
+    let text = String::from_utf8_lossy(&out);
+    let mut sizes = Vec::new();
+    for line in text.lines() {
+        // "Page    3 size: 612 x 792 pts (letter)"
+        let Some(rest) = line.strip_prefix("Page") else {
+            continue;
+        };
+        let Some((_, size)) = rest.split_once(" size:") else {
+            continue;
+        };
+        let mut numbers = size
+            .split_whitespace()
+            .filter_map(|w| w.parse::<f64>().ok());
+        if let (Some(w), Some(h)) = (numbers.next(), numbers.next()) {
+            sizes.push((w, h));
+        }
+    }
+    (!sizes.is_empty()).then_some(sizes)
+}
+
+/// Renders page `page` (1-based) at `dpi` to gray pixels with poppler's `pdftoppm` (a separate
+/// program: GPL, run and never linked), or `None` where it is not installed or fails. The
+/// caller bounds the size through `dpi`; the worker's memory limit bounds the rest.
+pub fn render(path: &Path, page: u32, dpi: u32) -> Option<Gray> {
+    let program = sibling("pdftoppm")?;
+    let mut command = Command::new(program);
+    let page = page.to_string();
+    command
+        .args([
+            "-q",
+            "-gray",
+            "-f",
+            &page,
+            "-l",
+            &page,
+            "-r",
+            &dpi.to_string(),
+        ])
+        .arg(path);
+    let out = run_bounded(&mut command, 512 << 20)?;
+    parse_pgm(&out)
+}
+
+/// A binary PGM (`P5`, 8 bits) as `pdftoppm -gray` writes it.
+fn parse_pgm(bytes: &[u8]) -> Option<Gray> {
+    // Four fields (magic, width, height, maximum) separated by whitespace, then one
+    // whitespace byte and the pixels.
+    let mut fields = Vec::with_capacity(4);
+    let mut at = 0;
+    while fields.len() < 4 {
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if start == at {
+            return None;
+        }
+        fields.push(std::str::from_utf8(&bytes[start..at]).ok()?);
+    }
+    if fields[0] != "P5" || fields[3] != "255" {
+        return None;
+    }
+    let width: usize = fields[1].parse().ok()?;
+    let height: usize = fields[2].parse().ok()?;
+    let pixels = bytes.get(at + 1..)?;
+    if width == 0 || height == 0 || pixels.len() < width.checked_mul(height)? {
+        return None;
+    }
+    Some(Gray {
+        width,
+        height,
+        pixels: pixels[..width * height].to_vec(),
+    })
+}
+
+/// A poppler program installed beside `pdftotext` (the same package), unless the second
+/// reader is turned off.
+fn sibling(name: &str) -> Option<PathBuf> {
+    let reader = PROGRAM.as_ref()?;
+    let beside = reader.with_file_name(name);
+    Some(
+        if reader.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
+            beside
+        } else {
+            PathBuf::from(name)
+        },
+    )
+}
+
+/// Runs a program to its end within [`TIMEOUT`], taking at most `limit` bytes of its output;
+/// `None` where it fails, overruns or says more.
+fn run_bounded(command: &mut Command, limit: usize) -> Option<Vec<u8>> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    bound(command);
+    let mut child = command.spawn().ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stdout).take(limit as u64 + 1).read_to_end(&mut out);
+        out
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let out = reader.join().ok()?;
+    (status.success() && out.len() <= limit).then_some(out)
+}
+
 /// Bounds the program beyond the wait below: the kernel stops it after its CPU time, and when
 /// the process that started it dies (a worker killed for its own time limit), so that a file
 /// poppler loops on never leaves a program spinning. Memory is bounded by the worker's limit,
@@ -147,7 +290,17 @@ pub(super) fn garbled(text: &str) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::garbled;
+    use super::{garbled, parse_pgm};
+
+    #[test]
+    fn a_pgm_is_read_and_a_short_one_refused() {
+        let mut pgm = b"P5\n3 2\n255\n".to_vec();
+        pgm.extend_from_slice(&[0, 1, 2, 3, 4, 5]);
+        let gray = parse_pgm(&pgm).unwrap();
+        assert_eq!((gray.width, gray.height, gray.pixels[5]), (3, 2, 5));
+        assert!(parse_pgm(&pgm[..pgm.len() - 1]).is_none());
+        assert!(parse_pgm(b"P6\n3 2\n255\n012345012345012345").is_none());
+    }
 
     #[test]
     fn symbol_soup_is_told_from_prose_and_code() {

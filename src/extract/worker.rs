@@ -15,10 +15,21 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{extract_file, ExtractError, Extracted, Extractor};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::{extract_file_with, ExtractError, Extracted, Extractor, OcrProgress, ReadOptions};
 
 /// The default time allowed to read one PDF. The slowest real paper seen takes under a second.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The time allowed for each page OCR reads, on top of [`DEFAULT_TIMEOUT`]: the worker says
+/// when it starts a page, and the clock starts again. Tesseract's own deadline for a page comes
+/// first; this covers rendering it, and a worker stuck outside Tesseract.
+pub const OCR_PAGE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How often a wait for the worker looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(200);
 
 /// The default address-space limit of a worker: far above what a paper needs, far below what
 /// would push the machine into swap.
@@ -85,6 +96,10 @@ impl WorkerExtractor {
         let mut child = Command::new(&self.program)
             .args(&self.args)
             .env("MEDSHELF_WORKER_MEMORY", self.memory_limit.to_string())
+            // The threads Tesseract's OpenMP build would start for each page compete with the
+            // other readers; one page per worker on one thread is the faster whole (Tesseract's
+            // own advice for running several at once).
+            .env("OMP_THREAD_LIMIT", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -126,13 +141,18 @@ enum Attempt {
 impl WorkerExtractor {
     /// Gives the worker one file and waits for its answer, within the time limit. A worker that
     /// died while idle (an out-of-memory kill lands exactly there) is replaced first.
-    fn attempt(&self, slot: &mut Option<Worker>, path: &Path) -> Result<Attempt, ExtractError> {
+    fn attempt(
+        &self,
+        slot: &mut Option<Worker>,
+        path: &Path,
+        options: &ReadOptions<'_>,
+    ) -> Result<Attempt, ExtractError> {
         if let Some(worker) = slot.as_mut() {
             if !matches!(worker.child.try_wait(), Ok(None)) {
                 *slot = None;
             }
         }
-        let request = request_line(path);
+        let request = request_line(path, options.ocr);
         // A worker that dies between the check and the write makes the write fail; a fresh one
         // gets the file instead.
         let mut sent = false;
@@ -156,27 +176,48 @@ impl WorkerExtractor {
             ));
         }
         let worker = slot.as_mut().expect("the worker was given the file");
-        match worker.lines.recv_timeout(self.timeout) {
-            Ok(line) => Ok(Attempt::Answered(
-                serde_json::from_str::<Result<Extracted, ExtractError>>(&line).unwrap_or_else(
-                    |e| {
-                        Err(ExtractError::ReaderCrashed(format!(
-                            "unreadable answer: {e}"
-                        )))
-                    },
-                ),
-            )),
-            Err(RecvTimeoutError::Timeout) => {
-                let mut worker = slot.take().expect("the worker is present");
-                let _ = worker.child.kill();
-                let _ = worker.child.wait();
-                Ok(Attempt::Answered(Err(ExtractError::TimedOut(
-                    self.timeout.as_secs(),
-                ))))
+        // The file's time limit; each OCR page the worker starts gives it a page's time more.
+        let mut deadline = Instant::now() + self.timeout;
+        let mut allowed = self.timeout;
+        let stop = |slot: &mut Option<Worker>| {
+            let mut worker = slot.take().expect("the worker is present");
+            let _ = worker.child.kill();
+            let _ = worker.child.wait();
+        };
+        loop {
+            if options.cancel.load(Ordering::Relaxed) {
+                stop(slot);
+                return Ok(Attempt::Answered(Err(ExtractError::Cancelled)));
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                let mut worker = slot.take().expect("the worker is present");
-                Ok(Attempt::Died(worker.child.wait().ok()))
+            let left = deadline.saturating_duration_since(Instant::now());
+            match worker.lines.recv_timeout(left.min(CANCEL_POLL)) {
+                Ok(line) => {
+                    if let Some(progress) = progress_line(&line) {
+                        (options.progress)(progress);
+                        deadline = Instant::now() + OCR_PAGE_TIMEOUT;
+                        allowed += OCR_PAGE_TIMEOUT;
+                        continue;
+                    }
+                    return Ok(Attempt::Answered(
+                        serde_json::from_str::<Result<Extracted, ExtractError>>(&line)
+                            .unwrap_or_else(|e| {
+                                Err(ExtractError::ReaderCrashed(format!(
+                                    "unreadable answer: {e}"
+                                )))
+                            }),
+                    ));
+                }
+                Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    stop(slot);
+                    return Ok(Attempt::Answered(Err(ExtractError::TimedOut(
+                        allowed.as_secs(),
+                    ))));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let mut worker = slot.take().expect("the worker is present");
+                    return Ok(Attempt::Died(worker.child.wait().ok()));
+                }
             }
         }
     }
@@ -188,6 +229,14 @@ impl Extractor for WorkerExtractor {
     }
 
     fn extract(&self, path: &Path) -> Result<Extracted, ExtractError> {
+        self.extract_with(path, &ReadOptions::plain())
+    }
+
+    fn extract_with(
+        &self,
+        path: &Path,
+        options: &ReadOptions<'_>,
+    ) -> Result<Extracted, ExtractError> {
         // A free worker, else the first (whose file ends within the time limit).
         let free = self.workers.iter().find_map(|w| match w.try_lock() {
             Ok(guard) => Some(guard),
@@ -199,9 +248,9 @@ impl Extractor for WorkerExtractor {
         // A worker can die for reasons that have nothing to do with the file (killed by the
         // system for memory another program took, by a person): a death is a verdict on the
         // file only when a fresh worker dies on it again.
-        match self.attempt(&mut slot, path)? {
+        match self.attempt(&mut slot, path, options)? {
             Attempt::Answered(answer) => answer,
-            Attempt::Died(_) => match self.attempt(&mut slot, path)? {
+            Attempt::Died(_) => match self.attempt(&mut slot, path, options)? {
                 Attempt::Answered(answer) => answer,
                 Attempt::Died(status) => Err(died(status)),
             },
@@ -214,11 +263,15 @@ impl Extractor for WorkerExtractor {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Request {
     path: Vec<u8>,
+    /// Whether to recognise scanned pages.
+    #[serde(default)]
+    ocr: bool,
 }
 
-fn request_line(path: &Path) -> String {
+fn request_line(path: &Path, ocr: bool) -> String {
     let request = Request {
         path: crate::paths::to_bytes(path),
+        ocr,
     };
     let mut line = serde_json::to_string(&request).expect("a request serialises");
     line.push('\n');
@@ -303,6 +356,22 @@ fn died(status: Option<std::process::ExitStatus>) -> ExtractError {
     ))
 }
 
+/// A line the worker sends while it reads a file: OCR starts a page. Answers are
+/// `{"Ok": ...}` or `{"Err": ...}`, so the two never mix.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProgressLine {
+    ocr: OcrProgress,
+}
+
+fn progress_line(line: &str) -> Option<OcrProgress> {
+    if !line.starts_with("{\"ocr\"") {
+        return None;
+    }
+    serde_json::from_str::<ProgressLine>(line)
+        .ok()
+        .map(|p| p.ocr)
+}
+
 /// The worker's side: reads paths from standard input until it closes, answering each with a
 /// JSON line. Applies the memory limit the parent passed in `MEDSHELF_WORKER_MEMORY`.
 pub fn run_worker() -> std::io::Result<()> {
@@ -315,11 +384,28 @@ pub fn run_worker() -> std::io::Result<()> {
     // Panics are caught and answered as errors; the default hook would only add noise.
     std::panic::set_hook(Box::new(|_| {}));
     let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = std::io::stdout();
     for line in stdin.lock().lines() {
         let line = line?;
         let answer = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => extract_file(&crate::paths::from_bytes(request.path)),
+            Ok(request) => {
+                // OCR's progress goes out as it happens, between the answers; the parent
+                // cancels by ending this process.
+                let progress = |p: OcrProgress| {
+                    if let Ok(line) = serde_json::to_string(&ProgressLine { ocr: p }) {
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "{line}");
+                        let _ = out.flush();
+                    }
+                };
+                let never = std::sync::atomic::AtomicBool::new(false);
+                let options = ReadOptions {
+                    ocr: request.ocr,
+                    progress: &progress,
+                    cancel: &never,
+                };
+                extract_file_with(&crate::paths::from_bytes(request.path), &options)
+            }
             Err(e) => Err(ExtractError::Unreadable(format!("bad request: {e}"))),
         };
         serde_json::to_writer(&mut stdout, &answer).map_err(std::io::Error::other)?;

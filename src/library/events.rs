@@ -71,6 +71,13 @@ pub enum IndexEvent<'a> {
         /// Papers that waited for vectors when the backfill started.
         papers: u64,
     },
+    /// OCR starts a page of a scanned file: `done` of `pages` pages that need it are read.
+    Ocr {
+        /// The file.
+        path: &'a Path,
+        /// Where its OCR stands.
+        progress: crate::extract::OcrProgress,
+    },
     /// A file is done.
     FileDone {
         /// The file.
@@ -166,6 +173,16 @@ pub struct IndexOptions {
     pub retry_failed: bool,
     /// When the passages stored get their vectors.
     pub embedding: Embedding,
+    /// Leave scanned pages unread (`index --no-ocr`); OCR runs where it is installed and
+    /// `MEDSHELF_OCR` is not `off`.
+    pub no_ocr: bool,
+}
+
+impl IndexOptions {
+    /// Whether this run recognises scanned pages.
+    pub fn ocr(&self) -> bool {
+        !self.no_ocr && !crate::settings::get().ocr_off
+    }
 }
 
 /// When an index run embeds the passages it stores (issue 18's two-phase ingest).

@@ -14,6 +14,8 @@ pub(super) enum Step {
     Done(FileOutcome),
     /// Read and cut into passages, waiting for vectors.
     Pending(Box<Pending>),
+    /// The person cancelled while it was being read: nothing of it is recorded.
+    Cancelled,
 }
 
 /// A paper read and cut, waiting to be embedded with others and stored.
@@ -126,7 +128,11 @@ impl Library {
         // stores the current one (`prefetch`): both cores read PDFs in the first phase.
         let readers = self.extractor.readers();
         let prefetch = match readers > 1 {
-            true => Some(Prefetch::new(self.likely_read(&found, options)?, readers)),
+            true => Some(Prefetch::new(
+                self.likely_read(&found, options)?,
+                readers,
+                options.ocr(),
+            )),
             false => None,
         };
         let extractor = self.extractor.clone();
@@ -167,7 +173,7 @@ impl Library {
                     let file_started = Instant::now();
                     let stages = &mut summary.stages;
                     let step = Error::guard("looking at it", || {
-                        self.index_file(&path, options, stages, sink, prefetch.as_ref())
+                        self.index_file(&path, options, stages, sink, prefetch.as_ref(), cancel)
                     });
                     if let Some(p) = &prefetch {
                         p.passed(&path);
@@ -178,6 +184,10 @@ impl Library {
                     }
                     let outcome = match step {
                         Ok(Step::Done(o)) => o,
+                        Ok(Step::Cancelled) => {
+                            summary.cancelled = true;
+                            break;
+                        }
                         Ok(Step::Pending(p)) => {
                             pending_chunks += p.passages.len();
                             pending.push(Pending {
@@ -258,6 +268,7 @@ impl Library {
         times: &mut StageTimes,
         sink: &dyn Sink,
         prefetch: Option<&Prefetch>,
+        cancel: &AtomicBool,
     ) -> Result<Step> {
         /// How often a file that changes while it is read is read again before it is left for
         /// the next run.
@@ -309,13 +320,22 @@ impl Library {
             }
             let t = Instant::now();
             // Read ahead by a reader thread where one has it; checked below like any reading.
-            let extracted = match prefetch.and_then(|p| p.take(path)) {
+            let progress = |progress| sink.event(&IndexEvent::Ocr { path, progress });
+            let extracted = match prefetch.and_then(|p| p.take(path, &progress)) {
                 Some(reading) => reading,
-                None => self.extractor.extract(path),
+                None => self.extractor.extract_with(
+                    path,
+                    &crate::extract::ReadOptions {
+                        ocr: options.ocr(),
+                        progress: &progress,
+                        cancel,
+                    },
+                ),
             };
             times.extract += t.elapsed().as_secs_f64();
             let extracted = match extracted {
                 Ok(extracted) => extracted,
+                Err(crate::ExtractError::Cancelled) => return Ok(Step::Cancelled),
                 Err(e) => {
                     let (doc, outcome) = self.record_failure(&hash, size, &e.into())?;
                     self.relink(path, old, doc, size, mtime_ns)?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::extract::{ExtractError, Extracted, Extractor};
+use crate::extract::{ExtractError, Extracted, Extractor, OcrProgress, ReadOptions};
 
 /// How many files the readers may be ahead of the run: the readings wait in memory (a 2,000-page
 /// paper's text is a few megabytes), and a run that stops early wastes at most these.
@@ -24,6 +24,8 @@ pub(super) struct Prefetch {
     positions: HashMap<PathBuf, usize>,
     state: Mutex<State>,
     changed: Condvar,
+    /// Whether the readers recognise scanned pages.
+    ocr: bool,
 }
 
 #[derive(Default)]
@@ -36,6 +38,9 @@ struct State {
     done: HashMap<usize, Reading>,
     /// Positions a reader is reading now.
     reading: Vec<usize>,
+    /// The latest OCR progress of a file being read, by position (told by the run while it
+    /// waits for that file).
+    ocr: HashMap<usize, OcrProgress>,
     /// Reader threads not yet returned.
     live: usize,
     stop: bool,
@@ -44,7 +49,7 @@ struct State {
 impl Prefetch {
     /// Reads ahead `paths` (the files the run will most likely read: new or changed ones) with
     /// `readers` threads, each of which must run [`Prefetch::read`].
-    pub(super) fn new(paths: Vec<PathBuf>, readers: usize) -> Self {
+    pub(super) fn new(paths: Vec<PathBuf>, readers: usize, ocr: bool) -> Self {
         let positions = paths
             .iter()
             .enumerate()
@@ -58,6 +63,7 @@ impl Prefetch {
                 ..State::default()
             }),
             changed: Condvar::new(),
+            ocr,
         }
     }
 
@@ -91,9 +97,21 @@ impl Prefetch {
                 state.reading.push(i);
                 i
             };
-            let reading = extractor.extract(&self.paths[i]);
+            let progress = |p: OcrProgress| {
+                self.lock().ocr.insert(i, p);
+                self.changed.notify_all();
+            };
+            let reading = extractor.extract_with(
+                &self.paths[i],
+                &ReadOptions {
+                    ocr: self.ocr,
+                    progress: &progress,
+                    cancel,
+                },
+            );
             let mut state = self.lock();
             state.reading.retain(|&r| r != i);
+            state.ocr.remove(&i);
             if i >= state.passed {
                 state.done.insert(i, reading);
             }
@@ -103,7 +121,8 @@ impl Prefetch {
 
     /// The reading of `path`, waiting for a reader that has it; `None` where no reader will
     /// have it (a file not read ahead, or taken once already: the run reads it itself).
-    pub(super) fn take(&self, path: &Path) -> Option<Reading> {
+    /// While it waits, the reader's OCR progress on the file goes to `progress`.
+    pub(super) fn take(&self, path: &Path, progress: &dyn Fn(OcrProgress)) -> Option<Reading> {
         let i = *self.positions.get(path)?;
         let mut state = self.lock();
         if i < state.passed {
@@ -117,7 +136,18 @@ impl Prefetch {
             Self::pass(&mut state, i);
             self.changed.notify_all();
         }
+        let mut told = None;
         loop {
+            if let Some(&p) = state.ocr.get(&i) {
+                if told != Some(p) {
+                    told = Some(p);
+                    // Told without the lock: the sink may take its time.
+                    drop(state);
+                    progress(p);
+                    state = self.lock();
+                    continue;
+                }
+            }
             if let Some(reading) = state.done.remove(&i) {
                 Self::pass(&mut state, i + 1);
                 self.changed.notify_all();
@@ -181,7 +211,7 @@ mod tests {
     #[test]
     fn readings_come_in_the_runs_order_and_a_skipped_file_is_left_behind() {
         let paths: Vec<PathBuf> = (0..20).map(|i| PathBuf::from(format!("{i}.pdf"))).collect();
-        let prefetch = Prefetch::new(paths.clone(), 2);
+        let prefetch = Prefetch::new(paths.clone(), 2, false);
         let named = Named(AtomicUsize::new(0));
         let cancel = AtomicBool::new(false);
         std::thread::scope(|scope| {
@@ -194,12 +224,14 @@ mod tests {
                     prefetch.passed(path);
                     continue;
                 }
-                let reading = prefetch.take(path).map(|r| r.unwrap().pages[0].clone());
+                let reading = prefetch
+                    .take(path, &|_| {})
+                    .map(|r| r.unwrap().pages[0].clone());
                 if let Some(text) = reading {
                     assert_eq!(text, path.display().to_string());
                 }
                 // Taken once: a second ask (a file that changed while read) reads it anew.
-                assert!(prefetch.take(path).is_none());
+                assert!(prefetch.take(path, &|_| {}).is_none());
             }
             prefetch.stop();
         });
@@ -207,13 +239,13 @@ mod tests {
         assert!(state.done.is_empty(), "no reading is left behind");
         assert!(named.0.load(Ordering::SeqCst) <= paths.len());
         // A path that was never read ahead is the run's to read.
-        assert!(prefetch.take(Path::new("other.pdf")).is_none());
+        assert!(prefetch.take(Path::new("other.pdf"), &|_| {}).is_none());
     }
 
     #[test]
     fn readers_stop_when_asked_even_when_far_ahead() {
         let paths: Vec<PathBuf> = (0..50).map(|i| PathBuf::from(format!("{i}.pdf"))).collect();
-        let prefetch = Prefetch::new(paths, 2);
+        let prefetch = Prefetch::new(paths, 2, false);
         let named = Named(AtomicUsize::new(0));
         let cancel = AtomicBool::new(false);
         std::thread::scope(|scope| {

@@ -59,6 +59,19 @@ impl Searcher {
         Ok(self.catalog().file(path)?.is_some())
     }
 
+    /// The words OCR read on page `page` (1-based) of the file at `path`, with their
+    /// confidence and boxes, for the viewer to highlight a passage on the page image; `None`
+    /// where the file is not in the library or the page has a text layer of its own.
+    pub fn ocr_page(&self, path: &Path, page: u32) -> Result<Option<crate::extract::OcrPage>> {
+        let catalog = self.catalog();
+        let Some(file) = catalog.file(path)? else {
+            return Ok(None);
+        };
+        Ok(catalog
+            .ocr_page(file.document, page)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
     /// The Zotero folder the library was imported from, and what the last import found.
     pub fn zotero_source(&self) -> Result<Option<super::ZoteroSource>> {
         self.catalog().zotero_source()

@@ -29,6 +29,14 @@ pub struct LibraryStatus {
     pub lexical_entries: u64,
     /// Vectors in the vector index: equals `vectors` when the stores agree (0 without a model).
     pub vector_entries: u64,
+    /// Pages whose text OCR read (scans), and the papers they belong to.
+    pub ocr_pages: u64,
+    /// Papers with at least one page read by OCR.
+    pub ocr_papers: u64,
+    /// Whether scanned pages are read on this machine, and with what; filled by a face that
+    /// asks (it loads Tesseract), absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<crate::extract::OcrStatus>,
     /// Papers that could not be read, with the reason.
     pub failed: Vec<FailedFile>,
     /// The model in use, or `None` when searching by keywords only.
@@ -69,6 +77,9 @@ pub(super) fn status_of(
         },
         lexical_entries,
         vector_entries: semantic.map_or(0, |s| s.read().len() as u64),
+        ocr_pages: catalog.ocr_counts()?.0,
+        ocr_papers: catalog.ocr_counts()?.1,
+        ocr: None,
         failed: failed_files(catalog)?,
         model: semantic.map(|s| s.info().clone()),
         notice: notice(semantic.is_none(), repair_pending),

@@ -154,6 +154,11 @@ impl Library {
         // The abbreviations the paper defines, stored with it (what queries expand by).
         let mined = crate::clinical::abbrev::definitions(&doc.pages);
         let definitions = stored_definitions(&mined);
+        let ocr: Vec<(u32, String)> = doc
+            .ocr
+            .iter()
+            .filter_map(|p| Some((p.page, serde_json::to_string(p).ok()?)))
+            .collect();
         let (id, ids) = self.catalog.insert_indexed(
             hash,
             size,
@@ -162,6 +167,7 @@ impl Library {
             crate::catalog::Reading {
                 metadata: record.as_deref().map(|r| (r, crate::metadata::READER)),
                 definitions: &definitions,
+                ocr: &ocr,
             },
             &new,
         )?;

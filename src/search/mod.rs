@@ -204,6 +204,10 @@ pub struct SearchResult {
     /// Where the paper sits in Zotero, for a paper imported from there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zotero: Option<crate::zotero::Membership>,
+    /// The best passage's page was read by OCR (a scan): its words may hold misreadings, and
+    /// the viewer highlights them on the page image. Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
     /// Other files of the same article (a preprint and its published version, a second
     /// download: the same DOI, or the same title and first author), shown as this one result;
     /// absent where there are none.
@@ -271,6 +275,9 @@ pub struct PassageHit {
     /// As [`SearchResult::source`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// As [`SearchResult::ocr`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ocr: bool,
 }
 
 /// What a result shows of its paper.
@@ -400,6 +407,7 @@ pub fn group(
                 start: c.row.start,
                 end: c.row.end,
                 source: c.row.source.clone(),
+                ocr: c.row.ocr,
             })
             .collect();
         results.push(SearchResult {
@@ -417,6 +425,7 @@ pub fn group(
             design: record.design.take(),
             meta: record,
             source: best.row.source.clone(),
+            ocr: best.row.ocr,
             zotero,
             versions,
             trials: Vec::new(),

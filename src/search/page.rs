@@ -454,6 +454,7 @@ mod tests {
             end: text.len(),
             text: text.to_string(),
             source: None,
+            ocr: false,
         }
     }
 

@@ -376,6 +376,7 @@ impl Writer {
                 let options = IndexOptions {
                     retry_failed,
                     embedding: Embedding::Later,
+                    ..Default::default()
                 };
                 let mut ran = self
                     .library

@@ -692,6 +692,50 @@ try {
     await shot(wd, "05-library.png");
     await wd.execute("document.getElementById('library-back').click()");
 
+    // ---- A scan (pages that are pictures only): OCR reads it, the result says so, and the
+    // viewer highlights the passage over the page image.
+    await wd.execute(
+      `window.__TAURI_INTERNALS__.invoke("plugin:event|emit", {
+         event: "tauri://drag-drop", payload: { paths: arguments[0], position: { x: 300, y: 300 } } });`,
+      [fixture.scan],
+    );
+    const scanName = basename(fixture.scan);
+    const scanState = await wd.waitFor(
+      "the scan to be indexed",
+      `const f = [...document.querySelectorAll('#ingest-files .file')]
+         .find(x => x.querySelector('.file-name').textContent === ${JSON.stringify(scanName)});
+       return f && ['indexed', 'failed'].includes(f.dataset.state) ? [f.dataset.state, f.querySelector('.file-state').textContent] : null;`,
+      { timeoutMs: 120000, intervalMs: 100 },
+    );
+    check(scanState[0] === "indexed", `the scanned guideline is indexed by OCR (${scanState[1]})`);
+    await typeQuery(wd, fixture.scan_question);
+    const scanHit = await wd.execute(
+      `const r = document.querySelector('#results .result');
+       return r && { path: r.dataset.path, page: Number(r.dataset.page), meta: r.querySelector('.result-meta').textContent };`,
+    );
+    check(scanHit && scanHit.path === fixture.scan, `the scan answers "${fixture.scan_question}" (got ${scanHit && basename(scanHit.path)})`);
+    check(scanHit.page === fixture.scan_page && /page \d+ \(OCR\)/.test(scanHit.meta), `at page ${fixture.scan_page}, marked as OCR (${scanHit.meta})`);
+    await shot(wd, "04c-scan-result.png");
+    await wd.sendKeys(await wd.find("#search"), "\uE007");
+    const scanShown = await wd.waitFor(
+      "the viewer to show the scanned page",
+      `const pdf = document.getElementById('pdf');
+       const layer = pdf.querySelector('.ocrLayer');
+       if (document.getElementById('view-viewer').hidden || !layer || pdf.dataset.ocr !== 'true') return null;
+       const marked = [...layer.querySelectorAll('.passage')].map(x => x.textContent).join(' ');
+       const box = layer.querySelector('.passage') && layer.querySelector('.passage').getBoundingClientRect();
+       return { page: Number(pdf.dataset.page), highlighted: Number(pdf.dataset.highlighted), marked,
+                label: document.getElementById('viewer-page').textContent, boxHeight: box ? box.height : 0 };`,
+      { timeoutMs: 30000 },
+    );
+    check(scanShown.page === fixture.scan_page && /\(OCR\)/.test(scanShown.label), `the viewer opens the scan at page ${fixture.scan_page} (${scanShown.label})`);
+    check(scanShown.highlighted > 0 && /warfarin/i.test(scanShown.marked) && scanShown.boxHeight > 4,
+      `the passage is highlighted on the page image (${scanShown.highlighted} words: "${scanShown.marked.slice(0, 60)}")`);
+    await sleep(300);
+    await shot(wd, "04d-scan-viewer.png");
+    await wd.sendKeys(await wd.find("#pdf"), "\uE00C");
+    await wd.waitFor("the results again", visible("view-search"));
+
     // ---- Keystroke to painted results, over several questions (the first one above included).
     const timings = [timing];
     for (const q of ["lactic acidosis kidney", "hip fractures vitamin D", "mortality at 28 days", "randomisation stratified by centre"]) {

@@ -17,6 +17,7 @@ mod hub;
 mod library;
 mod metadata;
 mod models;
+mod ocr;
 mod pages;
 mod papers;
 mod queries;

@@ -12,6 +12,20 @@ export interface PassageHit {
   score: number;
   start: number;
   end: number;
+  /** The page's text was read by OCR (a scan). */
+  ocr?: boolean;
+}
+
+/** A word OCR read on a scanned page (the engine's `extract::OcrWord`). */
+export interface OcrWord {
+  /** The word. */
+  t: string;
+  /** Tesseract's confidence, 0 to 100. */
+  c: number;
+  /** Its box: left, top, right, bottom, as shares of the page's width and height. */
+  b: [number, number, number, number];
+  /** It starts a line. */
+  l?: boolean;
 }
 
 /** One author of a paper. */
@@ -107,6 +121,8 @@ export interface SearchResult {
   meaning_only?: boolean;
   /** The best passage is the user's own words from Zotero, not the PDF's text. */
   source?: "note" | "annotation";
+  /** The best passage's page was read by OCR (a scan). */
+  ocr?: boolean;
   /** Where the paper sits in Zotero, for a paper imported from there. */
   zotero?: Zotero;
   /** Its study design; null where none was read. */
@@ -289,8 +305,11 @@ export type IngestPayload =
       kind: "file";
       job: number;
       path: string;
-      state: "extracting" | "embedding" | "indexed" | "unchanged" | "failed" | "removed";
+      state: "extracting" | "ocr" | "embedding" | "indexed" | "unchanged" | "failed" | "removed";
+      /** Its pages, once known; while in `ocr`, the pages that need OCR. */
       pages?: number;
+      /** While in `ocr`: the page read now, counted among `pages`. */
+      ocr_page?: number;
       chunks?: number;
       error?: string;
       /** The failure's stable code (`encrypted`, `no_text`, ...). */
@@ -348,6 +367,8 @@ export const api = {
   exportRecords: (records: Meta[], format: ExportFormat, name: string) =>
     invoke<Exported | null>("export_records", { records, format, name }),
   allowView: (path: string) => invoke<void>("allow_view", { path }),
+  /** The words OCR read on a page of a scan, with their boxes; null for a page with text. */
+  ocrWords: (path: string, page: number) => invoke<OcrWord[] | null>("ocr_words", { path, page }),
   openExternal: (path: string) => invoke<void>("open_external", { path }),
   reveal: (path: string) => invoke<void>("reveal", { path }),
   importModel: (dir: string) => invoke<ModelInfo>("import_model", { dir }),

@@ -29,6 +29,17 @@ describe("ingest state", () => {
     expect(s.files.get("/p/c.pdf")!.error).toBe("/p/c.pdf: the PDF is encrypted");
   });
 
+  it("says which page OCR reads in a scan, then the scan's own page count once indexed", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "started", job: 1, files: 1 }, 0);
+    applyEvent(s, { kind: "file", job: 1, path: "/p/scan.pdf", state: "extracting" }, 0);
+    applyEvent(s, { kind: "file", job: 1, path: "/p/scan.pdf", state: "ocr", pages: 12, ocr_page: 3 }, 100);
+    expect(stateLabel(s.files.get("/p/scan.pdf")!)).toBe("OCR page 3 of 12");
+    applyEvent(s, { kind: "file", job: 1, path: "/p/scan.pdf", state: "indexed", pages: 14, chunks: 30 }, 200);
+    expect(stateLabel(s.files.get("/p/scan.pdf")!)).toBe("indexed, 14 pages");
+    expect(s.pages).toBe(14);
+  });
+
   it("marks what a cancelled job left as cancelled", () => {
     const s = emptyIngest();
     applyEvent(s, { kind: "queued", job: 1, files: ["/a.pdf", "/b.pdf"] }, 0);

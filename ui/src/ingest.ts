@@ -7,6 +7,7 @@ import { describe, fileFailure } from "./problem";
 export type FileState =
   | "queued"
   | "extracting"
+  | "ocr"
   | "embedding"
   | "indexed"
   | "unchanged"
@@ -23,6 +24,9 @@ export interface FileEntry {
   error?: string;
   /** Why it failed, as the engine's stable code. */
   code?: string;
+  /** While OCR reads it: the page now, of `ocrPages` that need OCR. */
+  ocrPage?: number;
+  ocrPages?: number;
 }
 
 export interface IngestState {
@@ -107,7 +111,10 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       const wasDone = isDone(entry.state);
       entry.job = e.job;
       entry.state = e.state;
-      if (e.pages !== undefined) entry.pages = e.pages;
+      if (e.state === "ocr") {
+        entry.ocrPage = e.ocr_page;
+        entry.ocrPages = e.pages;
+      } else if (e.pages !== undefined) entry.pages = e.pages;
       if (e.chunks !== undefined) entry.chunks = e.chunks;
       if (e.error !== undefined) entry.error = e.error;
       if (e.code !== undefined) entry.code = e.code;
@@ -223,6 +230,10 @@ export function stateLabel(f: FileEntry): string {
       return "queued";
     case "extracting":
       return "reading text";
+    case "ocr":
+      return f.ocrPage !== undefined && f.ocrPages !== undefined
+        ? `OCR page ${f.ocrPage} of ${f.ocrPages}`
+        : "OCR";
     case "embedding":
       return f.chunks !== undefined ? `embedding ${count(f.chunks, "passage")}` : "embedding";
     case "indexed":

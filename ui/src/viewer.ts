@@ -4,6 +4,7 @@
 import * as pdfjs from "pdfjs-dist/legacy/build/pdf.mjs";
 import workerUrl from "pdfjs-dist/legacy/build/pdf.worker.min.mjs?url";
 import { convertFileSrc } from "@tauri-apps/api/core";
+import type { OcrWord } from "./api";
 import { passageItems, snippetText } from "./format";
 
 pdfjs.GlobalWorkerOptions.workerSrc = workerUrl;
@@ -16,7 +17,12 @@ export interface Shown {
   pages: number;
   /** How many text items were highlighted as the passage. */
   highlighted: number;
+  /** The page's words are OCR's (a scan): highlighted over the page image. */
+  ocr: boolean;
 }
+
+/** Where the viewer asks for a scanned page's OCR words (null for a page with text). */
+export type OcrSource = (path: string, page: number) => Promise<OcrWord[] | null>;
 
 export class Viewer {
   private doc?: Doc;
@@ -24,7 +30,10 @@ export class Viewer {
   private renderTask?: { cancel(): void; promise: Promise<unknown> };
   private generation = 0;
 
-  constructor(private readonly container: HTMLElement) {}
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly ocrWords?: OcrSource,
+  ) {}
 
   /** Opens `path` (already allowed) at `page`, highlighting `snippet` there. */
   async open(path: string, page: number, snippet: string): Promise<Shown> {
@@ -91,24 +100,41 @@ export class Viewer {
       throw e;
     }
     if (generation !== this.generation) return this.shown(number, 0);
-    const textLayer = new pdfjs.TextLayer({
-      textContentSource: page.streamTextContent(),
-      container: textDiv,
-      viewport,
-    });
-    await textLayer.render();
-    const highlighted = highlight(textLayer.textDivs, textLayer.textContentItemsStr, snippet);
+    // A scanned page: its words are OCR's, laid over the image at their boxes; a page that
+    // cannot be asked (an OCR lookup failing) is shown with its own text layer.
+    const words = this.ocrWords ? await this.ocrWords(this.path, number).catch(() => null) : null;
+    if (generation !== this.generation) return this.shown(number, 0);
+    let highlighted: number;
+    if (words && words.length > 0) {
+      const layer = ocrLayer(words, viewport.height);
+      textDiv.replaceWith(layer);
+      highlighted = highlight(
+        [...layer.children] as HTMLElement[],
+        words.map((w) => w.t),
+        snippet,
+      );
+    } else {
+      const textLayer = new pdfjs.TextLayer({
+        textContentSource: page.streamTextContent(),
+        container: textDiv,
+        viewport,
+      });
+      await textLayer.render();
+      highlighted = highlight(textLayer.textDivs, textLayer.textContentItemsStr, snippet);
+    }
+    const ocr = Boolean(words && words.length > 0);
     this.container.replaceChildren(pageDiv);
     this.container.dataset.page = String(number);
     this.container.dataset.pages = String(doc.numPages);
     this.container.dataset.highlighted = String(highlighted);
+    this.container.dataset.ocr = String(ocr);
     const first = pageDiv.querySelector(".passage");
     first?.scrollIntoView({ block: "center" });
-    return this.shown(number, highlighted);
+    return this.shown(number, highlighted, ocr);
   }
 
-  private shown(page: number, highlighted: number): Shown {
-    return { path: this.path ?? "", page, pages: this.doc?.numPages ?? 0, highlighted };
+  private shown(page: number, highlighted: number, ocr = false): Shown {
+    return { path: this.path ?? "", page, pages: this.doc?.numPages ?? 0, highlighted, ocr };
   }
 
   /** Closes the document and frees pdf.js's worker memory for it. */
@@ -120,6 +146,25 @@ export class Viewer {
     this.path = undefined;
     this.container.replaceChildren();
   }
+}
+
+/** A scanned page's words, one invisible span each over its box (positions in shares of the
+ * page, so the layer fits the page at any zoom), sized to the box's height in pixels. */
+function ocrLayer(words: OcrWord[], pageHeight: number): HTMLElement {
+  const layer = document.createElement("div");
+  layer.className = "ocrLayer";
+  for (const w of words) {
+    const [l, t, r, b] = w.b;
+    const span = document.createElement("span");
+    span.textContent = w.t;
+    span.style.left = `${l * 100}%`;
+    span.style.top = `${t * 100}%`;
+    span.style.width = `${(r - l) * 100}%`;
+    span.style.height = `${(b - t) * 100}%`;
+    span.style.fontSize = `${Math.max(1, (b - t) * pageHeight)}px`;
+    layer.append(span);
+  }
+  return layer;
 }
 
 /** Marks the text items that belong to the passage. (Marking every item that holds a query

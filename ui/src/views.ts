@@ -152,7 +152,7 @@ export function renderResults(results: SearchResult[], selected: number): string
   aria-selected="${i === selected}" data-index="${i}" data-path="${escapeHtml(r.path)}" data-page="${r.page}">
   <div class="result-head"><span class="rank">${r.rank}</span>
     <span class="result-title">${escapeHtml(displayTitle(r.title, r.path))}</span>${designBadge(r.design)}</div>
-  <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${ownWords(r.source)}${weak}</div>
+  <div class="result-meta">${resultByline(r)}${escapeHtml(basename(r.path))} · page ${r.page}${r.ocr ? " (OCR)" : ""}${ownWords(r.source)}${weak}</div>
   <p class="snippet">${safeSnippet(r.snippet)}</p>
   ${others ? `<div class="other-pages">Also on ${others}</div>` : ""}${versionLine(r.versions)}${trialLine(r.trials)}
 </li>`;

@@ -7,7 +7,7 @@ import { displayTitle } from "../views";
 import { onOpen, showSimilar } from "./search";
 import { $, onShow, showView, state } from "./state";
 
-const viewer = new Viewer($("pdf"));
+const viewer = new Viewer($("pdf"), (path, page) => api.ocrWords(path, page));
 
 onOpen((index, page) => void openResult(index, page));
 onShow("viewer", () => $("pdf").focus());
@@ -28,7 +28,7 @@ export async function openResult(index: number, page?: number) {
   try {
     await api.allowView(result.path);
     const shown = await viewer.open(result.path, target, snippet);
-    updatePageLabel(shown.page, shown.pages);
+    updatePageLabel(shown.page, shown.pages, shown.ocr);
   } catch (e) {
     showError(`Cannot show ${basename(result.path)}: ${describe(e)} Try “Open in system viewer”.`);
   }
@@ -44,7 +44,7 @@ export async function turnPage(delta: number) {
   const snippet =
     next === r.page ? r.snippet : (r.passages.find((p) => p.page === next)?.snippet ?? "");
   const shown = await viewer.show(next, snippet);
-  updatePageLabel(shown.page, shown.pages);
+  updatePageLabel(shown.page, shown.pages, shown.ocr);
 }
 
 /** Opens the paper in the system's PDF viewer. */
@@ -57,8 +57,8 @@ export async function openExternal() {
   }
 }
 
-function updatePageLabel(page: number, pages: number) {
-  $("viewer-page").textContent = `Page ${page} of ${pages}`;
+function updatePageLabel(page: number, pages: number, ocr = false) {
+  $("viewer-page").textContent = `Page ${page} of ${pages}${ocr ? " (OCR)" : ""}`;
 }
 
 function showError(message: string) {
