@@ -23,6 +23,7 @@ use title::info_title;
 pub(crate) use title::{first_page_title, info_string, plausible_title};
 pub mod ocr;
 pub mod poppler;
+mod tesseract;
 pub mod worker;
 
 pub use ocr::{OcrPage, OcrProgress, OcrStatus, OcrWord};
@@ -215,7 +216,7 @@ pub fn extract_file_with(
     let bytes = std::fs::read(path).map_err(|e| ExtractError::Unreadable(e.to_string()))?;
     let raw = with_second_reader(path, read_raw(&bytes));
     let raw = match options.ocr {
-        true => with_ocr(path, raw, options)?,
+        true => ocr::with_ocr(path, raw, options)?,
         false => raw?,
     };
     let mut extracted = finish(raw)?;
@@ -317,78 +318,6 @@ fn with_second_reader(
         }
     }
     Ok(raw)
-}
-
-/// Whether a page's text is no text: (almost) no letters, or symbol soup.
-fn unusable(page: &str) -> bool {
-    page.chars().filter(|c| c.is_alphanumeric()).count() < EMPTY_PAGE
-        || poppler::garbled(page) > GARBLED_PAGE
-}
-
-/// Recognises the pages both readers left without usable text (every page of a document
-/// neither could open, where poppler still counts its pages). A page OCR reads better than
-/// the readers did takes OCR's text; a page with good text is never OCR'd.
-fn with_ocr(
-    path: &Path,
-    raw: Result<RawPdf, ExtractError>,
-    options: &ReadOptions<'_>,
-) -> Result<RawPdf, ExtractError> {
-    let mut unopened = None;
-    let mut raw = match raw {
-        Ok(raw) => raw,
-        Err(
-            e @ (ExtractError::Damaged(_)
-            | ExtractError::ReaderCrashed(_)
-            | ExtractError::Encrypted),
-        ) => {
-            // Neither reader had text: a scan the parser could not walk may still render.
-            let Some(sizes) = poppler::page_sizes(path) else {
-                return Err(e);
-            };
-            unopened = Some(e);
-            RawPdf {
-                info_title: None,
-                pages: vec![String::new(); sizes.len()],
-                failed: vec![true; sizes.len()],
-                embedded: None,
-                ocr: Vec::new(),
-            }
-        }
-        Err(e) => return Err(e),
-    };
-    let wanted: Vec<u32> = (0..raw.pages.len())
-        .filter(|&i| raw.failed[i] || unusable(&raw.pages[i]))
-        .map(|i| i as u32 + 1)
-        .collect();
-    if wanted.is_empty() || !ocr::status().available {
-        return unopened.map_or(Ok(raw), Err);
-    }
-    let mut tell = |p: OcrProgress| (options.progress)(p);
-    let read = ocr::recognise(path, &wanted, &mut tell, options.cancel).unwrap_or_default();
-    if options.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(ExtractError::Cancelled);
-    }
-    for page in read {
-        let i = page.page as usize - 1;
-        let text = page.text();
-        let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
-        let better = if raw.failed[i] || letters(&raw.pages[i]) < EMPTY_PAGE {
-            letters(&text) > letters(&raw.pages[i])
-        } else {
-            poppler::garbled(&text) < poppler::garbled(&raw.pages[i]) / 2.0
-                && letters(&text) >= EMPTY_PAGE
-        };
-        if better {
-            raw.pages[i] = text;
-            raw.failed[i] = false;
-            raw.ocr.push(page);
-        }
-    }
-    match unopened {
-        // The parser's verdict stands where OCR found nothing either.
-        Some(e) if raw.failed.iter().all(|&f| f) => Err(e),
-        _ => Ok(raw),
-    }
 }
 
 /// Whether pages hold a usable text layer. A scanned page still yields a stray character or two

@@ -3,7 +3,7 @@
 //! loop or crash costs that file, never the run).
 //!
 //! Tesseract is loaded at run time through its C API (`libtesseract.so.5`, Debian's
-//! `tesseract-ocr`), by a handful of functions declared here: no bindings generated at build
+//! `tesseract-ocr`), by a handful of functions declared in `extract::tesseract`: no bindings generated at build
 //! time (that needs libclang), no link-time dependency, and an app that runs where Tesseract is
 //! absent and says so ([`status`]). Each page gets its own deadline inside Tesseract; a page
 //! that overruns keeps what was recognised by then.
@@ -14,13 +14,11 @@
 //! whose words are mostly such guesses (a photograph, a drawing) gives no text at all: a
 //! passage of invented words would only mislead both searches.
 
-use std::ffi::{c_char, c_float, c_int, c_uchar, c_void, CStr, CString};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
 
 use super::poppler;
+use super::tesseract::engine;
 
 /// The resolution pages are rendered at: Tesseract reads body text best at about 300 dpi.
 pub const DPI: u32 = 300;
@@ -224,322 +222,75 @@ fn dpi_for(w: f64, h: f64) -> u32 {
     ((MAX_SIDE / inches).floor() as u32).clamp(1, DPI)
 }
 
-// Tesseract's C API (tesseract/capi.h): the functions used here, with its types as they are.
-type Api = c_void;
-type ResultIterator = c_void;
-type PageIterator = c_void;
-type Monitor = c_void;
-/// `TessPageIteratorLevel`.
-const RIL_TEXTLINE: c_int = 2;
-const RIL_WORD: c_int = 3;
-/// `TessPageSegMode::PSM_AUTO`: page layout analysis, no orientation detection.
-const PSM_AUTO: c_int = 3;
-
-struct Functions {
-    version: unsafe extern "C" fn() -> *const c_char,
-    create: unsafe extern "C" fn() -> *mut Api,
-    delete: unsafe extern "C" fn(*mut Api),
-    init3: unsafe extern "C" fn(*mut Api, *const c_char, *const c_char) -> c_int,
-    languages: unsafe extern "C" fn(*const Api) -> *mut *mut c_char,
-    delete_text_array: unsafe extern "C" fn(*mut *mut c_char),
-    set_page_seg_mode: unsafe extern "C" fn(*mut Api, c_int),
-    set_image: unsafe extern "C" fn(*mut Api, *const c_uchar, c_int, c_int, c_int, c_int),
-    set_source_resolution: unsafe extern "C" fn(*mut Api, c_int),
-    recognize: unsafe extern "C" fn(*mut Api, *mut Monitor) -> c_int,
-    clear: unsafe extern "C" fn(*mut Api),
-    iterator: unsafe extern "C" fn(*mut Api) -> *mut ResultIterator,
-    iterator_delete: unsafe extern "C" fn(*mut ResultIterator),
-    iterator_next: unsafe extern "C" fn(*mut ResultIterator, c_int) -> c_int,
-    iterator_text: unsafe extern "C" fn(*const ResultIterator, c_int) -> *mut c_char,
-    iterator_confidence: unsafe extern "C" fn(*const ResultIterator, c_int) -> c_float,
-    page_iterator: unsafe extern "C" fn(*const ResultIterator) -> *const PageIterator,
-    bounding_box: unsafe extern "C" fn(
-        *const PageIterator,
-        c_int,
-        *mut c_int,
-        *mut c_int,
-        *mut c_int,
-        *mut c_int,
-    ) -> c_int,
-    at_beginning_of: unsafe extern "C" fn(*const PageIterator, c_int) -> c_int,
-    delete_text: unsafe extern "C" fn(*const c_char),
-    monitor_create: unsafe extern "C" fn() -> *mut Monitor,
-    monitor_delete: unsafe extern "C" fn(*mut Monitor),
-    monitor_deadline: unsafe extern "C" fn(*mut Monitor, c_int),
+/// Whether a page's text is no text: (almost) no letters, or symbol soup.
+fn unusable(page: &str) -> bool {
+    page.chars().filter(|c| c.is_alphanumeric()).count() < super::EMPTY_PAGE
+        || poppler::garbled(page) > super::GARBLED_PAGE
 }
 
-/// Tesseract, loaded and initialised for the chosen languages.
-struct Engine {
-    /// Keeps the functions' code mapped.
-    _library: libloading::Library,
-    functions: Functions,
-    /// The `TessBaseAPI` instance; used by one page at a time (the mutex).
-    api: Mutex<ApiHandle>,
-    version: String,
-    languages: Vec<String>,
-    installed: Vec<String>,
-}
-
-struct ApiHandle(*mut Api);
-
-// SAFETY: the handle is only used with the engine's mutex held, one call sequence at a time;
-// Tesseract's API object has no affinity to the thread that created it.
-unsafe impl Send for ApiHandle {}
-
-/// The engine, loaded on first use; `Err` says why it cannot be.
-fn engine() -> Result<&'static Engine, &'static String> {
-    ENGINE.get_or_init(load).as_ref()
-}
-
-static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
-
-/// Ends the engine's Tesseract instance as the process exits: registered after Tesseract was
-/// loaded, it runs before Tesseract's own static destructors, which otherwise report the
-/// instance's language data as leaked on standard error.
-extern "C" fn end_at_exit() {
-    if let Some(Ok(engine)) = ENGINE.get() {
-        if let Ok(mut api) = engine.api.try_lock() {
-            // SAFETY: the instance is live and, with the lock held and the process exiting,
-            // used by nothing else; the null left behind stops any later use.
-            unsafe {
-                ApiDrop(std::mem::replace(&mut api.0, std::ptr::null_mut())).end(&engine.functions)
+/// Recognises the pages both readers left without usable text (every page of a document
+/// neither could open, where poppler still counts its pages). A page OCR reads better than
+/// the readers did takes OCR's text; a page with good text is never OCR'd.
+pub(super) fn with_ocr(
+    path: &Path,
+    raw: Result<super::RawPdf, super::ExtractError>,
+    options: &super::ReadOptions<'_>,
+) -> Result<super::RawPdf, super::ExtractError> {
+    let mut unopened = None;
+    let mut raw = match raw {
+        Ok(raw) => raw,
+        Err(
+            e @ (super::ExtractError::Damaged(_)
+            | super::ExtractError::ReaderCrashed(_)
+            | super::ExtractError::Encrypted),
+        ) => {
+            // Neither reader had text: a scan the parser could not walk may still render.
+            let Some(sizes) = poppler::page_sizes(path) else {
+                return Err(e);
             };
+            unopened = Some(e);
+            super::RawPdf {
+                info_title: None,
+                pages: vec![String::new(); sizes.len()],
+                failed: vec![true; sizes.len()],
+                embedded: None,
+                ocr: Vec::new(),
+            }
         }
-    }
-}
-
-/// The names Tesseract 5's library goes by: Debian's soname first.
-const LIBRARIES: &[&str] = &[
-    "libtesseract.so.5",
-    "libtesseract.so",
-    "libtesseract.5.dylib",
-];
-
-fn load() -> Result<Engine, String> {
-    let settings = crate::settings::get();
-    let candidates: Vec<std::ffi::OsString> = match &settings.tesseract {
-        Some(named) => vec![named.clone()],
-        None => LIBRARIES.iter().map(|n| n.into()).collect(),
+        Err(e) => return Err(e),
     };
-    // SAFETY: loading Tesseract runs its static initialisers, which have no preconditions.
-    let library = candidates
-        .iter()
-        .find_map(|name| unsafe { libloading::Library::new(name) }.ok())
-        .ok_or_else(|| {
-            "scanned pages are not read: Tesseract is not installed (install tesseract-ocr and \
-             tesseract-ocr-eng, then index again with --retry-failed)"
-                .to_string()
-        })?;
-    let functions = functions(&library).map_err(|e| {
-        format!("scanned pages are not read: the Tesseract found is not version 5 ({e})")
-    })?;
-    // SAFETY: the functions match capi.h's declarations; the strings they return are
-    // Tesseract's own and outlive the calls that read them (freed with its functions).
-    unsafe {
-        let version = CStr::from_ptr((functions.version)())
-            .to_string_lossy()
-            .into_owned();
-        let api = (functions.create)();
-        if api.is_null() {
-            return Err("scanned pages are not read: Tesseract could not start".into());
-        }
-        // The installed languages: asked of an API initialised with any, English first.
-        let installed = {
-            let probe = (functions.create)();
-            let english = CString::new("eng").expect("no NUL");
-            let _ = (functions.init3)(probe, std::ptr::null(), english.as_ptr());
-            let list = (functions.languages)(probe);
-            let mut names = Vec::new();
-            if !list.is_null() {
-                let mut at = list;
-                while !(*at).is_null() {
-                    names.push(CStr::from_ptr(*at).to_string_lossy().into_owned());
-                    at = at.add(1);
-                }
-                (functions.delete_text_array)(list);
-            }
-            names.retain(|n| n != "osd");
-            names.sort();
-            ApiDrop(probe).end(&functions);
-            names
+    let wanted: Vec<u32> = (0..raw.pages.len())
+        .filter(|&i| raw.failed[i] || unusable(&raw.pages[i]))
+        .map(|i| i as u32 + 1)
+        .collect();
+    if wanted.is_empty() || !status().available {
+        return unopened.map_or(Ok(raw), Err);
+    }
+    let mut tell = |p: OcrProgress| (options.progress)(p);
+    let read = recognise(path, &wanted, &mut tell, options.cancel).unwrap_or_default();
+    if options.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(super::ExtractError::Cancelled);
+    }
+    for page in read {
+        let i = page.page as usize - 1;
+        let text = page.text();
+        let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
+        let better = if raw.failed[i] || letters(&raw.pages[i]) < super::EMPTY_PAGE {
+            letters(&text) > letters(&raw.pages[i])
+        } else {
+            poppler::garbled(&text) < poppler::garbled(&raw.pages[i]) / 2.0
+                && letters(&text) >= super::EMPTY_PAGE
         };
-        let wanted: Vec<String> = match &settings.ocr_languages {
-            Some(list) => list
-                .split(['+', ',', ' '])
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect(),
-            None if installed.iter().any(|l| l == "eng") => vec!["eng".into()],
-            None => installed.first().cloned().into_iter().collect(),
-        };
-        let missing: Vec<&String> = wanted.iter().filter(|l| !installed.contains(l)).collect();
-        if wanted.is_empty() || !missing.is_empty() {
-            ApiDrop(api).end(&functions);
-            return Err(format!(
-                "scanned pages are not read: Tesseract has no data for {} (installed: {}; \
-                 install tesseract-ocr-eng or set MEDSHELF_OCR_LANGUAGES)",
-                if missing.is_empty() {
-                    "any language".to_string()
-                } else {
-                    missing
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                if installed.is_empty() {
-                    "none".to_string()
-                } else {
-                    installed.join(", ")
-                }
-            ));
-        }
-        let joined = CString::new(wanted.join("+")).map_err(|e| e.to_string())?;
-        if (functions.init3)(api, std::ptr::null(), joined.as_ptr()) != 0 {
-            ApiDrop(api).end(&functions);
-            return Err(format!(
-                "scanned pages are not read: Tesseract could not load {}",
-                wanted.join("+")
-            ));
-        }
-        (functions.set_page_seg_mode)(api, PSM_AUTO);
-        libc::atexit(end_at_exit);
-        Ok(Engine {
-            _library: library,
-            functions,
-            api: Mutex::new(ApiHandle(api)),
-            version,
-            languages: wanted,
-            installed,
-        })
-    }
-}
-
-/// An API instance ended and freed when it is no longer wanted.
-struct ApiDrop(*mut Api);
-
-impl ApiDrop {
-    /// SAFETY: the pointer is a live `TessBaseAPI` (or null) that nothing uses after this.
-    unsafe fn end(self, f: &Functions) {
-        if !self.0.is_null() {
-            // Delete ends the instance too.
-            (f.delete)(self.0);
+        if better {
+            raw.pages[i] = text;
+            raw.failed[i] = false;
+            raw.ocr.push(page);
         }
     }
-}
-
-fn functions(library: &libloading::Library) -> Result<Functions, libloading::Error> {
-    // SAFETY: each symbol is declared with capi.h's signature for Tesseract 5.
-    unsafe {
-        Ok(Functions {
-            version: *library.get(b"TessVersion\0")?,
-            create: *library.get(b"TessBaseAPICreate\0")?,
-            delete: *library.get(b"TessBaseAPIDelete\0")?,
-            init3: *library.get(b"TessBaseAPIInit3\0")?,
-            languages: *library.get(b"TessBaseAPIGetAvailableLanguagesAsVector\0")?,
-            delete_text_array: *library.get(b"TessDeleteTextArray\0")?,
-            set_page_seg_mode: *library.get(b"TessBaseAPISetPageSegMode\0")?,
-            set_image: *library.get(b"TessBaseAPISetImage\0")?,
-            set_source_resolution: *library.get(b"TessBaseAPISetSourceResolution\0")?,
-            recognize: *library.get(b"TessBaseAPIRecognize\0")?,
-            clear: *library.get(b"TessBaseAPIClear\0")?,
-            iterator: *library.get(b"TessBaseAPIGetIterator\0")?,
-            iterator_delete: *library.get(b"TessResultIteratorDelete\0")?,
-            iterator_next: *library.get(b"TessResultIteratorNext\0")?,
-            iterator_text: *library.get(b"TessResultIteratorGetUTF8Text\0")?,
-            iterator_confidence: *library.get(b"TessResultIteratorConfidence\0")?,
-            page_iterator: *library.get(b"TessResultIteratorGetPageIteratorConst\0")?,
-            bounding_box: *library.get(b"TessPageIteratorBoundingBox\0")?,
-            at_beginning_of: *library.get(b"TessPageIteratorIsAtBeginningOf\0")?,
-            delete_text: *library.get(b"TessDeleteText\0")?,
-            monitor_create: *library.get(b"TessMonitorCreate\0")?,
-            monitor_delete: *library.get(b"TessMonitorDelete\0")?,
-            monitor_deadline: *library.get(b"TessMonitorSetDeadlineMSecs\0")?,
-        })
-    }
-}
-
-impl Engine {
-    /// Reads one rendered page; `None` where Tesseract fails on it.
-    fn read(&self, image: &poppler::Gray, dpi: u32, page: u32) -> Option<OcrPage> {
-        let f = &self.functions;
-        let (width, height) = (
-            c_int::try_from(image.width).ok()?,
-            c_int::try_from(image.height).ok()?,
-        );
-        let api = self.api.lock().unwrap_or_else(|p| p.into_inner());
-        if api.0.is_null() {
-            return None;
-        }
-        let started = Instant::now();
-        // SAFETY: the image outlives the recognition (cleared before returning); iterator and
-        // monitor are created, used and freed here; strings are copied before they are freed.
-        unsafe {
-            (f.set_image)(api.0, image.pixels.as_ptr(), width, height, 1, width);
-            (f.set_source_resolution)(api.0, dpi as c_int);
-            let monitor = (f.monitor_create)();
-            if !monitor.is_null() {
-                (f.monitor_deadline)(monitor, PAGE_DEADLINE_MS);
-            }
-            let failed = (f.recognize)(api.0, monitor) != 0;
-            let overran = started.elapsed().as_millis() as i64 >= PAGE_DEADLINE_MS as i64;
-            if !monitor.is_null() {
-                (f.monitor_delete)(monitor);
-            }
-            if failed && !overran {
-                (f.clear)(api.0);
-                return None;
-            }
-            let words = self.words(api.0, image);
-            (f.clear)(api.0);
-            let (sum, weight) = words.iter().fold((0.0f32, 0.0f32), |(s, n), w| {
-                let len = w.text.chars().count() as f32;
-                (s + w.confidence as f32 * len, n + len)
-            });
-            Some(OcrPage {
-                page,
-                confidence: if weight > 0.0 { sum / weight } else { 0.0 },
-                dpi,
-                words,
-                overran,
-            })
-        }
-    }
-
-    /// SAFETY: `api` holds a recognised image of `image`'s size.
-    unsafe fn words(&self, api: *mut Api, image: &poppler::Gray) -> Vec<OcrWord> {
-        let f = &self.functions;
-        let mut words = Vec::new();
-        let iterator = (f.iterator)(api);
-        if iterator.is_null() {
-            return words;
-        }
-        let page = (f.page_iterator)(iterator);
-        let (w, h) = (image.width as f32, image.height as f32);
-        loop {
-            let raw = (f.iterator_text)(iterator, RIL_WORD);
-            if !raw.is_null() {
-                let text = CStr::from_ptr(raw).to_string_lossy().trim().to_string();
-                (f.delete_text)(raw);
-                let confidence = (f.iterator_confidence)(iterator, RIL_WORD).clamp(0.0, 100.0);
-                let (mut l, mut t, mut r, mut b) = (0, 0, 0, 0);
-                let boxed = (f.bounding_box)(page, RIL_WORD, &mut l, &mut t, &mut r, &mut b) != 0;
-                let line_start = (f.at_beginning_of)(page, RIL_TEXTLINE) != 0;
-                if !text.is_empty() && boxed {
-                    words.push(OcrWord {
-                        text,
-                        confidence: confidence.round() as u8,
-                        bbox: [l as f32 / w, t as f32 / h, r as f32 / w, b as f32 / h],
-                        line_start,
-                    });
-                }
-            }
-            if (f.iterator_next)(iterator, RIL_WORD) == 0 {
-                break;
-            }
-        }
-        (f.iterator_delete)(iterator);
-        words
+    match unopened {
+        // The parser's verdict stands where OCR found nothing either.
+        Some(e) if raw.failed.iter().all(|&f| f) => Err(e),
+        _ => Ok(raw),
     }
 }
 
