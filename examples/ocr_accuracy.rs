@@ -4,8 +4,17 @@
 //! image-only PDFs, and read by MedShelf's OCR; the words read are compared with the paper's
 //! own text layer.
 //!
+//! The reference text of a page is poppler's `pdftotext` reading of the original's text layer
+//! (an independent reader: MedShelf's own reading would measure MedShelf twice), with ligatures
+//! expanded and words hyphenated across lines joined, as MedShelf's normalisation does to OCR.
+//!
 //! `cargo run --release --example ocr_accuracy -- DIR [--papers N] [--pages N]` (DIR: PDFs with
 //! a text layer, e.g. ../shared/data/pdfs; the first N papers by name, their first pages).
+//!
+//! With `--questions SET --root ROOT [--max-pages N]` it also asks a page-level question set
+//! (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages it names, once over the
+//! originals and once over their 300 dpi scans (each in a library of its own, with the model
+//! in `MEDSHELF_MODEL` where set), and counts the questions that open the same page in both.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,8 +23,16 @@ use std::time::Instant;
 use medshelf::extract::{extract_file_with, ReadOptions};
 use medshelf::fixtures::{write_scanned_pdf, ScanStyle};
 
-/// Words as the comparison counts them: lowercase runs of letters and digits.
+/// Words as the comparison counts them: lowercase runs of letters and digits, ligatures
+/// expanded, words hyphenated across a line end joined.
 fn words(text: &str) -> HashMap<String, usize> {
+    let text = text
+        .replace('\u{FB00}', "ff")
+        .replace('\u{FB01}', "fi")
+        .replace('\u{FB02}', "fl")
+        .replace('\u{FB03}', "ffi")
+        .replace('\u{FB04}', "ffl")
+        .replace("-\n", "");
     let mut out = HashMap::new();
     for w in text
         .split(|c: char| !c.is_alphanumeric())
@@ -31,6 +48,18 @@ fn common(a: &HashMap<String, usize>, b: &HashMap<String, usize>) -> usize {
     a.iter()
         .map(|(w, n)| (*n).min(*b.get(w).unwrap_or(&0)))
         .sum()
+}
+
+/// Page `page`'s text layer as `pdftotext` reads it.
+fn reference(pdf: &std::path::Path, page: usize) -> String {
+    let page = page.to_string();
+    std::process::Command::new("pdftotext")
+        .args(["-q", "-enc", "UTF-8", "-f", &page, "-l", &page])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 fn max_rss_mib(who: i32) -> f64 {
@@ -97,7 +126,7 @@ fn main() -> anyhow::Result<()> {
             .arg(&copy)
             .status()?;
         anyhow::ensure!(status.success(), "pdfunite failed on {}", file.display());
-        let truth: Vec<_> = text.pages[..keep].iter().map(|p| words(p)).collect();
+        let truth: Vec<_> = (1..=keep).map(|p| words(&reference(&file, p))).collect();
         chosen.push((file, copy, truth));
     }
     let styles = [
@@ -154,11 +183,119 @@ fn main() -> anyhow::Result<()> {
             seconds / pages_read.max(1) as f64
         );
     }
+    if let Some(set) = args
+        .iter()
+        .position(|a| a == "--questions")
+        .and_then(|i| args.get(i + 1))
+    {
+        let root = args
+            .iter()
+            .position(|a| a == "--root")
+            .and_then(|i| args.get(i + 1))
+            .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
+        retrieval(
+            std::path::Path::new(set),
+            &std::fs::canonicalize(root)?,
+            number("--max-pages", 30),
+            tmp.path(),
+        )?;
+    }
     println!(
         "peak memory: this process {:.0} MiB (PDF parsing and Tesseract in one), the largest \
          renderer (pdftoppm) {:.0} MiB",
         max_rss_mib(libc::RUSAGE_SELF),
         max_rss_mib(libc::RUSAGE_CHILDREN)
+    );
+    Ok(())
+}
+
+/// Asks the questions of `set` whose papers have at most `max_pages` pages, of the originals and
+/// of their scans, and counts the questions whose answer opens the same page in both.
+fn retrieval(
+    set_path: &std::path::Path,
+    root: &std::path::Path,
+    max_pages: usize,
+    tmp: &std::path::Path,
+) -> anyhow::Result<()> {
+    use medshelf::eval::pages::{evaluate_pages, load_set};
+    use medshelf::library::NoSink;
+    use medshelf::{Library, Mode, SearchOptions};
+    let set = load_set(set_path)?;
+    let mut chosen = Vec::new();
+    let mut files = Vec::new();
+    for q in set {
+        let path = root.join(&q.file);
+        let pages = medshelf::extract::poppler::page_sizes(&path).map_or(0, |s| s.len());
+        if pages == 0 || pages > max_pages {
+            continue;
+        }
+        if !files.contains(&q.file) {
+            files.push(q.file.clone());
+        }
+        chosen.push(q);
+    }
+    let scans = tmp.join("scanned");
+    for file in &files {
+        let scan = scans.join(file);
+        std::fs::create_dir_all(scan.parent().expect("a file has a folder"))?;
+        write_scanned_pdf(&root.join(file), &scan, ScanStyle::clean(300))?;
+    }
+    let model = std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from);
+    let mut report = Vec::new();
+    for (name, base) in [("originals", root.to_path_buf()), ("scans", scans.clone())] {
+        let mut library = Library::open(&tmp.join(format!("library-{name}")), model.as_deref())?;
+        let paths: Vec<PathBuf> = files.iter().map(|f| base.join(f)).collect();
+        let started = Instant::now();
+        let run = library.index(&paths, &NoSink, &std::sync::atomic::AtomicBool::new(false))?;
+        eprintln!(
+            "{name}: {} papers, {} pages indexed in {:.0} s",
+            run.indexed,
+            run.pages,
+            started.elapsed().as_secs_f64()
+        );
+        let mode = if library.model().is_some() {
+            Mode::Hybrid
+        } else {
+            Mode::Lexical
+        };
+        let pages = evaluate_pages(
+            &library,
+            set_path,
+            &chosen,
+            &base,
+            &[mode],
+            &SearchOptions::default(),
+        )?;
+        report.push((name, mode, pages));
+    }
+    let outcomes = |i: usize| {
+        report[i]
+            .2
+            .outcomes
+            .values()
+            .next()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (original, scanned) = (outcomes(0), outcomes(1));
+    let same = original
+        .iter()
+        .zip(&scanned)
+        .filter(|(a, b)| a.opened.is_some() && a.opened == b.opened)
+        .count();
+    let hits = |o: &[medshelf::eval::pages::PageOutcome]| o.iter().filter(|x| x.page_hit()).count();
+    println!(
+        "\n{} questions of {} over {} papers of at most {} pages ({} mode): the same page opened \
+         for {} of them ({:.2}); right page: originals {}, scans {}",
+        chosen.len(),
+        set_path.display(),
+        files.len(),
+        max_pages,
+        report[0].1.as_str(),
+        same,
+        same as f64 / chosen.len().max(1) as f64,
+        hits(&original),
+        hits(&scanned)
     );
     Ok(())
 }
