@@ -70,6 +70,10 @@ pub enum ExtractError {
     /// The file kept changing while it was read (it is being written or copied).
     #[error("changing: the file changed while it was being read; it is read again once it has stopped changing")]
     Changing,
+    /// A scan (no page has a text layer) where OCR cannot run: what to install is in the
+    /// reason; `index --retry-failed` reads it once OCR is there.
+    #[error("a scan without text, and OCR is not available: {0}")]
+    ScanWithoutOcr(String),
     /// The person cancelled while the file was being read (a long scan's OCR, say): nothing
     /// of it is recorded, and the next run reads it again.
     #[error("cancelled: reading stopped when the run was cancelled; the next run reads it again")]
@@ -83,6 +87,7 @@ impl ExtractError {
             ExtractError::NotPdf => "not_pdf",
             ExtractError::Encrypted => "encrypted",
             ExtractError::NoText => "no_text",
+            ExtractError::ScanWithoutOcr(_) => "scan_without_ocr",
             ExtractError::TooLarge(_) => "too_large",
             ExtractError::Damaged(_) => "damaged",
             ExtractError::TimedOut(_) => "timed_out",
@@ -97,9 +102,10 @@ impl ExtractError {
     pub fn fault(&self) -> Fault {
         match self {
             ExtractError::ReaderCrashed(_) => Fault::Internal,
-            ExtractError::Unreadable(_) | ExtractError::Changing | ExtractError::Cancelled => {
-                Fault::Machine
-            }
+            ExtractError::Unreadable(_)
+            | ExtractError::Changing
+            | ExtractError::Cancelled
+            | ExtractError::ScanWithoutOcr(_) => Fault::Machine,
             _ => Fault::User,
         }
     }

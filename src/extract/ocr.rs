@@ -263,7 +263,18 @@ pub(super) fn with_ocr(
         .filter(|&i| raw.failed[i] || unusable(&raw.pages[i]))
         .map(|i| i as u32 + 1)
         .collect();
-    if wanted.is_empty() || !status().available {
+    if wanted.is_empty() {
+        return unopened.map_or(Ok(raw), Err);
+    }
+    let status = status();
+    if !status.available {
+        // A document with no page of text is a scan this machine cannot read: say what is
+        // missing (a page or two without text among others is nothing to report).
+        if unopened.is_none() && wanted.len() == raw.pages.len() {
+            let reason = status.reason.unwrap_or_default();
+            let reason = reason.trim_start_matches("scanned pages are not read: ");
+            return Err(super::ExtractError::ScanWithoutOcr(reason.to_string()));
+        }
         return unopened.map_or(Ok(raw), Err);
     }
     let mut tell = |p: OcrProgress| (options.progress)(p);

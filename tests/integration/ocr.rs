@@ -319,3 +319,127 @@ fn a_long_scan_tells_its_pages_and_a_cancel_stops_it_with_nothing_recorded() {
     let status = lib.status().unwrap();
     assert_eq!(status.ocr_pages, 6);
 }
+
+/// Scans in the encodings fax machines and scanners use (JBIG2 here) are decoded by the
+/// renderer and read; one the hostile set holds says "It Doesn't Work" beside a drawn face.
+#[test]
+fn a_jbig2_scan_is_decoded_and_read() {
+    let test = "a_jbig2_scan_is_decoded_and_read";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    let file = shared.join("data/bad_pdfs/pdfminersix__pdf-with-jbig2.pdf");
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let pages = medshelf::extract::ocr::recognise(&file, &[1], &mut |_| {}, &never).unwrap();
+    let words: Vec<&str> = pages[0].words.iter().map(|w| w.text.as_str()).collect();
+    assert!(words.contains(&"Doesn't"), "{words:?}");
+    // Two words are no paper: the file stays "no text found", with its reason.
+    assert!(matches!(
+        medshelf::extract::extract_file(&file),
+        Err(medshelf::ExtractError::NoText)
+    ));
+}
+
+/// A page holding an image of 20,000 by 20,000 pixels (400 MB decoded) is rendered at the
+/// page's size within the worker's memory limit: the file ends with a verdict, not a crash.
+#[test]
+fn a_twenty_thousand_pixel_image_is_read_within_the_workers_limits() {
+    use lopdf::dictionary;
+    use std::io::Write;
+    let test = "a_twenty_thousand_pixel_image_is_read_within_the_workers_limits";
+    let Some(()) = ocr_ready(test) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let side = 20_000usize;
+    // White, with a black band across the middle: ink, but no letters.
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let white = vec![255u8; side];
+    let black = vec![0u8; side];
+    for row in 0..side {
+        let band = (9_000..9_400).contains(&row);
+        encoder
+            .write_all(if band { &black } else { &white })
+            .unwrap();
+    }
+    let data = encoder.finish().unwrap();
+    let mut doc = lopdf::Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let image = doc.add_object(lopdf::Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => side as i64,
+            "Height" => side as i64, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+            "Filter" => "FlateDecode",
+        },
+        data,
+    ));
+    let content = doc.add_object(lopdf::Stream::new(
+        dictionary! {},
+        b"q 612 0 0 792 0 0 cm /Im1 Do Q".to_vec(),
+    ));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        "Resources" => dictionary! { "XObject" => dictionary! { "Im1" => image } },
+        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        lopdf::Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let path = tmp.path().join("huge-image.pdf");
+    doc.save(&path).unwrap();
+    let worker = medshelf::extract::WorkerExtractor::new(
+        env!("CARGO_BIN_EXE_medshelf"),
+        &["extract-worker"],
+    );
+    let started = std::time::Instant::now();
+    let read = medshelf::Extractor::extract(&worker, &path);
+    assert!(
+        matches!(read, Err(medshelf::ExtractError::NoText)),
+        "{read:?} after {:?}",
+        started.elapsed()
+    );
+}
+
+/// Where Tesseract is missing, a scan fails with what to install, and the run goes on.
+#[test]
+fn a_scan_where_tesseract_is_missing_says_what_to_install() {
+    let test = "a_scan_where_tesseract_is_missing_says_what_to_install";
+    let Some(()) = ocr_ready(test) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, scan) = scanned_paper(tmp.path());
+    let lib = tmp.path().join("lib");
+    let out = crate::support::cli(&lib, None)
+        .env(
+            "MEDSHELF_TESSERACT",
+            tmp.path().join("no-such-libtesseract.so"),
+        )
+        .args(["index", "--json", scan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["failed"].as_u64(), Some(1), "{v}");
+    let docs = json(
+        &crate::support::cli(&lib, None)
+            .args(["docs", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let doc = &docs[0];
+    assert_eq!(doc["error_code"], "scan_without_ocr", "{doc}");
+    let error = doc["error"].as_str().unwrap();
+    assert!(error.contains("install tesseract-ocr"), "{error}");
+    let status = crate::support::cli(&lib, None)
+        .env(
+            "MEDSHELF_TESSERACT",
+            tmp.path().join("no-such-libtesseract.so"),
+        )
+        .arg("status")
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("ocr       off: "), "{status}");
+}

@@ -23,6 +23,7 @@ suite("problems from the engine", () => {
   it("names a failed file's cause by its code, the message where the code is unknown", () => {
     expect(fileFailure("encrypted", "x.pdf: the PDF is encrypted")).toBe("password-protected");
     expect(fileFailure("no_text", "whatever")).toBe("no text layer (a scan?)");
+    expect(fileFailure("scan_without_ocr", "whatever")).toBe("a scan, and OCR is not installed");
     expect(fileFailure("brand_new", "the engine's words")).toBe("the engine's words");
     expect(fileFailure(undefined, undefined)).toBe("unknown reason");
   });

@@ -56,6 +56,7 @@ const FILE_FAILURES: Record<string, string> = {
   not_pdf: "not a PDF",
   encrypted: "password-protected",
   no_text: "no text layer (a scan?)",
+  scan_without_ocr: "a scan, and OCR is not installed",
   too_large: "too large",
   damaged: "damaged PDF",
   timed_out: "took too long to read",
