@@ -51,6 +51,7 @@ struct Functions {
     monitor_create: unsafe extern "C" fn() -> *mut Monitor,
     monitor_delete: unsafe extern "C" fn(*mut Monitor),
     monitor_deadline: unsafe extern "C" fn(*mut Monitor, c_int),
+    is_valid_word: unsafe extern "C" fn(*mut Api, *const c_char) -> c_int,
 }
 
 /// Tesseract, loaded and initialised for the chosen languages.
@@ -240,6 +241,7 @@ fn functions(library: &libloading::Library) -> Result<Functions, libloading::Err
             monitor_create: *library.get(b"TessMonitorCreate\0")?,
             monitor_delete: *library.get(b"TessMonitorDelete\0")?,
             monitor_deadline: *library.get(b"TessMonitorSetDeadlineMSecs\0")?,
+            is_valid_word: *library.get(b"TessBaseAPIIsValidWord\0")?,
         })
     }
 }
@@ -289,6 +291,22 @@ impl Engine {
                 overran,
             })
         }
+    }
+
+    /// How many of `words` are in the dictionaries of the languages Tesseract was started with
+    /// (its own word lists: medical terms, names and inflections included).
+    pub(super) fn known_words(&self, words: &[&str]) -> usize {
+        let api = self.api.lock().unwrap_or_else(|p| p.into_inner());
+        if api.0.is_null() {
+            return 0;
+        }
+        words
+            .iter()
+            .filter_map(|w| CString::new(*w).ok())
+            // SAFETY: a live API handle, held under its mutex, and a NUL-terminated string
+            // that outlives the call (Tesseract only reads it).
+            .filter(|w| unsafe { (self.functions.is_valid_word)(api.0, w.as_ptr()) } != 0)
+            .count()
     }
 
     /// SAFETY: `api` holds a recognised image of `image`'s size.

@@ -443,3 +443,85 @@ fn a_scan_where_tesseract_is_missing_says_what_to_install() {
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("ocr       off: "), "{status}");
 }
+
+/// Two pages of prose long enough for the dictionary to judge.
+const LAYER_PAGES: [&[&str]; 2] = [
+    &[
+        "Warfarin before elective surgery in older patients",
+        "Warfarin should be stopped five days before most elective operations.",
+        "The international normalised ratio is checked on the day before surgery,",
+        "and a small oral dose of vitamin K is given when it is still above 1.5.",
+        "Bridging with low molecular weight heparin is kept for patients at high",
+        "risk of thrombosis, such as those with a mechanical mitral valve or a",
+        "stroke within the last three months. For most others the bleeding risk",
+        "of bridging outweighs its benefit, and no bridging is advised.",
+    ],
+    &[
+        "Restarting anticoagulation after the operation",
+        "Warfarin is restarted on the evening of surgery or the next morning at",
+        "the usual dose, provided that the wound shows no sign of bleeding.",
+        "Where bridging was used, heparin is resumed one day after low bleeding",
+        "risk surgery and two or three days after high bleeding risk surgery, and",
+        "it is stopped once the ratio has been within the target range twice.",
+        "Patients are told to watch for black stools, blood in the urine and",
+        "large bruises, and to call the clinic when any of these appear.",
+    ],
+];
+
+/// The words of a page as a text layer (one string a page), and a scan of those pages
+/// carrying `layer` as its invisible text.
+fn scan_with_layer(dir: &Path, layer: impl Fn(usize, &str) -> String) -> PathBuf {
+    let text = dir.join("layer-source.pdf");
+    let pages: Vec<FixturePage> = LAYER_PAGES.iter().map(|p| FixturePage::text(p)).collect();
+    write_pdf(&text, None, &pages).unwrap();
+    let layers: Vec<String> = LAYER_PAGES
+        .iter()
+        .enumerate()
+        .map(|(i, p)| layer(i, &p.join(" ")))
+        .collect();
+    let scan = dir.join("layered-scan.pdf");
+    medshelf::fixtures::write_scanned_pdf_with_layer(&text, &scan, ScanStyle::clean(300), &layers)
+        .unwrap();
+    scan
+}
+
+#[test]
+fn a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept() {
+    let Some(()) =
+        ocr_ready("a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let options = |ocr| medshelf::extract::ReadOptions {
+        ocr,
+        ..medshelf::extract::ReadOptions::plain()
+    };
+    let words = |pages: &[String]| {
+        let text = pages.join(" ").to_lowercase();
+        ["warfarin", "bridging", "thrombosis", "restarted", "bruises"]
+            .iter()
+            .filter(|w| text.contains(*w))
+            .count()
+    };
+
+    // A poor scanner's OCR: half the words misread, drawn invisibly under the page images.
+    let poor = scan_with_layer(tmp.path(), |i, t| {
+        medshelf::fixtures::like_poor_ocr(t, 0.6, 11 + i as u64)
+    });
+    let kept = medshelf::extract::extract_file_with(&poor, &options(false)).unwrap();
+    assert!(kept.ocr.is_empty());
+    let share = medshelf::extract::ocr::dictionary_share(&kept.pages[0]).unwrap();
+    assert!(share < 0.8, "the garbage layer reads too well: {share:.2}");
+    let read = medshelf::extract::extract_file_with(&poor, &options(true)).unwrap();
+    let pages: Vec<u32> = read.ocr.iter().map(|p| p.page).collect();
+    assert_eq!(pages, [1, 2], "both pages are read again: {:?}", read.pages);
+    assert_eq!(words(&read.pages), 5, "OCR's reading: {:?}", read.pages);
+    assert!(medshelf::extract::ocr::dictionary_share(&read.pages[0]).unwrap() > 0.9);
+
+    // A good layer (the page's own words) is the page's text: nothing is OCR'd.
+    let good = scan_with_layer(tmp.path(), |_, t| t.to_string());
+    let read = medshelf::extract::extract_file_with(&good, &options(true)).unwrap();
+    assert!(read.ocr.is_empty(), "a good layer was OCR'd");
+    assert_eq!(words(&read.pages), 5, "{:?}", read.pages);
+}
