@@ -11,8 +11,8 @@
 //! `cargo run --release --example ocr_accuracy -- DIR [--papers N] [--pages N]` (DIR: PDFs with
 //! a text layer, e.g. ../shared/data/pdfs; the first N papers by name, their first pages).
 //!
-//! With `--questions SET --root ROOT [--max-pages N]` it also asks a page-level question set
-//! (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages it names, once over the
+//! With `--questions SET[,SET...] --root ROOT [--max-pages N]` it also asks page-level question
+//! sets (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages they name, once over the
 //! originals and once over their 300 dpi scans (each in a library of its own, with the model
 //! in `MEDSHELF_MODEL` where set), and counts the questions that open the same page in both.
 
@@ -193,8 +193,9 @@ fn main() -> anyhow::Result<()> {
             .position(|a| a == "--root")
             .and_then(|i| args.get(i + 1))
             .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
+        let sets: Vec<PathBuf> = set.split(',').map(PathBuf::from).collect();
         retrieval(
-            std::path::Path::new(set),
+            &sets,
             &std::fs::canonicalize(root)?,
             number("--max-pages", 30),
             tmp.path(),
@@ -209,10 +210,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Asks the questions of `set` whose papers have at most `max_pages` pages, of the originals and
-/// of their scans, and counts the questions whose answer opens the same page in both.
+/// Asks the questions of the `sets` whose papers have at most `max_pages` pages, of the originals
+/// and of their scans, and counts the questions whose answer opens the same page in both.
 fn retrieval(
-    set_path: &std::path::Path,
+    sets: &[PathBuf],
     root: &std::path::Path,
     max_pages: usize,
     tmp: &std::path::Path,
@@ -220,19 +221,22 @@ fn retrieval(
     use medshelf::eval::pages::{evaluate_pages, load_set};
     use medshelf::library::NoSink;
     use medshelf::{Library, Mode, SearchOptions};
-    let set = load_set(set_path)?;
     let mut chosen = Vec::new();
     let mut files = Vec::new();
-    for q in set {
-        let path = root.join(&q.file);
-        let pages = medshelf::extract::poppler::page_sizes(&path).map_or(0, |s| s.len());
-        if pages == 0 || pages > max_pages {
-            continue;
+    for set_path in sets {
+        let mut asked = Vec::new();
+        for q in load_set(set_path)? {
+            let path = root.join(&q.file);
+            let pages = medshelf::extract::poppler::page_sizes(&path).map_or(0, |s| s.len());
+            if pages == 0 || pages > max_pages {
+                continue;
+            }
+            if !files.contains(&q.file) {
+                files.push(q.file.clone());
+            }
+            asked.push(q);
         }
-        if !files.contains(&q.file) {
-            files.push(q.file.clone());
-        }
-        chosen.push(q);
+        chosen.push((set_path.clone(), asked));
     }
     let scans = tmp.join("scanned");
     for file in &files {
@@ -241,7 +245,10 @@ fn retrieval(
         write_scanned_pdf(&root.join(file), &scan, ScanStyle::clean(300))?;
     }
     let model = std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from);
-    let mut report = Vec::new();
+    // Per set: the outcomes over the originals, then over the scans.
+    let mut outcomes: Vec<Vec<Vec<medshelf::eval::pages::PageOutcome>>> =
+        vec![Vec::new(); chosen.len()];
+    let mut mode_used = Mode::Lexical;
     for (name, base) in [("originals", root.to_path_buf()), ("scans", scans.clone())] {
         let mut library = Library::open(&tmp.join(format!("library-{name}")), model.as_deref())?;
         let paths: Vec<PathBuf> = files.iter().map(|f| base.join(f)).collect();
@@ -258,44 +265,47 @@ fn retrieval(
         } else {
             Mode::Lexical
         };
-        let pages = evaluate_pages(
-            &library,
-            set_path,
-            &chosen,
-            &base,
-            &[mode],
-            &SearchOptions::default(),
-        )?;
-        report.push((name, mode, pages));
+        mode_used = mode;
+        for (i, (set_path, asked)) in chosen.iter().enumerate() {
+            let pages = evaluate_pages(
+                &library,
+                set_path,
+                asked,
+                &base,
+                &[mode],
+                &SearchOptions::default(),
+            )?;
+            outcomes[i].push(pages.outcomes.values().next().cloned().unwrap_or_default());
+        }
     }
-    let outcomes = |i: usize| {
-        report[i]
-            .2
-            .outcomes
-            .values()
-            .next()
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (original, scanned) = (outcomes(0), outcomes(1));
-    let same = original
-        .iter()
-        .zip(&scanned)
-        .filter(|(a, b)| a.opened.is_some() && a.opened == b.opened)
-        .count();
     let hits = |o: &[medshelf::eval::pages::PageOutcome]| o.iter().filter(|x| x.page_hit()).count();
+    let (mut all, mut all_same) = (0, 0);
+    for ((set_path, asked), outcome) in chosen.iter().zip(&outcomes) {
+        let (original, scanned) = (&outcome[0], &outcome[1]);
+        let same = original
+            .iter()
+            .zip(scanned)
+            .filter(|(a, b)| a.opened.is_some() && a.opened == b.opened)
+            .count();
+        all += asked.len();
+        all_same += same;
+        println!(
+            "{} questions of {} over papers of at most {} pages ({} mode): the same page opened \
+             for {} of them ({:.2}); right page: originals {}, scans {}",
+            asked.len(),
+            set_path.display(),
+            max_pages,
+            mode_used.as_str(),
+            same,
+            same as f64 / asked.len().max(1) as f64,
+            hits(original),
+            hits(scanned)
+        );
+    }
     println!(
-        "\n{} questions of {} over {} papers of at most {} pages ({} mode): the same page opened \
-         for {} of them ({:.2}); right page: originals {}, scans {}",
-        chosen.len(),
-        set_path.display(),
+        "all {all} questions over {} papers: the same page opened for {all_same} ({:.2})",
         files.len(),
-        max_pages,
-        report[0].1.as_str(),
-        same,
-        same as f64 / chosen.len().max(1) as f64,
-        hits(&original),
-        hits(&scanned)
+        all_same as f64 / all.max(1) as f64
     );
     Ok(())
 }

@@ -525,3 +525,32 @@ fn a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept
     assert!(read.ocr.is_empty(), "a good layer was OCR'd");
     assert_eq!(words(&read.pages), 5, "{:?}", read.pages);
 }
+
+#[test]
+fn a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again() {
+    let test = "a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    // A typewritten letter of the 1950s whose scanner's OCR layer reads "A l e t t e r froas
+    // Calif&rr-.la.": invisible text under the page image.
+    let file = shared.join("data/pdfs/unstructured__pdf-with-ocr-text.pdf");
+    let options = |ocr| medshelf::extract::ReadOptions {
+        ocr,
+        ..medshelf::extract::ReadOptions::plain()
+    };
+    let share = medshelf::extract::ocr::dictionary_share;
+    let layer = medshelf::extract::extract_file_with(&file, &options(false)).unwrap();
+    let read = medshelf::extract::extract_file_with(&file, &options(true)).unwrap();
+    let (before, after) = (share(&layer.pages[0]), share(&read.pages[0]));
+    let (before, after) = (before.unwrap(), after.unwrap());
+    assert!(before < 0.8, "the layer reads too well: {before:.2}");
+    assert_eq!(read.ocr.len(), 1, "the page is read again");
+    assert!(after >= before + 0.1, "{before:.2} -> {after:.2}");
+    // Words the layer misread, as the page shows them.
+    for words in ["SUGAR RESEARCH FOUNDATION", "California and Hawaiian Sugar"] {
+        assert!(!layer.pages[0].contains(words), "the layer had {words}");
+        assert!(read.pages[0].contains(words), "{words}: {}", read.pages[0]);
+    }
+}
