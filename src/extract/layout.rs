@@ -16,6 +16,13 @@ use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 /// of an em. Measured against poppler on the shared papers (docs/EXTRACTION.md).
 const WORD_GAP: f64 = 0.1;
 
+/// A gap along the line wider than this many ems sets cells apart (names in a row, a table's
+/// columns), not words: a justified line's widest word space stays under one em.
+const CELL_GAP: f64 = 1.5;
+
+/// Stands for a cell gap in a line's text until the line is closed.
+const CELL_MARK: &str = "\u{E000}";
+
 /// Where a glyph was drawn, in device space (y growing down the page).
 #[derive(Debug, Clone, Copy)]
 struct Glyph {
@@ -40,6 +47,9 @@ pub struct StyledLine {
     pub size: f64,
     /// Its baseline's distance from the top of the page, in points.
     pub top: f64,
+    /// Where in `text` (byte offsets, at the start of a word) a gap of more than 1.5 ems
+    /// came before: the line's cells, such as authors' names set apart in a row.
+    pub cells: Vec<usize>,
 }
 
 /// A page's lines with their styles, and the page's height.
@@ -63,11 +73,13 @@ pub(super) struct PageText {
     styled: bool,
     lines: Vec<StyledLine>,
     /// The current line's glyphs (text, size in tenths of a point, whether a space came
-    /// before it) and its baseline.
-    line_glyphs: Vec<(String, u32, bool)>,
+    /// before it, whether a cell gap did) and its baseline.
+    line_glyphs: Vec<(String, u32, bool, bool)>,
     line_top: Option<f64>,
     /// A space was put in before the next glyph.
     space_pending: bool,
+    /// A cell gap came before the next glyph.
+    cell_pending: bool,
 }
 
 impl PageText {
@@ -122,24 +134,47 @@ impl PageText {
             i += run;
         }
         let mut text = String::new();
-        let mut space = false;
-        for (glyph, size, before) in &glyphs {
+        let (mut space, mut cell) = (false, false);
+        for (glyph, size, before, wide) in &glyphs {
             space |= *before;
+            cell |= *wide;
             if *size * 4 < best.0 * 3 {
                 continue;
+            }
+            if cell && !text.is_empty() {
+                text.push(' ');
+                text.push_str(CELL_MARK);
             }
             if space && !text.is_empty() {
                 text.push(' ');
             }
-            space = false;
+            (space, cell) = (false, false);
             text.push_str(glyph);
         }
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let (false, Some(top)) = (text.is_empty(), top) {
+        // Words joined by single spaces; where a cell gap was, its offset.
+        let (mut joined, mut cells) = (String::new(), Vec::new());
+        for word in text.split_whitespace() {
+            if let Some(rest) = word.strip_prefix(CELL_MARK) {
+                if !joined.is_empty() && cells.last() != Some(&(joined.len() + 1)) {
+                    cells.push(joined.len() + 1);
+                }
+                if rest.is_empty() {
+                    continue;
+                }
+            }
+            let word = word.trim_start_matches(CELL_MARK);
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(word);
+        }
+        cells.retain(|&at| at < joined.len());
+        if let (false, Some(top)) = (joined.is_empty(), top) {
             self.lines.push(StyledLine {
-                text,
+                text: joined,
                 size: f64::from(best.0) / 10.0,
                 top,
+                cells,
             });
         }
     }
@@ -217,6 +252,7 @@ impl OutputDev for PageText {
                 self.push_break('\n');
             } else if along > size * WORD_GAP && !glyph.starts_with(char::is_whitespace) {
                 self.push_break(' ');
+                self.cell_pending |= along > size * CELL_GAP;
             }
         }
         // Bounded: a line of ten thousand glyphs is not a title's or an author's.
@@ -231,8 +267,9 @@ impl OutputDev for PageText {
             };
             let before =
                 std::mem::take(&mut self.space_pending) || glyph.starts_with(char::is_whitespace);
+            let wide = std::mem::take(&mut self.cell_pending);
             self.line_glyphs
-                .push((glyph.to_string(), tenths as u32, before));
+                .push((glyph.to_string(), tenths as u32, before, wide));
         }
         if !glyph.is_empty() {
             self.text.push_str(glyph);

@@ -46,12 +46,18 @@ pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Ve
         if !same_size(l.size, first.size) {
             break;
         }
-        let (line, heading) = cut_at_heading(&clean(&l.text));
+        let (line, heading) =
+            cut_at_heading(&clean(&cell_names(l).unwrap_or_else(|| l.text.clone())));
         let lower = line.to_lowercase();
         if NOT_NAMES.iter().any(|w| lower.contains(w)) || line.contains('@') {
             break;
         }
         let mut next = text.clone();
+        // A name on a line of its own after names is one more of them, not the end of one.
+        let one_more = accepted.is_some() && reads_as_name(&strip_marks(line.trim()));
+        if one_more && !next.trim_end().ends_with(',') {
+            next.push(',');
+        }
         if !next.is_empty() && !next.ends_with('-') {
             next.push(' ');
         }
@@ -72,6 +78,29 @@ pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Ve
         }
     }
     accepted.filter(|a| !a.is_empty())
+}
+
+/// A line of names set apart in cells ("Dariusz R. Kowalski†    Eyal Nussbaum‡", drawn
+/// with wide gaps and no commas) as a list: the cells joined with commas, where each reads
+/// as a name.
+fn cell_names(line: &StyledLine) -> Option<String> {
+    if line.cells.is_empty() {
+        return None;
+    }
+    let mut bounds = vec![0];
+    bounds.extend(
+        line.cells
+            .iter()
+            .copied()
+            .filter(|&at| line.text.is_char_boundary(at)),
+    );
+    bounds.push(line.text.len());
+    let cells: Vec<String> = bounds
+        .windows(2)
+        .map(|w| strip_marks(clean(&line.text[w[0]..w[1]]).trim()))
+        .filter(|c| !c.is_empty())
+        .collect();
+    (cells.len() >= 2 && cells.iter().all(|c| reads_as_name(c))).then(|| cells.join(", "))
 }
 
 /// The index of the line after the lines that print `title` (the first of them within the
@@ -110,7 +139,12 @@ fn same_baseline(lines: &[StyledLine]) -> Vec<StyledLine> {
         let letters = l.text.chars().filter(|c| c.is_alphabetic()).count();
         if let Some((last, most)) = out.last_mut() {
             if (l.top - last.top).abs() < last.size.max(l.size) * 0.5 {
-                last.text.push(' ');
+                // Names set apart in a row ("Dariusz R. Kowalski†   Eyal Nussbaum‡") are a
+                // list of names, not one long one.
+                let apart = [last.text.rsplit(',').next().unwrap_or(""), l.text.as_str()]
+                    .iter()
+                    .all(|t| reads_as_name(&strip_marks(clean(t).trim())));
+                last.text.push_str(if apart { ", " } else { " " });
                 last.text.push_str(&l.text);
                 if letters > *most {
                     last.size = l.size;
@@ -154,6 +188,33 @@ fn cut_at_heading(line: &str) -> (String, bool) {
     {
         Some(i) => (words[..i].join(" "), true),
         None => (line.to_string(), false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn families(text: &str) -> Option<Vec<String>> {
+        names_in(text).map(|n| n.into_iter().map(|a| a.family).collect())
+    }
+
+    #[test]
+    fn degrees_and_memberships_after_names_are_not_names() {
+        assert_eq!(
+            families("Jane Doe, MD, PhD, Rahul Mehta MBBS, FRCP, and Jun Ma, M.D."),
+            Some(vec!["Doe".into(), "Mehta".into(), "Ma".into()])
+        );
+        assert_eq!(
+            families("Ed Chang and Avideh Zakhor, Member, IEEE"),
+            Some(vec!["Chang".into(), "Zakhor".into()])
+        );
+        // Surnames that are also degrees' letters stay names.
+        assert_eq!(
+            families("Wei Ma, Thi Do"),
+            Some(vec!["Ma".into(), "Do".into()])
+        );
+        assert!(is_credential("Ph.D.") && is_credential("MBChB") && !is_credential("Ma"));
     }
 }
 
@@ -220,14 +281,63 @@ pub(super) fn is_name_list(text: &str) -> bool {
     parts.len() >= 2 && parts.iter().all(|p| reads_as_name(&strip_marks(p)))
 }
 
-/// A line cut where names are separated: commas, "and", "&", semicolons.
+/// A line cut where names are separated: commas, "and", "&", semicolons; without the degrees
+/// and memberships printed after the names ("Jane Doe, MD, PhD", "Ed Chang, Member, IEEE").
 fn name_parts(text: &str) -> Vec<String> {
-    text.replace(", and ", ",")
+    let parts: Vec<String> = text
+        .replace(", and ", ",")
         .replace(" and ", ",")
         .replace(" & ", ",")
         .replace(';', ",")
         .split(',')
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|p| !p.is_empty())
+        .collect();
+    // A line set in capitals ("JUN MA, MD") tells a degree from a name by place alone.
+    let capitals = !text.chars().any(char::is_lowercase);
+    parts
+        .into_iter()
+        .filter(|p| {
+            !p.split(' ')
+                .all(|w| is_credential(w) || MEMBERSHIPS.contains(&w))
+        })
+        .map(|p| {
+            let words: Vec<&str> = p.split(' ').collect();
+            let mut keep = words.len();
+            while keep > 2 && !capitals && is_credential(words[keep - 1]) {
+                keep -= 1;
+            }
+            words[..keep].join(" ")
+        })
         .collect()
+}
+
+/// The words of a learned society's grade printed after an author's name (IEEE's "Senior
+/// Member, IEEE", "Fellow, IEEE").
+const MEMBERSHIPS: [&str; 12] = [
+    "Member", "Senior", "Fellow", "Student", "Life", "Graduate", "IEEE", "ACM", "SIAM", "OSA",
+    "SPIE", "AAAS",
+];
+
+/// Whether a word is an academic or clinical degree or post-nominal ("MD", "Ph.D.", "MBChB",
+/// "FRCP"): one of the usual ones, written with a dot or at least two capitals (so that the
+/// surnames "Ma" and "Do" stay names).
+fn is_credential(word: &str) -> bool {
+    const DEGREES: [&str; 64] = [
+        "md", "phd", "mph", "msc", "ms", "bsc", "bs", "ba", "ma", "mba", "mbbs", "mbchb", "mb",
+        "bch", "chb", "bchir", "frcp", "frcpc", "frcs", "frcsc", "frcpath", "frcog", "frcr",
+        "frcpch", "frcpsych", "facp", "facc", "facs", "faha", "fesc", "fccp", "fasn", "fidsa",
+        "fracp", "fracs", "mrcp", "mrcs", "mrcgp", "rn", "bsn", "msn", "dnp", "pharmd", "rph",
+        "do", "dphil", "drph", "scd", "dsc", "dds", "dmd", "mhs", "mhsc", "msce", "mscr", "dpt",
+        "jd", "psyd", "faap", "facog", "facep", "mmed", "mpharm", "bpharm",
+    ];
+    let bare: String = word
+        .trim_end_matches([')', ','])
+        .chars()
+        .filter(|&c| c != '.')
+        .collect();
+    let capitals = bare.chars().filter(|c| c.is_uppercase()).count();
+    (word.contains('.') || capitals >= 2)
+        && bare.chars().all(|c| c.is_ascii_alphabetic())
+        && DEGREES.contains(&bare.to_ascii_lowercase().as_str())
 }

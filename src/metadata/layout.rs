@@ -238,6 +238,7 @@ mod tests {
             text: text.into(),
             size,
             top,
+            cells: Vec::new(),
         }
     }
 
