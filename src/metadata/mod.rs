@@ -252,7 +252,7 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
         .map(|v| Field::new(cut(&v, 300), Source::Xmp))
         .or_else(|| {
-            venue::venue(first, &first_lines, heads).map(|v| Field::new(v, Source::Pattern))
+            venue::venue(first, &first_lines, heads, pages).map(|v| Field::new(v, Source::Pattern))
         });
 
     // The XMP's DOI where the text prints it too (anywhere, cue or not): publishers' tools put

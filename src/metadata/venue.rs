@@ -12,13 +12,15 @@ use regex::Regex;
 
 /// A name, then a year, then a volume or page number: the citation line's shape. The year
 /// may sit in brackets after the volume ("Data in Brief 22 (2019)"), or come last after the
-/// volume and issue ("IEEE TRANSACTIONS ON ..., VOL. 7, NO. 5, OCTOBER 1997").
+/// volume and issue ("IEEE TRANSACTIONS ON ..., VOL. 7, NO. 5, OCTOBER 1997"), or the
+/// volume follow the name with no year before it ("The Korean Journal of Internal Medicine
+/// Vol. 29, No. 2").
 static CITATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?xi)^(?P<name>.*?[\p{L}.])\s*[,|]?\s*
+        r"(?xi)^(?P<name>.*?[\p{L}.])\s*[,|•·]?\s*
           (?: \(?(?:19|20)\d{2}\)?\s*[,;:|]?\s*(?:vol(?:ume)?\.?\s*)?\d
             | \d{1,4}\s*\((?:19|20)\d{2}\)\s*\d
-            | ,\s*vol(?:ume)?\.?\s*\d )",
+            | \bvol(?:ume)?\.?\s*\d )",
     )
     .expect("a valid pattern")
 });
@@ -35,6 +37,7 @@ pub(crate) fn venue(
     first_page: &str,
     first_lines: &str,
     running_heads: &[String],
+    pages: &[String],
 ) -> Option<String> {
     let heads = running_heads.join("\n");
     // A server's stamp: "bioRxiv preprint doi: ...", "arXiv:0908.0054v1 [hep-ph]".
@@ -71,13 +74,53 @@ pub(crate) fn venue(
         }
         // A tie between two names is no answer; the first page may, or a masthead repeated on every page
         // (taken out of the pages' text as a running head: "Journal of Statistical Software").
-        _ => first_page_venue(first_page, first_lines).or_else(|| {
-            running_heads
-                .iter()
-                .map(|l| l.trim())
-                .find_map(|l| masthead(l).then(|| clean(l)).flatten())
-        }),
+        _ => first_page_venue(first_page, first_lines)
+            .or_else(|| {
+                running_heads
+                    .iter()
+                    .map(|l| l.trim())
+                    .find_map(|l| masthead(l).then(|| clean(l)).flatten())
+            })
+            .or_else(|| repeated_foot(pages)),
     }
+}
+
+/// A journal's foot that names it, its web address and the volume, between bullets or bars:
+/// "Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15, No. 2".
+static WEB_FOOT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s*[•|·]\s*(?:www\.|https?://)\S+\s*[•|·]\s*(?i:vol(?:ume)?)\.?\s*\d")
+        .expect("a valid pattern")
+});
+
+/// The journal a foot like [`WEB_FOOT`] names, where the pages' text carries it inline (the
+/// foot ran into a column's last words, so it was not taken out as a running head): the words
+/// before it that every page repeats ("... Neil Ferguson Emerging Infectious Diseases •" on
+/// one page, "... adults and 234 Emerging Infectious Diseases •" on the next).
+fn repeated_foot(pages: &[String]) -> Option<String> {
+    let mut before: Vec<Vec<&str>> = Vec::new();
+    for page in pages.iter().take(8) {
+        for found in WEB_FOOT.find_iter(page) {
+            before.push(
+                page[..found.start()]
+                    .split_whitespace()
+                    .rev()
+                    .take(12)
+                    .collect(),
+            );
+        }
+    }
+    let (first, rest) = before.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let mut common = first.clone();
+    for words in rest {
+        let same = common.iter().zip(words).take_while(|(a, b)| a == b).count();
+        common.truncate(same);
+    }
+    common.reverse();
+    let name = clean(&common.join(" "))?;
+    title_case(&name).then_some(name)
 }
 
 /// The stamp arXiv prints down a paper's first page: its id with the version and the category
@@ -121,13 +164,15 @@ fn first_page_venue(first_page: &str, first_lines: &str) -> Option<String> {
             return Some(name.to_string());
         }
     }
-    let lines: Vec<&str> = first_lines
+    let all: Vec<&str> = first_lines
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .take(HEAD_LINES)
         .collect();
-    for line in &lines {
+    let lines = &all[..all.len().min(HEAD_LINES)];
+    // The citation line's shape (a name, the year in brackets, volume, pages) is the
+    // journal's own wherever the page draws it: some draw their head line last.
+    for line in &all {
         if let Some(name) = HEAD_CITATION
             .captures(line)
             .and_then(|c| clean(c.get(1)?.as_str()))
@@ -183,10 +228,11 @@ fn clean(raw: &str) -> Option<String> {
     if let Some(at) = name.find("et al.") {
         name = &name[at + "et al.".len()..];
     }
-    // Fields between bars: "Molecular Systems Biology Volume 20 | Issue 3 | March" names the
-    // journal first.
+    // Fields between bars or bullets: "Molecular Systems Biology Volume 20 | Issue 3 | March",
+    // "Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15" name the journal first.
     if let Some(first) = name
-        .split(" | ")
+        .split(['|', '•', '·'])
+        .map(str::trim)
         .find(|p| p.chars().any(char::is_alphabetic))
     {
         name = first;
@@ -274,8 +320,16 @@ mod tests {
                 "758 IEEE TRANSACTIONS ON CIRCUITS AND SYSTEMS FOR VIDEO TECHNOLOGY, VOL. 7, NO. 5, OCTOBER 1997",
                 "IEEE TRANSACTIONS ON CIRCUITS AND SYSTEMS FOR VIDEO TECHNOLOGY",
             ),
+            (
+                "The Korean Journal of Internal Medicine Vol. 29, No. 2, March 2014",
+                "The Korean Journal of Internal Medicine",
+            ),
+            (
+                "Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15, No. 2, February 2009",
+                "Emerging Infectious Diseases",
+            ),
         ] {
-            assert_eq!(venue("", "", &heads(&[line])).as_deref(), Some(name), "{line}");
+            assert_eq!(venue("", "", &heads(&[line]), &[]).as_deref(), Some(name), "{line}");
         }
     }
 
@@ -306,7 +360,7 @@ mod tests {
                 "Rehabilitation Research and Practice",
             ),
         ] {
-            assert_eq!(venue(page, page, &[]).as_deref(), Some(name), "{page}");
+            assert_eq!(venue(page, page, &[], &[]).as_deref(), Some(name), "{page}");
         }
         // Cited, not published there: a proceedings named without pages, an arXiv id without
         // its stamp, a journal's name inside a sentence.
@@ -316,23 +370,39 @@ mod tests {
             "We used the Journal of Statistical Software package.",
             "Journal of my year in the lab",
         ] {
-            assert_eq!(venue(page, page, &[]), None, "{page}");
+            assert_eq!(venue(page, page, &[], &[]), None, "{page}");
         }
+    }
+
+    #[test]
+    fn a_web_foot_repeated_inline_names_the_journal() {
+        let pages = [
+            "text by Robert Booy, and Neil Ferguson Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15, No. 2, February 2009 233 more",
+            "adults and 234 Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15, No. 2, February 2009 Did not",
+        ]
+        .map(String::from);
+        assert_eq!(
+            venue("", "", &[], &pages).as_deref(),
+            Some("Emerging Infectious Diseases")
+        );
+        // Once is not a foot.
+        assert_eq!(venue("", "", &[], &pages[..1]), None);
     }
 
     #[test]
     fn servers_by_their_stamp_and_nothing_from_other_heads() {
         let h = heads(&["bioRxiv preprint doi: https://doi.org/10.1101/2021.05.12.443709"]);
-        assert_eq!(venue("", "", &h).as_deref(), Some("bioRxiv"));
+        assert_eq!(venue("", "", &h, &[]).as_deref(), Some("bioRxiv"));
         assert_eq!(
-            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", "", &[]).as_deref(),
+            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", "", &[], &[]).as_deref(),
             Some("arXiv")
         );
         assert_eq!(
             venue(
                 "",
                 "",
-                &heads(&["Page 3 of 10", "Chromatin state barriers… Blanco et al."])
+                &heads(&["Page 3 of 10", "Chromatin state barriers… Blanco et al."]),
+                &[]
             ),
             None
         );
