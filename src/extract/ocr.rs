@@ -323,6 +323,15 @@ fn drawn_invisibly(doc: &lopdf::Document, page: lopdf::ObjectId) -> bool {
     shown > 0 && hidden * 10 >= shown * 9
 }
 
+/// Whether Tesseract's dictionary (of the languages OCR reads) knows `word`; `None` where
+/// Tesseract is not at hand.
+pub(crate) fn known_word(word: &str) -> Option<bool> {
+    if word.is_empty() {
+        return Some(false);
+    }
+    Some(engine().ok()?.known_words(&[word]) == 1)
+}
+
 /// Whether a page's text is no text: (almost) no letters, or symbol soup.
 fn unusable(page: &str) -> bool {
     page.chars().filter(|c| c.is_alphanumeric()).count() < super::EMPTY_PAGE

@@ -19,6 +19,13 @@ pub(crate) fn head_bytes(text: &str, max: usize) -> &str {
 
 /// Replaces typographic ligatures and invisible characters that break matching.
 pub(crate) fn normalize_chars(s: &str) -> String {
+    let restored;
+    let s = if s.contains('\0') {
+        restored = restore_unmapped(s);
+        restored.as_str()
+    } else {
+        s
+    };
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -38,6 +45,83 @@ pub(crate) fn normalize_chars(s: &str) -> String {
         }
     }
     out
+}
+
+/// What a font without a Unicode map for some glyphs leaves as NUL: its ligatures ("In\0uenza",
+/// "a\0er", "\0e") and, in some fonts, its spaces ("A\0Practical\0Primer", "P\0>\0.05").
+/// Inside a word, the ligature the dictionary knows the word with ("Influenza", "after",
+/// "The"), where Tesseract's dictionary is at hand, else nothing (as before); before a
+/// capital, a digit or a sign, a space.
+fn restore_unmapped(s: &str) -> String {
+    // The ligatures fonts draw, the likeliest first; at a word's start "Th" ("The", "This",
+    // "There") comes before "fi", which makes "fie" of "\0e".
+    const INSIDE: [&str; 9] = ["fi", "ff", "fl", "ffi", "ffl", "ft", "tt", "st", "Th"];
+    const START: [&str; 9] = ["Th", "fi", "fl", "ff", "ffi", "ffl", "ft", "st", "tt"];
+    let mut out = String::with_capacity(s.len() + 16);
+    for (n, piece) in s.split(' ').enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        if !piece.contains('\0') {
+            out.push_str(piece);
+            continue;
+        }
+        let chars: Vec<char> = piece.chars().collect();
+        // Where a NUL stands for a space, the word is cut there first.
+        let mut word = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            if c != '\0' {
+                word.push(c);
+                continue;
+            }
+            let before = i.checked_sub(1).map(|j| chars[j]);
+            let after = chars.get(i + 1).copied();
+            let letter_after = after.is_some_and(|a| a.is_alphabetic() && !a.is_uppercase());
+            let letter_before = before.is_some_and(|b| b.is_alphabetic() || b == '\0');
+            // A ligature starts a word ("\0e"), sits inside it ("a\0er") or ends it ("shi\0").
+            if letter_after && (before.is_none() || letter_before)
+                || after.is_none() && letter_before
+            {
+                word.push('\0');
+            } else if before.is_some() && after.is_some() {
+                word.push(' ');
+            }
+        }
+        for part in word.split(' ') {
+            if part.contains('\0') {
+                out.push_str(&ligature(part, &INSIDE, &START));
+            } else {
+                out.push_str(part);
+            }
+            out.push(' ');
+        }
+        out.pop();
+    }
+    out
+}
+
+/// `word` with each NUL replaced by the ligature that makes a word the dictionary knows, or
+/// dropped where none does (or no dictionary is at hand).
+fn ligature(word: &str, inside: &[&str], start: &[&str]) -> String {
+    let nuls = word.matches('\0').count();
+    if nuls <= 2 {
+        let at_start = word.starts_with('\0');
+        let first: &[&str] = if at_start { start } else { inside };
+        let second: &[&str] = if nuls == 2 { inside } else { &[""] };
+        for a in first {
+            for b in second {
+                let candidate = word.replacen('\0', a, 1).replacen('\0', b, 1);
+                // The word without what sticks to it: "Influenza," is looked up as "Influenza".
+                let bare = candidate.trim_matches(|c: char| !c.is_alphabetic());
+                match super::ocr::known_word(bare) {
+                    Some(true) => return candidate,
+                    Some(false) => {}
+                    None => return word.replace('\0', ""),
+                }
+            }
+        }
+    }
+    word.replace('\0', "")
 }
 
 /// A line's shape with digits blanked, so "Page 3" and "Page 4" count as the same running line.
