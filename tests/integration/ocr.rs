@@ -554,3 +554,37 @@ fn a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again() {
         assert!(read.pages[0].contains(words), "{words}: {}", read.pages[0]);
     }
 }
+
+#[test]
+fn a_photograph_of_a_person_gives_no_passages() {
+    let Some(()) = ocr_ready("a_photograph_of_a_person_gives_no_passages") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("portrait.pdf");
+    medshelf::fixtures::write_photo_pdf(&photo).unwrap();
+    // OCR looks at it (it is a page without text) and believes nothing it reads there.
+    let read = medshelf::extract::extract_file_with(
+        &photo,
+        &medshelf::extract::ReadOptions {
+            ocr: true,
+            ..medshelf::extract::ReadOptions::plain()
+        },
+    );
+    assert!(
+        matches!(read, Err(medshelf::ExtractError::NoText)),
+        "a photograph read as text: {read:?}"
+    );
+    // Indexed, it fails with the reason and leaves nothing to find.
+    let lib = tmp.path().join("lib");
+    let v = json(&medshelf(
+        &lib,
+        &["index", "--json", photo.to_str().unwrap()],
+    ));
+    assert_eq!(v["indexed"].as_u64(), Some(0), "{v}");
+    let status = json(&medshelf(&lib, &["status", "--json"]));
+    assert_eq!(status["chunks"].as_u64(), Some(0), "{status}");
+    let failed = status["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{status}");
+    assert!(failed[0].to_string().contains("portrait.pdf"), "{status}");
+}
