@@ -341,6 +341,51 @@ fn a_jbig2_scan_is_decoded_and_read() {
     ));
 }
 
+/// The other encodings of the hostile set's images (CCITT fax, JPEG 2000, broken JBIG2), one
+/// by one: each is rendered and read (what little they hold: an 81 by 26 pixel fax strip,
+/// a 2 by 1 JPEG 2000 mask) and ends with a verdict in this process, no crash.
+#[test]
+fn fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict() {
+    let test = "fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    for name in [
+        "pdfjs__ccitt_EndOfBlock_false.pdf",
+        "pypdf__imagemagick-CCITTFaxDecode.pdf",
+        "pdfjs__jp2k-resetprob.pdf",
+        "pdfjs__jpx_smaskindata.pdf",
+        "pdfjs__jbig2_file_header.pdf",
+        "pdfjs__jbig2_symbol_offset.pdf",
+    ] {
+        let file = shared.join("data/bad_pdfs").join(name);
+        assert!(file.is_file(), "{name} is missing from ../shared");
+        let started = std::time::Instant::now();
+        let pages = medshelf::extract::poppler::page_sizes(&file).map_or(0, |s| s.len() as u32);
+        let wanted: Vec<u32> = (1..=pages.min(3)).collect();
+        let read = medshelf::extract::ocr::recognise(&file, &wanted, &mut |_| {}, &never);
+        assert!(read.is_ok(), "{name}: {read:?}");
+        let verdict = medshelf::extract::extract_file_with(
+            &file,
+            &medshelf::extract::ReadOptions {
+                ocr: true,
+                ..medshelf::extract::ReadOptions::plain()
+            },
+        );
+        eprintln!(
+            "{name}: {pages} pages, {:?}",
+            verdict.as_ref().map(|e| e.pages.len())
+        );
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// A page holding an image of 20,000 by 20,000 pixels (400 MB decoded) is rendered at the
 /// page's size within the worker's memory limit: the file ends with a verdict, not a crash.
 #[test]
