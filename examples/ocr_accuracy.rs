@@ -11,8 +11,8 @@
 //! `cargo run --release --example ocr_accuracy -- DIR [--papers N] [--pages N]` (DIR: PDFs with
 //! a text layer, e.g. ../shared/data/pdfs; the first N papers by name, their first pages).
 //!
-//! With `--questions SET[,SET...] --root ROOT [--max-pages N]` it also asks page-level question
-//! sets (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages they name, once over the
+//! With `--questions SET[,SET...] --root ROOT [--max-pages N] [--keep DIR]` it also asks
+//! page-level question sets (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages they name, once over the
 //! originals and once over their 300 dpi scans (each in a library of its own, with the model
 //! in `MEDSHELF_MODEL` where set), and counts the questions that open the same page in both.
 
@@ -194,11 +194,21 @@ fn main() -> anyhow::Result<()> {
             .and_then(|i| args.get(i + 1))
             .map_or_else(|| PathBuf::from("../shared/data"), PathBuf::from);
         let sets: Vec<PathBuf> = set.split(',').map(PathBuf::from).collect();
+        // `--keep DIR` keeps the scans and both libraries there and reuses them: a second run
+        // reads nothing again.
+        let keep = args
+            .iter()
+            .position(|a| a == "--keep")
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from);
+        if let Some(dir) = &keep {
+            std::fs::create_dir_all(dir)?;
+        }
         retrieval(
             &sets,
             &std::fs::canonicalize(root)?,
             number("--max-pages", 30),
-            tmp.path(),
+            keep.as_deref().unwrap_or(tmp.path()),
         )?;
     }
     println!(
@@ -242,7 +252,9 @@ fn retrieval(
     for file in &files {
         let scan = scans.join(file);
         std::fs::create_dir_all(scan.parent().expect("a file has a folder"))?;
-        write_scanned_pdf(&root.join(file), &scan, ScanStyle::clean(300))?;
+        if !scan.is_file() {
+            write_scanned_pdf(&root.join(file), &scan, ScanStyle::clean(300))?;
+        }
     }
     let model = std::env::var_os("MEDSHELF_MODEL").map(PathBuf::from);
     // Per set: the outcomes over the originals, then over the scans.
@@ -289,6 +301,19 @@ fn retrieval(
             .count();
         all += asked.len();
         all_same += same;
+        // The questions whose page differs, for a look at why.
+        for (a, b) in original.iter().zip(scanned) {
+            if a.opened != b.opened {
+                println!(
+                    "  {}: original opens {:?}{}, scan {:?}{}",
+                    a.id,
+                    a.opened,
+                    if a.page_hit() { " (right)" } else { "" },
+                    b.opened,
+                    if b.page_hit() { " (right)" } else { "" }
+                );
+            }
+        }
         println!(
             "{} questions of {} over papers of at most {} pages ({} mode): the same page opened \
              for {} of them ({:.2}); right page: originals {}, scans {}",
