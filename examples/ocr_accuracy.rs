@@ -12,9 +12,10 @@
 //! a text layer, e.g. ../shared/data/pdfs; the first N papers by name, their first pages).
 //!
 //! With `--questions SET[,SET...] --root ROOT [--max-pages N] [--keep DIR]` it also asks
-//! page-level question sets (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages they name, once over the
-//! originals and once over their 300 dpi scans (each in a library of its own, with the model
-//! in `MEDSHELF_MODEL` where set), and counts the questions that open the same page in both.
+//! page-level question sets (`tests/fixtures/pages/*.tsv`) of the papers of at most N pages
+//! they name, once over the originals and once over their 300 dpi scans (each in a library of
+//! its own, with the model in `MEDSHELF_MODEL` where set), counts the questions that open the
+//! same page in both and lists those that do not.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
