@@ -191,33 +191,6 @@ fn cut_at_heading(line: &str) -> (String, bool) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn families(text: &str) -> Option<Vec<String>> {
-        names_in(text).map(|n| n.into_iter().map(|a| a.family).collect())
-    }
-
-    #[test]
-    fn degrees_and_memberships_after_names_are_not_names() {
-        assert_eq!(
-            families("Jane Doe, MD, PhD, Rahul Mehta MBBS, FRCP, and Jun Ma, M.D."),
-            Some(vec!["Doe".into(), "Mehta".into(), "Ma".into()])
-        );
-        assert_eq!(
-            families("Ed Chang and Avideh Zakhor, Member, IEEE"),
-            Some(vec!["Chang".into(), "Zakhor".into()])
-        );
-        // Surnames that are also degrees' letters stay names.
-        assert_eq!(
-            families("Wei Ma, Thi Do"),
-            Some(vec!["Ma".into(), "Do".into()])
-        );
-        assert!(is_credential("Ph.D.") && is_credential("MBChB") && !is_credential("Ma"));
-    }
-}
-
 /// The names of a list of authors, where every part of it reads as one.
 fn names_in(text: &str) -> Option<Vec<Author>> {
     // A double-barrelled name broken after its hyphen reads "Phillips- Cremins".
@@ -340,4 +313,31 @@ fn is_credential(word: &str) -> bool {
     (word.contains('.') || capitals >= 2)
         && bare.chars().all(|c| c.is_ascii_alphabetic())
         && DEGREES.contains(&bare.to_ascii_lowercase().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn families(text: &str) -> Option<Vec<String>> {
+        names_in(text).map(|n| n.into_iter().map(|a| a.family).collect())
+    }
+
+    #[test]
+    fn degrees_and_memberships_after_names_are_not_names() {
+        assert_eq!(
+            families("Jane Doe, MD, PhD, Rahul Mehta MBBS, FRCP, and Jun Ma, M.D."),
+            Some(vec!["Doe".into(), "Mehta".into(), "Ma".into()])
+        );
+        assert_eq!(
+            families("Ed Chang and Avideh Zakhor, Member, IEEE"),
+            Some(vec!["Chang".into(), "Zakhor".into()])
+        );
+        // Surnames that are also degrees' letters stay names.
+        assert_eq!(
+            families("Wei Ma, Thi Do"),
+            Some(vec!["Ma".into(), "Do".into()])
+        );
+        assert!(is_credential("Ph.D.") && is_credential("MBChB") && !is_credential("Ma"));
+    }
 }
