@@ -32,7 +32,7 @@ use text::collapse_whitespace;
 pub(crate) use text::{head_bytes, normalize_chars};
 pub use text::{normalize_pages, split_running_heads};
 pub use worker::{default_workers, run_worker, WorkerExtractor};
-pub use year::{citation_year, copyright_year, head_citation_year, publication_year};
+pub use year::{arxiv_year, citation_year, copyright_year, head_citation_year, publication_year};
 
 /// Files larger than this are refused before parsing: no paper is this big, and a hostile file
 /// this big would exhaust memory during parsing.

@@ -31,6 +31,30 @@ static CITATION_YEAR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid pattern")
 });
 
+/// arXiv's stamp down a first page: the paper's id (old style with its archive,
+/// "hep-ph/9412269", or new, "0908.0054"), its version and category where printed, and the
+/// date it was submitted ("09 Dec 94", "1 Sep 2009"). A citation of an arXiv paper gives no
+/// such date after the id.
+static ARXIV_STAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:arXiv:)?(?:[a-z-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v\d+)?\s*(?:\[[A-Za-z.-]+\])?\s+\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(\d{4}|\d{2})\b",
+    )
+    .expect("a valid pattern")
+});
+
+/// The year of arXiv's stamp on a first page (the preprint's submission, which is all an
+/// arXiv preprint has); a two-digit year is of the 1990s from 91 (arXiv's first year).
+pub fn arxiv_year(first_page: &str) -> Option<u16> {
+    let digits = ARXIV_STAMP.captures(first_page)?.get(1)?.as_str();
+    let year: u16 = digits.parse().ok()?;
+    let year = match year {
+        91..=99 => 1900 + year,
+        0..=90 => 2000 + year,
+        _ => year,
+    };
+    (1991..=current_year() + 1).contains(&year).then_some(year)
+}
+
 /// The year a paper was published, where its first page says so: the latest year right after
 /// a copyright, "published", "accepted" or "available online" cue, else the year of a citation
 /// or volume line. `None` rather than a guess: a paper's first page is full of other years
@@ -199,6 +223,19 @@ fn current_year() -> u16 {
 
 #[cfg(test)]
 mod year_tests {
+    use super::arxiv_year;
+
+    #[test]
+    fn an_arxiv_stamp_gives_its_date_and_a_citation_none() {
+        assert_eq!(arxiv_year("text hep-ph/9412269 09 Dec 94 more"), Some(1994));
+        assert_eq!(
+            arxiv_year("arXiv:0908.0054v1 [astro-ph.CO] 1 Sep 2009"),
+            Some(2009)
+        );
+        assert_eq!(arxiv_year("as shown in arXiv:0908.0054 (2009)"), None);
+        assert_eq!(arxiv_year("see hep-ph/9412269 for details"), None);
+    }
+
     use super::{citation_year, copyright_year, head_citation_year, publication_year};
 
     #[test]

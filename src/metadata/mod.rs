@@ -229,6 +229,9 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .or_else(|| crate::extract::publication_year(first))
         .or_else(|| crate::extract::publication_year(&heads_text))
         .or_else(|| crate::extract::publication_year(&first_lines))
+        // A preprint's only date: arXiv's stamp.
+        .or_else(|| crate::extract::arxiv_year(&first_lines))
+        .or_else(|| crate::extract::arxiv_year(first))
         // A guideline's or a review's copyright page, after its cover.
         .or_else(|| {
             let next: String = pages.iter().skip(1).take(3).map(String::as_str).collect();
