@@ -552,24 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn glyphs_without_a_unicode_map_become_ligatures_or_spaces() {
-        // Spaces drawn as unmapped glyphs, before capitals and signs, need no dictionary.
-        assert_eq!(
-            normalize_chars("A\0Practical\0Primer (P\0>\0.05)"),
-            "A Practical Primer (P > .05)"
-        );
-        if super::ocr::known_word("after").is_none() {
-            eprintln!("SKIPPED the ligatures: Tesseract's dictionary is not installed");
-            assert_eq!(normalize_chars("a\0er"), "aer");
-            return;
-        }
-        assert_eq!(
-            normalize_chars("\0e In\0uenza di\0erence, con\0rmed a\0er the shi\0 \0is"),
-            "The Influenza difference, confirmed after the shift This"
-        );
-    }
-
-    #[test]
     fn hyphenated_line_ends_are_joined_but_compounds_kept() {
         let text = join_lines(&["the thera-", "peutic effect of IL-", "6 blockade"]);
         assert_eq!(text, "the therapeutic effect of IL- 6 blockade");

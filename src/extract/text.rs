@@ -256,3 +256,26 @@ pub(super) fn ends_with_broken_word(s: &str) -> bool {
     let mut rev = s.chars().rev();
     rev.next() == Some('-') && rev.next().is_some_and(|c| c.is_lowercase())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_chars;
+
+    #[test]
+    fn glyphs_without_a_unicode_map_become_ligatures_or_spaces() {
+        // Spaces drawn as unmapped glyphs, before capitals and signs, need no dictionary.
+        assert_eq!(
+            normalize_chars("A\0Practical\0Primer (P\0>\0.05)"),
+            "A Practical Primer (P > .05)"
+        );
+        if super::super::ocr::known_word("after").is_none() {
+            eprintln!("SKIPPED the ligatures: Tesseract's dictionary is not installed");
+            assert_eq!(normalize_chars("a\0er"), "aer");
+            return;
+        }
+        assert_eq!(
+            normalize_chars("\0e In\0uenza di\0erence, con\0rmed a\0er the shi\0 \0is"),
+            "The Influenza difference, confirmed after the shift This"
+        );
+    }
+}

@@ -23,6 +23,7 @@ mod papers;
 mod queries;
 mod reader;
 mod robustness;
+mod scans;
 mod similar;
 mod support;
 mod text_quality;

@@ -1,0 +1,201 @@
+//! Scans of every kind OCR meets besides a plain one (issue 17): a scanner's own OCR layer
+//! of poor quality under the page image (read again) or of good quality (kept), a
+//! photograph of a person (no passages), and the hostile set's fax, JPEG 2000 and broken
+//! JBIG2 images (a verdict, no crash).
+
+use std::path::{Path, PathBuf};
+
+use medshelf::fixtures::{write_pdf, FixturePage, ScanStyle};
+
+use crate::ocr::{json, medshelf, ocr_ready};
+use crate::support::{shared, skip};
+
+/// Two pages of prose long enough for the dictionary to judge.
+const LAYER_PAGES: [&[&str]; 2] = [
+    &[
+        "Warfarin before elective surgery in older patients",
+        "Warfarin should be stopped five days before most elective operations.",
+        "The international normalised ratio is checked on the day before surgery,",
+        "and a small oral dose of vitamin K is given when it is still above 1.5.",
+        "Bridging with low molecular weight heparin is kept for patients at high",
+        "risk of thrombosis, such as those with a mechanical mitral valve or a",
+        "stroke within the last three months. For most others the bleeding risk",
+        "of bridging outweighs its benefit, and no bridging is advised.",
+    ],
+    &[
+        "Restarting anticoagulation after the operation",
+        "Warfarin is restarted on the evening of surgery or the next morning at",
+        "the usual dose, provided that the wound shows no sign of bleeding.",
+        "Where bridging was used, heparin is resumed one day after low bleeding",
+        "risk surgery and two or three days after high bleeding risk surgery, and",
+        "it is stopped once the ratio has been within the target range twice.",
+        "Patients are told to watch for black stools, blood in the urine and",
+        "large bruises, and to call the clinic when any of these appear.",
+    ],
+];
+
+/// The words of a page as a text layer (one string a page), and a scan of those pages
+/// carrying `layer` as its invisible text.
+fn scan_with_layer(dir: &Path, layer: impl Fn(usize, &str) -> String) -> PathBuf {
+    let text = dir.join("layer-source.pdf");
+    let pages: Vec<FixturePage> = LAYER_PAGES.iter().map(|p| FixturePage::text(p)).collect();
+    write_pdf(&text, None, &pages).unwrap();
+    let layers: Vec<String> = LAYER_PAGES
+        .iter()
+        .enumerate()
+        .map(|(i, p)| layer(i, &p.join(" ")))
+        .collect();
+    let scan = dir.join("layered-scan.pdf");
+    medshelf::fixtures::write_scanned_pdf_with_layer(&text, &scan, ScanStyle::clean(300), &layers)
+        .unwrap();
+    scan
+}
+
+#[test]
+fn a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept() {
+    let Some(()) =
+        ocr_ready("a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let options = |ocr| medshelf::extract::ReadOptions {
+        ocr,
+        ..medshelf::extract::ReadOptions::plain()
+    };
+    let words = |pages: &[String]| {
+        let text = pages.join(" ").to_lowercase();
+        ["warfarin", "bridging", "thrombosis", "restarted", "bruises"]
+            .iter()
+            .filter(|w| text.contains(*w))
+            .count()
+    };
+
+    // A poor scanner's OCR: half the words misread, drawn invisibly under the page images.
+    let poor = scan_with_layer(tmp.path(), |i, t| {
+        medshelf::fixtures::like_poor_ocr(t, 0.6, 11 + i as u64)
+    });
+    let kept = medshelf::extract::extract_file_with(&poor, &options(false)).unwrap();
+    assert!(kept.ocr.is_empty());
+    let share = medshelf::extract::ocr::dictionary_share(&kept.pages[0]).unwrap();
+    assert!(share < 0.8, "the garbage layer reads too well: {share:.2}");
+    let read = medshelf::extract::extract_file_with(&poor, &options(true)).unwrap();
+    let pages: Vec<u32> = read.ocr.iter().map(|p| p.page).collect();
+    assert_eq!(pages, [1, 2], "both pages are read again: {:?}", read.pages);
+    assert_eq!(words(&read.pages), 5, "OCR's reading: {:?}", read.pages);
+    assert!(medshelf::extract::ocr::dictionary_share(&read.pages[0]).unwrap() > 0.9);
+
+    // A good layer (the page's own words) is the page's text: nothing is OCR'd.
+    let good = scan_with_layer(tmp.path(), |_, t| t.to_string());
+    let read = medshelf::extract::extract_file_with(&good, &options(true)).unwrap();
+    assert!(read.ocr.is_empty(), "a good layer was OCR'd");
+    assert_eq!(words(&read.pages), 5, "{:?}", read.pages);
+}
+
+#[test]
+fn a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again() {
+    let test = "a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    // A typewritten letter of the 1950s whose scanner's OCR layer reads "A l e t t e r froas
+    // Calif&rr-.la.": invisible text under the page image.
+    let file = shared.join("data/pdfs/unstructured__pdf-with-ocr-text.pdf");
+    let options = |ocr| medshelf::extract::ReadOptions {
+        ocr,
+        ..medshelf::extract::ReadOptions::plain()
+    };
+    let share = medshelf::extract::ocr::dictionary_share;
+    let layer = medshelf::extract::extract_file_with(&file, &options(false)).unwrap();
+    let read = medshelf::extract::extract_file_with(&file, &options(true)).unwrap();
+    let (before, after) = (share(&layer.pages[0]), share(&read.pages[0]));
+    let (before, after) = (before.unwrap(), after.unwrap());
+    assert!(before < 0.8, "the layer reads too well: {before:.2}");
+    assert_eq!(read.ocr.len(), 1, "the page is read again");
+    assert!(after >= before + 0.1, "{before:.2} -> {after:.2}");
+    // Words the layer misread, as the page shows them.
+    for words in ["SUGAR RESEARCH FOUNDATION", "California and Hawaiian Sugar"] {
+        assert!(!layer.pages[0].contains(words), "the layer had {words}");
+        assert!(read.pages[0].contains(words), "{words}: {}", read.pages[0]);
+    }
+}
+
+#[test]
+fn a_photograph_of_a_person_gives_no_passages() {
+    let Some(()) = ocr_ready("a_photograph_of_a_person_gives_no_passages") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("portrait.pdf");
+    medshelf::fixtures::write_photo_pdf(&photo).unwrap();
+    // OCR looks at it (it is a page without text) and believes nothing it reads there.
+    let read = medshelf::extract::extract_file_with(
+        &photo,
+        &medshelf::extract::ReadOptions {
+            ocr: true,
+            ..medshelf::extract::ReadOptions::plain()
+        },
+    );
+    assert!(
+        matches!(read, Err(medshelf::ExtractError::NoText)),
+        "a photograph read as text: {read:?}"
+    );
+    // Indexed, it fails with the reason and leaves nothing to find.
+    let lib = tmp.path().join("lib");
+    let v = json(&medshelf(
+        &lib,
+        &["index", "--json", photo.to_str().unwrap()],
+    ));
+    assert_eq!(v["indexed"].as_u64(), Some(0), "{v}");
+    let status = json(&medshelf(&lib, &["status", "--json"]));
+    assert_eq!(status["chunks"].as_u64(), Some(0), "{status}");
+    let failed = status["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{status}");
+    assert!(failed[0].to_string().contains("portrait.pdf"), "{status}");
+}
+
+/// The other encodings of the hostile set's images (CCITT fax, JPEG 2000, broken JBIG2), one
+/// by one: each is rendered and read (what little they hold: an 81 by 26 pixel fax strip,
+/// a 2 by 1 JPEG 2000 mask) and ends with a verdict in this process, no crash.
+#[test]
+fn fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict() {
+    let test = "fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    for name in [
+        "pdfjs__ccitt_EndOfBlock_false.pdf",
+        "pypdf__imagemagick-CCITTFaxDecode.pdf",
+        "pdfjs__jp2k-resetprob.pdf",
+        "pdfjs__jpx_smaskindata.pdf",
+        "pdfjs__jbig2_file_header.pdf",
+        "pdfjs__jbig2_symbol_offset.pdf",
+    ] {
+        let file = shared.join("data/bad_pdfs").join(name);
+        assert!(file.is_file(), "{name} is missing from ../shared");
+        let started = std::time::Instant::now();
+        let pages = medshelf::extract::poppler::page_sizes(&file).map_or(0, |s| s.len() as u32);
+        let wanted: Vec<u32> = (1..=pages.min(3)).collect();
+        let read = medshelf::extract::ocr::recognise(&file, &wanted, &mut |_| {}, &never);
+        assert!(read.is_ok(), "{name}: {read:?}");
+        let verdict = medshelf::extract::extract_file_with(
+            &file,
+            &medshelf::extract::ReadOptions {
+                ocr: true,
+                ..medshelf::extract::ReadOptions::plain()
+            },
+        );
+        eprintln!(
+            "{name}: {pages} pages, {:?}",
+            verdict.as_ref().map(|e| e.pages.len())
+        );
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+}
