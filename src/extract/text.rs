@@ -58,12 +58,12 @@ fn restore_unmapped(s: &str) -> String {
     const INSIDE: [&str; 9] = ["fi", "ff", "fl", "ffi", "ffl", "ft", "tt", "st", "Th"];
     const START: [&str; 9] = ["Th", "fi", "fl", "ff", "ffi", "ffl", "ft", "st", "tt"];
     let mut out = String::with_capacity(s.len() + 16);
-    for (n, piece) in s.split(' ').enumerate() {
-        if n > 0 {
-            out.push(' ');
-        }
+    // Word by word, each with the white space after it (a space or a line break) kept.
+    for token in s.split_inclusive(char::is_whitespace) {
+        let piece = token.trim_end_matches(char::is_whitespace);
+        let space = &token[piece.len()..];
         if !piece.contains('\0') {
-            out.push_str(piece);
+            out.push_str(token);
             continue;
         }
         let chars: Vec<char> = piece.chars().collect();
@@ -96,6 +96,7 @@ fn restore_unmapped(s: &str) -> String {
             out.push(' ');
         }
         out.pop();
+        out.push_str(space);
     }
     out
 }
@@ -277,5 +278,7 @@ mod tests {
             normalize_chars("\0e In\0uenza di\0erence, con\0rmed a\0er the shi\0 \0is"),
             "The Influenza difference, confirmed after the shift This"
         );
+        // A line break after the word stays where it was.
+        assert_eq!(normalize_chars("In\0uenza\nvirus"), "Influenza\nvirus");
     }
 }
