@@ -338,6 +338,19 @@ fn unusable(page: &str) -> bool {
         || poppler::garbled(page) > super::GARBLED_PAGE
 }
 
+/// Whether page `page` (1-based) was read, with a whole word or more but too few letters to
+/// count as text, and none of it symbol soup. (A page with no letters at all may be text drawn
+/// as outlines, and soup may be a font that renders well: both are for OCR whatever they draw.)
+fn only_a_few_words(raw: &super::RawPdf, page: u32) -> bool {
+    let i = page as usize - 1;
+    let text = &raw.pages[i];
+    !raw.failed[i]
+        && text
+            .split(|c: char| !c.is_alphabetic())
+            .any(|w| w.chars().count() >= 3)
+        && poppler::garbled(text) <= super::GARBLED_PAGE
+}
+
 /// Recognises the pages both readers left without usable text (every page of a document
 /// neither could open, where poppler still counts its pages), and the pages whose invisible
 /// text layer the dictionary hardly knows (a poor scan's own OCR). A page OCR reads better than
@@ -375,6 +388,14 @@ pub(super) fn with_ocr(
         .map(|i| i as u32 + 1)
         .collect();
     let status = status();
+    if status.available && wanted.iter().any(|&p| only_a_few_words(&raw, p)) {
+        // A page whose few words are well read and which draws no image holds nothing more
+        // for OCR to find (a title-only or all but blank page): reading it costs a quarter
+        // of a second and gives the same words back.
+        if let Some(images) = poppler::pages_with_images(path) {
+            wanted.retain(|&p| !only_a_few_words(&raw, p) || images.binary_search(&p).is_ok());
+        }
+    }
     // Pages with text the dictionary hardly knows, drawn invisibly: a poor scan's own OCR,
     // read again. (Where OCR cannot run, there is nothing better to put in its place.)
     let mut layers = Vec::new();

@@ -131,6 +131,29 @@ pub fn page_sizes(path: &Path) -> Option<Vec<(f64, f64)>> {
     (!sizes.is_empty()).then_some(sizes)
 }
 
+/// The pages (1-based, ascending) that draw at least one image, inline or not, as poppler's
+/// `pdfimages -list` finds them; `None` where it is not installed or cannot read the document
+/// (then any page may hold one).
+pub fn pages_with_images(path: &Path) -> Option<Vec<u32>> {
+    let program = sibling("pdfimages")?;
+    let mut command = Command::new(program);
+    command.arg("-list").arg(path);
+    let out = run_bounded(&mut command, 16 << 20)?;
+    Some(parse_image_list(&String::from_utf8_lossy(&out)))
+}
+
+/// The page column of `pdfimages -list`: two header lines, then one row an image, whose
+/// first field is its page.
+fn parse_image_list(text: &str) -> Vec<u32> {
+    let mut pages: Vec<u32> = text
+        .lines()
+        .filter_map(|line| line.split_whitespace().next()?.parse().ok())
+        .collect();
+    pages.sort_unstable();
+    pages.dedup();
+    pages
+}
+
 /// Renders page `page` (1-based) at `dpi` to gray pixels with poppler's `pdftoppm` (a separate
 /// program: GPL, run and never linked), or `None` where it is not installed or fails. The
 /// caller bounds the size through `dpi`; the worker's memory limit bounds the rest.
@@ -290,7 +313,19 @@ pub(super) fn garbled(text: &str) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{garbled, parse_pgm};
+    use super::{garbled, parse_image_list, parse_pgm};
+
+    #[test]
+    fn the_image_list_gives_each_page_once() {
+        let list = "page   num  type   width height color comp bpc  enc interp  object ID x-ppi \
+            y-ppi size ratio\n\
+            ------------------------------------------------------------------------\n\
+               3     0 image    2481  3296  gray    1   8  image  no         2  0   300   300  523K 6.5%\n\
+               3     1 smask     100   100  gray    1   8  image  no         3  0    72    72   1K 10%\n\
+              12     2 image      16    16  gray    1   1  ccitt  no  [inline]     72    72   20B 6%\n";
+        assert_eq!(parse_image_list(list), vec![3, 12]);
+        assert!(parse_image_list("").is_empty());
+    }
 
     #[test]
     fn a_pgm_is_read_and_a_short_one_refused() {

@@ -121,6 +121,46 @@ fn a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again() {
     }
 }
 
+/// A page with a few words and no image is not OCR'd: there is nothing more on it to read
+/// (30 such pages once took seven seconds of a batch). With an image it is.
+#[test]
+fn a_page_of_a_few_words_is_read_again_only_where_it_draws_an_image() {
+    let test = "a_page_of_a_few_words_is_read_again_only_where_it_draws_an_image";
+    let Some(()) = ocr_ready(test) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // The pages OCR was asked to read, and what the document reads as.
+    let read = |file: &Path| {
+        let recognised = std::sync::Mutex::new(Vec::new());
+        let progress =
+            |p: medshelf::extract::ocr::OcrProgress| recognised.lock().unwrap().push(p.page);
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let options = medshelf::extract::ReadOptions {
+            ocr: true,
+            progress: &progress,
+            cancel: &never,
+        };
+        let out = medshelf::extract::extract_file_with(file, &options).unwrap();
+        (out, recognised.into_inner().unwrap())
+    };
+
+    // A part's title page before a page of prose: both text, no image.
+    let text = tmp.path().join("parts.pdf");
+    let pages = [
+        FixturePage::text(&["Part two"]),
+        FixturePage::text(LAYER_PAGES[0]),
+    ];
+    write_pdf(&text, None, &pages).unwrap();
+    let (out, recognised) = read(&text);
+    assert!(recognised.is_empty(), "OCR read pages {recognised:?}");
+    assert!(out.pages[0].contains("Part two"), "{:?}", out.pages);
+
+    // A scan whose invisible layer holds two words of each page: the image holds the rest.
+    let scan = scan_with_layer(tmp.path(), |_, _| "Warfarin surgery".to_string());
+    let (out, recognised) = read(&scan);
+    assert_eq!(recognised, [1, 2]);
+    assert!(out.pages[0].contains("bridging"), "{:?}", out.pages);
+}
+
 #[test]
 fn a_photograph_of_a_person_gives_no_passages() {
     let Some(()) = ocr_ready("a_photograph_of_a_person_gives_no_passages") else {
