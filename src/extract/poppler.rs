@@ -158,23 +158,35 @@ fn parse_image_list(text: &str) -> Vec<u32> {
 /// program: GPL, run and never linked), or `None` where it is not installed or fails. The
 /// caller bounds the size through `dpi`; the worker's memory limit bounds the rest.
 pub fn render(path: &Path, page: u32, dpi: u32) -> Option<Gray> {
-    let program = sibling("pdftoppm")?;
-    let mut command = Command::new(program);
-    let page = page.to_string();
-    command
-        .args([
-            "-q",
-            "-gray",
-            "-f",
-            &page,
-            "-l",
-            &page,
-            "-r",
-            &dpi.to_string(),
-        ])
-        .arg(path);
-    let out = run_bounded(&mut command, 512 << 20)?;
+    let out = run_bounded(&mut pdftoppm(path, page, dpi, &[])?, 512 << 20)?;
     parse_pgm(&out)
+}
+
+/// Renders one page (1-based) of a PDF as a gray JPEG of `quality` (1 to 100), as a phone
+/// scan stores it; `None` where poppler is missing or fails on the page.
+pub fn render_jpeg(path: &Path, page: u32, dpi: u32, quality: u8) -> Option<Vec<u8>> {
+    let quality = format!("quality={}", quality.clamp(1, 100));
+    let mut command = pdftoppm(path, page, dpi, &["-jpeg", "-jpegopt", &quality])?;
+    run_bounded(&mut command, 512 << 20).filter(|out| !out.is_empty())
+}
+
+/// `pdftoppm` asked for one page (1-based) of `path` in gray at `dpi`, with `more` options,
+/// to standard output.
+fn pdftoppm(path: &Path, page: u32, dpi: u32, more: &[&str]) -> Option<Command> {
+    let mut command = Command::new(sibling("pdftoppm")?);
+    let page = page.to_string();
+    command.args([
+        "-q",
+        "-gray",
+        "-f",
+        &page,
+        "-l",
+        &page,
+        "-r",
+        &dpi.to_string(),
+    ]);
+    command.args(more).arg(path);
+    Some(command)
 }
 
 /// A binary PGM (`P5`, 8 bits) as `pdftoppm -gray` writes it.
