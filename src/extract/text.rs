@@ -2,7 +2,7 @@
 //! spaces), running heads and page numbers taken out of the margins (kept apart for the
 //! metadata reader), words broken across lines joined again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub(super) fn collapse_whitespace(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -169,37 +169,59 @@ pub fn split_running_heads(raw: &[String]) -> (Vec<String>, Vec<String>) {
         })
         .collect();
 
+    // Running heads alternate between odd and even pages, so a bit under half the pages
+    // suffices; a long line needs a quarter: no sentence of a body repeats on a quarter of a
+    // paper's pages, and a scan's heads are read a letter differently here and there, which
+    // splits their count (WHO's 80-page guideline: its head read alike on 32 pages).
+    let threshold = (pages.len() * 2 / 5).max(3);
+    let long_threshold = (pages.len() / 4).max(3);
+    let running = |key: &str, count: usize| {
+        count >= threshold || (key.chars().count() >= LONG_HEAD && count >= long_threshold)
+    };
     // Count each margin line's shape once per page; shapes on many pages are running heads.
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for lines in &pages {
-        let mut seen = std::collections::HashSet::new();
-        for i in margin_indices(lines) {
-            let key = line_key(&lines[i]);
-            if !key.is_empty() && seen.insert(key.clone()) {
-                *counts.entry(key).or_default() += 1;
+    // A head found widens the margins past it, and the count is taken again: a preprint
+    // server's three-line stamp fills the top margin and hides the paper's own head below it.
+    let mut heads: HashSet<String> = HashSet::new();
+    // Twice at most: each widening could reach further into a page of lines much alike.
+    for _ in 0..2 {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for lines in &pages {
+            let mut seen = HashSet::new();
+            for i in margin_indices(lines, &heads) {
+                let key = line_key(&lines[i]);
+                if !key.is_empty() && seen.insert(key.clone()) {
+                    *counts.entry(key).or_default() += 1;
+                }
             }
         }
+        let found: HashSet<String> = counts
+            .into_iter()
+            .filter(|(key, count)| running(key, *count))
+            .map(|(key, _)| key)
+            .collect();
+        if found.is_subset(&heads) {
+            break;
+        }
+        heads.extend(found);
     }
-    // Running heads alternate between odd and even pages, so a bit under half the pages suffices.
-    let threshold = (pages.len() * 2 / 5).max(3);
 
-    let mut heads: Vec<String> = Vec::new();
+    let mut taken: Vec<String> = Vec::new();
     let pages = pages
         .iter()
         .map(|lines| {
-            let margins: Vec<usize> = margin_indices(lines);
+            let margins = margin_indices(lines, &heads);
             let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
             for (i, line) in lines.iter().enumerate() {
                 let margin = margins.contains(&i);
                 if margin && is_page_number(line) {
                     continue;
                 }
-                if margin && counts.get(&line_key(line)).copied().unwrap_or(0) >= threshold {
-                    if heads.len() < MAX_RUNNING_HEADS
+                if margin && heads.contains(&line_key(line)) {
+                    if taken.len() < MAX_RUNNING_HEADS
                         && line.chars().count() <= MAX_RUNNING_HEAD_CHARS
-                        && !heads.contains(line)
+                        && !taken.contains(line)
                     {
-                        heads.push(line.clone());
+                        taken.push(line.clone());
                     }
                     continue;
                 }
@@ -208,20 +230,39 @@ pub fn split_running_heads(raw: &[String]) -> (Vec<String>, Vec<String>) {
             join_lines(&kept)
         })
         .collect();
-    (pages, heads)
+    (pages, taken)
 }
 
-/// Indices of the first and last few non-empty lines of a page.
-pub(super) fn margin_indices(lines: &[String]) -> Vec<usize> {
+/// A line's shape at least this long is a long head (see [`split_running_heads`]).
+const LONG_HEAD: usize = 30;
+
+/// Indices of the first and last few non-empty lines of a page, where running heads (`heads`,
+/// by [`line_key`]) and page numbers do not count against the few: the margin reaches past
+/// them.
+fn margin_indices(lines: &[String], heads: &HashSet<String>) -> Vec<usize> {
     let nonempty: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
     // On a short page the margins would swallow the body: only its first and last lines count.
-    let margin = if nonempty.len() >= 4 * MARGIN_LINES {
-        MARGIN_LINES
-    } else {
-        1
+    let long = nonempty.len() >= 4 * MARGIN_LINES;
+    let margin = if long { MARGIN_LINES } else { 1 };
+    // Nor does a short page's margin reach past anything.
+    let passed =
+        |i: usize| long && (is_page_number(&lines[i]) || heads.contains(&line_key(&lines[i])));
+    let take = |order: &mut dyn Iterator<Item = usize>| {
+        let mut out = Vec::new();
+        let mut counted = 0;
+        for i in order {
+            if counted == margin {
+                break;
+            }
+            if !passed(i) {
+                counted += 1;
+            }
+            out.push(i);
+        }
+        out
     };
-    let mut out: Vec<usize> = nonempty.iter().take(margin).copied().collect();
-    out.extend(nonempty.iter().rev().take(margin));
+    let mut out = take(&mut nonempty.iter().copied());
+    out.extend(take(&mut nonempty.iter().rev().copied()));
     out.sort_unstable();
     out.dedup();
     out
