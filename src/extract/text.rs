@@ -301,7 +301,68 @@ pub(super) fn ends_with_broken_word(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_chars;
+    use super::{normalize_chars, split_running_heads};
+
+    #[test]
+    fn a_head_below_a_three_line_stamp_is_dropped_too() {
+        // A preprint server's stamp fills the top margin's three lines; the paper's own head
+        // is the fourth.
+        let words = [
+            "one", "two", "three", "four", "five", "six", "seven", "eight",
+        ];
+        let raw: Vec<String> = (1..=8)
+            .map(|i| {
+                let w = words[i - 1];
+                format!(
+                    "bioRxiv preprint doi: 10.1101/2021.05.12.443709; this version posted May 14\n\
+                     was not certified by peer review) is the author/funder, who has granted\n\
+                     available under aCC-BY-NC-ND 4.0 International license.\n\
+                     Chromatin state barriers Blanco et al. 2021\n\
+                     Body text of page {w} begins here.\n{w} two\n{w} three\n{w} four\n\
+                     {w} five\n{w} six\n{w} seven\n{w} eight\nPage {i} of 8"
+                )
+            })
+            .collect();
+        let (pages, heads) = split_running_heads(&raw);
+        assert_eq!(heads.len(), 4, "{heads:?}");
+        for (page, w) in pages.iter().zip(words) {
+            let start = format!("Body text of page {w} begins");
+            assert!(page.starts_with(&start), "{page}");
+            assert!(page.ends_with(&format!("{w} eight")), "{page}");
+        }
+    }
+
+    #[test]
+    fn a_long_head_read_alike_on_a_quarter_of_the_pages_is_dropped() {
+        // A scan's head, read the same on 3 of 10 pages (under two in five) and a letter
+        // apart on 2 others, which keep it.
+        let head = "WHO recommendations: management of sickle-cell disease in pregnancy";
+        let words = [
+            "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+        ];
+        let raw: Vec<String> = (0..10)
+            .map(|i| {
+                let top = match i {
+                    1 | 4 | 7 => head.to_string(),
+                    3 | 5 => head.replace("sickle", "sick1e"),
+                    _ => format!("Summary of part {}", words[i % 8]),
+                };
+                let body: Vec<String> = words.iter().map(|w| format!("{w} of {i}")).collect();
+                format!(
+                    "{top}\nAbout page {}\n{}\n{i}",
+                    words[i % 8],
+                    body.join("\n")
+                )
+            })
+            .collect();
+        let (pages, heads) = split_running_heads(&raw);
+        assert_eq!(heads, [head]);
+        for (i, page) in pages.iter().enumerate() {
+            let misread = [3, 5].contains(&i);
+            assert_eq!(page.contains("recommendations"), misread, "{page}");
+            assert!(page.contains("About page"), "{page}");
+        }
+    }
 
     #[test]
     fn glyphs_without_a_unicode_map_become_ligatures_or_spaces() {
