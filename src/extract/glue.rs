@@ -1,6 +1,8 @@
 //! Words Tesseract ran together where the space between them was narrow ("acommon",
 //! "riskof"), set apart again with its own dictionary's help.
 
+use super::ocr::known_word;
+
 /// Short words Tesseract runs into the word after them where the space between is narrow
 /// ("acommon", "Toassess", "Thesystematic").
 const LEADING_GLUE: [&str; 15] = [
@@ -23,12 +25,12 @@ const TRAILING_GLUE: [&str; 11] = [
 /// ("Indirectness" as "In directness": the list lacks the whole word; "afallin" as "a
 /// fallin").
 pub(super) fn unglued(text: &str) -> String {
-    let Ok(engine) = super::tesseract::engine() else {
+    // OCR's own dictionary seam; without Tesseract there is no OCR text to mend either.
+    if known_word("the").is_none() {
         return text.to_string();
-    };
-    let known = |w: &str| {
-        engine.known_words(&[w]) == 1 || engine.known_words(&[w.to_lowercase().as_str()]) == 1
-    };
+    }
+    let known =
+        |w: &str| known_word(w) == Some(true) || known_word(&w.to_lowercase()) == Some(true);
     let mut out = String::with_capacity(text.len() + 16);
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
@@ -119,7 +121,7 @@ mod tests {
         ] {
             assert_eq!(split(kept), None, "{kept}");
         }
-        if super::super::ocr::known_word("acommon").is_some() {
+        if known_word("acommon").is_some() {
             // Tesseract's own dictionary, and the line's ends left alone.
             let text = unglued("It is acommon cause\nToassess the riskof bleeding in\nwarfa");
             assert_eq!(
