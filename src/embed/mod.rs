@@ -393,16 +393,12 @@ impl BertEmbedder {
             .unwrap_or_else(|| "model".to_string());
         // What the model computes identifies it, not its folder's name: the weights, and the
         // configuration, tokenizer and pooling that decide what the weights are applied to.
-        let mut hasher = blake3::Hasher::new();
-        hasher
-            .update_mmap_rayon(&weights)
-            .map_err(|e| Error::io(&weights, e))?;
-        for part in [&config_json, &tokenizer_json, &pooling_json] {
-            hasher.update(&(part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
-        }
-        hasher.update(&[u8::from(normalize)]);
-        let fingerprint = hasher.finalize().to_hex().to_string();
+        let parts = [
+            config_json.as_str(),
+            tokenizer_json.as_str(),
+            pooling_json.as_str(),
+        ];
+        let fingerprint = fingerprint(&weights, &parts, normalize)?;
         let cpu = CpuFeatures::detect();
         let mut plan = match encoder {
             Encoder::Own | Encoder::Stock => PrecisionPlan::F32("asked for by name".into()),
@@ -608,6 +604,96 @@ pub fn word_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
+/// What identifies a model: a hash of its weights file, then of each of `parts` (the files that
+/// decide what the weights are applied to) and of `normalize`.
+///
+/// Hashing the weights reads them whole (133 MB for MedEmbed: a tenth of a `medshelf search`),
+/// so the result is kept in the user's cache folder under the weights file's identity (device,
+/// inode, size, modification and change times: a file rewritten in any way has another change
+/// time) and the other parts' hash, and read from there at the next load.
+fn fingerprint(weights: &Path, parts: &[&str], normalize: bool) -> Result<String> {
+    let mut small = blake3::Hasher::new();
+    for part in parts {
+        small.update(&(part.len() as u64).to_le_bytes());
+        small.update(part.as_bytes());
+    }
+    small.update(&[u8::from(normalize)]);
+    let kept = fingerprint_file(weights, small.finalize().as_bytes());
+    if let Some(hex) = kept
+        .as_deref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+    {
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(hex);
+        }
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_mmap_rayon(weights)
+        .map_err(|e| Error::io(weights, e))?;
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.update(&[u8::from(normalize)]);
+    let hex = hasher.finalize().to_hex().to_string();
+    // As git does with its index: a file changed in the last seconds may be changed again
+    // within the file system's clock tick, leaving its times as they were; it is not kept.
+    let settled = std::fs::metadata(weights)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(2));
+    if let Some(file) = kept.filter(|_| settled) {
+        // A cache that cannot be written only means the next load hashes again.
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        let written = file
+            .parent()
+            .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
+            && std::fs::write(&tmp, &hex).is_ok();
+        if !written || std::fs::rename(&tmp, &file).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(hex)
+}
+
+/// Where [`fingerprint`] keeps the hash of the weights file `weights` read with `others` (the
+/// other parts' hash): `medshelf/weights/` in the user's cache folder; none without one, or
+/// off Unix (no file identities), where every load hashes.
+fn fingerprint_file(weights: &Path, others: &[u8]) -> Option<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(weights).ok()?;
+        let mut key = blake3::Hasher::new();
+        for n in [
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime() as u64,
+            meta.mtime_nsec() as u64,
+            meta.ctime() as u64,
+            meta.ctime_nsec() as u64,
+        ] {
+            key.update(&n.to_le_bytes());
+        }
+        key.update(others);
+        let name = format!("{}.txt", &key.finalize().to_hex()[..32]);
+        Some(
+            dirs::cache_dir()?
+                .join("medshelf")
+                .join("weights")
+                .join(name),
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (weights, others);
+        None
+    }
+}
+
 fn select_device() -> Device {
     #[cfg(feature = "cuda")]
     if let Ok(d) = Device::new_cuda(0) {
@@ -657,6 +743,51 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kept fingerprint is the one hashing gives, and a weights file rewritten (same size,
+    /// other bytes) is hashed again.
+    #[test]
+    fn a_kept_fingerprint_follows_the_weights_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let weights = tmp.path().join("model.safetensors");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let write = |bytes: &[u8], at: std::time::SystemTime| {
+            std::fs::write(&weights, bytes).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&weights)
+                .unwrap()
+                .set_modified(at)
+                .unwrap();
+        };
+        let hash = |bytes: &[u8]| {
+            let mut h = blake3::Hasher::new();
+            h.update(bytes);
+            for part in ["{}", "tok"] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+            h.update(&[1]);
+            h.finalize().to_hex().to_string()
+        };
+        write(b"weights one", old);
+        for _ in 0..2 {
+            assert_eq!(
+                fingerprint(&weights, &["{}", "tok"], true).unwrap(),
+                hash(b"weights one")
+            );
+        }
+        write(b"weights two", old + std::time::Duration::from_secs(1));
+        assert_eq!(
+            fingerprint(&weights, &["{}", "tok"], true).unwrap(),
+            hash(b"weights two")
+        );
+        // The other parts are part of it.
+        assert_ne!(
+            fingerprint(&weights, &["{}", "tok"], false).unwrap(),
+            hash(b"weights two")
+        );
+    }
 
     /// The calibration check on the tiny model: whatever it decides, the embedder's precision
     /// and reason say the same, and the vectors stay close to f32's.
