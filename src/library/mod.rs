@@ -96,16 +96,24 @@ struct IndexState {
     vector_seal: Option<Seal>,
 }
 
+/// The model a library opens with: none, one loaded, or the folder of one to load while the
+/// indexes open.
+enum ModelArg {
+    None,
+    Ready(Arc<dyn Embedder>),
+    Load(PathBuf),
+}
+
 impl Library {
     /// Opens the library in `dir` for searching, creating it where absent. `model` names a model
     /// folder; without one, `MEDSHELF_MODEL` and then the library's `models/` folder are tried,
     /// and without any the library works by keywords only.
     pub fn open(dir: &Path, model: Option<&Path>) -> Result<Self> {
-        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, model) {
-            Some(path) => Some(Arc::new(BertEmbedder::load(&path)?)),
-            None => None,
+        let model = match model_for(dir, model) {
+            Some(path) => ModelArg::Load(path),
+            None => ModelArg::None,
         };
-        Self::open_with(dir, embedder)
+        Self::open_model(dir, model)
     }
 
     /// Opens the library with a given embedder (or none).
@@ -117,12 +125,23 @@ impl Library {
     /// disk, a read-only folder) is left pending: searches answer from what is there, and
     /// [`LibraryStatus::notice`] says so.
     pub fn open_with(dir: &Path, embedder: Option<Arc<dyn Embedder>>) -> Result<Self> {
+        Self::open_model(dir, embedder.map_or(ModelArg::None, ModelArg::Ready))
+    }
+
+    /// [`Library::open_with`] for a model loaded already or to load beside the indexes.
+    fn open_model(dir: &Path, model: ModelArg) -> Result<Self> {
+        Self::open_telling(dir, model, &mut false)
+    }
+
+    /// [`Library::open_model`], which sets `model_failed` where it is the model's loading
+    /// that failed.
+    fn open_telling(dir: &Path, model: ModelArg, model_failed: &mut bool) -> Result<Self> {
         if !dir.is_dir() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
-        if let Some(e) = &embedder {
+        if let ModelArg::Ready(e) = &model {
             check_model(&catalog, e.info())?;
         }
         let state: IndexState = catalog.index_state()?;
@@ -138,9 +157,37 @@ impl Library {
                 (LexicalIndex::open(&lexical_dir)?, Some(lock))
             }
         };
-        let semantic = match embedder {
-            Some(e) => Some(Semantic::open(&dir, e, state.vector_seal.as_ref())?),
-            None => None,
+        let seal = state.vector_seal.as_ref();
+        let semantic = match model {
+            ModelArg::None => None,
+            ModelArg::Ready(e) => Some(Semantic::open(&dir, e, seal)?),
+            ModelArg::Load(path) => {
+                // The vector file is read on another thread while this one loads the model (a
+                // tenth of a second each for MedEmbed and a thousand papers), where the catalog
+                // says which dimension its vectors have; the model must be the one they came
+                // from anyway. The model loads here, not the file: glibc serves a thread other
+                // than the first from arenas of its own, where the model's many large
+                // allocations took half as long again (measured: 150 ms against 100 ms).
+                let stored = catalog.model(ModelSlot::InUse)?;
+                let (loaded, early) = std::thread::scope(|scope| {
+                    let (dir, dim) = (&dir, stored.map(|m| m.dim));
+                    let early =
+                        dim.map(|dim| scope.spawn(move || Semantic::open_index(dir, dim, seal)));
+                    let loaded = BertEmbedder::load(&path);
+                    let early = early.map(|h| {
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    });
+                    (loaded, early)
+                });
+                let embedder: Arc<dyn Embedder> =
+                    Arc::new(loaded.inspect_err(|_| *model_failed = true)?);
+                check_model(&catalog, embedder.info())?;
+                Some(match early {
+                    Some(index) => Semantic::with_index(embedder, index?),
+                    None => Semantic::open(&dir, embedder, seal)?,
+                })
+            }
         };
         let mut library = Library {
             dir,

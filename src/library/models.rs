@@ -108,29 +108,29 @@ impl Library {
         dir: &Path,
         fallback: Option<PathBuf>,
     ) -> Result<(Library, Option<String>)> {
-        let embedder: Option<Arc<dyn Embedder>> = match model_for(dir, None).or(fallback) {
-            Some(path) => match BertEmbedder::load(&path) {
-                Ok(e) => Some(Arc::new(e)),
-                Err(e) => {
-                    let why = format!(
-                        "The model in {} could not be loaded ({e}). Searching by keywords only.",
-                        path.display()
-                    );
-                    return Ok((Library::open_with(dir, None)?, Some(why)));
-                }
-            },
-            None => None,
+        let Some(path) = model_for(dir, None).or(fallback) else {
+            return Ok((Library::open_with(dir, None)?, None));
         };
-        match Library::open_with(dir, embedder.clone()) {
+        // The model loads beside the opening of the indexes ([`Library::open_model`]); where
+        // it fails, the library opens again without it.
+        let loading = super::ModelArg::Load(path.clone());
+        let mut model_failed = false;
+        match Library::open_telling(dir, loading, &mut model_failed) {
             Ok(library) => Ok((library, None)),
-            // Whatever stopped the library opening with the model (its vectors came from
+            Err(e) if model_failed => {
+                let why = format!(
+                    "The model in {} could not be loaded ({e}). Searching by keywords only.",
+                    path.display()
+                );
+                Ok((Library::open_with(dir, None)?, Some(why)))
+            }
+            // Whatever else stopped the library opening with the model (its vectors came from
             // another, its index cannot be read), keywords still work: keep the library, drop
             // the model, and say why.
-            Err(e) if embedder.is_some() => {
+            Err(e) => {
                 let why = format!("{e}. Searching by keywords only.");
                 Ok((Library::open_with(dir, None)?, Some(why)))
             }
-            Err(e) => Err(e),
         }
     }
 

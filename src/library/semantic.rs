@@ -23,16 +23,21 @@ impl Semantic {
         embedder: Arc<dyn Embedder>,
         seal: Option<&Seal>,
     ) -> Result<Self> {
-        let index = VectorIndex::open(
-            &dir.join("vectors.usearch"),
-            embedder.info().dim,
-            vector_storage(),
-            seal,
-        )?;
-        Ok(Semantic {
+        let index = Self::open_index(dir, embedder.info().dim, seal)?;
+        Ok(Self::with_index(embedder, index))
+    }
+
+    /// The vector index in `dir`, of vectors of `dim` dimensions, before its model is at hand.
+    pub(super) fn open_index(dir: &Path, dim: usize, seal: Option<&Seal>) -> Result<VectorIndex> {
+        VectorIndex::open(&dir.join("vectors.usearch"), dim, vector_storage(), seal)
+    }
+
+    /// `embedder` with the index of its vectors (opened for its dimension).
+    pub(super) fn with_index(embedder: Arc<dyn Embedder>, index: VectorIndex) -> Self {
+        Semantic {
             embedder,
             vectors: Arc::new(RwLock::new(index)),
-        })
+        }
     }
 
     /// The model.

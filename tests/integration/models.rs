@@ -211,6 +211,62 @@ fn a_model_is_known_by_its_weights_not_its_folder_name() {
     assert_eq!(hits["results"][0]["path"], papers.sepsis.to_str().unwrap());
 }
 
+/// The app opens its library with the model loading beside the indexes: the right model
+/// searches by meaning, a model that does not load or whose weights are not the vectors' leaves
+/// the library searching by keywords, with a reason that says which.
+#[test]
+fn the_app_opens_by_keywords_where_the_model_fails_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let lib = tmp.path().join("lib");
+    let model = tmp.path().join("a/tiny-bert");
+    write_tiny_model(&model, Pooling::Mean).unwrap();
+    assert_ran(&medshelf(
+        &lib,
+        Some(&model),
+        &["index", papers.dir.to_str().unwrap()],
+    ));
+    let search = |library: &medshelf::Library| {
+        let opts = medshelf::SearchOptions::default();
+        library.search("ferritin", &opts).unwrap()
+    };
+
+    let (library, why) = medshelf::Library::open_or_keywords(&lib, Some(model.clone())).unwrap();
+    assert_eq!(why, None);
+    let hits = search(&library);
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    assert_eq!(hits.notice, None, "the right model searches by meaning too");
+    assert!(library.status().unwrap().model.is_some());
+    drop(library);
+
+    // Weights that do not load.
+    let broken = tmp.path().join("b/tiny-bert");
+    copy_tree(&model, &broken);
+    std::fs::write(broken.join("model.safetensors"), b"not weights").unwrap();
+    let (library, why) = medshelf::Library::open_or_keywords(&lib, Some(broken)).unwrap();
+    let why = why.expect("a reason");
+    assert!(why.contains("could not be loaded"), "{why}");
+    assert!(why.contains("keywords only"), "{why}");
+    let hits = search(&library);
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    assert!(hits.notice.unwrap().contains("keywords only"));
+    drop(library);
+
+    // Weights that load but are not the ones the vectors came from.
+    let other = tmp.path().join("c/tiny-bert");
+    copy_tree(&model, &other);
+    let weights = other.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let n = bytes.len();
+    bytes[n - 2] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
+    let (library, why) = medshelf::Library::open_or_keywords(&lib, Some(other)).unwrap();
+    let why = why.expect("a reason");
+    assert!(why.contains("other weights"), "{why}");
+    assert!(!why.contains("could not be loaded"), "{why}");
+    assert_eq!(search(&library).results[0].path, papers.sepsis);
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
