@@ -170,12 +170,7 @@ async fn zotero_offer(engine: Shared<'_>) -> Answer<ZoteroOffer> {
             Some(source) => source.dir.clone(),
             None => medshelf::zotero::default_dir(&home),
         };
-        let mut collections: Vec<String> = searcher
-            .documents()?
-            .into_iter()
-            .filter_map(|d| d.zotero)
-            .flat_map(|z| z.collections)
-            .collect();
+        let mut collections = searcher.zotero_collections()?;
         // Every collection on the way down is a scope too ("A" for "A/B").
         let mut all = std::collections::BTreeSet::new();
         for c in collections.drain(..) {

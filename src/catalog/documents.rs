@@ -315,7 +315,7 @@ impl Catalog {
         self.conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM documents WHERE status = 'indexed'),
-                        (SELECT COUNT(*) FROM chunks)",
+                        (SELECT chunks FROM counts WHERE id = 1)",
                 [],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
             )

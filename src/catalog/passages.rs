@@ -152,8 +152,11 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// How many passages are searched by meaning (all but reference lists).
+    /// How many passages are searched by meaning (all but reference lists): the kept count
+    /// of passages less those of reference lists, which are few and have an index of their own.
     pub fn semantic_count(&self) -> Result<u64> {
-        self.count("SELECT COUNT(*) FROM chunks WHERE semantic = 1")
+        let (chunks, _) = self.exact_counts()?;
+        let references = self.count("SELECT COUNT(*) FROM chunks WHERE semantic = 0")?;
+        Ok(chunks.saturating_sub(references))
     }
 }

@@ -196,6 +196,14 @@ const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE pages ADD COLUMN ocr TEXT;
               CREATE INDEX IF NOT EXISTS pages_ocr ON pages (document_id) WHERE ocr IS NOT NULL;",
     },
+    Migration {
+        // reference-list passages (not searched by meaning), counted without reading every
+        // passage: `status` and the backfill count the others, and a scan of the rows took a
+        // tenth of a second at 75,000 passages, on every start of the app
+        version: 11,
+        sql: "CREATE INDEX IF NOT EXISTS chunks_reference ON chunks (document_id)
+                  WHERE semantic = 0;",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

@@ -36,6 +36,21 @@ impl Searcher {
         documents_of(&self.catalog())
     }
 
+    /// The Zotero collections that hold the library's papers (as paths, nested names joined by
+    /// `/`), each once, in order; the `zotero` of [`Searcher::documents`]' rows without the
+    /// rest of their records, which take a fifth of a second to build for a thousand papers.
+    pub fn zotero_collections(&self) -> Result<Vec<String>> {
+        let items = self.catalog().zotero_by_document()?;
+        let mut collections: Vec<String> = items
+            .values()
+            .filter_map(|items| super::zotero::membership_of(items))
+            .flat_map(|m| m.collections)
+            .collect();
+        collections.sort();
+        collections.dedup();
+        Ok(collections)
+    }
+
     /// Counts, the model, and failures, as [`Library::status`] gives them; from another thread
     /// while the library indexes.
     pub fn status(&self) -> Result<LibraryStatus> {

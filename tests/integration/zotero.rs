@@ -119,6 +119,19 @@ fn items_files_collections_tags_notes_and_annotations_are_imported() {
     assert_eq!(sepsis.paths.len(), 2);
     let z = sepsis.zotero.as_ref().unwrap();
     assert_eq!(z.collections, ["Critical care/Sepsis"]);
+    // The app's list of collections to scope by comes from the memberships alone.
+    let mut every: Vec<String> = docs
+        .iter()
+        .filter_map(|d| d.zotero.as_ref())
+        .flat_map(|z| z.collections.clone())
+        .collect();
+    every.sort();
+    every.dedup();
+    assert!(!every.is_empty());
+    assert_eq!(
+        library.searcher().unwrap().zotero_collections().unwrap(),
+        every
+    );
     assert_eq!(z.tags, ["ICU", "preprint", "to-read"]);
     assert_eq!(z.other_keys.len(), 1);
     let meta = sepsis.meta.as_ref().unwrap();
