@@ -261,8 +261,9 @@ pub struct SearchBench {
     pub p50_ms_no_expand: f64,
 }
 
-/// Passages per synthetic paper.
-const CHUNKS_PER_DOC: usize = 10;
+/// Passages per synthetic paper, unless the caller says otherwise: ten, as the figures in
+/// docs/PERFORMANCE.md before 2026-12-04 were measured. A real paper has about 75.
+pub const CHUNKS_PER_DOC: usize = 10;
 
 /// Builds (or reuses, from `dir`) a library of `chunks` passages whose text comes from `corpus`
 /// (real abstracts, recombined so that copies differ) and whose vectors are real embeddings of
@@ -275,6 +276,7 @@ pub fn search_at_scale(
     corpus: &[String],
     queries: &[String],
     chunks: usize,
+    per_paper: usize,
     progress: &dyn Fn(usize),
 ) -> Result<SearchBench> {
     use std::sync::Arc;
@@ -284,12 +286,17 @@ pub fn search_at_scale(
             message: "needs corpus texts and queries to build a library from".into(),
         });
     }
+    let per_paper = per_paper.max(1);
+    // The marker says what the cached library holds: its passages, and after a slash its
+    // passages a paper (absent in caches written before that was a choice: ten).
     let marker = dir.join("bench-chunks");
-    let cached = std::fs::read_to_string(&marker)
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok());
+    let wanted = match per_paper {
+        CHUNKS_PER_DOC => chunks.to_string(),
+        n => format!("{chunks}/{n}"),
+    };
+    let cached = std::fs::read_to_string(&marker).ok();
     let mut build_s = None;
-    if cached != Some(chunks) {
+    if cached.as_deref().map(str::trim) != Some(wanted.as_str()) {
         let started = Instant::now();
         let _ = std::fs::remove_dir_all(dir);
         let embedder: Arc<dyn Embedder> = Arc::new(crate::BertEmbedder::load(model)?);
@@ -303,14 +310,14 @@ pub fn search_at_scale(
             rng ^= rng << 17;
             rng
         };
-        let docs = chunks.div_ceil(CHUNKS_PER_DOC);
+        let docs = chunks.div_ceil(per_paper);
         for d in 0..docs {
-            let n = CHUNKS_PER_DOC.min(chunks - d * CHUNKS_PER_DOC);
+            let n = per_paper.min(chunks - d * per_paper);
             let mut pages = Vec::with_capacity(n);
             let mut passages = Vec::with_capacity(n);
             let mut vectors = Vec::with_capacity(n);
             for p in 0..n {
-                let i = d * CHUNKS_PER_DOC + p;
+                let i = d * per_paper + p;
                 let a = &corpus[i % corpus.len()];
                 let b = &corpus[(i / corpus.len() * 7919 + i) % corpus.len()];
                 let tail: String = b.split(". ").next().unwrap_or("").to_string();
@@ -341,13 +348,13 @@ pub fn search_at_scale(
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
             library.insert_prepared(&path, &extracted, &passages, &vectors)?;
-            if d % 1000 == 999 {
-                progress((d + 1) * CHUNKS_PER_DOC);
+            if (d + 1) * per_paper / 10_000 != d * per_paper / 10_000 {
+                progress((d + 1) * per_paper);
             }
         }
         library.flush()?;
         drop(library);
-        std::fs::write(&marker, chunks.to_string()).map_err(|e| Error::io(&marker, e))?;
+        std::fs::write(&marker, &wanted).map_err(|e| Error::io(&marker, e))?;
         build_s = Some(started.elapsed().as_secs_f64());
     }
     let t = Instant::now();

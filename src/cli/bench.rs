@@ -17,6 +17,99 @@ pub enum BenchCommand {
     /// Search at scale: build (once, cached) a synthetic library of N passages from a BEIR
     /// corpus, then time hybrid searches (query embedding included), memory, disk and opening.
     Search(SearchArgs),
+    /// Cold start: `medshelf search QUERY --json` on the library (--library), from the
+    /// process's start to its printed answer, run again and again; with --baseline, another
+    /// build of medshelf timed in turn with this one, for the ratio.
+    Start(StartArgs),
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// The question asked.
+    #[arg(
+        long,
+        default_value = "does vitamin D reduce fracture risk in older adults"
+    )]
+    query: String,
+    /// Runs of each build (after one untimed run each, which warms the page cache).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Another medshelf executable (e.g. the build before a change) timed in turn with this
+    /// one on the same library and question.
+    #[arg(long, value_name = "EXE")]
+    baseline: Option<PathBuf>,
+    /// The library the baseline searches (default: the same): an older build refuses a library
+    /// a newer one has migrated, so it gets one of its own making with the same papers.
+    #[arg(long, value_name = "DIR", requires = "baseline")]
+    baseline_library: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Wall times of one build's runs of `search --json`, in milliseconds.
+#[derive(serde::Serialize)]
+struct StartTimes {
+    exe: PathBuf,
+    p50_ms: f64,
+    min_ms: f64,
+    max_ms: f64,
+    runs_ms: Vec<f64>,
+}
+
+impl StartTimes {
+    fn new(exe: PathBuf, mut runs_ms: Vec<f64>) -> Self {
+        let timed = runs_ms.clone();
+        runs_ms.sort_by(f64::total_cmp);
+        let n = runs_ms.len();
+        let p50_ms = match n % 2 {
+            1 => runs_ms[n / 2],
+            _ => (runs_ms[n / 2 - 1] + runs_ms[n / 2]) / 2.0,
+        };
+        StartTimes {
+            exe,
+            p50_ms,
+            min_ms: runs_ms[0],
+            max_ms: runs_ms[n - 1],
+            runs_ms: timed,
+        }
+    }
+}
+
+/// Runs `exe ... search QUERY --json` once: milliseconds from spawning it to its exit, having
+/// printed an answer.
+fn time_search(
+    exe: &std::path::Path,
+    library: &std::path::Path,
+    model: Option<&std::path::Path>,
+    query: &str,
+) -> anyhow::Result<f64> {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--library").arg(library);
+    if let Some(model) = model {
+        cmd.arg("--model").arg(model);
+    }
+    cmd.args(["search", query, "--json"]);
+    let started = std::time::Instant::now();
+    let output = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    anyhow::ensure!(
+        output.status.success(),
+        "{} search failed: {}",
+        exe.display(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("{} search printed no JSON", exe.display()))?;
+    anyhow::ensure!(
+        answer["results"].as_array().is_some_and(|r| !r.is_empty()),
+        "{} search found nothing for {query:?} in {}: time a library that answers it",
+        exe.display(),
+        library.display()
+    );
+    Ok(ms)
 }
 
 #[derive(Args)]
@@ -24,6 +117,10 @@ pub struct SearchArgs {
     /// Passages in the synthetic library.
     #[arg(long, default_value_t = 100_000)]
     chunks: usize,
+    /// Passages a synthetic paper (a real paper has about 75: `--chunks 75000 --per-paper 75`
+    /// is a library of 1,000 papers).
+    #[arg(long, default_value_t = medshelf::bench::CHUNKS_PER_DOC)]
+    per_paper: usize,
     /// A benchmark in BEIR layout whose corpus gives the text and whose queries are asked
     /// (default: ../shared/data/ir/scifact).
     #[arg(long, value_name = "DIR")]
@@ -87,8 +184,68 @@ pub fn adjust(cmd: &BenchCommand, settings: &mut medshelf::settings::Settings) {
     }
 }
 
-pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
+pub fn bench(
+    model: Option<PathBuf>,
+    library: &std::path::Path,
+    cmd: BenchCommand,
+) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Start(args) => {
+            anyhow::ensure!(
+                library.join("catalog.sqlite").is_file(),
+                "{} holds no library: pass --library DIR (`medshelf bench search --chunks 75000 \
+                 --per-paper 75 --cache DIR` builds one of a thousand papers)",
+                library.display()
+            );
+            anyhow::ensure!(args.runs > 0, "--runs must be 1 or more");
+            let this = std::env::current_exe()?;
+            let mut builds = vec![(this, library.to_path_buf())];
+            if let Some(exe) = &args.baseline {
+                let dir = args.baseline_library.as_deref().unwrap_or(library);
+                builds.push((exe.clone(), dir.to_path_buf()));
+            }
+            let mut times: Vec<Vec<f64>> = vec![Vec::new(); builds.len()];
+            for (exe, dir) in &builds {
+                time_search(exe, dir, model.as_deref(), &args.query)?;
+            }
+            let bar = indicatif::ProgressBar::new((args.runs * builds.len()) as u64);
+            for run in 0..args.runs {
+                // In turn, each build first every other run, so that neither gains from the
+                // other's warm caches or from the machine's drift.
+                for k in 0..builds.len() {
+                    let b = (run + k) % builds.len();
+                    let (exe, dir) = &builds[b];
+                    times[b].push(time_search(exe, dir, model.as_deref(), &args.query)?);
+                    bar.inc(1);
+                }
+            }
+            bar.finish_and_clear();
+            let mut results = builds
+                .into_iter()
+                .zip(times)
+                .map(|((exe, _), t)| StartTimes::new(exe, t));
+            let this = results.next().expect("this build was timed");
+            let baseline = results.next();
+            let ratio = baseline.as_ref().map(|b| this.p50_ms / b.p50_ms);
+            if args.json {
+                return super::print_json(&serde_json::json!({
+                    "library": library, "query": args.query, "runs": args.runs,
+                    "medshelf": this, "baseline": baseline, "ratio": ratio,
+                }));
+            }
+            let line = |name: &str, t: &StartTimes| {
+                println!(
+                    "{name} ({}): process start to printed JSON, p50 {:.0} ms (min {:.0}, max {:.0}) over {} runs",
+                    t.exe.display(), t.p50_ms, t.min_ms, t.max_ms, t.runs_ms.len()
+                )
+            };
+            line("medshelf", &this);
+            if let (Some(b), Some(ratio)) = (&baseline, ratio) {
+                line("baseline", b);
+                println!("medshelf / baseline: {ratio:.2}x");
+            }
+            Ok(())
+        }
         BenchCommand::Search(args) => {
             let dir = model
                 .context("bench search needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
@@ -109,8 +266,9 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 .unwrap_or_default();
             let cache = args.cache.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!(
-                    "medshelf-bench-search-{}-{model_name}-{}",
+                    "medshelf-bench-search-{}-{}-{model_name}-{}",
                     args.chunks,
+                    args.per_paper,
                     args.vectors.as_str()
                 ))
             });
@@ -121,6 +279,7 @@ pub fn bench(model: Option<PathBuf>, cmd: BenchCommand) -> anyhow::Result<()> {
                 &corpus,
                 &queries,
                 args.chunks,
+                args.per_paper,
                 &|n| bar.set_position(n as u64),
             )?;
             bar.finish_and_clear();

@@ -117,7 +117,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EvalSimilar(args) => {
             return eval::eval_similar(find_model(cli.model.as_deref(), &dir), args)
         }
-        Command::Bench(cmd) => return bench::bench(find_model(cli.model.as_deref(), &dir), cmd),
+        Command::Bench(cmd) => {
+            return bench::bench(find_model(cli.model.as_deref(), &dir), &dir, cmd)
+        }
         Command::EvalMeta(args) => return eval::eval_meta(args),
         Command::EvalDesign(args) => return eval::eval_design(args),
         _ => {}
