@@ -317,7 +317,12 @@ impl Catalog {
                 "SELECT (SELECT COUNT(*) FROM documents WHERE status = 'indexed'),
                         (SELECT chunks FROM counts WHERE id = 1)",
                 [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?.max(0) as u64,
+                        r.get::<_, i64>(1)?.max(0) as u64,
+                    ))
+                },
             )
             .map_err(|e| self.err(e))
     }

@@ -247,6 +247,7 @@ pub fn bench(
             Ok(())
         }
         BenchCommand::Search(args) => {
+            anyhow::ensure!(args.per_paper > 0, "--per-paper must be 1 or more");
             let dir = model
                 .context("bench search needs a model: pass --model DIR or set MEDSHELF_MODEL")?;
             let beir = args

@@ -171,8 +171,13 @@ impl Library {
                 let stored = catalog.model(ModelSlot::InUse)?;
                 let (loaded, early) = std::thread::scope(|scope| {
                     let (dir, dim) = (&dir, stored.map(|m| m.dim));
-                    let early =
-                        dim.map(|dim| scope.spawn(move || Semantic::open_index(dir, dim, seal)));
+                    // Where no thread can be had, the file is read after the model instead.
+                    let early = dim.and_then(|dim| {
+                        std::thread::Builder::new()
+                            .name("medshelf-open-vectors".into())
+                            .spawn_scoped(scope, move || Semantic::open_index(dir, dim, seal))
+                            .ok()
+                    });
                     let loaded = BertEmbedder::load(&path);
                     let early = early.map(|h| {
                         h.join()
@@ -183,10 +188,16 @@ impl Library {
                 let embedder: Arc<dyn Embedder> =
                     Arc::new(loaded.inspect_err(|_| *model_failed = true)?);
                 check_model(&catalog, embedder.info())?;
-                Some(match early {
-                    Some(index) => Semantic::with_index(embedder, index?),
-                    None => Semantic::open(&dir, embedder, seal)?,
-                })
+                // The catalog was read before the model loaded: another process may have
+                // switched the library to a model of another size since. That, or a file the
+                // early read could not open, is opened again for the model (an error met again
+                // there is the one told).
+                match early {
+                    Some(Ok(index)) if index.dim() == embedder.info().dim => {
+                        Some(Semantic::with_index(embedder, index))
+                    }
+                    _ => Some(Semantic::open(&dir, embedder, seal)?),
+                }
             }
         };
         let mut library = Library {
