@@ -177,12 +177,8 @@ fn a_model_is_known_by_its_weights_not_its_folder_name() {
     let second = tmp.path().join("b/tiny-bert");
     write_tiny_model(&first, Pooling::Mean).unwrap();
     write_tiny_model(&second, Pooling::Mean).unwrap();
-    // Same name, same dimensions, other weights: one weight of the last tensor changed.
-    let weights = second.join("model.safetensors");
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let n = bytes.len();
-    bytes[n - 2] ^= 0x01;
-    std::fs::write(&weights, &bytes).unwrap();
+    // Same name, same dimensions, other weights.
+    change_a_weight(&second);
 
     // Opening a new library with a model does not bind it to that model ...
     assert_ran(&medshelf(&lib, Some(&second), &["status"]));
@@ -255,16 +251,21 @@ fn the_app_opens_by_keywords_where_the_model_fails_and_says_why() {
     // Weights that load but are not the ones the vectors came from.
     let other = tmp.path().join("c/tiny-bert");
     copy_tree(&model, &other);
-    let weights = other.join("model.safetensors");
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let n = bytes.len();
-    bytes[n - 2] ^= 0x01;
-    std::fs::write(&weights, &bytes).unwrap();
+    change_a_weight(&other);
     let (library, why) = medshelf::Library::open_or_keywords(&lib, Some(other)).unwrap();
     let why = why.expect("a reason");
     assert!(why.contains("other weights"), "{why}");
     assert!(!why.contains("could not be loaded"), "{why}");
     assert_eq!(search(&library).results[0].path, papers.sepsis);
+}
+
+/// Changes one weight of a model folder's last tensor: the same model in every other way.
+fn change_a_weight(model: &Path) {
+    let weights = model.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let n = bytes.len();
+    bytes[n - 2] ^= 0x01;
+    std::fs::write(&weights, &bytes).unwrap();
 }
 
 fn copy_tree(from: &Path, to: &Path) {
