@@ -4,7 +4,8 @@
 //! [`Searcher`] that sees each paper as soon as the paper is committed.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
 
 use medshelf::library::Searcher;
 use medshelf::models::fetch::FetchProgress;
@@ -31,11 +32,33 @@ pub struct Engine {
     /// Follows the Zotero folder the library was imported from: a write of Zotero's database
     /// brings a quiet re-import.
     zotero_watch: Mutex<Option<medshelf::watch::ZoteroWatcher>>,
+    /// Whether the opening (on a thread of its own) has ended, opened or not; commands wait
+    /// for it ([`Engine::searcher`]).
+    opened: Mutex<bool>,
+    opened_now: Condvar,
+}
+
+/// How long a command waits for the library to open before it answers that it is opening (a
+/// repair at open can take longer on a large library; the page asks again).
+const OPEN_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Marks the opening ended when dropped, whichever way it ends (a panic included), so that
+/// no command waits for it in vain.
+struct OpenedMark(Arc<Engine>);
+
+impl Drop for OpenedMark {
+    fn drop(&mut self) {
+        *self.0.opened.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.0.opened_now.notify_all();
+    }
 }
 
 impl Engine {
-    /// Opens the library in `dir` and starts the writer on a thread of its own, following the
-    /// library's folders (and catching up with what changed while the app was closed).
+    /// Opens the library in `dir` on a thread of its own and returns at once: the window and
+    /// its page load while the model and the indexes do (a fifth of a second for MedEmbed and
+    /// a thousand papers), and commands wait for the opening ([`Engine::searcher`]). Then
+    /// starts the writer on a thread of its own, following the library's folders (and catching
+    /// up with what changed while the app was closed).
     pub fn start(app: AppHandle, dir: PathBuf) -> Arc<Engine> {
         let engine = Arc::new(Engine {
             searcher: RwLock::new(None),
@@ -44,7 +67,31 @@ impl Engine {
             queue: RwLock::new(None),
             feed: Mutex::new(Feed::default()),
             zotero_watch: Mutex::new(None),
+            opened: Mutex::new(false),
+            opened_now: Condvar::new(),
         });
+        let opening = engine.clone();
+        let spawned = std::thread::Builder::new()
+            .name("medshelf-open".into())
+            .spawn(move || {
+                let mark = OpenedMark(opening.clone());
+                opening.open(app, dir);
+                drop(mark);
+            });
+        if let Err(e) = spawned {
+            *write(&engine.open_error) = Some(Problem::new(
+                "opening",
+                Fault::Machine,
+                format!("The library could not be opened: no thread to open it in ({e})"),
+            ));
+            *engine.opened.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        }
+        engine
+    }
+
+    /// Opens the library, publishes its searcher and starts its writer (see [`Engine::start`]).
+    fn open(self: &Arc<Self>, app: AppHandle, dir: PathBuf) {
+        let engine = self;
         let mut library = match Library::open_or_keywords(&dir, bundled_model(&app)) {
             Ok((library, model_error)) => {
                 *write(&engine.model_error) = model_error;
@@ -55,7 +102,7 @@ impl Engine {
                 problem.message =
                     format!("The library in {} could not be opened: {e}", dir.display());
                 *write(&engine.open_error) = Some(problem);
-                return engine;
+                return;
             }
         };
         install_worker(&mut library);
@@ -80,11 +127,10 @@ impl Engine {
             })
             .expect("spawning the writer thread");
         // A library imported from Zotero follows it, and catches up with what Zotero changed
-        // while the app was closed (off this thread: the window opens at once).
-        let source = engine
-            .searcher()
-            .ok()
-            .and_then(|s| s.zotero_source().ok().flatten());
+        // while the app was closed (off this thread). Not through `searcher()`, which waits
+        // for this opening to end.
+        let published = read(&engine.searcher).clone();
+        let source = published.and_then(|s| s.zotero_source().ok().flatten());
         if let Some(source) = source {
             engine.follow_zotero(&source.dir);
             let changed = medshelf::paths::stat(&source.dir.join("zotero.sqlite"))
@@ -94,7 +140,6 @@ impl Engine {
                 std::thread::spawn(move || engine.reimport_zotero());
             }
         }
-        engine
     }
 
     /// Follows the Zotero folder `dir` (in place of another followed before): once Zotero
@@ -145,8 +190,15 @@ impl Engine {
         }
     }
 
-    /// The searcher, or why there is none.
+    /// The searcher, or why there is none; waits for the library's opening to end (at most
+    /// [`OPEN_PATIENCE`]).
     pub fn searcher(&self) -> Result<Arc<Searcher>, Problem> {
+        let opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        let (opened, _) = self
+            .opened_now
+            .wait_timeout_while(opened, OPEN_PATIENCE, |done| !*done)
+            .unwrap_or_else(|p| p.into_inner());
+        drop(opened);
         if let Some(s) = read(&self.searcher).as_ref() {
             return Ok(s.clone());
         }
