@@ -6,11 +6,11 @@
 //   MEDSHELF_E2E_MODEL     the stand-in model folder
 //   MEDSHELF_E2E_OUT       where screenshots and timings go (target/e2e)
 // Exits non-zero on any failure.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
-import { WebDriver } from "./webdriver.mjs";
+import { startDriver } from "./webdriver.mjs";
 
 const need = (name) => {
   const v = process.env[name];
@@ -40,38 +40,22 @@ function check(cond, message) {
 
 /** Starts tauri-driver with the app's environment, and a WebDriver session on the app. */
 async function launch(env, args = []) {
-  // The driver's output goes to null: a child holding our pipes would keep the test waiting.
-  const driver = spawn(driverBin, ["--port", String(port)], {
-    env: {
-      ...process.env,
-      MEDSHELF_LIBRARY: library,
-      // Keep the app's own data (WebKit storage) out of the user's home.
-      XDG_DATA_HOME: join(tmp, "xdg-data"),
-      XDG_CONFIG_HOME: join(tmp, "xdg-config"),
-      XDG_CACHE_HOME: join(tmp, "xdg-cache"),
-      ...env,
-    },
-    stdio: ["ignore", "ignore", "ignore"],
+  const { wd, stop } = await startDriver(driverBin, port, {
+    ...process.env,
+    MEDSHELF_LIBRARY: library,
+    // Keep the app's own data (WebKit storage) out of the user's home.
+    XDG_DATA_HOME: join(tmp, "xdg-data"),
+    XDG_CONFIG_HOME: join(tmp, "xdg-config"),
+    XDG_CACHE_HOME: join(tmp, "xdg-cache"),
+    ...env,
   });
-  const wd = new WebDriver(`http://127.0.0.1:${port}`);
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    try {
-      await wd.call("GET", "/status");
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${e.message}`);
-      await sleep(200);
-    }
-  }
   await wd.start({ "tauri:options": { application: app, args } });
   await wd.waitFor("the page to be ready", "return document.body.dataset.ready === 'true'");
   return {
     wd,
     async close() {
       await wd.quit().catch(() => {});
-      driver.kill();
-      await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+      await stop();
     },
   };
 }

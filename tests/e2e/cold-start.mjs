@@ -17,11 +17,11 @@
 // start (half a second here, before it launches the app) is not counted; the raw times from
 // asking for the session are printed beside. Readiness is read by polling every 20 ms, so a
 // figure is up to about 25 ms late, the same for both builds.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WebDriver } from "./webdriver.mjs";
+import { startDriver } from "./webdriver.mjs";
 
 const need = (name) => {
   const v = process.env[name];
@@ -37,17 +37,6 @@ const runs = Number(process.env.MEDSHELF_START_RUNS || "5");
 const out = need("MEDSHELF_START_OUT");
 const driverBin = process.env.TAURI_DRIVER || "tauri-driver";
 const port = 4447;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(wd, probe, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await wd.execute(probe);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${probe}`);
-    await sleep(20);
-  }
-}
 
 const hz = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 // When the machine booted, in milliseconds since the epoch (/proc/stat's btime is whole
@@ -72,30 +61,17 @@ function processStart(binary) {
 /** One launch of `binary`: milliseconds from launch to the page ready and to results painted. */
 async function launchOnce(binary, libraryDir) {
   const tmp = mkdtempSync(join(tmpdir(), "medshelf-start-"));
-  const driver = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
-    env: {
-      ...process.env,
-      MEDSHELF_LIBRARY: libraryDir,
-      XDG_DATA_HOME: join(tmp, "xdg-data"),
-      XDG_CONFIG_HOME: join(tmp, "xdg-config"),
-      XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || join(process.env.HOME, ".cache"),
-    },
-    stdio: ["ignore", "ignore", "ignore"],
+  const { wd, stop } = await startDriver(driverBin, port, {
+    ...process.env,
+    MEDSHELF_LIBRARY: libraryDir,
+    XDG_DATA_HOME: join(tmp, "xdg-data"),
+    XDG_CONFIG_HOME: join(tmp, "xdg-config"),
+    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || join(process.env.HOME, ".cache"),
   });
-  const wd = new WebDriver(`http://127.0.0.1:${port}`);
   try {
-    for (let tries = 0; ; tries++) {
-      try {
-        await wd.call("GET", "/status");
-        break;
-      } catch (e) {
-        if (tries > 150) throw new Error(`tauri-driver did not start: ${e.message}`);
-        await sleep(100);
-      }
-    }
     const launched = Date.now();
     await wd.start({ "tauri:options": { application: binary, args: [] } });
-    await until(wd, "return document.body.dataset.ready === 'true'");
+    await wd.waitFor("the page to be ready", "return document.body.dataset.ready === 'true'", { intervalMs: 20 });
     const readyAt = Date.now();
     const ready = readyAt - launched;
     const started = processStart(binary);
@@ -103,11 +79,12 @@ async function launchOnce(binary, libraryDir) {
     await wd.execute("const s = document.getElementById('search'); s.value = ''; s.focus();");
     const input = await wd.find("#search");
     await wd.sendKeys(input, query);
-    const timing = await until(
-      wd,
+    const timing = await wd.waitFor(
+      `results for ${JSON.stringify(query)}`,
       `const m = window.medshelfMetrics.searches;
        const last = m[m.length - 1];
        return last && last.query === ${JSON.stringify(query)} ? last : null;`,
+      { intervalMs: 20 },
     );
     const painted = Date.now() - launched;
     const notice = await wd.execute("return document.getElementById('search-info').textContent");
@@ -122,8 +99,7 @@ async function launchOnce(binary, libraryDir) {
     };
   } finally {
     await wd.quit().catch(() => {});
-    driver.kill();
-    await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+    await stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -80,3 +80,34 @@ export class WebDriver {
     throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
   }
 }
+
+/**
+ * Starts tauri-driver on `port` (WebKitWebDriver on the next one) with `env` for the app it
+ * launches, and waits until it answers. The driver's output goes to null: a child holding our
+ * pipes would keep the caller waiting. Returns the client and a `stop()` that ends the driver.
+ */
+export async function startDriver(driverBin, port, env) {
+  const { spawn } = await import("node:child_process");
+  const driver = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
+    env,
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  const wd = new WebDriver(`http://127.0.0.1:${port}`);
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      await wd.call("GET", "/status");
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`tauri-driver did not start: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    wd,
+    async stop() {
+      driver.kill();
+      await new Promise((r) => (driver.exitCode !== null ? r() : driver.once("exit", r)));
+    },
+  };
+}
