@@ -26,6 +26,13 @@ pub(crate) fn normalize_chars(s: &str) -> String {
     } else {
         s
     };
+    let accented;
+    let s = if s.contains(SPACING_ACCENTS) {
+        accented = place_accents(s);
+        accented.as_str()
+    } else {
+        s
+    };
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -45,6 +52,68 @@ pub(crate) fn normalize_chars(s: &str) -> String {
         }
     }
     out
+}
+
+/// Accents TeX draws as glyphs of their own, apart from their letter: acute, diaeresis,
+/// circumflex, tilde and caron before it, the cedilla after it ("Gr ´egory Mouni ´e",
+/// "Franc¸ois"). The grave is left alone: TeX's opening quotes are grave accents.
+const SPACING_ACCENTS: [char; 6] = [
+    '\u{B4}', '\u{A8}', '\u{2C6}', '\u{2DC}', '\u{2C7}', '\u{B8}',
+];
+
+/// Each spacing accent and its letter as the one accented letter ("´e" as "é", "c¸" as "ç"),
+/// where that letter exists. The space a reader puts before an accent drawn apart inside a
+/// word ("Gr ´egory") goes too, where the letter is lower-case: words seldom start with an
+/// accented small letter, and "d´Ecole" is rarer than "Andr ´e".
+fn place_accents(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\u{B8}' {
+            if let Some(with) = out.chars().last().and_then(|l| accented(l, c)) {
+                out.pop();
+                out.push(with);
+                i += 1;
+                continue;
+            }
+        } else if SPACING_ACCENTS.contains(&c) {
+            if let Some(with) = chars.get(i + 1).and_then(|&l| accented(l, c)) {
+                let inside_word = out.ends_with(' ')
+                    && out.trim_end_matches(' ').len() + 1 == out.len()
+                    && out
+                        .trim_end()
+                        .chars()
+                        .last()
+                        .is_some_and(char::is_alphabetic);
+                if inside_word && with.is_lowercase() {
+                    out.pop();
+                }
+                out.push(with);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// `letter` with `accent` (a spacing accent), where Latin scripts have that letter.
+fn accented(letter: char, accent: char) -> Option<char> {
+    let (plain, marked) = match accent {
+        '\u{B4}' => ("aeiouyAEIOUYcnszCNSZ\u{131}", "áéíóúýÁÉÍÓÚÝćńśźĆŃŚŹí"),
+        '\u{A8}' => ("aeiouyAEIOUY\u{131}", "äëïöüÿÄËÏÖÜŸï"),
+        '\u{2C6}' => ("aeiouAEIOU\u{131}", "âêîôûÂÊÎÔÛî"),
+        '\u{2DC}' => ("anoANO", "ãñõÃÑÕ"),
+        '\u{2C7}' => ("cszrenCSZREN", "čšžřěňČŠŽŘĚŇ"),
+        '\u{B8}' => ("cstCST", "çşţÇŞŢ"),
+        _ => return None,
+    };
+    let at = plain.chars().position(|p| p == letter)?;
+    marked.chars().nth(at)
 }
 
 /// What a font without a Unicode map for some glyphs leaves as NUL: its ligatures ("In\0uenza",
@@ -301,6 +370,23 @@ pub(super) fn ends_with_broken_word(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn accents_drawn_apart_join_their_letters() {
+        assert_eq!(
+            normalize_chars("Pierre-Franc\u{b8}ois Dutot, Gr \u{b4}egory Mouni \u{b4}e"),
+            "Pierre-François Dutot, Grégory Mounié"
+        );
+        assert_eq!(
+            normalize_chars("Schr\u{a8}odinger and \u{b4}Ecole"),
+            "Schrödinger and École"
+        );
+        // A lone accent, or one before a letter that takes none, stays as it is.
+        assert_eq!(
+            normalize_chars("x \u{b4} 2 and \u{b4}q"),
+            "x \u{b4} 2 and \u{b4}q"
+        );
+    }
+
     use super::{normalize_chars, split_running_heads};
 
     #[test]
