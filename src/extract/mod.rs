@@ -214,6 +214,16 @@ pub fn extract_file_with(
     path: &Path,
     options: &ReadOptions<'_>,
 ) -> Result<Extracted, ExtractError> {
+    extract_file_with_metadata(path, options).map(|(extracted, _)| extracted)
+}
+
+/// [`extract_file_with`] with the paper's record as the metadata reader gives it, sources and
+/// all: what `eval-meta` measures, read as an index run reads the file (the second reader
+/// and OCR included, where they are installed).
+pub(crate) fn extract_file_with_metadata(
+    path: &Path,
+    options: &ReadOptions<'_>,
+) -> Result<(Extracted, crate::metadata::Metadata), ExtractError> {
     let size = std::fs::metadata(path)
         .map_err(|e| ExtractError::Unreadable(e.to_string()))?
         .len();
@@ -226,9 +236,9 @@ pub fn extract_file_with(
         true => ocr::with_ocr(path, raw, options)?,
         false => raw?,
     };
-    let mut extracted = finish(raw)?;
+    let (mut extracted, metadata) = finish_with_metadata(raw)?;
     extracted.hash = Some(blake3::hash(&bytes).to_hex().to_string());
-    Ok(extracted)
+    Ok((extracted, metadata))
 }
 
 /// Extracts a PDF held in memory, with pdf-extract alone.
@@ -237,7 +247,7 @@ pub fn extract_bytes(bytes: &[u8]) -> Result<Extracted, ExtractError> {
 }
 
 /// [`extract_bytes`] with the paper's record as the metadata reader gives it, sources and all
-/// (what `eval-meta` measures: the same reading an index run stores).
+/// (pdf-extract alone, in this process: no second reader, no OCR).
 pub(crate) fn extract_with_metadata(
     bytes: &[u8],
 ) -> Result<(Extracted, crate::metadata::Metadata), ExtractError> {
@@ -327,6 +337,18 @@ fn with_second_reader(
     Ok(raw)
 }
 
+/// Whether a page has no usable text (fewer than [`EMPTY_PAGE`] letters and digits).
+pub(crate) fn blank(page: &str) -> bool {
+    page.chars().filter(|c| c.is_alphanumeric()).count() < EMPTY_PAGE
+}
+
+/// The pages from the first that is not [`blank`]: where the paper's first page is (its title,
+/// its byline), behind any blank pages before it.
+pub(crate) fn opening(pages: &[String]) -> &[String] {
+    let start = pages.iter().position(|p| !blank(p)).unwrap_or(pages.len());
+    &pages[start..]
+}
+
 /// Whether pages hold a usable text layer. A scanned page still yields a stray character or two
 /// (page numbers stamped as text, OCR fragments); fewer than [`EMPTY_PAGE`] letters a page (over
 /// the first five) means none.
@@ -364,7 +386,7 @@ fn finish_with_metadata(
     let title = raw
         .info_title
         .filter(|t| plausible_title(t))
-        .or_else(|| first_page_title(&raw.pages[0]));
+        .or_else(|| first_page_title(opening(&raw.pages).first()?));
     let (pages, running_heads) = split_running_heads(&raw.pages);
     let mut extracted = Extracted {
         title,
@@ -432,9 +454,12 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
     let mut texts = Vec::with_capacity(pages.len());
     let mut failed = Vec::with_capacity(pages.len());
     let mut first_error = None;
+    // Whether the first page with text has been read: its lines keep their styles (the title
+    // is its largest text). A blank page before it (a Word file that opens with a page break,
+    // a scanned separator sheet) is not the paper's first page.
+    let mut opened = false;
     for &number in pages.keys() {
-        // The first page's lines keep their styles: the title is its largest text.
-        let first = texts.is_empty();
+        let first = !opened;
         let mut page = if first {
             layout::PageText::styled()
         } else {
@@ -453,8 +478,11 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
         match result {
             Ok(()) => {
                 let (text, layout) = page.into_parts();
-                if let (true, Some(e)) = (first, embedded.as_mut()) {
-                    e.first_page = layout;
+                if first && !blank(&text) {
+                    opened = true;
+                    if let Some(e) = embedded.as_mut() {
+                        e.first_page = layout;
+                    }
                 }
                 texts.push(text);
                 failed.push(false);
@@ -478,13 +506,19 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
     })
 }
 
-/// The first page's lines with their styles (for looking at the metadata reader's rules).
+/// The first page's lines with their styles, blank pages before it skipped as an index run
+/// skips them (for looking at the metadata reader's rules).
 #[cfg(test)]
 pub(crate) fn layout_of_first_page(doc: &lopdf::Document) -> PageLayout {
-    let mut page = layout::PageText::styled();
-    let first = doc.get_pages().keys().next().copied().unwrap_or(1);
-    let _ = pdf_extract::output_doc_page(doc, &mut page, first);
-    page.into_parts().1
+    for number in doc.get_pages().into_keys() {
+        let mut page = layout::PageText::styled();
+        let _ = pdf_extract::output_doc_page(doc, &mut page, number);
+        let (text, layout) = page.into_parts();
+        if !blank(&text) {
+            return layout;
+        }
+    }
+    PageLayout::default()
 }
 
 fn pdf_error(e: &lopdf::Error) -> ExtractError {
@@ -542,6 +576,13 @@ pub fn is_pdf_name(path: &Path) -> bool {
 mod tests {
     use super::text::{is_page_number, join_lines};
     use super::*;
+
+    #[test]
+    fn the_paper_opens_at_its_first_page_with_text() {
+        let pages = ["", " 2 ", "Ability of different obturation techniques"].map(String::from);
+        assert_eq!(opening(&pages), &pages[2..]);
+        assert!(opening(&[String::new()]).is_empty());
+    }
 
     #[test]
     fn ligatures_and_soft_hyphens_are_normalised() {

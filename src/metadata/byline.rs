@@ -3,7 +3,7 @@
 
 use crate::extract::{PageLayout, StyledLine};
 
-use super::layout::{same_size, title_lines};
+use super::layout::{printed_at, same_size, title_lines};
 use super::Author;
 
 /// Words that name a place or a body, not a person: an affiliation line under the authors.
@@ -35,9 +35,17 @@ pub(super) const NOT_NAMES: [&str; 16] = [
 pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Vec<Author>> {
     let after = match title_lines(page) {
         Some((title, _)) => title.last()? + 1,
-        None => after_printed(page, known_title?)?,
+        None => printed_at(page, known_title?)?.1,
     };
-    let lines = same_baseline(&page.lines[after..]);
+    // Lines drawn after the title but set above its last line (a running head, a section's
+    // name, an equation beside it) are not under it.
+    let title_top = page.lines[after - 1].top;
+    let under: Vec<StyledLine> = page.lines[after..]
+        .iter()
+        .filter(|l| l.top > title_top)
+        .cloned()
+        .collect();
+    let lines = same_baseline(&under);
     let first = lines.first()?;
     // Line by line while the lines read as names: the affiliations (same size, often) end it.
     let mut accepted: Option<Vec<Author>> = None;
@@ -80,6 +88,77 @@ pub(super) fn authors(page: &PageLayout, known_title: Option<&str>) -> Option<Ve
     accepted.filter(|a| !a.is_empty())
 }
 
+/// Authors printed in blocks of their own, side by side or one under another: each a name on
+/// its line over its affiliation and its e-mail address (ACM's and IEEE's layouts: "Jan-Niklas
+/// Antons" / "Quality and Usability Lab" / ... / "jan-niklas.antons@telekom.de"). A name
+/// counts where an address within the next six lines is its own: the surname in the part
+/// before the `@`. In the order the page draws them.
+pub(super) fn contact_blocks(page: &PageLayout) -> Option<Vec<Author>> {
+    let lines = &page.lines[..page.lines.len().min(120)];
+    let mut found: Vec<Author> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let text = strip_marks(clean(&line.text).trim());
+        if line.text.contains('@') || !reads_as_name(&text) || is_name_list(&text) {
+            continue;
+        }
+        let Some(author) = Author::parse(&text) else {
+            continue;
+        };
+        let own = lines.iter().skip(i + 1).take(6).any(|l| {
+            l.text.split_whitespace().any(|w| {
+                w.split_once('@').is_some_and(|(local, _)| {
+                    mailbox_names(local, &author.family) || mailbox_initials(local, &author)
+                })
+            })
+        });
+        if own && !found.iter().any(|a| a == &author) {
+            found.push(author);
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
+/// Whether a mailbox's name starts with the person's initials, three or more ("gmd.eic" for
+/// Greg M. Delgoffe).
+fn mailbox_initials(local: &str, author: &Author) -> bool {
+    let initials: String = author
+        .given
+        .split([' ', '-', '.'])
+        .chain([author.family.as_str()])
+        .filter_map(|w| w.chars().next())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let first = local.split(['.', '_', '-']).next().unwrap_or_default();
+    initials.chars().count() >= 3 && first.to_lowercase() == initials
+}
+
+/// Whether a mailbox's name ("jan-niklas.antons", "sebastian.moeller") holds a surname of
+/// three letters or more, its other letters aside. A letter outside ASCII stands for none to
+/// two letters there ("Möller" as "moller", "moeller" or "mller").
+fn mailbox_names(local: &str, family: &str) -> bool {
+    let local: Vec<char> = local
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let family: Vec<char> = family
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    fn matches(local: &[char], family: &[char]) -> bool {
+        match family.split_first() {
+            None => true,
+            Some((c, rest)) if c.is_ascii() => {
+                local.first() == Some(c) && matches(&local[1..], rest)
+            }
+            Some((_, rest)) => (0..=2.min(local.len())).any(|n| matches(&local[n..], rest)),
+        }
+    }
+    family.iter().filter(|c| c.is_ascii()).count() >= 3
+        && (0..local.len()).any(|start| matches(&local[start..], &family))
+}
+
 /// A line of names set apart in cells ("Dariusz R. Kowalski†    Eyal Nussbaum‡", drawn
 /// with wide gaps and no commas) as a list: the cells joined with commas, where each reads
 /// as a name.
@@ -101,33 +180,6 @@ fn cell_names(line: &StyledLine) -> Option<String> {
         .filter(|c| !c.is_empty())
         .collect();
     (cells.len() >= 2 && cells.iter().all(|c| reads_as_name(c))).then(|| cells.join(", "))
-}
-
-/// The index of the line after the lines that print `title` (the first of them within the
-/// first twenty lines), where the page prints it.
-fn after_printed(page: &PageLayout, title: &str) -> Option<usize> {
-    let title = super::eval::normalize(title);
-    let lines = &page.lines[..page.lines.len().min(20)];
-    for start in 0..lines.len() {
-        let mut printed = String::new();
-        for (i, line) in lines.iter().enumerate().skip(start) {
-            let text = super::eval::normalize(&line.text);
-            if text.is_empty() {
-                break;
-            }
-            if !printed.is_empty() {
-                printed.push(' ');
-            }
-            printed.push_str(&text);
-            if printed == title {
-                return Some(i + 1);
-            }
-            if !title.starts_with(&printed) {
-                break;
-            }
-        }
-    }
-    None
 }
 
 /// Lines drawn in pieces on one baseline (a name list whose superscript marks were set
@@ -204,17 +256,23 @@ fn names_in(text: &str) -> Option<Vec<Author>> {
     if parts.is_empty() || parts.len() > 100 {
         return None;
     }
-    let names: Vec<Author> = parts
+    let names: Vec<String> = parts
         .iter()
         .map(|p| strip_marks(p))
         .filter(|p| reads_as_name(p))
-        .filter_map(|p| Author::parse(&p))
         .collect();
+    // Every part must read as a name.
+    if names.len() != parts.len() {
+        return None;
+    }
+    let names = super::names::parse_list(&names);
     (names.len() == parts.len()).then_some(names)
 }
 
-/// A name with a trailing affiliation letter taken off ("Jane Doe a" to "Jane Doe").
+/// A name with a trailing affiliation letter taken off ("Jane Doe a" to "Jane Doe"), and
+/// footnote marks typed as quotes ("Young-Dae Jung''": a name never ends in an apostrophe).
 pub(super) fn strip_marks(part: &str) -> String {
+    let part = part.trim_end().trim_end_matches(['\'', '’', '"', '”', '^']);
     let words: Vec<&str> = part.split_whitespace().collect();
     let keep = match words.last() {
         Some(w)
@@ -321,6 +379,56 @@ mod tests {
 
     fn families(text: &str) -> Option<Vec<String>> {
         names_in(text).map(|n| n.into_iter().map(|a| a.family).collect())
+    }
+
+    fn at(text: &str, top: f64) -> StyledLine {
+        StyledLine {
+            text: text.into(),
+            size: 8.5,
+            top,
+            cells: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_over_their_own_addresses_are_the_authors() {
+        let block = |name: &str, mail: &str, top: f64| {
+            vec![
+                at(name, top),
+                at("Quality and Usability Lab", top + 12.0),
+                at("TU Berlin", top + 24.0),
+                at("10587 Berlin, Germany", top + 36.0),
+                at(mail, top + 48.0),
+            ]
+        };
+        let mut lines = vec![at("Abstract", 200.0)];
+        lines.extend(block(
+            "Jan-Niklas Antons",
+            "jan-niklas.antons@telekom.de",
+            219.4,
+        ));
+        lines.extend(block(
+            "Sebastian Möller",
+            "sebastian.moeller@telekom.de",
+            301.8,
+        ));
+        // Initials for a mailbox ("Email: gmd.eic.immunology@gmail.com").
+        lines.extend(block(
+            "Greg M. Delgoffe",
+            "Email: gmd.eic.immunology@gmail.com",
+            400.0,
+        ));
+        // A name over somebody else's address is not taken.
+        lines.extend(block("Julia Seebode", "office@tu-berlin.de", 500.0));
+        let page = PageLayout {
+            lines,
+            height: 792.0,
+        };
+        let found = contact_blocks(&page).unwrap();
+        let families: Vec<&str> = found.iter().map(|a| a.family.as_str()).collect();
+        assert_eq!(families, ["Antons", "Möller", "Delgoffe"]);
+        assert!(mailbox_names("pfdutot", "Dutot") && mailbox_names("gregory.mounie", "Mounié"));
+        assert!(!mailbox_names("info", "Li") && !mailbox_names("antons", "Arndt"));
     }
 
     #[test]

@@ -11,6 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::extract::ReadOptions;
+
 use serde::Serialize;
 
 use super::{Author, Metadata};
@@ -170,9 +172,11 @@ pub fn evaluate(table: &Path, pdfs: &Path) -> Result<MetaReport> {
             missing.push(t.file.clone());
             continue;
         };
-        // The reading an index run stores (through the same extraction, the page's layout
-        // included); a file without text still says what its XMP and Info say.
-        let m = match crate::extract::extract_with_metadata(&bytes) {
+        // The reading an index run stores (through the same extraction: the page's layout,
+        // the second reader and OCR where they are installed); a file without text still
+        // says what its XMP and Info say.
+        let read = crate::extract::extract_file_with_metadata(&path, &ReadOptions::plain());
+        let m = match read {
             Ok((_, m)) => m,
             Err(_) => super::read(&bytes, &crate::Extracted::default()),
         };

@@ -154,11 +154,14 @@ fn with_subtitle(
         return (taken, title);
     };
     let sub_size = next.size;
+    // A title that ends on a colon announces its subtitle: on a cover page, where most letters
+    // are the title's, the subtitle is no larger than the "body".
+    let announced = title.ends_with(':');
     // A subtitle is set a little smaller than the title (16 points under 18); the authors'
     // names under a title are much smaller (12 under 17).
     if sub_size >= size
         || same_size(sub_size, size)
-        || sub_size <= body + 0.5
+        || (sub_size <= body + 0.5 && !announced)
         || sub_size < size * 0.8
     {
         return (taken, title);
@@ -228,6 +231,90 @@ pub(super) fn title(page: &PageLayout) -> Option<String> {
     title_lines(page).map(|(_, t)| t)
 }
 
+/// Two sizes are one font size, not merely close ones (a scan's OCR layer sets a title at 9.3
+/// points over a body at 9.8).
+fn exactly_same_size(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.05
+}
+
+/// A title read from the text (its first title-like line, [`crate::extract`]'s guess where no
+/// size told the title apart) completed with the lines below it that are set in its own size:
+/// a size of its own, even one close to the body's, marks the title's lines, so a title broken
+/// after a word that may end a title ("... for the General" / "Fifth-order Shallow Water-wave
+/// Models") is read whole. Where the title is set in the body's size, nothing tells where it
+/// ends, and it is left as it is.
+pub(super) fn completed(page: &PageLayout, title: &str) -> Option<String> {
+    let (start, end) = printed_at(page, title)?;
+    let lines = &page.lines;
+    let size = lines[end - 1].size;
+    // The body's size told exactly: [`body_size`] puts 9.3 and 9.8 points in one style.
+    let mut weights: Vec<(f64, usize)> = Vec::new();
+    for l in lines.iter().take(MAX_LINES) {
+        let n = l.text.chars().filter(|c| c.is_alphabetic()).count();
+        match weights
+            .iter_mut()
+            .find(|(s, _)| exactly_same_size(*s, l.size))
+        {
+            Some(w) => w.1 += n,
+            None => weights.push((l.size, n)),
+        }
+    }
+    let body = weights.iter().max_by_key(|w| w.1).map_or(0.0, |w| w.0);
+    if exactly_same_size(size, body)
+        || !lines[start..end]
+            .iter()
+            .all(|l| exactly_same_size(l.size, size))
+    {
+        return None;
+    }
+    let mut taken: Vec<&StyledLine> = lines[start..end].iter().collect();
+    for l in lines.iter().skip(end).take(3) {
+        let previous = taken.last()?;
+        let below = l.top - previous.top;
+        let text = clean(&l.text);
+        let text = text.trim();
+        if !exactly_same_size(l.size, size)
+            || !(0.0..size * 2.0).contains(&below)
+            || text.is_empty()
+            || is_banner(text)
+            || is_name_list(text)
+            || reads_as_name(&strip_marks(text))
+        {
+            break;
+        }
+        taken.push(l);
+    }
+    let whole = join(&taken);
+    (taken.len() > end - start && reads_as_title(&whole)).then_some(whole)
+}
+
+/// The first page's lines that print `title` (the first run of them within the first twenty
+/// lines that does): their range.
+pub(super) fn printed_at(page: &PageLayout, title: &str) -> Option<(usize, usize)> {
+    let title = super::eval::normalize(title);
+    let lines = &page.lines[..page.lines.len().min(20)];
+    for start in 0..lines.len() {
+        let mut printed = String::new();
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let text = super::eval::normalize(&line.text);
+            if text.is_empty() {
+                break;
+            }
+            if !printed.is_empty() {
+                printed.push(' ');
+            }
+            printed.push_str(&text);
+            if printed == title {
+                return Some((start, i + 1));
+            }
+            if !title.starts_with(&printed) {
+                break;
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +334,66 @@ mod tests {
             lines,
             height: 792.0,
         }
+    }
+
+    /// A body of `n` lines of prose in `size` points from `top` down.
+    fn body(size: f64, top: f64, n: usize) -> Vec<StyledLine> {
+        (0..n)
+            .map(|i| {
+                let text = "we investigate the generalized model which describes the waves";
+                line(text, size, top + i as f64 * size * 1.2)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_title_in_a_size_of_its_own_reads_over_its_lines_even_near_the_bodys() {
+        // An OCR layer's title at 9.3 points over a 9.8-point body, broken after "General";
+        // a running head and an equation drawn after it but above its last line.
+        let guess = "Exact Solitary-wave Solutions for the General";
+        let mut lines = vec![
+            line("272", 8.1, 34.6),
+            line(guess, 9.3, 55.2),
+            line("Fifth-order Shallow Water-wave Models", 9.3, 67.0),
+            line("Notes", 8.1, 34.8),
+            line("(tanh^): - 2 ^ ( 0 [ - 8 4 0 a", 9.8, 56.9),
+            line("Woo-Pyo Hong and Young-Dae Jung''", 9.8, 85.2),
+            line(
+                "Department of Physics, Catholic University of Taegu",
+                8.1,
+                98.3,
+            ),
+        ];
+        lines.extend(body(9.8, 234.5, 30));
+        let zfn = page(lines);
+        let whole =
+            "Exact Solitary-wave Solutions for the General Fifth-order Shallow Water-wave Models";
+        assert_eq!(title(&zfn), None);
+        assert_eq!(completed(&zfn, guess).as_deref(), Some(whole));
+        let names = authors(&zfn, Some(whole)).unwrap();
+        let families: Vec<&str> = names.iter().map(|a| a.family.as_str()).collect();
+        assert_eq!(families, ["Hong", "Jung"]);
+
+        // Set in the body's own size, nothing tells where a title ends: left as it was.
+        let mut lines = vec![
+            line(guess, 9.8, 55.2),
+            line("Fifth-order Shallow Water-wave Models", 9.8, 67.0),
+        ];
+        lines.extend(body(9.8, 234.5, 30));
+        assert_eq!(completed(&page(lines), guess), None);
+    }
+
+    #[test]
+    fn a_title_ending_on_a_colon_takes_its_subtitle_on_a_cover() {
+        let cover = page(vec![
+            line("WHO guidelines for clinical", 28.0, 639.0),
+            line("management of arboviral diseases:", 28.0, 670.7),
+            line("dengue, chikungunya, Zika and yellow fever", 26.0, 700.5),
+        ]);
+        assert_eq!(
+            title(&cover).as_deref(),
+            Some("WHO guidelines for clinical management of arboviral diseases: dengue, chikungunya, Zika and yellow fever")
+        );
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Embedded {
 
 /// The metadata of a PDF from what it says of itself and its extracted text.
 pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
-    let pages = &text.pages;
+    // Blank pages before the first page of the paper hold nothing to read.
+    let pages = crate::extract::opening(&text.pages);
     let heads = &text.running_heads;
     let Embedded {
         xmp,
@@ -141,16 +142,21 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .map(|t| Field::new(t, Source::Xmp))
         .or_else(|| info_title.map(|t| Field::new(t, Source::Info)))
         .or_else(|| printed_title.clone().map(|t| Field::new(t, Source::Layout)))
-        // The first page's first title-like line, where no size told the title apart.
-        .or_else(|| text.title.clone().map(|t| Field::new(t, Source::Pattern)))
+        // The first page's first title-like line, where no size told the title apart; with
+        // the lines under it in its own size where it has one.
+        .or_else(|| {
+            let guess = text.title.clone()?;
+            Some(match layout::completed(&layout, &guess) {
+                Some(whole) => Field::new(whole, Source::Layout),
+                None => Field::new(guess, Source::Pattern),
+            })
+        })
         .map(|f| Field::new(cut(&f.value, MAX_TITLE_CHARS), f.source));
 
     let parse_names = |names: Vec<String>| -> Vec<Author> {
-        names
-            .iter()
-            .filter_map(|n| Author::parse(n))
-            .take(MAX_AUTHORS)
-            .collect()
+        let mut list = names::parse_list(&names);
+        list.truncate(MAX_AUTHORS);
+        list
     };
     // An XMP creator may hold the whole list in one entry ("Krzysztof Bolejko, Lars Andersson").
     // An organisation's name ("Centers for Disease Control and Prevention") stays whole.
@@ -170,15 +176,23 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .author
         .map(|a| parse_names(split_names(&a)))
         .unwrap_or_default();
-    // Where the page sets its title no larger than its body, the title the file itself names
-    // (not a guess from the text) shows where the names begin.
-    let named_title = title
-        .as_ref()
-        .filter(|f| matches!(f.source, Source::Xmp | Source::Info))
-        .map(|f| f.value.as_str());
-    let printed: Vec<Author> = byline::authors(&layout, named_title)
-        .filter(|a| plausible_authors(a))
-        .unwrap_or_default();
+    // Where the page sets its title no larger than its body, the title the file names or the
+    // first title-like line shows where the names begin, where the page prints it (the names
+    // must then read as names, line by line, right under it).
+    let named_title = title.as_ref().map(|f| f.value.as_str());
+    let byline = byline::authors(&layout, named_title).filter(|a| plausible_authors(a));
+    // Names in blocks of their own, each over its affiliation and e-mail address, where the
+    // line under the title gives none, or only the first of them (the blocks side by side).
+    let blocks = byline::contact_blocks(&layout).filter(|a| plausible_authors(a));
+    let printed: Vec<Author> = match (byline, blocks) {
+        (Some(line), Some(blocks))
+            if blocks.len() > line.len() && line.iter().all(|a| blocks.contains(a)) =>
+        {
+            blocks
+        }
+        (Some(line), _) => line,
+        (None, blocks) => blocks.unwrap_or_default(),
+    };
     // The printed list where it holds every name the XMP or Info list gives and more: those
     // often name only the corresponding author.
     let fuller = |list: &[Author]| {

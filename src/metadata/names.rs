@@ -54,6 +54,48 @@ impl Author {
     }
 }
 
+/// Parses a list of names, read as Vancouver writes them ("Alabsi S, Darrag AM": the surname,
+/// then the initials run together) where the whole list is written so, else one by one
+/// ([`Author::parse`]).
+pub(super) fn parse_list<S: AsRef<str>>(names: &[S]) -> Vec<Author> {
+    let vancouver = initials_last(names);
+    names
+        .iter()
+        .filter_map(|n| {
+            let n = n.as_ref();
+            match (vancouver, n.trim().rsplit_once(' ')) {
+                (true, Some((family, initials))) => Some(Author {
+                    family: family.trim().to_string(),
+                    given: initials.to_string(),
+                }),
+                _ => Author::parse(n),
+            }
+        })
+        .collect()
+}
+
+/// Whether every name of a list ends in its initials run together without dots ("Smith JA"),
+/// after a surname that is not initials itself. One of them at least must be a lone letter
+/// or letters without a vowel ("S", "KL"): "Jun MA, Wei LI" is two given names before two
+/// surnames set in capitals.
+fn initials_last<S: AsRef<str>>(names: &[S]) -> bool {
+    let initials =
+        |w: &str| (1..=3).contains(&w.chars().count()) && w.chars().all(|c| c.is_ascii_uppercase());
+    let mut unpronounceable = false;
+    let all = names.iter().all(|n| {
+        let words: Vec<&str> = n.as_ref().split_whitespace().collect();
+        let Some((last, rest)) = words.split_last() else {
+            return false;
+        };
+        if !initials(last) || rest.is_empty() || rest.iter().any(|w| initials(w)) {
+            return false;
+        }
+        unpronounceable |= last.len() == 1 || !last.contains(['A', 'E', 'I', 'O', 'U', 'Y']);
+        true
+    });
+    !names.is_empty() && all && unpronounceable
+}
+
 /// A Spanish patronymic surname: capitalised, ending in "-ez" ("Fernandez", "Rodríguez").
 fn patronymic(word: &str) -> bool {
     word.chars().count() >= 5
@@ -159,6 +201,27 @@ pub(super) fn plausible_authors(authors: &[Author]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_in_vancouver_style_reads_surname_first() {
+        let families = |list: &[&str]| -> Vec<(String, String)> {
+            parse_list(list)
+                .into_iter()
+                .map(|a| (a.family, a.given))
+                .collect()
+        };
+        assert_eq!(
+            families(&["Alabsi S", "Alhadainy HA", "Darrag AM"]),
+            [("Alabsi", "S"), ("Alhadainy", "HA"), ("Darrag", "AM")]
+                .map(|(f, g)| (f.to_string(), g.to_string()))
+        );
+        // Given names before surnames set in capitals, and ordinary names, stay as they are.
+        assert_eq!(
+            families(&["Jun MA", "Wei LI"]),
+            [("MA", "Jun"), ("LI", "Wei")].map(|(f, g)| (f.to_string(), g.to_string()))
+        );
+        assert_eq!(families(&["Jane Doe", "Smith JA"])[0].0, "Doe");
+    }
 
     #[test]
     fn names_split_both_ways() {
