@@ -49,10 +49,15 @@ pub(super) fn same_size(a: f64, b: f64) -> bool {
 
 /// The body text's size: the size most of the page's letters have.
 fn body_size(lines: &[StyledLine]) -> f64 {
+    body_size_by(lines, same_size)
+}
+
+/// The size most of the page's letters have, sizes that `same` says are one counted together.
+fn body_size_by(lines: &[StyledLine], same: fn(f64, f64) -> bool) -> f64 {
     let mut weights: Vec<(f64, usize)> = Vec::new();
     for l in lines {
         let n = l.text.chars().filter(|c| c.is_alphabetic()).count();
-        match weights.iter_mut().find(|(s, _)| same_size(*s, l.size)) {
+        match weights.iter_mut().find(|(s, _)| same(*s, l.size)) {
             Some(w) => w.1 += n,
             None => weights.push((l.size, n)),
         }
@@ -248,18 +253,7 @@ pub(super) fn completed(page: &PageLayout, title: &str) -> Option<String> {
     let lines = &page.lines;
     let size = lines[end - 1].size;
     // The body's size told exactly: [`body_size`] puts 9.3 and 9.8 points in one style.
-    let mut weights: Vec<(f64, usize)> = Vec::new();
-    for l in lines.iter().take(MAX_LINES) {
-        let n = l.text.chars().filter(|c| c.is_alphabetic()).count();
-        match weights
-            .iter_mut()
-            .find(|(s, _)| exactly_same_size(*s, l.size))
-        {
-            Some(w) => w.1 += n,
-            None => weights.push((l.size, n)),
-        }
-    }
-    let body = weights.iter().max_by_key(|w| w.1).map_or(0.0, |w| w.0);
+    let body = body_size_by(&lines[..lines.len().min(MAX_LINES)], exactly_same_size);
     if exactly_same_size(size, body)
         || !lines[start..end]
             .iter()
