@@ -146,17 +146,34 @@ fn mailbox_names(local: &str, family: &str) -> bool {
         .filter(|c| c.is_alphabetic())
         .flat_map(char::to_lowercase)
         .collect();
-    fn matches(local: &[char], family: &[char]) -> bool {
-        match family.split_first() {
-            None => true,
-            Some((c, rest)) if c.is_ascii() => {
-                local.first() == Some(c) && matches(&local[1..], rest)
-            }
-            Some((_, rest)) => (0..=2.min(local.len())).any(|n| matches(&local[n..], rest)),
-        }
+    if family.iter().filter(|c| c.is_ascii()).count() < 3 {
+        return false;
     }
-    family.iter().filter(|c| c.is_ascii()).count() >= 3
-        && (0..local.len()).any(|start| matches(&local[start..], &family))
+    // at[j]: the family's letters so far can end just before local[j], the match having
+    // started anywhere. One pass a letter, so a long name outside ASCII costs no more than
+    // its length times the mailbox's.
+    let mut at = vec![true; local.len() + 1];
+    for c in &family {
+        let mut next = vec![false; local.len() + 1];
+        for j in 0..=local.len() {
+            if !at[j] {
+                continue;
+            }
+            if c.is_ascii() {
+                if local.get(j) == Some(c) {
+                    next[j + 1] = true;
+                }
+            } else {
+                for n in 0..=2 {
+                    if j + n <= local.len() {
+                        next[j + n] = true;
+                    }
+                }
+            }
+        }
+        at = next;
+    }
+    at.iter().any(|&end| end)
 }
 
 /// A line of names set apart in cells ("Dariusz R. Kowalski†    Eyal Nussbaum‡", drawn
@@ -429,6 +446,9 @@ mod tests {
         assert_eq!(families, ["Antons", "Möller", "Delgoffe"]);
         assert!(mailbox_names("pfdutot", "Dutot") && mailbox_names("gregory.mounie", "Mounié"));
         assert!(!mailbox_names("info", "Li") && !mailbox_names("antons", "Arndt"));
+        // A long name outside ASCII is looked for in one pass, not in every way it could match.
+        let long = format!("{}xyz", "ж".repeat(60));
+        assert!(!mailbox_names("abc.defghijklmnopqrstuvw", &long));
     }
 
     #[test]

@@ -423,9 +423,10 @@ fn searches_answer_from_the_same_process_while_it_indexes() {
 
 /// Runs a command to its end, sampling its peak resident memory (VmHWM) as it goes.
 fn peak_rss_mb(mut cmd: std::process::Command) -> (std::process::ExitStatus, f64) {
+    // Its stderr is the test's: a run that fails says why in the test's output.
     let mut child = cmd
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let status_file = format!("/proc/{}/status", child.id());
