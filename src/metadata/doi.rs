@@ -125,7 +125,10 @@ fn cued(text: &str) -> impl Iterator<Item = String> + '_ {
                     && (next.is_some_and(|n| n == '\n' || n == '\r' || is_invisible(n))
                         || next == Some(' ')
                             && after_space
-                                .is_some_and(|a| a.is_ascii_digit() || a.is_lowercase())));
+                                .is_some_and(|a| a.is_ascii_digit() || a.is_lowercase())))
+            // A web address after it is a line of its own: "DOI:
+            // 10.1002/14651858.CD013765.pub2." over "www.cochranelibrary.com".
+            && !rest.trim_start().starts_with("www.");
         if cut {
             return None;
         }
@@ -246,6 +249,22 @@ mod tests {
         assert_eq!(normalize_doi("10.12/x"), None);
         assert_eq!(normalize_doi("11.1234/x"), None);
         assert_eq!(normalize_doi("10.1234/"), None);
+    }
+
+    #[test]
+    fn a_doi_at_a_sentences_end_before_a_web_address() {
+        for cover in [
+            "Art. No.: CD013765. DOI: 10.1002/14651858.CD013765.pub2. www.cochranelibrary.com Oral",
+            "Art. No.: CD013765.\nDOI: 10.1002/14651858.CD013765.pub2.\nwww.cochranelibrary.com",
+        ] {
+            assert_eq!(
+                doi_in_pages(&[cover.to_string()], &[]).as_deref(),
+                Some("10.1002/14651858.cd013765.pub2")
+            );
+        }
+        // Lower-case words after it still read as the DOI's next line.
+        let cut = "doi: 10.1073/pnas. 2322520121/-/DCSupplemental".to_string();
+        assert_eq!(doi_in_pages(&[cut], &[]), None);
     }
 
     #[test]

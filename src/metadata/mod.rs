@@ -264,14 +264,6 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
                 .map(|y| Field::new(y, Source::Info))
         });
 
-    let venue = xmp
-        .publication
-        .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
-        .map(|v| Field::new(cut(&v, 300), Source::Xmp))
-        .or_else(|| {
-            venue::venue(first, &first_lines, heads, pages).map(|v| Field::new(v, Source::Pattern))
-        });
-
     // The XMP's DOI where the text prints it too (anywhere, cue or not): publishers' tools put
     // the whole article's DOI into an excerpt of it as well, and a DOI the paper does not
     // print is not certain. Else the text's own rules.
@@ -288,6 +280,15 @@ pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
         .filter(|d| printed(d))
         .map(|d| Field::new(d, Source::Xmp))
         .or_else(|| doi_in_pages(pages, heads).map(|d| Field::new(d, Source::Pattern)));
+    let venue = xmp
+        .publication
+        .filter(|v| v.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .map(|v| Field::new(cut(&v, 300), Source::Xmp))
+        .or_else(|| {
+            let doi = doi.as_ref().map(|d| d.value.as_str());
+            venue::venue(first, &first_lines, heads, pages, doi)
+                .map(|v| Field::new(v, Source::Pattern))
+        });
     let (pmid, pmcid) = abstracts::pubmed_ids(pages, heads);
     Metadata {
         title,

@@ -3,7 +3,12 @@
 //! Acids Research, 2024, Vol. 52", "Data in Brief 22 (2019) 451–457"), or what the first page
 //! prints of its own publication: a proceedings footer ("Proceedings of NAACL-HLT 2018, pages
 //! 84–91"), a journal's citation line at its head ("Clinical Science (2014) 126, 305–313"), a
-//! journal's masthead alone on a line ("Journal of Statistical Software").
+//! journal's masthead alone on a line ("Journal of Statistical Software"); then the paper's
+//! citation of itself and a report's publisher ([`imprint`]). A name the paper abbreviates is
+//! given in full where it spells it out ([`spelt`]).
+
+mod imprint;
+mod spelt;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -33,11 +38,28 @@ const SERVERS: [&str; 4] = ["bioRxiv", "medRxiv", "arXiv", "Research Square"];
 ///
 /// `first_page` is the first page's text as stored (its lines joined into prose), and
 /// `first_lines` the same page line by line as it was set (mastheads are lines).
+/// `doi` is the paper's own DOI where it is known: its journal code names the journal in a
+/// running head ("10.1128/spectrum.02839-23" and the head "Microbiology Spectrum"), and the
+/// paper's citation of itself ends in it.
 pub(crate) fn venue(
     first_page: &str,
     first_lines: &str,
     running_heads: &[String],
     pages: &[String],
+    doi: Option<&str>,
+) -> Option<String> {
+    let found = named(first_page, first_lines, running_heads, pages, doi)?;
+    // A name the heads abbreviate ("J Am Heart Assoc.") the page may print in full.
+    Some(spelt::expanded(&found, first_lines, running_heads, pages).unwrap_or(found))
+}
+
+/// [`venue`] as the paper names it, abbreviated or not.
+fn named(
+    first_page: &str,
+    first_lines: &str,
+    running_heads: &[String],
+    pages: &[String],
+    doi: Option<&str>,
 ) -> Option<String> {
     let heads = running_heads.join("\n");
     // A server's stamp: "bioRxiv preprint doi: ...", "arXiv:0908.0054v1 [hep-ph]".
@@ -62,6 +84,7 @@ pub(crate) fn venue(
         if let Some(name) = CITATION
             .captures(line)
             .and_then(|c| clean(c.name("name")?.as_str()))
+            .or_else(|| field_line(line))
         {
             *votes.entry(name).or_default() += 1;
         }
@@ -75,14 +98,47 @@ pub(crate) fn venue(
         // A tie between two names is no answer; the first page may, or a masthead repeated on every page
         // (taken out of the pages' text as a running head: "Journal of Statistical Software").
         _ => first_page_venue(first_page, first_lines)
+            .or_else(|| imprint::self_citation(pages, doi))
             .or_else(|| {
                 running_heads
                     .iter()
                     .map(|l| l.trim())
                     .find_map(|l| masthead(l).then(|| clean(l)).flatten())
             })
-            .or_else(|| repeated_foot(pages)),
+            .or_else(|| spelt::acronym(first_lines, running_heads))
+            .or_else(|| spelt::named_by_doi(running_heads, doi?))
+            .or_else(|| repeated_foot(pages))
+            .or_else(|| imprint::publisher(pages)),
     }
+}
+
+/// What separates a head's fields: "BMJ 2015;350:h2145 | the bmj", "Chinese Medical Journal ¦
+/// July 20, 2017 ¦ Volume 130", "Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15".
+const FIELD_MARKS: [char; 4] = ['|', '•', '·', '¦'];
+
+/// A head's field that tells the issue: a volume, an issue, or a date that ends in a year.
+static ISSUE_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:(?:vol(?:ume)?\.?|issue|no\.)\s*\d|(?:[a-z]+\.?\s+)?(?:\d{1,2},?\s+)?(?:19|20)\d{2}$)")
+        .expect("a valid pattern")
+});
+
+/// The journal a head of fields names beside its issue ("Chinese Medical Journal ¦ July 20,
+/// 2017 ¦ Volume 130 ¦ Issue 14"): the first field in title case, where another field is the
+/// volume, the issue or the date. A paper's short title between bullets and a page number
+/// ("Outpatient Infection Prevention • OFID • 1") names no issue, so no journal.
+fn field_line(line: &str) -> Option<String> {
+    let fields: Vec<&str> = line
+        .split(FIELD_MARKS)
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if fields.len() < 2 || !fields.iter().any(|f| ISSUE_FIELD.is_match(f)) {
+        return None;
+    }
+    fields
+        .iter()
+        .filter(|f| !ISSUE_FIELD.is_match(f) && title_case(f))
+        .find_map(|f| clean(f))
 }
 
 /// A journal's foot that names it, its web address and the volume, between bullets or bars:
@@ -228,14 +284,12 @@ fn clean(raw: &str) -> Option<String> {
     if let Some(at) = name.find("et al.") {
         name = &name[at + "et al.".len()..];
     }
-    // Fields between bars or bullets: "Molecular Systems Biology Volume 20 | Issue 3 | March",
-    // "Emerging Infectious Diseases • www.cdc.gov/eid • Vol. 15" name the journal first.
-    if let Some(first) = name
-        .split(['|', '•', '·'])
-        .map(str::trim)
-        .find(|p| p.chars().any(char::is_alphabetic))
-    {
-        name = first;
+    // Fields between bars or bullets: the journal is the last that reads as a name, the one
+    // next to the year ("doi: 10.1136/bmj.h2145 | BMJ", "the bmj | BMJ"), or the first
+    // where the others are the issue ("Molecular Systems Biology Volume 20 | Issue 3 | March",
+    // "Emerging Infectious Diseases • www.cdc.gov/eid •").
+    if name.contains(FIELD_MARKS) {
+        return name.split(FIELD_MARKS).rev().find_map(clean);
     }
     // A volume after the name, a page number before it.
     let name = VOLUME.replace(name, "");
@@ -254,6 +308,7 @@ fn clean(raw: &str) -> Option<String> {
         "downloaded",
         "license",
         "author",
+        "www.",
     ];
     // A date's month before its year ("March 2024") is not a journal.
     const MONTHS: [&str; 12] = [
@@ -329,7 +384,7 @@ mod tests {
                 "Emerging Infectious Diseases",
             ),
         ] {
-            assert_eq!(venue("", "", &heads(&[line]), &[]).as_deref(), Some(name), "{line}");
+            assert_eq!(venue("", "", &heads(&[line]), &[], None).as_deref(), Some(name), "{line}");
         }
     }
 
@@ -360,7 +415,7 @@ mod tests {
                 "Rehabilitation Research and Practice",
             ),
         ] {
-            assert_eq!(venue(page, page, &[], &[]).as_deref(), Some(name), "{page}");
+            assert_eq!(venue(page, page, &[], &[], None).as_deref(), Some(name), "{page}");
         }
         // Cited, not published there: a proceedings named without pages, an arXiv id without
         // its stamp, a journal's name inside a sentence.
@@ -370,7 +425,7 @@ mod tests {
             "We used the Journal of Statistical Software package.",
             "Journal of my year in the lab",
         ] {
-            assert_eq!(venue(page, page, &[], &[]), None, "{page}");
+            assert_eq!(venue(page, page, &[], &[], None), None, "{page}");
         }
     }
 
@@ -382,19 +437,19 @@ mod tests {
         ]
         .map(String::from);
         assert_eq!(
-            venue("", "", &[], &pages).as_deref(),
+            venue("", "", &[], &pages, None).as_deref(),
             Some("Emerging Infectious Diseases")
         );
         // Once is not a foot.
-        assert_eq!(venue("", "", &[], &pages[..1]), None);
+        assert_eq!(venue("", "", &[], &pages[..1], None), None);
     }
 
     #[test]
     fn servers_by_their_stamp_and_nothing_from_other_heads() {
         let h = heads(&["bioRxiv preprint doi: https://doi.org/10.1101/2021.05.12.443709"]);
-        assert_eq!(venue("", "", &h, &[]).as_deref(), Some("bioRxiv"));
+        assert_eq!(venue("", "", &h, &[], None).as_deref(), Some("bioRxiv"));
         assert_eq!(
-            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", "", &[], &[]).as_deref(),
+            venue("arXiv:0908.0054v1 [hep-ph] 1 Sep 2009", "", &[], &[], None).as_deref(),
             Some("arXiv")
         );
         assert_eq!(
@@ -402,9 +457,139 @@ mod tests {
                 "",
                 "",
                 &heads(&["Page 3 of 10", "Chromatin state barriers… Blanco et al."]),
-                &[]
+                &[],
+                None
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_heads_fields_name_the_journal_beside_its_issue() {
+        for (lines, name) in [
+            // The journal's own field next to the year, not a DOI or a logo in lower case.
+            (
+                &["doi: 10.1136/bmj.h2145 | BMJ 2015;350:h2145 | the bmj"][..],
+                "BMJ",
+            ),
+            (
+                &["the bmj | BMJ 2015;350:h2145 | doi: 10.1136/bmj.h2145"],
+                "BMJ",
+            ),
+            (
+                &["Chinese Medical Journal ¦ July 20, 2017 ¦ Volume 130 ¦ Issue 14"],
+                "Chinese Medical Journal",
+            ),
+        ] {
+            assert_eq!(
+                venue("", "", &heads(lines), &[], None).as_deref(),
+                Some(name)
+            );
+        }
+        // A short title, the journal's initials and a page number name no issue.
+        let h = heads(&[
+            "Outpatient Infection Prevention • OFID • 1",
+            "2 • OFID • Steinkuller et al",
+        ]);
+        assert_eq!(venue("", "", &h, &[], None), None);
+        // Its initials are a journal's only where the first page spells them out at its top.
+        let top = "Open Forum Infectious Diseases\nREVIEW ARTICLE\nOutpatient Infection Prevention";
+        assert_eq!(
+            venue("", top, &h, &[], None).as_deref(),
+            Some("Open Forum Infectious Diseases")
+        );
+        assert_eq!(venue("", "Open Forum on Infection", &h, &[], None), None);
+    }
+
+    #[test]
+    fn a_head_that_the_dois_journal_code_names() {
+        let h = heads(&["Research Article Microbiology Spectrum", "Research Article"]);
+        let doi = Some("10.1128/spectrum.02839-23");
+        assert_eq!(
+            venue("", "", &h, &[], doi).as_deref(),
+            Some("Microbiology Spectrum")
+        );
+        assert_eq!(
+            venue("", "", &h, &[], Some("10.1371/journal.pone.0001")),
+            None
+        );
+        assert_eq!(venue("", "", &h, &[], None), None);
+    }
+
+    #[test]
+    fn the_papers_citation_of_itself() {
+        let doi = "10.1002/14651858.cd013765.pub2";
+        let cover = "Bray JJH, Warraich M. Oral Class I and III antiarrhythmic drugs for maintaining \
+            sinus rhythm after catheter ablation of atrial fibrillation. Cochrane Database of \
+            Systematic Reviews 2023, Issue 3. Art. No.: CD013765. DOI: 10.1002/14651858.CD013765.pub2.";
+        let pages = [cover.to_string()];
+        assert_eq!(
+            venue("", "", &[], &pages, Some(doi)).as_deref(),
+            Some("Cochrane Database of Systematic Reviews")
+        );
+        // Another paper's DOI, cited with its journal, is not the paper's own.
+        assert_eq!(venue("", "", &[], &pages, Some("10.1000/other")), None);
+        let cued = [
+            "Address: x. How to cite this article: Sun B, Liu LZ. Clinical Characteristics \
+            of Various Etiologies. Chin Med J 2017;130:1683-8."
+                .to_string(),
+        ];
+        assert_eq!(
+            venue("", "", &[], &cued, None).as_deref(),
+            Some("Chin Med J")
+        );
+        let euro = [
+            "Citation style for this article: Kwong JC, Chung H. The impact of repeated \
+            vaccination. Euro Surveill. 2020;25(3):pii=1900245. www.eurosurveillance.org"
+                .to_string(),
+        ];
+        assert_eq!(
+            venue("", "", &[], &euro, None).as_deref(),
+            Some("Eurosurveillance")
+        );
+    }
+
+    #[test]
+    fn an_abbreviation_the_first_page_spells_out() {
+        let h = heads(&["J Am Heart Assoc. 2020;9:e016123. DOI: 10.1161/JAHA.120.016123"]);
+        assert_eq!(
+            venue("", "", &h, &[], None).as_deref(),
+            Some("J Am Heart Assoc.")
+        );
+        let top = "Journal of the American Heart Association\nORIGINAL RESEARCH";
+        assert_eq!(
+            venue("", top, &h, &[], None).as_deref(),
+            Some("Journal of the American Heart Association")
+        );
+        // Words that only begin alike in another order, or more of them, are another name.
+        let other =
+            "Journal of Heart American Association\nAmerican Journal of Heart Assoc Studies";
+        assert_eq!(
+            venue("", other, &h, &[], None).as_deref(),
+            Some("J Am Heart Assoc.")
+        );
+    }
+
+    #[test]
+    fn a_reports_publisher_and_isbn() {
+        let imprint = "WHO guidelines for the treatment of patients with cystic echinococcosis\n\
+            ISBN 978-92-4-011047-2 (electronic version)\nISBN 978-92-4-011048-9 (print version)\n\
+            © World Health Organization 2025\nSome rights reserved.";
+        assert_eq!(
+            venue("", "", &[], &[imprint.to_string()], None).as_deref(),
+            Some("World Health Organization (ISBN 978-92-4-011047-2)")
+        );
+        // A wrong check digit is no ISBN; an author's copyright names no publisher.
+        for page in [
+            "ISBN 978-92-4-011047-3\n© World Health Organization 2025",
+            "ISBN 978-92-4-011047-2\n© The Author(s) 2025",
+        ] {
+            assert_eq!(
+                venue("", "", &[], &[page.to_string()], None),
+                None,
+                "{page}"
+            );
+        }
+        assert!(imprint::isbn_checks("0-306-40615-2"));
     }
 }
