@@ -547,6 +547,12 @@ mod tests {
             venue("", "", &[], &euro, None).as_deref(),
             Some("Eurosurveillance")
         );
+        let plos = [
+            "Citation: Smith J, Doe A. Heart failure in adults. PLoS Med 2008;5:e1. \
+            www.plosmedicine.org"
+                .to_string(),
+        ];
+        assert_eq!(venue("", "", &[], &plos, None).as_deref(), Some("PLoS Med"));
     }
 
     #[test]

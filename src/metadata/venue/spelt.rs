@@ -126,7 +126,15 @@ pub(super) fn expanded(
         .and_then(clean)
         .or_else(|| {
             // Or the journal's web address on its pages spells it as one word: "Euro
-            // Surveill." and www.eurosurveillance.org.
+            // Surveill." and www.eurosurveillance.org. Not for a name with capitals inside a
+            // word ("PLoS Med" and www.plosmedicine.org): a brand's address runs its words
+            // together, and no case tells where they part.
+            let branded = short
+                .iter()
+                .any(|w| w.chars().skip(1).any(char::is_uppercase));
+            if branded {
+                return None;
+            }
             running_heads
                 .iter()
                 .chain(pages.iter().take(3))
