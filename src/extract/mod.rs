@@ -351,6 +351,21 @@ pub(crate) fn opening(pages: &[String]) -> &[String] {
     &pages[start..]
 }
 
+/// The most pages before a born-digital paper's first page that can be a cover.
+const COVER_PAGES: usize = 2;
+
+/// The pages from the paper's first page, `at` being the page the first page's layout was read
+/// from (the first with a text layer of its own): the pages before it are blank in that layer,
+/// and where OCR read them they are a cover (a congress's title page scanned before a
+/// poster, a publisher's cover image), not the paper's first page. Without a layout, or past
+/// [`COVER_PAGES`], [`opening`].
+pub(crate) fn opening_at(pages: &[String], at: Option<usize>) -> &[String] {
+    match at {
+        Some(at) if at <= COVER_PAGES && at < pages.len() => &pages[at..],
+        _ => opening(pages),
+    }
+}
+
 /// Whether pages hold a usable text layer. A scanned page still yields a stray character or two
 /// (page numbers stamped as text, OCR fragments); fewer than [`EMPTY_PAGE`] letters a page (over
 /// the first five) means none.
@@ -385,10 +400,10 @@ fn finish_with_metadata(
     if !has_text(&raw.pages) {
         return Err(ExtractError::NoText);
     }
-    let title = raw
-        .info_title
-        .filter(|t| plausible_title(t))
-        .or_else(|| first_page_title(opening(&raw.pages).first()?));
+    let title = raw.info_title.filter(|t| plausible_title(t)).or_else(|| {
+        let at = raw.embedded.as_ref().and_then(|e| e.first_page_at);
+        first_page_title(opening_at(&raw.pages, at).first()?)
+    });
     let (pages, running_heads) = split_running_heads(&raw.pages);
     let mut extracted = Extracted {
         title,
@@ -484,6 +499,7 @@ fn raw_pages(bytes: &[u8]) -> Result<RawPdf, ExtractError> {
                     opened = true;
                     if let Some(e) = embedded.as_mut() {
                         e.first_page = layout;
+                        e.first_page_at = Some(texts.len());
                     }
                 }
                 texts.push(text);
@@ -543,6 +559,19 @@ mod tests {
         let pages = ["", " 2 ", "Ability of different obturation techniques"].map(String::from);
         assert_eq!(opening(&pages), &pages[2..]);
         assert!(opening(&[String::new()]).is_empty());
+        // A cover OCR read before the page with a text layer of its own.
+        let covered = [
+            "Endodontics: Where biology and technology merge",
+            "Ability of",
+        ]
+        .map(String::from);
+        assert_eq!(opening_at(&covered, Some(1)), &covered[1..]);
+        assert_eq!(opening_at(&covered, None), &covered[..]);
+        // A text layer only from page 5 on: no cover is that long.
+        let late: Vec<String> = (0..6)
+            .map(|i| format!("page {i} of a paper whose text layer is long enough"))
+            .collect();
+        assert_eq!(opening_at(&late, Some(4)), &late[..]);
     }
 
     #[test]

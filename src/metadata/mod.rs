@@ -104,6 +104,9 @@ pub struct Embedded {
     info: Info,
     /// The first page's lines as they were set (font sizes, positions), where it was read.
     pub(crate) first_page: crate::extract::PageLayout,
+    /// The index of the page `first_page` was read from: the first with a text layer of its
+    /// own.
+    pub(crate) first_page_at: Option<usize>,
 }
 
 impl Embedded {
@@ -114,19 +117,22 @@ impl Embedded {
             xmp: xmp::packet(doc).map(|p| xmp::parse(&p)).unwrap_or_default(),
             info: info(doc),
             first_page: Default::default(),
+            first_page_at: None,
         }
     }
 }
 
 /// The metadata of a PDF from what it says of itself and its extracted text.
 pub fn read_with(embedded: Embedded, text: &crate::Extracted) -> Metadata {
-    // Blank pages before the first page of the paper hold nothing to read.
-    let pages = crate::extract::opening(&text.pages);
+    // Blank pages before the first page of the paper hold nothing to read, nor does a cover
+    // OCR read before the page the layout is of.
+    let pages = crate::extract::opening_at(&text.pages, embedded.first_page_at);
     let heads = &text.running_heads;
     let Embedded {
         xmp,
         info,
         first_page: layout,
+        ..
     } = embedded;
     let printed_title = layout::title(&layout);
     // The Info title, unless the page prints another in its title's size: Info titles are
