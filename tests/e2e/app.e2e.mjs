@@ -366,7 +366,9 @@ async function realPapersAtLaunch(shared) {
   );
   check(/in use/.test(inUse) && !/No model/.test(await wd.execute("return document.getElementById('models').innerText")), `the Models section shows the model in use ("${inUse.replace(/\s+/g, " ").slice(0, 80)}")`);
   const tallest = await wd.execute("return Math.max(...[...document.querySelectorAll('#library-rows tr')].map(r => r.getBoundingClientRect().height))");
-  check(tallest < 90, `library rows are compact (tallest ${tallest.toFixed(0)} px)`);
+  check(tallest < 60, `library rows are one line a paper (tallest ${tallest.toFixed(0)} px)`);
+  const moreHidden = await wd.execute("return [...document.querySelectorAll('#library-rows .more-actions')].every((m) => m.closest('td').matches(':hover') || m.closest('tr').matches(':focus-within') || getComputedStyle(m).display === 'none')");
+  check(moreHidden, "a row at rest shows only Open and Details; its other actions wait for the focus");
   const fileShown = await wd.execute("return [...document.querySelectorAll('#library-rows .doc-file')].length");
   check(fileShown === picked.length, "each row names its file");
   await shot(wd, "10-library-real.png");

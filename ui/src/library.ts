@@ -132,10 +132,13 @@ export function renderLibrary(docs: Document[], filtered = false): string {
   <td class="actions">
     ${failed ? "" : `<button data-action="view" data-path="${path}">Open</button>`}
     ${failed ? "" : `<button data-action="details" data-path="${path}" title="See and correct title, authors, year, journal, DOI">Details</button>`}
-    ${d.status === "indexed" ? `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>` : ""}
-    <button data-action="reindex" data-path="${path}">Re-index</button>
-    <button data-action="reveal" data-path="${path}">Show in folder</button>
-    <button data-action="remove" data-path="${path}" class="danger">Remove</button>
+    <span class="more-hint" aria-hidden="true" title="More: Tab from Details, or point here">⋯</span>
+    <span class="more-actions">
+      ${d.status === "indexed" ? `<button data-action="cite" data-path="${path}" title="Copy its citation in the chosen style (Alt+C)">Cite</button>` : ""}
+      <button data-action="reindex" data-path="${path}">Re-index</button>
+      <button data-action="reveal" data-path="${path}">Show in folder</button>
+      <button data-action="remove" data-path="${path}" class="danger">Remove</button>
+    </span>
   </td>
 </tr>`;
     })
