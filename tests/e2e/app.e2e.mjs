@@ -369,6 +369,8 @@ async function realPapersAtLaunch(shared) {
   check(tallest < 60, `library rows are one line a paper (tallest ${tallest.toFixed(0)} px)`);
   const moreHidden = await wd.execute("return [...document.querySelectorAll('#library-rows .more-actions')].every((m) => m.closest('td').matches(':hover') || m.closest('tr').matches(':focus-within') || getComputedStyle(m).display === 'none')");
   check(moreHidden, "a row at rest shows only Open and Details; its other actions wait for the focus");
+  const spill = await wd.execute("const s = document.querySelector('.library-scroll'); return s.scrollWidth - s.clientWidth");
+  check(spill <= 0, `the library table fits its window (${spill} px past it)`);
   const fileShown = await wd.execute("return [...document.querySelectorAll('#library-rows .doc-file')].length");
   check(fileShown === picked.length, "each row names its file");
   await shot(wd, "10-library-real.png");
