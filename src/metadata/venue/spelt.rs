@@ -33,33 +33,37 @@ fn full_names<'a>(first_lines: &'a str, running_heads: &'a [String]) -> Vec<&'a 
 /// The journal the heads name by its initials ("OFID"), spelt out at the top of the first page
 /// ("Open Forum Infectious Diseases"): the initials of its words but the small ones.
 pub(super) fn acronym(first_lines: &str, running_heads: &[String]) -> Option<String> {
-    let tops: Vec<&str> = first_lines
+    let tops = first_lines
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .take(HEAD_LINES)
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Each full name with its initials, once.
+    let spelt: Vec<(&str, String)> = full_names(&tops, &[])
+        .into_iter()
+        .map(|line| {
+            let initials = significant(line)
+                .iter()
+                .filter_map(|w| w.chars().next())
+                .collect();
+            (line, initials)
+        })
         .collect();
-    for field in running_heads.iter().flat_map(|h| h.split(FIELD_MARKS)) {
-        let field = field.trim();
-        let letters = field.chars().count();
-        if !(3..=8).contains(&letters) || !field.chars().all(|c| c.is_ascii_uppercase()) {
-            continue;
-        }
-        let spelt = full_names(&tops.join("\n"), &[])
-            .into_iter()
-            .find(|line| {
-                let initials: String = significant(line)
-                    .iter()
-                    .filter_map(|w| w.chars().next())
-                    .collect();
-                initials == field
-            })
-            .and_then(clean);
-        if spelt.is_some() {
-            return spelt;
-        }
-    }
-    None
+    running_heads
+        .iter()
+        .flat_map(|h| h.split(FIELD_MARKS))
+        .map(str::trim)
+        .filter(|f| {
+            (3..=8).contains(&f.chars().count()) && f.chars().all(|c| c.is_ascii_uppercase())
+        })
+        .find_map(|field| {
+            spelt
+                .iter()
+                .find(|(_, initials)| initials == field)
+                .and_then(|(line, _)| clean(line))
+        })
 }
 
 /// The journal's code in a DOI ("spectrum" in 10.1128/spectrum.02839-23, "bmj" in
