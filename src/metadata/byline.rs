@@ -370,7 +370,7 @@ const MEMBERSHIPS: [&str; 12] = [
 /// Whether a word is an academic or clinical degree or post-nominal ("MD", "Ph.D.", "MBChB",
 /// "FRCP"): one of the usual ones, written with a dot or at least two capitals (so that the
 /// surnames "Ma" and "Do" stay names).
-fn is_credential(word: &str) -> bool {
+pub(super) fn is_credential(word: &str) -> bool {
     const DEGREES: [&str; 64] = [
         "md", "phd", "mph", "msc", "ms", "bsc", "bs", "ba", "ma", "mba", "mbbs", "mbchb", "mb",
         "bch", "chb", "bchir", "frcp", "frcpc", "frcs", "frcsc", "frcpath", "frcog", "frcr",

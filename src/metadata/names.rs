@@ -35,6 +35,18 @@ impl Author {
         ];
         const SUFFIXES: [&str; 6] = ["Jr.", "Jr", "Sr.", "Sr", "II", "III"];
         let words: Vec<&str> = name.split(' ').collect();
+        // An organisation as an author ("Centers for Disease Control and Prevention"): its
+        // whole name, where it joins its words with "for", "of", "and", "on" or "the".
+        if words.len() >= 3
+            && words[1..]
+                .iter()
+                .any(|w| ["for", "of", "and", "on", "the"].contains(w))
+        {
+            return Some(Author {
+                family: name.to_string(),
+                given: String::new(),
+            });
+        }
         let mut start = words.len() - 1;
         if start >= 2 && SUFFIXES.contains(&words[start]) {
             start -= 1;
@@ -58,11 +70,12 @@ impl Author {
 /// then the initials run together) where the whole list is written so, else one by one
 /// ([`Author::parse`]).
 pub(super) fn parse_list<S: AsRef<str>>(names: &[S]) -> Vec<Author> {
-    let vancouver = initials_last(names);
+    let names: Vec<String> = names.iter().map(|n| without_titles(n.as_ref())).collect();
+    let vancouver = initials_last(&names);
     names
         .iter()
         .filter_map(|n| {
-            let n = n.as_ref();
+            let n = n.as_str();
             match (vancouver, n.trim().rsplit_once(' ')) {
                 (true, Some((family, initials))) => Some(Author {
                     family: family.trim().to_string(),
@@ -72,6 +85,40 @@ pub(super) fn parse_list<S: AsRef<str>>(names: &[S]) -> Vec<Author> {
             }
         })
         .collect()
+}
+
+/// A name without the titles a file's creator field puts around it: "Prof" and the like
+/// before it, degrees after it ("Prof Heidi van Rooyen PhD", "Ruanne V Barnabas MBChB"),
+/// where two words of the name are left.
+fn without_titles(name: &str) -> String {
+    const HONORIFICS: [&str; 9] = [
+        "Prof",
+        "Prof.",
+        "Professor",
+        "Dr",
+        "Dr.",
+        "Mr",
+        "Mrs",
+        "Ms",
+        "Assoc.",
+    ];
+    let mut words: Vec<&str> = name.split_whitespace().collect();
+    while words.len() > 2 && HONORIFICS.contains(&words[0]) {
+        words.remove(0);
+    }
+    while words.len() > 2
+        && words
+            .last()
+            .is_some_and(|w| super::byline::is_credential(w.trim_end_matches(',')))
+    {
+        words.pop();
+    }
+    // A comma left before a dropped degree ("Jane Doe, MD") is not a "Surname, Given" comma.
+    let joined = words.join(" ");
+    if name.contains(',') && !joined.contains(',') {
+        return joined;
+    }
+    joined.trim_end_matches(',').to_string()
 }
 
 /// Whether every name of a list ends in its initials run together without dots ("Smith JA"),
@@ -118,8 +165,11 @@ pub(super) fn split_names(list: &str) -> Vec<String> {
         words.len() >= 2 && words.first().is_some_and(long) && words.last().is_some_and(long)
     };
     let commas = list.matches(',').count();
-    let comma_lists =
-        parts.len() == 1 && (commas >= 2 || (commas == 1 && list.split(',').all(full_name)));
+    // Full names between commas, the last after "and": "Carlotta Biagi, Alessandro Rocca
+    // and Marcello Lanari".
+    let comma_lists = parts.len() == 1
+        && (commas >= 2 || (commas == 1 && list.split(',').all(full_name)))
+        || commas >= 1 && parts.iter().all(|p| p.split(',').all(full_name));
     parts
         .iter()
         .flat_map(|p| {
@@ -181,8 +231,9 @@ pub(super) fn plausible_authors(authors: &[Author]) -> bool {
         "committee",
         "organi",
     ];
-    const WHOLE: [&str; 9] = [
-        "user", "owner", "author", "unknown", "press", "ltd", "inc", "ieee", "acm",
+    // "OPEN ACCESS" over a title is a label, not a person.
+    const WHOLE: [&str; 10] = [
+        "user", "owner", "author", "unknown", "press", "ltd", "inc", "ieee", "acm", "access",
     ];
     authors.iter().all(|a| {
         let name = format!("{} {}", a.given, a.family).to_lowercase();
@@ -246,6 +297,41 @@ mod tests {
         let names = split_names("Zeng, J.; Van Orden, J. W. and Roberts, W.");
         assert_eq!(names, ["Zeng, J.", "Van Orden, J. W.", "Roberts, W."]);
         assert_eq!(split_names("Smith J, Jones K, Lee M").len(), 3);
+    }
+
+    #[test]
+    fn titles_around_names_in_a_files_creator_field_are_not_names() {
+        let families = |names: &[&str]| -> Vec<(String, String)> {
+            parse_list(names)
+                .into_iter()
+                .map(|a| (a.family, a.given))
+                .collect()
+        };
+        assert_eq!(
+            families(&[
+                "Prof Heidi van Rooyen PhD",
+                "Ruanne V Barnabas MBChB",
+                "Torin T Schaafsma MSc"
+            ]),
+            [
+                ("van Rooyen".to_string(), "Heidi".to_string()),
+                ("Barnabas".to_string(), "Ruanne V".to_string()),
+                ("Schaafsma".to_string(), "Torin T".to_string()),
+            ]
+        );
+        // Two words stay two words: a surname that reads as a degree is kept ("Jun MA").
+        assert_eq!(families(&["Jun MA"])[0].0, "MA");
+        assert_eq!(families(&["Doe, Jane"])[0].0, "Doe");
+        let list =
+            split_names("Carlotta Biagi, Alessandro Rocca, Giulia Poletti and Marcello Lanari");
+        assert_eq!(list.len(), 4, "{list:?}");
+        assert_eq!(parse_list(&list)[0].family, "Biagi");
+        assert!(!plausible_authors(&parse_list(&["OPEN ACCESS"])));
+        let cdc = Author::parse("Centers for Disease Control and Prevention").unwrap();
+        assert_eq!(
+            (cdc.family.as_str(), cdc.given.as_str()),
+            ("Centers for Disease Control and Prevention", "")
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub(crate) fn parse(text: &str) -> Xmp {
             Ok(Event::CData(t)) => text_buf.push_str(&t),
             Ok(Event::End(_)) => {
                 let value = text_buf.split_whitespace().collect::<Vec<_>>().join(" ");
+                let value = unmangled(&value).unwrap_or(value);
                 text_buf.clear();
                 let leaf = path.pop().unwrap_or_default();
                 if !value.is_empty() {
@@ -72,6 +73,23 @@ pub(crate) fn parse(text: &str) -> Xmp {
         }
     }
     out
+}
+
+/// A value whose UTF-8 a tool read as Latin-1 and wrote again ("ProvidÃªncia" for
+/// Providência), read back: every character fits a byte, a lead byte's letter (Â to ô) is
+/// there, and the bytes are UTF-8. `None` where the value is as it should be.
+fn unmangled(value: &str) -> Option<String> {
+    if !value.chars().any(|c| ('\u{c2}'..='\u{f4}').contains(&c)) {
+        return None;
+    }
+    let bytes: Vec<u8> = value
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect::<Option<_>>()?;
+    let text = String::from_utf8(bytes).ok()?;
+    // Plain Latin-1 text ("Müller") is not valid UTF-8 as bytes, so it never gets here; a
+    // value that changed is the mangled one.
+    (text != value).then_some(text)
 }
 
 /// Puts a text value where its element says.
@@ -133,6 +151,12 @@ mod tests {
         let x = parse(packet);
         assert_eq!(x.title.as_deref(), Some("Heart & lung"));
         assert_eq!(x.creators, ["Jane Doe", "John Roe"]);
+        assert_eq!(
+            unmangled("Prof Rui ProvidÃªncia PhD").as_deref(),
+            Some("Prof Rui Providência PhD")
+        );
+        assert_eq!(unmangled("Jürgen Müller"), None);
+        assert_eq!(unmangled("Plain"), None);
         assert_eq!(x.doi.as_deref(), Some("10.1038/s41467-023-40886-7"));
         assert_eq!(x.publication.as_deref(), Some("Nature Communications"));
     }
