@@ -24,12 +24,14 @@ pub(crate) use layout::{PageLayout, StyledLine};
 use title::info_title;
 pub(crate) use title::{first_page_title, info_string, plausible_title};
 pub mod ocr;
+mod opening;
 pub mod poppler;
 mod tesseract;
 pub mod worker;
 
 pub use files::{find_pdfs, is_pdf_name};
 pub use ocr::{OcrPage, OcrProgress, OcrStatus, OcrWord};
+pub(crate) use opening::{blank, opening_at};
 
 use text::collapse_whitespace;
 pub(crate) use text::{head_bytes, normalize_chars};
@@ -339,33 +341,6 @@ fn with_second_reader(
     Ok(raw)
 }
 
-/// Whether a page has no usable text (fewer than [`EMPTY_PAGE`] letters and digits).
-pub(crate) fn blank(page: &str) -> bool {
-    page.chars().filter(|c| c.is_alphanumeric()).count() < EMPTY_PAGE
-}
-
-/// The pages from the first that is not [`blank`]: where the paper's first page is (its title,
-/// its byline), behind any blank pages before it.
-pub(crate) fn opening(pages: &[String]) -> &[String] {
-    let start = pages.iter().position(|p| !blank(p)).unwrap_or(pages.len());
-    &pages[start..]
-}
-
-/// The most pages before a born-digital paper's first page that can be a cover.
-const COVER_PAGES: usize = 2;
-
-/// The pages from the paper's first page, `at` being the page the first page's layout was read
-/// from (the first with a text layer of its own): the pages before it are blank in that layer,
-/// and where OCR read them they are a cover (a congress's title page scanned before a
-/// poster, a publisher's cover image), not the paper's first page. Without a layout, or past
-/// [`COVER_PAGES`], [`opening`].
-pub(crate) fn opening_at(pages: &[String], at: Option<usize>) -> &[String] {
-    match at {
-        Some(at) if at <= COVER_PAGES && at < pages.len() => &pages[at..],
-        _ => opening(pages),
-    }
-}
-
 /// Whether pages hold a usable text layer. A scanned page still yields a stray character or two
 /// (page numbers stamped as text, OCR fragments); fewer than [`EMPTY_PAGE`] letters a page (over
 /// the first five) means none.
@@ -553,26 +528,6 @@ fn pdf_error(e: &lopdf::Error) -> ExtractError {
 mod tests {
     use super::text::{is_page_number, join_lines};
     use super::*;
-
-    #[test]
-    fn the_paper_opens_at_its_first_page_with_text() {
-        let pages = ["", " 2 ", "Ability of different obturation techniques"].map(String::from);
-        assert_eq!(opening(&pages), &pages[2..]);
-        assert!(opening(&[String::new()]).is_empty());
-        // A cover OCR read before the page with a text layer of its own.
-        let covered = [
-            "Endodontics: Where biology and technology merge",
-            "Ability of",
-        ]
-        .map(String::from);
-        assert_eq!(opening_at(&covered, Some(1)), &covered[1..]);
-        assert_eq!(opening_at(&covered, None), &covered[..]);
-        // A text layer only from page 5 on: no cover is that long.
-        let late: Vec<String> = (0..6)
-            .map(|i| format!("page {i} of a paper whose text layer is long enough"))
-            .collect();
-        assert_eq!(opening_at(&late, Some(4)), &late[..]);
-    }
 
     #[test]
     fn ligatures_and_soft_hyphens_are_normalised() {

@@ -145,3 +145,71 @@ fn cited_name(before: &str) -> Option<String> {
         .then(|| clean(name))
         .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::venue;
+    use super::*;
+
+    #[test]
+    fn the_papers_citation_of_itself() {
+        let doi = "10.1002/14651858.cd013765.pub2";
+        let cover = "Bray JJH, Warraich M. Oral Class I and III antiarrhythmic drugs for maintaining \
+            sinus rhythm after catheter ablation of atrial fibrillation. Cochrane Database of \
+            Systematic Reviews 2023, Issue 3. Art. No.: CD013765. DOI: 10.1002/14651858.CD013765.pub2.";
+        let pages = [cover.to_string()];
+        assert_eq!(
+            venue("", "", &[], &pages, Some(doi)).as_deref(),
+            Some("Cochrane Database of Systematic Reviews")
+        );
+        // Another paper's DOI, cited with its journal, is not the paper's own.
+        assert_eq!(venue("", "", &[], &pages, Some("10.1000/other")), None);
+        let cued = [
+            "Address: x. How to cite this article: Sun B, Liu LZ. Clinical Characteristics \
+            of Various Etiologies. Chin Med J 2017;130:1683-8."
+                .to_string(),
+        ];
+        assert_eq!(
+            venue("", "", &[], &cued, None).as_deref(),
+            Some("Chin Med J")
+        );
+        let euro = [
+            "Citation style for this article: Kwong JC, Chung H. The impact of repeated \
+            vaccination. Euro Surveill. 2020;25(3):pii=1900245. www.eurosurveillance.org"
+                .to_string(),
+        ];
+        assert_eq!(
+            venue("", "", &[], &euro, None).as_deref(),
+            Some("Eurosurveillance")
+        );
+        let plos = [
+            "Citation: Smith J, Doe A. Heart failure in adults. PLoS Med 2008;5:e1. \
+            www.plosmedicine.org"
+                .to_string(),
+        ];
+        assert_eq!(venue("", "", &[], &plos, None).as_deref(), Some("PLoS Med"));
+    }
+
+    #[test]
+    fn a_reports_publisher_and_isbn() {
+        let imprint = "WHO guidelines for the treatment of patients with cystic echinococcosis\n\
+            ISBN 978-92-4-011047-2 (electronic version)\nISBN 978-92-4-011048-9 (print version)\n\
+            © World Health Organization 2025\nSome rights reserved.";
+        assert_eq!(
+            venue("", "", &[], &[imprint.to_string()], None).as_deref(),
+            Some("World Health Organization (ISBN 978-92-4-011047-2)")
+        );
+        // A wrong check digit is no ISBN; an author's copyright names no publisher.
+        for page in [
+            "ISBN 978-92-4-011047-3\n© World Health Organization 2025",
+            "ISBN 978-92-4-011047-2\n© The Author(s) 2025",
+        ] {
+            assert_eq!(
+                venue("", "", &[], &[page.to_string()], None),
+                None,
+                "{page}"
+            );
+        }
+        assert!(isbn_checks("0-306-40615-2"));
+    }
+}

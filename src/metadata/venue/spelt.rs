@@ -158,3 +158,48 @@ pub(super) fn expanded(
 static WEB_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bwww\.([a-z]{5,40})\.(?:org|com|net|eu|info)\b").expect("a valid pattern")
 });
+
+#[cfg(test)]
+mod tests {
+    use super::super::venue;
+
+    fn heads(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_head_that_the_dois_journal_code_names() {
+        let h = heads(&["Research Article Microbiology Spectrum", "Research Article"]);
+        let doi = Some("10.1128/spectrum.02839-23");
+        assert_eq!(
+            venue("", "", &h, &[], doi).as_deref(),
+            Some("Microbiology Spectrum")
+        );
+        assert_eq!(
+            venue("", "", &h, &[], Some("10.1371/journal.pone.0001")),
+            None
+        );
+        assert_eq!(venue("", "", &h, &[], None), None);
+    }
+
+    #[test]
+    fn an_abbreviation_the_first_page_spells_out() {
+        let h = heads(&["J Am Heart Assoc. 2020;9:e016123. DOI: 10.1161/JAHA.120.016123"]);
+        assert_eq!(
+            venue("", "", &h, &[], None).as_deref(),
+            Some("J Am Heart Assoc.")
+        );
+        let top = "Journal of the American Heart Association\nORIGINAL RESEARCH";
+        assert_eq!(
+            venue("", top, &h, &[], None).as_deref(),
+            Some("Journal of the American Heart Association")
+        );
+        // Words that only begin alike in another order, or more of them, are another name.
+        let other =
+            "Journal of Heart American Association\nAmerican Journal of Heart Assoc Studies";
+        assert_eq!(
+            venue("", other, &h, &[], None).as_deref(),
+            Some("J Am Heart Assoc.")
+        );
+    }
+}
