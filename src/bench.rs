@@ -256,6 +256,10 @@ pub struct SearchBench {
     /// ([`crate::SearchOptions::window_weight`] 0), timed alternately with the default in the
     /// same run: the cost of choosing the page by windows is `p50_ms / p50_ms_no_windows`.
     pub p50_ms_no_windows: f64,
+    /// The same queries' median with each page weighed by its passage alone
+    /// ([`crate::SearchOptions::page_weight`] 0), timed in turn with the others: reading and
+    /// weighing the candidates' pages costs `p50_ms / p50_ms_no_page`.
+    pub p50_ms_no_page: f64,
     /// The same queries' median without abbreviation expansion, timed in turn with the
     /// others in the same run: expansion costs `p50_ms - p50_ms_no_expand`.
     pub p50_ms_no_expand: f64,
@@ -378,10 +382,14 @@ pub fn search_at_scale(
         },
         ..opts.clone()
     };
-    let variants = [&opts, &plain, &literal];
+    let passage_alone = crate::SearchOptions {
+        page_weight: 0.0,
+        ..opts.clone()
+    };
+    let variants = [&opts, &plain, &literal, &passage_alone];
     // One query first, untimed: the first search pays for lazily mapped index files.
     searcher.search(&queries[0], &opts)?;
-    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut times: [Vec<f64>; 4] = Default::default();
     for (i, q) in queries.iter().enumerate() {
         // Each variant first in turn, so that none gains from the others' warm caches.
         for k in 0..variants.len() {
@@ -398,6 +406,7 @@ pub fn search_at_scale(
     let pct = |p: f64| at(&times[0], p);
     let p50_ms_no_windows = at(&times[1], 0.5);
     let p50_ms_no_expand = at(&times[2], 0.5);
+    let p50_ms_no_page = at(&times[3], 0.5);
     let disk_bytes: u64 = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
@@ -425,6 +434,7 @@ pub fn search_at_scale(
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         p50_ms_no_windows,
+        p50_ms_no_page,
         p50_ms_no_expand,
     })
 }

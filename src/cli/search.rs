@@ -31,6 +31,11 @@ pub struct FusionArgs {
     /// together) adds when a paper's page is chosen; 0 chooses by the fused score alone.
     #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_WINDOW_WEIGHT)]
     window_weight: f32,
+    /// How much the share of the question's words that a passage's page holds beyond the
+    /// passage's own adds when a paper's page is chosen (hybrid mode, where windows are on); 0
+    /// weighs the passage alone.
+    #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_PAGE_WEIGHT)]
+    page_weight: f32,
 }
 
 impl FusionArgs {
@@ -41,10 +46,16 @@ impl FusionArgs {
             "--window-weight must be 0 or more, not {}",
             self.window_weight
         );
+        anyhow::ensure!(
+            self.page_weight >= 0.0 && self.page_weight.is_finite(),
+            "--page-weight must be 0 or more, not {}",
+            self.page_weight
+        );
         Ok(SearchOptions {
             fusion: self.fusion()?,
             page_fusion: self.page_fusion()?,
             window_weight: self.window_weight,
+            page_weight: self.page_weight,
             ..SearchOptions::default()
         })
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::*;
-use crate::search::Facets;
+use crate::search::{Facets, PageWeights};
 
 /// Searches a library from any thread; see [`Library::searcher`].
 pub struct Searcher {
@@ -275,14 +275,24 @@ pub(super) fn run_search(
         Mode::Hybrid => fuse(&lexical, &by_meaning, opts.page_fusion),
     };
     // Keyword mode's scores already weigh the words: there the window only picks the highlight.
-    let window_weight = match (opts.window_weight > 0.0, mode) {
-        (false, _) => None,
-        (true, Mode::Lexical) => Some(0.0),
-        (true, _) => Some(opts.window_weight),
-    };
+    let choice = (opts.window_weight > 0.0).then_some(PageWeights {
+        window: match mode {
+            Mode::Lexical => 0.0,
+            _ => opts.window_weight,
+        },
+        // Hybrid only: in keyword or meaning mode alone the page's words lost more pages than
+        // they gained on the shorthand set, where the abstract answers and a dense methods
+        // page holds more of the question's words (docs/EVALUATION.md, page level).
+        page: match mode {
+            Mode::Hybrid => opts.page_weight,
+            _ => 0.0,
+        },
+    });
     let mut results = group(
         &weights,
-        window_weight,
+        choice,
+        // A page whose text cannot be read is weighed by its passage alone.
+        |row| catalog.page_text(row.document, row.page).ok().flatten(),
         &documents,
         &ranked,
         &rows,

@@ -12,7 +12,7 @@ use super::works::one_per_work;
 use super::*;
 use crate::catalog::ChunkRow;
 use crate::index::rare_terms::MAX_SHARED_TERMS;
-use crate::search::{Fusion, TermWeights, DEFAULT_WINDOW_WEIGHT};
+use crate::search::{Fusion, PageWeights, TermWeights, DEFAULT_WINDOW_WEIGHT};
 
 /// What a "more like this" asks for.
 #[derive(Debug, Clone)]
@@ -301,7 +301,12 @@ fn rank(
     };
     let mut results = group(
         &TermWeights::new(terms.iter().map(|t| (t.term.clone(), t.weight)).collect()),
-        Some(window_weight),
+        // Its page by the passage alone: a paper's hundred terms are on most pages.
+        Some(PageWeights {
+            window: window_weight,
+            page: 0.0,
+        }),
+        |_| None,
         &shown,
         &ranked,
         &rows,

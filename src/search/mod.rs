@@ -15,12 +15,16 @@ use std::path::PathBuf;
 
 use crate::catalog::{ChunkId, ChunkRow, DocumentId};
 
+mod coverage;
 mod filter;
 mod page;
+mod snippet;
 
+use coverage::Coverage;
 pub use filter::{parse_years, FacetValue, Facets, PaperFilter, Sort, FACET_POOL};
 use page::choose_pages;
-pub use page::{snippet, TermWeights};
+pub use page::{PageWeights, TermWeights};
+pub use snippet::snippet;
 
 /// Which evidence ranks passages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -75,6 +79,11 @@ pub const DEFAULT_PAGE_SEMANTIC_WEIGHT: f32 = DEFAULT_SEMANTIC_WEIGHT;
 /// The default of [`SearchOptions::window_weight`].
 pub const DEFAULT_WINDOW_WEIGHT: f32 = 0.25;
 
+/// The default of [`SearchOptions::page_weight`]: hybrid page hit 0.656 to 0.731 on the
+/// development page set and 0.738 to 0.786 on the validation set (docs/EVALUATION.md, page
+/// level).
+pub const DEFAULT_PAGE_WEIGHT: f32 = 1.0;
+
 impl Default for Fusion {
     fn default() -> Self {
         Fusion::Weighted {
@@ -104,6 +113,11 @@ pub struct SearchOptions {
     /// chooses the highlight). 0 chooses the page and shows the snippet as before windows, by
     /// the fused score alone. See [`TermWeights`].
     pub window_weight: f32,
+    /// How much the share of the query's weight that a passage's whole page holds beyond the
+    /// passage's own adds when the page is chosen (a passage lacks words its page has around
+    /// it: the heading, the table title). In hybrid mode, where windows are on
+    /// ([`SearchOptions::window_weight`] above 0); 0 weighs the passage alone.
+    pub page_weight: f32,
     /// Which papers may answer (a year range, an author, a venue).
     pub filter: PaperFilter,
     /// The results' order.
@@ -128,6 +142,7 @@ impl Default for SearchOptions {
                 semantic_weight: DEFAULT_PAGE_SEMANTIC_WEIGHT,
             },
             window_weight: DEFAULT_WINDOW_WEIGHT,
+            page_weight: DEFAULT_PAGE_WEIGHT,
             filter: PaperFilter::default(),
             sort: Sort::Relevance,
             facets: false,
@@ -355,10 +370,13 @@ const MAX_PASSAGES: usize = 4;
 
 /// Builds the results: papers in the order (and with the scores) of `documents`, each with its
 /// best passage in `ranked` and the best passages of its other pages. `rows` holds the catalog
-/// rows of the ranked ids (any order); `paper` gives a document's path and title.
+/// rows of the ranked ids (any order); `paper` gives a document's path and title; `page_text`
+/// a passage's page text, read where `choice` weighs pages.
+#[allow(clippy::too_many_arguments)]
 pub fn group(
     weights: &TermWeights,
-    window_weight: Option<f32>,
+    choice: Option<PageWeights>,
+    mut page_text: impl FnMut(&ChunkRow) -> Option<String>,
     documents: &[(DocumentId, f32)],
     ranked: &[(ChunkId, f32)],
     rows: &[ChunkRow],
@@ -373,6 +391,7 @@ pub fn group(
         hits.entry(row.document).or_default().push((row, score));
     }
     let mut results = Vec::new();
+    let mut coverage = Coverage::new(weights);
     for &(doc, score) in documents {
         if results.len() == limit {
             break;
@@ -391,7 +410,7 @@ pub fn group(
         else {
             continue;
         };
-        let list = choose_pages(list, weights, window_weight);
+        let list = choose_pages(list, weights, choice, &mut coverage, &mut page_text);
         let best = &list[0];
         // One passage per page, and apart from it the user's own words on that page (a note
         // or an annotation is shown as such, not hidden behind the page's text).

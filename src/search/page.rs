@@ -5,8 +5,10 @@
 //! query's weight that their best window of sentences holds ("small to big"), measured on the
 //! page-level sets (docs/EVALUATION.md, the right page).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use super::coverage::Coverage;
+use super::snippet::snippet;
 use crate::catalog::ChunkRow;
 use crate::index::lexical::analyze;
 
@@ -50,6 +52,31 @@ impl TermWeights {
         self.terms.iter().map(|t| t.0.as_str())
     }
 
+    /// The terms with their weights.
+    pub(super) fn entries(&self) -> impl Iterator<Item = (&str, f32)> {
+        self.terms.iter().map(|t| (t.0.as_str(), t.1))
+    }
+
+    /// The sum of the weights.
+    pub(super) fn total(&self) -> f32 {
+        self.total
+    }
+
+    /// The share (0 to 1) of the weight whose terms are among `terms` (a text's analysed
+    /// terms), each counted once.
+    fn share_of(&self, terms: &[(String, usize)]) -> f32 {
+        if self.total <= 0.0 {
+            return 0.0;
+        }
+        let held: f32 = self
+            .terms
+            .iter()
+            .filter(|(t, _)| terms.iter().any(|x| &x.0 == t))
+            .map(|t| t.1)
+            .sum();
+        (held / self.total).clamp(0.0, 1.0)
+    }
+
     fn weight(&self, term: &str) -> Option<f32> {
         self.terms.iter().find(|t| t.0 == term).map(|t| t.1)
     }
@@ -82,6 +109,10 @@ const WINDOW_BYTES: usize = SNIPPET_CHARS;
 const WITHIN_FLOOR: f32 = 0.05;
 /// How many of a paper's best passages compete for its page.
 const PAGE_CANDIDATES: usize = 8;
+/// What a passage's score keeps when it is part of a reference list
+/// ([`crate::chunk::is_reference_list`]): a bibliography names the question's subject in every
+/// title and answers nothing, so it opens only where nothing else in the paper matches as well.
+const REFERENCE_PRIOR: f32 = 0.5;
 /// Passages shorter than this (in bytes) have their fused score scaled down in proportion
 /// when the page is chosen: a title page, a running head or a page's last lines match a
 /// question about the paper's subject by its words alone, and answer nothing. A full passage
@@ -217,15 +248,30 @@ impl Candidate<'_> {
     }
 }
 
+/// How a paper's passages compete for its page ([`choose_pages`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageWeights {
+    /// What a passage's best window's share of the query's weight adds
+    /// ([`crate::SearchOptions::window_weight`]).
+    pub window: f32,
+    /// What the share of the query's weight its page holds beyond its own adds
+    /// ([`crate::SearchOptions::page_weight`]).
+    pub page: f32,
+}
+
 /// Orders a paper's passages (best fused score first) for its page, best page first.
 ///
 /// Each of the first [`PAGE_CANDIDATES`] scores its fused score relative to the paper's best
-/// (scaled down when it is short, see [`FULL_PASSAGE_BYTES`]), plus `window_weight` times its
-/// best window's share of the query's weight; the candidates are ordered by that score, and
-/// the passages past them follow in fused order. The usual miss
-/// was a page about the question's subject beside the page that answers it: the window asks
-/// where the question's rarer words come together. No `window_weight` keeps the fused order
-/// and whole-passage snippets (the ranking before windows, for comparison).
+/// (scaled down when it is short, see [`FULL_PASSAGE_BYTES`]), plus `weights.window` times its
+/// best window's share of the query's weight, plus `weights.page` times the share its whole
+/// page holds beyond the passage's own (its text from `page_text`; [`super::coverage`]), all
+/// scaled by
+/// [`REFERENCE_PRIOR`] for a passage of references; the candidates are ordered by that score,
+/// and the passages past them follow in fused order. The usual miss was a page about the
+/// question's subject beside the page that answers it: the window asks where the question's
+/// rarer words come together, the page whether the words the passage lacks are around it. A
+/// page is read only for a candidate that could still come first with it. No `weights` keeps
+/// the fused order and whole-passage snippets (the ranking before windows, for comparison).
 ///
 /// The window each snippet shows is chosen with the query's terms weighed again within these
 /// candidates: a word in every one of them (the paper's subject) says nothing about where in
@@ -233,14 +279,16 @@ impl Candidate<'_> {
 pub(super) fn choose_pages<'a>(
     list: &[(&'a ChunkRow, f32)],
     weights: &TermWeights,
-    window_weight: Option<f32>,
+    choice: Option<PageWeights>,
+    coverage: &mut Coverage<'_>,
+    page_text: &mut dyn FnMut(&ChunkRow) -> Option<String>,
 ) -> Vec<Candidate<'a>> {
     let whole = |row: &'a ChunkRow, score| Candidate {
         row,
         score,
         window: (0, row.text.len()),
     };
-    let Some(window_weight) = window_weight else {
+    let Some(choice) = choice else {
         return list.iter().map(|&(row, score)| whole(row, score)).collect();
     };
     if list.is_empty() {
@@ -259,7 +307,9 @@ pub(super) fn choose_pages<'a>(
     let within = weights.within(&analysed);
     let top = list[0].1;
     let bottom = list[..n].iter().map(|c| c.1).fold(top, f32::min);
+    // Each candidate's score without its page, and what scales it.
     let mut scored: Vec<(Option<f32>, Candidate<'a>)> = Vec::with_capacity(list.len());
+    let mut prior = vec![1.0f32; n];
     for (i, &(row, score)) in list.iter().enumerate() {
         let Some(terms) = analysed.get(i) else {
             scored.push((None, whole(row, score)));
@@ -274,91 +324,55 @@ pub(super) fn choose_pages<'a>(
         };
         let relative = relative_score(score, top, bottom);
         let fullness = (row.text.len() as f32 / FULL_PASSAGE_BYTES as f32).min(1.0);
-        let own = relative * fullness + window_weight * share;
+        if crate::chunk::is_reference_list(row.page, &row.text) {
+            prior[i] = REFERENCE_PRIOR;
+        }
+        let own = relative * fullness + choice.window * share;
         scored.push((Some(own), Candidate { row, score, window }));
     }
+    // The pages, best candidate first, for as long as one could still come first: a page adds
+    // at most `choice.page`, and each is read once.
+    let mut page_score: HashMap<u32, f32> = HashMap::new();
+    let mut order: Vec<usize> = (0..n).collect();
+    let key = |i: usize| scored[i].0.unwrap_or(0.0) * prior[i];
+    order.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+    let mut shares: HashMap<u32, f32> = HashMap::new();
+    let mut best = f32::MIN;
+    for i in order {
+        let own = scored[i].0.unwrap_or(0.0);
+        let row = scored[i].1.row;
+        let mut total = own * prior[i];
+        // Only what the passage lacks counts: its own words are in its fused score and window
+        // already, and counted twice they outweigh meaning ("exercise help fatigue cancer"
+        // opened a page with all four words and no answer). So a passage that holds most of
+        // the query cannot gain much, and its page is not read unless that could put it first.
+        let held = weights.share_of(&analysed[i]);
+        if choice.page > 0.0 && (own + choice.page * (1.0 - held)) * prior[i] > best {
+            let share = *shares
+                .entry(row.page)
+                .or_insert_with(|| page_text(row).map_or(0.0, |t| coverage.share(&t)));
+            let gain = (share - held).max(0.0);
+            total = (own + choice.page * gain) * prior[i];
+        }
+        best = best.max(total);
+        let page = page_score.entry(row.page).or_insert(f32::MIN);
+        *page = page.max(total);
+    }
+    // The page chosen, its passages compete by their own scores for which one is shown: what
+    // the page adds says where the answer is, not which of its passages holds it.
+    for (s, p) in scored.iter_mut().zip(&prior) {
+        s.0 = s.0.map(|own| own * p);
+    }
+    let rank = |s: &(Option<f32>, Candidate<'a>)| match s.0 {
+        Some(own) => (page_score[&s.1.row.page], own),
+        None => (f32::MIN, f32::MIN),
+    };
     // Stable: passages past the candidates keep their fused order, after the candidates.
-    scored.sort_by(|a, b| b.0.unwrap_or(f32::MIN).total_cmp(&a.0.unwrap_or(f32::MIN)));
+    scored.sort_by(|a, b| {
+        let (a, b) = (rank(a), rank(b));
+        b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1))
+    });
     scored.into_iter().map(|s| s.1).collect()
-}
-
-/// tags and everything else HTML-escaped.
-pub fn snippet(text: &str, terms: &HashSet<String>, max_chars: usize) -> String {
-    let hits: Vec<(usize, usize)> = analyze(text)
-        .into_iter()
-        .filter(|(t, _, _)| terms.contains(t))
-        .map(|(_, a, b)| (a, b))
-        .collect();
-    let max_bytes = max_chars; // Text is mostly ASCII; bytes bound the window closely enough.
-    let (mut start, mut end) = (0, text.len());
-    if text.len() > max_bytes {
-        // The window that starts a little before a hit and holds the most hits.
-        let lead = max_bytes / 6;
-        let mut best = (0usize, 0usize);
-        for &(a, _) in &hits {
-            let s = a.saturating_sub(lead);
-            let count = hits
-                .iter()
-                .filter(|h| h.0 >= s && h.1 <= s + max_bytes)
-                .count();
-            if count > best.1 {
-                best = (s, count);
-            }
-        }
-        start = best.0;
-        end = (start + max_bytes).min(text.len());
-        // Never inside a character: widen to the nearest boundaries first.
-        while !text.is_char_boundary(start) {
-            start -= 1;
-        }
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-        // Then to word boundaries, so no word is cut.
-        if start > 0 {
-            start = text[start..end]
-                .char_indices()
-                .find(|(_, c)| c.is_whitespace())
-                .map_or(start, |(p, c)| start + p + c.len_utf8());
-        }
-        if end < text.len() {
-            end = text[start..end]
-                .rfind(char::is_whitespace)
-                .map_or(end, |p| start + p);
-        }
-    }
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    let mut at = start;
-    for &(a, b) in hits.iter().filter(|h| h.0 >= start && h.1 <= end) {
-        if a < at {
-            continue; // A compound and its parts overlap: mark the compound once.
-        }
-        escape_into(&mut out, &text[at..a]);
-        out.push_str("<mark>");
-        escape_into(&mut out, &text[a..b]);
-        out.push_str("</mark>");
-        at = b;
-    }
-    escape_into(&mut out, &text[at..end]);
-    if end < text.len() {
-        out.push('…');
-    }
-    out
-}
-
-fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' => out.push(' '),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -366,30 +380,6 @@ mod tests {
     use super::*;
     use crate::catalog::ChunkId;
     use proptest::prelude::*;
-
-    #[test]
-    fn snippet_marks_terms_and_escapes() {
-        let terms: HashSet<String> = analyze("IL-6 sepsis").into_iter().map(|t| t.0).collect();
-        let s = snippet("In sepsis, IL-6 <rose> & fell.", &terms, 280);
-        assert_eq!(
-            s,
-            "In <mark>sepsis</mark>, <mark>IL-6</mark> &lt;rose&gt; &amp; fell."
-        );
-    }
-
-    #[test]
-    fn long_snippet_is_cut_around_the_hits() {
-        let text = format!(
-            "{} the ferritin level was high {}",
-            "word ".repeat(200),
-            "tail ".repeat(200)
-        );
-        let terms: HashSet<String> = analyze("ferritin").into_iter().map(|t| t.0).collect();
-        let s = snippet(&text, &terms, 120);
-        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
-        assert!(s.contains("<mark>ferritin</mark>"));
-        assert!(s.chars().count() < 140);
-    }
 
     #[test]
     fn sentences_split_at_ends_blank_lines_and_list_items() {
@@ -477,16 +467,103 @@ mod tests {
         let title = row(3, 1, "Trigeminal neuralgia: a guideline");
         let list = [(&title, 1.0), (&about, 0.9), (&answers, 0.7)];
         let weights = TermWeights::uniform("carbamazepine starting dose trigeminal neuralgia");
-        let chosen = choose_pages(&list, &weights, Some(1.0));
+        let choice = Some(PageWeights {
+            window: 1.0,
+            page: 0.0,
+        });
+        let mut coverage = Coverage::new(&weights);
+        let chosen = choose_pages(&list, &weights, choice, &mut coverage, &mut |_| None);
         assert_eq!(chosen[0].row.page, 21);
         // The snippet is the answering window, not the passage's start.
         let terms: HashSet<String> = weights.terms().map(str::to_string).collect();
         let shown = chosen[0].snippet(&terms);
         assert!(shown.starts_with("…<mark>Carbamazepine</mark>"), "{shown}");
         // Weight 0: the fused order and whole passages, as before windows.
-        let fused = choose_pages(&list, &weights, None);
+        let fused = choose_pages(&list, &weights, None, &mut coverage, &mut |_| None);
         assert_eq!(fused[0].row.page, 1);
         assert_eq!(fused[1].window, (0, about.text.len()));
+    }
+
+    #[test]
+    fn the_words_around_a_passage_count_for_its_page() {
+        let filler = "Patients were followed in clinic and reviewed at each visit. ".repeat(14);
+        let about = row(
+            1,
+            20,
+            &format!("{filler}In trigeminal neuralgia the dose is adjusted to the effect."),
+        );
+        let answers = row(
+            2,
+            21,
+            &format!("{filler}1. Carbamazepine. The initial dose is 200 mg daily."),
+        );
+        // Page 21 names the disease in the title of the table below the passage.
+        let pages = HashMap::from([
+            (20, about.text.clone()),
+            (
+                21,
+                format!(
+                    "{} Table 20 Treatment of trigeminal neuralgia",
+                    answers.text
+                ),
+            ),
+        ]);
+        let list = [(&about, 1.0), (&answers, 0.95)];
+        let weights = TermWeights::uniform("carbamazepine dose trigeminal neuralgia");
+        let mut coverage = Coverage::new(&weights);
+        let mut read = Vec::new();
+        let mut page_text = |r: &ChunkRow| {
+            read.push(r.page);
+            pages.get(&r.page).cloned()
+        };
+        let choose = |page, coverage: &mut Coverage<'_>, text: &mut dyn FnMut(&ChunkRow) -> _| {
+            let choice = Some(PageWeights { window: 0.25, page });
+            choose_pages(&list, &weights, choice, coverage, text)[0]
+                .row
+                .page
+        };
+        assert_eq!(choose(0.0, &mut coverage, &mut page_text), 20);
+        let page = crate::search::DEFAULT_PAGE_WEIGHT;
+        assert_eq!(choose(page, &mut coverage, &mut page_text), 21);
+        assert_eq!(
+            read,
+            [20, 21],
+            "each page read once, and only with a page weight"
+        );
+    }
+
+    #[test]
+    fn a_reference_list_opens_only_where_nothing_else_matches() {
+        let refs = row(
+            1,
+            40,
+            "19. Khuroo MS, Dar MY, Yattoo GN, Zargar SA, Javaid G, Khan BA, et al. Percutaneous \
+             drainage versus albendazole therapy in hepatic hydatidosis. Gastroenterology. \
+             1993;104(5):1452-9. 20. Khuroo MS, Wani NA, Javid G, Khan BA, Yattoo GN, Shah AH, \
+             et al. Percutaneous drainage compared with surgery for hepatic hydatid cysts. N Engl \
+             J Med. 1997;337(13):881-7.",
+        );
+        assert!(crate::chunk::is_reference_list(40, &refs.text));
+        let body = row(
+            2,
+            35,
+            &format!(
+                "{}Albendazole is not given before the surgery of a small hydatid cyst.",
+                "The cysts were staged by ultrasound before any treatment was chosen. ".repeat(12)
+            ),
+        );
+        let weights = TermWeights::uniform("albendazole before surgery hydatid cyst");
+        let mut coverage = Coverage::new(&weights);
+        let choice = Some(PageWeights {
+            window: 0.25,
+            page: 0.0,
+        });
+        let both = [(&refs, 1.0), (&body, 0.7)];
+        let chosen = choose_pages(&both, &weights, choice, &mut coverage, &mut |_| None);
+        assert_eq!(chosen[0].row.page, 35);
+        let alone = [(&refs, 1.0)];
+        let chosen = choose_pages(&alone, &weights, choice, &mut coverage, &mut |_| None);
+        assert_eq!(chosen[0].row.page, 40);
     }
 
     #[test]
@@ -501,19 +578,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn regression_snippet_never_cuts_a_character(
-            text in "[a-z ’–é中\u{3000}]{0,400}",
-            max in 10usize..120,
-        ) {
-            let terms: HashSet<String> = ["é".to_string(), "a".to_string()].into();
-            let s = snippet(&text, &terms, max);
-            // Unmarked, the snippet is a piece of the text, cut only between words.
-            let plain = s.replace("<mark>", "").replace("</mark>", "");
-            let plain = plain.trim_start_matches('…').trim_end_matches('…');
-            prop_assert!(text.contains(plain), "{plain:?} is not in {text:?}");
-        }
-
         #[test]
         fn sentences_are_ordered_pieces_of_the_text(text in "[a-z .;:?!•\n\t’é]{0,200}") {
             let spans = sentences(&text);
