@@ -102,47 +102,27 @@ impl<'w> Coverage<'w> {
     /// compound like "il-6", the whole word) that starts with the term's letter and is at least
     /// as long. Every part: "anti-TNF" gives "tnf".
     fn could_give_a_term(&self, word: &str) -> bool {
+        self.fits(word, true) || parts(word).any(|p| self.fits(p, false))
+    }
+
+    /// Whether a term (a compound or not) starts with the first letter of `s` (any case) and is
+    /// no longer than `s`.
+    fn fits(&self, s: &str, compound: bool) -> bool {
         // Nearly every word is ASCII: its first byte and length say it without decoding.
-        if word.is_ascii() {
-            let bytes = word.as_bytes();
-            let len_of = |a: usize, b: usize| b - a;
-            if self.fits_ascii(bytes[0], bytes.len(), true) {
-                return true;
-            }
-            let mut start = 0;
-            for (i, &b) in bytes.iter().chain(std::iter::once(&b'-')).enumerate() {
-                if b == b'-' {
-                    if i > start && self.fits_ascii(bytes[start], len_of(start, i), false) {
-                        return true;
-                    }
-                    start = i + 1;
-                }
-            }
-            return false;
-        }
-        let head = |s: &str| {
+        let head = if s.is_ascii() {
+            s.bytes()
+                .next()
+                .map(|b| (b.to_ascii_lowercase() as char, s.len()))
+        } else {
             let mut chars = s.chars();
             let first = chars.next().and_then(|c| c.to_lowercase().next());
             first.map(|c| (c, 1 + chars.count()))
         };
-        let fits = |(c, len): (char, usize), compound: bool| {
+        head.is_some_and(|(c, len)| {
             self.firsts
                 .iter()
                 .any(|&(f, n, h)| h == compound && f == c && n <= len)
-        };
-        if head(word).is_some_and(|h| fits(h, true)) {
-            return true;
-        }
-        parts(word).any(|p| head(p).is_some_and(|h| fits(h, false)))
-    }
-
-    /// Whether a term (a compound or not) starts with the ASCII letter `first` (any case) and
-    /// is no longer than `len`.
-    fn fits_ascii(&self, first: u8, len: usize, compound: bool) -> bool {
-        let first = first.to_ascii_lowercase() as char;
-        self.firsts
-            .iter()
-            .any(|&(f, n, h)| h == compound && f == first && n <= len)
+        })
     }
 
     /// The terms (as indexes into the weights) that analysing `word` gives.
