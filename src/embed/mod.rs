@@ -74,8 +74,8 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// The device the model runs on ("cpu", "cuda:0", "metal").
     pub device: String,
-    /// The projections' arithmetic: int8 by default where the CPU has AVX512-VNNI and the
-    /// model passes the calibration check, else f32 (`MEDSHELF_PRECISION` overrides; see
+    /// The projections' arithmetic: int8 by default where the CPU has AVX2 or AVX512-VNNI and
+    /// the model passes the calibration check, else f32 (`MEDSHELF_PRECISION` overrides; see
     /// [`plan_precision`]).
     #[serde(default)]
     pub precision: Precision,
@@ -130,7 +130,7 @@ pub enum Encoder {
     /// candle-transformers' BERT, kept for comparison in `medshelf bench embed`.
     Stock,
     /// MedShelf's forward pass with 8-bit projections (`embed::int8`), wherever asked (on a
-    /// CPU without AVX512-VNNI in portable loops: right, and slow).
+    /// CPU without AVX2 in portable loops: right, and slow).
     Int8,
     /// MedShelf's forward pass at the precision [`plan_precision`] chooses for the settings'
     /// `MEDSHELF_PRECISION` and this CPU: what a library runs. int8 embeds about twice as fast
@@ -416,7 +416,11 @@ impl BertEmbedder {
         let verdict_file = calibration_file(&fingerprint, cpu);
         if plan == PrecisionPlan::Calibrate {
             if let Some(least) = verdict_file.as_deref().and_then(read_verdict) {
-                plan = verdict(least, "checked at an earlier start");
+                plan = verdict(
+                    least,
+                    "checked at an earlier start",
+                    int8::Kernel::detect().name(),
+                );
             }
         }
         let mismatch = |e: candle_core::Error| {
@@ -492,7 +496,8 @@ impl BertEmbedder {
             self.model = f32_model;
             self.info.precision = Precision::F32;
         }
-        self.info.precision_reason = verdict_reason(least, "checked now");
+        self.info.precision_reason =
+            verdict_reason(least, "checked now", int8::Kernel::detect().name());
         Ok(least)
     }
 

@@ -50,6 +50,20 @@ pub struct CpuFeatures {
 }
 
 impl CpuFeatures {
+    /// The int8 kernel these features run ([`int8::Kernel`]'s choice), by name; none where only
+    /// the portable loops would, which are slower than f32.
+    pub fn int8_kernel(self) -> Option<&'static str> {
+        if self.avx512_vnni {
+            Some(int8::Kernel::Avx512Vnni.name())
+        } else if self.avx2 {
+            // AVX-VNNI's CPUs have AVX2, and run its kernel: the 256-bit `vpdpbusd` is not
+            // used yet (no machine here has it to measure on).
+            Some(int8::Kernel::Avx2.name())
+        } else {
+            None
+        }
+    }
+
     /// This CPU's features.
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
@@ -111,31 +125,28 @@ pub fn plan_precision(choice: PrecisionChoice, cpu: CpuFeatures, on_cpu: bool) -
     if !on_cpu {
         return f32("the model runs on a GPU, where MedShelf's int8 path does not");
     }
-    match choice {
-        PrecisionChoice::F32 => f32("MEDSHELF_PRECISION=f32"),
-        PrecisionChoice::Int8 if cpu.avx512_vnni => PrecisionPlan::Int8(
-            "MEDSHELF_PRECISION=int8 (AVX512-VNNI; calibration not checked)".to_string(),
-        ),
-        PrecisionChoice::Int8 => f32(
-            "MEDSHELF_PRECISION=int8, but this CPU lacks AVX512-VNNI, without which \
+    match (choice, cpu.int8_kernel()) {
+        (PrecisionChoice::F32, _) => f32("MEDSHELF_PRECISION=f32"),
+        (PrecisionChoice::Int8, Some(kernel)) => PrecisionPlan::Int8(format!(
+            "MEDSHELF_PRECISION=int8 ({kernel}; calibration not checked)"
+        )),
+        (PrecisionChoice::Int8, None) => f32(
+            "MEDSHELF_PRECISION=int8, but this CPU lacks AVX2 and AVX512-VNNI, without which \
              MedShelf's int8 runs slower than f32",
         ),
-        PrecisionChoice::Auto if cpu.avx512_vnni => PrecisionPlan::Calibrate,
-        PrecisionChoice::Auto if cpu.avx_vnni => f32(
-            "this CPU has AVX-VNNI but not AVX-512, and MedShelf's int8 kernel needs AVX-512 \
-             (its portable int8 loops are slower than f32)",
+        (PrecisionChoice::Auto, Some(_)) => PrecisionPlan::Calibrate,
+        (PrecisionChoice::Auto, None) => f32(
+            "this CPU lacks AVX2 and AVX512-VNNI, without which MedShelf's int8 runs slower \
+             than f32",
         ),
-        PrecisionChoice::Auto => {
-            f32("this CPU lacks AVX512-VNNI, without which MedShelf's int8 runs slower than f32")
-        }
     }
 }
 
 /// The plan a calibration's least cosine makes: int8 where it reaches
 /// [`CALIBRATION_MIN_COSINE`], else f32, each with its reason (`when` says whether the check ran
 /// at this load or an earlier one).
-pub(super) fn verdict(least: f32, when: &str) -> PrecisionPlan {
-    let why = verdict_reason(least, when);
+pub(super) fn verdict(least: f32, when: &str, kernel: &str) -> PrecisionPlan {
+    let why = verdict_reason(least, when, kernel);
     if least >= CALIBRATION_MIN_COSINE {
         PrecisionPlan::Int8(why)
     } else {
@@ -143,10 +154,11 @@ pub(super) fn verdict(least: f32, when: &str) -> PrecisionPlan {
     }
 }
 
-pub(super) fn verdict_reason(least: f32, when: &str) -> String {
+/// The reason a calibration's verdict gives, naming the int8 kernel (`kernel`) where it passed.
+pub(super) fn verdict_reason(least: f32, when: &str, kernel: &str) -> String {
     if least >= CALIBRATION_MIN_COSINE {
         format!(
-            "AVX512-VNNI; the calibration texts agree with f32 to cosine {least:.4} (at least \
+            "{kernel}; the calibration texts agree with f32 to cosine {least:.4} (at least \
              {CALIBRATION_MIN_COSINE} needed; {when})"
         )
     } else {
@@ -233,7 +245,7 @@ mod tests {
     use super::*;
 
     /// The choice for every feature set and every setting, on any machine: int8 only on the
-    /// CPU, by default only with AVX512-VNNI and after the check, and never silently.
+    /// CPU, by default only with AVX2 or AVX512-VNNI and after the check, and never silently.
     #[test]
     fn the_precision_plan_follows_the_setting_and_the_cpu() {
         let none = CpuFeatures::default();
@@ -250,7 +262,7 @@ mod tests {
         for cpu in [none, avx2, avx_vnni, avx512] {
             for choice in [Auto, F32, Int8] {
                 let plan = plan_precision(choice, cpu, true);
-                let expected_int8 = cpu.avx512_vnni && choice != F32;
+                let expected_int8 = (cpu.avx512_vnni || cpu.avx2) && choice != F32;
                 match &plan {
                     PrecisionPlan::F32(why) => {
                         assert!(!expected_int8, "{cpu:?} {choice:?}: {why}");
@@ -262,6 +274,12 @@ mod tests {
                     PrecisionPlan::Int8(why) => {
                         assert!(expected_int8 && choice == Int8, "{cpu:?} {choice:?}");
                         assert!(why.contains("MEDSHELF_PRECISION=int8"));
+                        let kernel = if cpu.avx512_vnni {
+                            "AVX512-VNNI"
+                        } else {
+                            "AVX2"
+                        };
+                        assert!(why.contains(kernel), "{cpu:?}: {why}");
                     }
                 }
                 // A GPU runs f32 whatever is asked.
@@ -271,10 +289,16 @@ mod tests {
                 ));
             }
         }
-        let PrecisionPlan::F32(why) = plan_precision(Auto, avx_vnni, true) else {
-            panic!("AVX-VNNI alone has no int8 kernel yet");
+        // AVX-VNNI's CPUs run the AVX2 kernel, after the check.
+        assert_eq!(
+            plan_precision(Auto, avx_vnni, true),
+            PrecisionPlan::Calibrate
+        );
+        assert_eq!(avx_vnni.int8_kernel(), Some("AVX2"));
+        let PrecisionPlan::F32(why) = plan_precision(Auto, none, true) else {
+            panic!("without AVX2 int8 is slower than f32");
         };
-        assert!(why.contains("AVX-VNNI"), "{why}");
+        assert!(why.contains("AVX2"), "{why}");
     }
 
     #[test]

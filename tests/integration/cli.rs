@@ -173,8 +173,8 @@ fn bad_arguments_and_unusable_libraries_fail_clearly() {
 }
 
 /// `MEDSHELF_PRECISION` (and `MEDSHELF_INT8=1`, its earlier spelling) chooses the model's
-/// arithmetic; unset, a library runs int8 where the CPU has AVX512-VNNI and the calibration
-/// check passes, f32 elsewhere. `status` says which and why, a value that is none of these is
+/// arithmetic; unset, a library runs int8 where the CPU has an int8 kernel (AVX2 or
+/// AVX512-VNNI) and the calibration check passes, f32 elsewhere. `status` says which and why, a value that is none of these is
 /// warned about, and the library indexes and searches as usual.
 #[test]
 fn precision_is_chosen_by_the_environment() {
@@ -191,17 +191,28 @@ fn precision_is_chosen_by_the_environment() {
         cmd.args(args).output().unwrap()
     };
     let status = |env: &[(&str, &str)]| json(&run(env, &["status", "--json"]))["model"].clone();
-    let vnni = medshelf::embed::CpuFeatures::detect().avx512_vnni;
+    let kernel = medshelf::embed::CpuFeatures::detect().int8_kernel();
+    let has_kernel = kernel.is_some();
     let f32 = status(&[("MEDSHELF_PRECISION", "f32")]);
     assert_eq!(f32["precision"], "f32");
     assert_eq!(f32["precision_reason"], "MEDSHELF_PRECISION=f32");
     for env in [("MEDSHELF_PRECISION", "int8"), ("MEDSHELF_INT8", "1")] {
         let m = status(&[env]);
-        assert_eq!(m["precision"], if vnni { "int8" } else { "f32" }, "{m}");
+        assert_eq!(
+            m["precision"],
+            if has_kernel { "int8" } else { "f32" },
+            "{m}"
+        );
+        if let Some(kernel) = kernel {
+            assert!(
+                m["precision_reason"].as_str().unwrap().contains(kernel),
+                "{m}"
+            );
+        }
     }
     let auto = status(&[]);
     let reason = auto["precision_reason"].as_str().unwrap().to_string();
-    if vnni {
+    if has_kernel {
         assert!(reason.contains("calibration"), "{reason}");
         let kept = if reason.contains("runs f32") {
             "f32"
@@ -211,7 +222,7 @@ fn precision_is_chosen_by_the_environment() {
         assert_eq!(auto["precision"], kept, "{reason}");
     } else {
         assert_eq!(auto["precision"], "f32");
-        assert!(reason.contains("AVX512-VNNI"), "{reason}");
+        assert!(reason.contains("AVX2"), "{reason}");
     }
     let bogus = run(&[("MEDSHELF_PRECISION", "fp16")], &["status"]);
     assert_ran(&bogus);

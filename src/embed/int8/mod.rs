@@ -1,11 +1,17 @@
 //! 8-bit projections: weights quantised once at load, activations per row on the fly, products
-//! in 32-bit integers with AVX512-VNNI where the CPU has it.
+//! in 32-bit integers with AVX512-VNNI where the CPU has it, AVX2 where it has only that.
 //!
 //! Weights are symmetric per output column (`w ≈ s_w[j] · q_w`, `q_w` in -127..=127);
 //! activations are asymmetric per row (`x ≈ s_x[i] · (q_x - z[i])`, `q_x` in 0..=255, the row's
 //! minimum and maximum spanning the range, 0 exactly representable), which suits GELU's outputs
 //! (from -0.17 to large) as well as layer norms'. Then
 //! `x · w = s_x s_w (Σ q_x q_w - z Σ q_w)`, with `Σ q_w` per column computed at load.
+//!
+//! AVX2 has no byte dot product into 32 bits: `vpmaddubsw` adds two byte products into a
+//! *saturating* 16-bit sum, and 255 · 127 · 2 does not fit. Where that kernel runs, the weights
+//! are quantised to -63..=63 instead (one bit less, the activations keep all eight; ONNX
+//! Runtime's "reduced range" makes the same trade on such CPUs), so no sum can saturate and the
+//! kernel's arithmetic is exact, equal to the portable loops'.
 //!
 //! Why not candle's quantized matmul (GGML's Q8_0): it computes every output as its own dot
 //! product over blocks of 32 (no reuse of a loaded activation across outputs), and its VNNI
@@ -30,6 +36,57 @@ fn round_to_i8(v: f32) -> i8 {
     (t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)) as i8
 }
 
+/// Which code multiplies the bytes, chosen by the CPU's features at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// `vpdpbusd` on 512 bits (AVX-512 F, BW and VNNI).
+    Avx512Vnni,
+    /// `vpmaddubsw`, `vpmaddwd` on 256 bits (AVX2), weights at 7 bits.
+    Avx2,
+    /// Plain loops: correct, slow; where neither runs.
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub fn detect() -> Self {
+        [Kernel::Avx512Vnni, Kernel::Avx2]
+            .into_iter()
+            .find(|k| k.runs_here())
+            .unwrap_or(Kernel::Portable)
+    }
+
+    /// Whether this CPU runs the kernel.
+    pub fn runs_here(self) -> bool {
+        match self {
+            Kernel::Avx512Vnni => vnni(),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernel::Avx2 => false,
+            Kernel::Portable => true,
+        }
+    }
+
+    /// The largest quantised weight: 127, or 63 where two byte products must fit a signed
+    /// 16-bit sum (`2 · 255 · 63 = 32,130`).
+    fn weight_max(self) -> f32 {
+        match self {
+            Kernel::Avx2 => 63.0,
+            Kernel::Avx512Vnni | Kernel::Portable => 127.0,
+        }
+    }
+
+    /// The kernel's name, as `status` and the bench print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512Vnni => "AVX512-VNNI",
+            Kernel::Avx2 => "AVX2",
+            Kernel::Portable => "portable",
+        }
+    }
+}
+
 /// A linear layer with 8-bit weights.
 pub struct QuantLinear {
     /// Inputs per row, and that rounded up to a multiple of 4 (VNNI takes four bytes at a time).
@@ -45,11 +102,20 @@ pub struct QuantLinear {
     scales: Vec<f32>,
     sums: Vec<i32>,
     bias: Vec<f32>,
+    /// The kernel that multiplies (the weights' range depends on it).
+    kernel: Kernel,
 }
 
 impl QuantLinear {
-    /// Quantises `w` (`n × k` row-major, as a checkpoint stores a linear layer) and keeps `bias`.
+    /// Quantises `w` (`n × k` row-major, as a checkpoint stores a linear layer) and keeps `bias`,
+    /// for the fastest kernel this CPU runs.
     pub fn new(w: &[f32], bias: &[f32], n: usize, k: usize) -> Self {
+        Self::for_kernel(w, bias, n, k, Kernel::detect())
+    }
+
+    /// As [`QuantLinear::new`], for `kernel` (which must run here to be used; see
+    /// [`Kernel::runs_here`]).
+    pub fn for_kernel(w: &[f32], bias: &[f32], n: usize, k: usize, kernel: Kernel) -> Self {
         assert_eq!(w.len(), n * k, "w is not {n} x {k}");
         assert_eq!(bias.len(), n, "bias is not {n} long");
         let k4 = k.div_ceil(4) * 4;
@@ -67,7 +133,11 @@ impl QuantLinear {
         for j in 0..n {
             let row = &w[j * k..(j + 1) * k];
             let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let scale = if max > 0.0 {
+                max / kernel.weight_max()
+            } else {
+                1.0
+            };
             scales[j] = scale;
             for (q, &x) in column.iter_mut().zip(row) {
                 *q = round_to_i8(x / scale);
@@ -94,7 +164,14 @@ impl QuantLinear {
             scales,
             sums,
             bias: padded_bias,
+            kernel,
         }
+    }
+
+    /// The kernel that multiplies.
+    #[cfg(test)]
+    fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Inputs per row.
@@ -113,7 +190,7 @@ impl QuantLinear {
         assert_eq!(x.len(), m * k, "x is not {m} x {k}");
         assert_eq!(out.len(), m * n, "out is not {m} x {n}");
         let rows = quantize_rows(x, m, k, self.k4);
-        let vnni = vnni();
+        let kernel = self.kernel;
         // Rows in chunks for the threads, each chunk all columns (its output rows are one
         // contiguous run); a query's few rows split by columns instead.
         let chunk = m.div_ceil(rayon::current_num_threads().max(1) * 2).max(1);
@@ -123,7 +200,7 @@ impl QuantLinear {
                 .for_each(|(t, out)| {
                     let i0 = t * chunk;
                     let rows_here = out.len() / n;
-                    self.block(&rows, i0, rows_here, 0, self.panels(), out, n, vnni);
+                    self.block(&rows, i0, rows_here, 0, self.panels(), out, n, kernel);
                 });
             return;
         }
@@ -135,7 +212,7 @@ impl QuantLinear {
                 let count = panels_per_task.min(self.panels() - first);
                 let width = (count * LANES).min(n - first * LANES);
                 let mut block = vec![0f32; m * width];
-                self.block(&rows, 0, m, first, count, &mut block, width, vnni);
+                self.block(&rows, 0, m, first, count, &mut block, width, kernel);
                 block
             })
             .collect();
@@ -167,18 +244,29 @@ impl QuantLinear {
         count: usize,
         out: &mut [f32],
         ldo: usize,
-        vnni: bool,
+        kernel: Kernel,
     ) {
         assert!(i0 + m <= rows.zeros.len() && first + count <= self.panels());
         assert!(m == 0 || out.len() >= (m - 1) * ldo + (count * LANES).min(self.n - first * LANES));
         #[cfg(target_arch = "x86_64")]
-        if vnni {
-            // SAFETY: the CPU has AVX-512 F, BW and VNNI (`vnni()`); rows i0..i0 + m and panels
-            // first..first + count exist, and out holds m rows of the block (checked above).
-            unsafe { avx512::block(self, rows, i0, m, first, count, out, ldo) };
-            return;
+        match kernel {
+            Kernel::Avx512Vnni if vnni() => {
+                // SAFETY: the CPU has AVX-512 F, BW and VNNI (`vnni()`); rows i0..i0 + m and
+                // panels first..first + count exist, and out holds m rows of the block (checked
+                // above).
+                unsafe { avx512::block(self, rows, i0, m, first, count, out, ldo) };
+                return;
+            }
+            Kernel::Avx2 if std::arch::is_x86_feature_detected!("avx2") => {
+                // SAFETY: the CPU has AVX2; the block is in range (checked above); the weights
+                // are at most 63 in size (`Kernel::weight_max`) when the kernel is AVX2, so
+                // `vpmaddubsw`'s 16-bit sums cannot saturate.
+                unsafe { avx2::block(self, rows, i0, m, first, count, out, ldo) };
+                return;
+            }
+            _ => {}
         }
-        let _ = vnni;
+        let _ = kernel;
         for i in 0..m {
             let a = &rows.values[(i0 + i) * self.k4..(i0 + i + 1) * self.k4];
             for jp in 0..count * LANES {
@@ -238,6 +326,12 @@ fn quantize_rows(x: &[f32], m: usize, k: usize, k4: usize) -> Rows {
                 (*scale, *zero) = unsafe { avx512::quantize_row(row, q) };
                 return;
             }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                (*scale, *zero) = unsafe { avx2::quantize_row(row, q) };
+                return;
+            }
             (*scale, *zero) = quantize_row(row, q);
         });
     Rows {
@@ -279,6 +373,8 @@ fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 
 #[cfg(test)]
@@ -305,6 +401,8 @@ mod tests {
             let q = QuantLinear::new(&w, &b, n, k);
             let mut out = vec![f32::NAN; m * n];
             q.linear(&x, m, &mut out);
+            // The weights' step is twice as coarse where they are kept to 63 (AVX2).
+            let coarser = 127.0 / q.kernel().weight_max() as f64;
             for i in 0..m {
                 // The error scales with |x| |w| summed, not with the (possibly small) result.
                 let size: f64 = (0..k).map(|p| (x[i * k + p] as f64).abs()).sum::<f64>() * 0.5;
@@ -315,7 +413,7 @@ mod tests {
                             .sum::<f64>();
                     let got = out[i * n + j] as f64;
                     assert!(
-                        (got - want).abs() <= 0.02 * size / (k as f64).sqrt() + 1e-3,
+                        (got - want).abs() <= 0.02 * coarser * size / (k as f64).sqrt() + 1e-3,
                         "{m}x{k}x{n} ({i},{j}): {got} vs {want}"
                     );
                 }
@@ -385,7 +483,7 @@ mod tests {
         }
     }
 
-    /// The AVX-512 quantiser gives the portable one's bytes, scale and zero point.
+    /// The AVX-512 and AVX2 quantisers give the portable one's bytes, scale and zero point.
     #[test]
     fn quantisers_agree() {
         let mut rand = values(2);
@@ -401,6 +499,13 @@ mod tests {
                 assert_eq!(found, expected, "length {len}");
                 assert_eq!(got, want, "length {len}");
             }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut got = vec![0u8; len];
+                // SAFETY: the CPU has AVX2.
+                let found = unsafe { avx2::quantize_row(&row, &mut got) };
+                assert_eq!((found, &got), (expected, &want), "length {len}, AVX2");
+            }
             // Dequantised, every value is within half a step of the original.
             let (scale, zero) = expected;
             for (&q, &v) in want.iter().zip(&row) {
@@ -413,40 +518,79 @@ mod tests {
         }
     }
 
-    /// The VNNI tiles and the portable loops do the same integer arithmetic.
+    /// Every fast kernel this CPU runs does the portable loops' integer arithmetic, exactly:
+    /// on shapes with partial tiles and panels, and on rows whose bytes reach 0 and 255 against
+    /// weights at both ends of their range (where AVX2's 16-bit sums would saturate if the
+    /// weights were not kept to 63). A kernel the CPU cannot run is checked against what
+    /// /proc/cpuinfo lists instead: a CPU that has the instructions but is not detected would
+    /// silently lose the fast path.
     #[test]
-    fn vnni_matches_the_portable_loops() {
-        if !vnni() {
-            // Without VNNI the tiles cannot run here. What can be checked is that the run-time
-            // detection agrees with what the kernel reports: a CPU that has the instructions
-            // but is not detected would silently lose the fast path.
-            if let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") {
-                let flags: Vec<&str> = cpuinfo
-                    .lines()
+    fn every_kernel_matches_the_portable_loops() {
+        let flags: Vec<String> = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
                     .find(|l| l.starts_with("flags"))
-                    .map(|l| l.split_whitespace().collect())
-                    .unwrap_or_default();
-                let listed = ["avx512f", "avx512bw", "avx512_vnni"]
-                    .iter()
-                    .all(|f| flags.contains(f));
-                assert!(!listed, "the CPU lists AVX512-VNNI but vnni() says no");
-            }
-            eprintln!("skipped: this CPU has no AVX512-VNNI (and /proc/cpuinfo agrees)");
-            return;
-        }
+                    .map(|l| l.split_whitespace().map(str::to_string).collect())
+            })
+            .unwrap_or_default();
+        let listed = |names: &[&str]| names.iter().all(|f| flags.iter().any(|x| x == f));
         let mut rand = values(9);
-        let (m, k, n) = (11, 70, 100);
-        let x: Vec<f32> = (0..m * k).map(|_| rand()).collect();
-        let w: Vec<f32> = (0..n * k).map(|_| rand()).collect();
-        let b: Vec<f32> = (0..n).map(|_| rand()).collect();
-        let q = QuantLinear::new(&w, &b, n, k);
-        let rows = quantize_rows(&x, m, k, q.k4);
-        let mut fast = vec![0f32; m * n];
-        let mut slow = vec![0f32; m * n];
-        q.block(&rows, 0, m, 0, q.panels(), &mut fast, n, true);
-        q.block(&rows, 0, m, 0, q.panels(), &mut slow, n, false);
-        for (f, s) in fast.iter().zip(&slow) {
-            assert!((f - s).abs() <= 1e-5 * s.abs().max(1.0), "{f} vs {s}");
+        for (kernel, names) in [
+            (
+                Kernel::Avx512Vnni,
+                &["avx512f", "avx512bw", "avx512_vnni"][..],
+            ),
+            (Kernel::Avx2, &["avx2"][..]),
+        ] {
+            if !kernel.runs_here() {
+                assert!(
+                    flags.is_empty() || !listed(names),
+                    "the CPU lists {names:?} but the {} kernel is not detected",
+                    kernel.name()
+                );
+                eprintln!(
+                    "skipped: this CPU does not run the {} kernel",
+                    kernel.name()
+                );
+                continue;
+            }
+            for &(m, k, n) in &[(11, 70, 100), (1, 384, 1152), (29, 1536, 40), (4, 3, 16)] {
+                let mut x: Vec<f32> = (0..m * k).map(|_| rand()).collect();
+                let mut w: Vec<f32> = (0..n * k).map(|_| rand()).collect();
+                // Whole rows and columns at the extremes: bytes of 255 (and 0) times weights
+                // of the range's ends, added in pairs.
+                for p in 0..k {
+                    x[p] = if p % 2 == 0 { 1.0 } else { 1.0 - 1e-7 };
+                    w[p] = if p % 3 == 0 { -1.0 } else { 1.0 };
+                }
+                // A column of weights at the top of the range: 2 · 255 · 63 per pair on AVX2.
+                w[k..2 * k].iter_mut().for_each(|v| *v = 1.0);
+                let b: Vec<f32> = (0..n).map(|_| rand()).collect();
+                let q = QuantLinear::for_kernel(&w, &b, n, k, kernel);
+                assert_eq!(q.kernel(), kernel);
+                let rows = quantize_rows(&x, m, k, q.k4);
+                let mut fast = vec![f32::NAN; m * n];
+                let mut slow = vec![f32::NAN; m * n];
+                q.block(&rows, 0, m, 0, q.panels(), &mut fast, n, kernel);
+                q.block(&rows, 0, m, 0, q.panels(), &mut slow, n, Kernel::Portable);
+                assert_eq!(fast, slow, "{} kernel, {m}x{k}x{n}", kernel.name());
+                // And through the public entry, which splits the work by rows or by panels.
+                let mut out = vec![f32::NAN; m * n];
+                q.linear(&x, m, &mut out);
+                assert_eq!(out, slow, "{} kernel, linear, {m}x{k}x{n}", kernel.name());
+            }
         }
+    }
+
+    /// AVX2's weights stay within 63, so that two byte products fit a 16-bit sum.
+    #[test]
+    fn avx2_weights_cannot_saturate_its_sums() {
+        const _: () = assert!(2 * 255 * 63 <= i16::MAX as i32);
+        let mut rand = values(3);
+        let w: Vec<f32> = (0..40 * 30).map(|_| rand() * 5.0).collect();
+        let q = QuantLinear::for_kernel(&w, &[0.0; 40], 40, 30, Kernel::Avx2);
+        assert!(q.weights.iter().all(|&v| (-63..=63).contains(&v)));
+        assert!(q.weights.iter().any(|&v| v.abs() == 63));
     }
 }
