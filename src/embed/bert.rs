@@ -9,11 +9,11 @@
 //! error about 1e-7) instead of the scalar libm call that took an eighth of the time.
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::{int8, kernels};
+use super::{int8, kernels, norm};
 
 /// A BERT encoder: token ids and mask in, one vector per token out.
 pub struct Bert {
@@ -29,11 +29,52 @@ pub struct Bert {
 struct Layer {
     qkv: Proj,
     attention_out: Proj,
-    attention_norm: LayerNorm,
+    attention_norm: Norm,
     up: Proj,
     down: Proj,
-    output_norm: LayerNorm,
+    output_norm: Norm,
     act: HiddenAct,
+}
+
+/// A layer norm that follows a residual add: on the CPU the two are one pass
+/// ([`norm::add_norm`]), elsewhere candle's ops.
+struct Norm {
+    candle: LayerNorm,
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    fn load(h: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        let candle = candle_nn::layer_norm(h, eps, vb)?;
+        let gamma = candle.weight().to_dtype(DType::F32)?.to_vec1()?;
+        let beta = match candle.bias() {
+            Some(b) => b.to_dtype(DType::F32)?.to_vec1()?,
+            None => vec![0.0; h],
+        };
+        Ok(Norm {
+            candle,
+            gamma,
+            beta,
+            eps: eps as f32,
+        })
+    }
+
+    /// `layer_norm(x + residual)`.
+    fn add_forward(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
+        let fused = x.device().is_cpu()
+            && x.dtype() == DType::F32
+            && residual.dtype() == DType::F32
+            && x.shape() == residual.shape()
+            && x.dim(candle_core::D::Minus1)? == self.gamma.len();
+        if fused {
+            let (x, residual) = (x.contiguous()?, residual.contiguous()?);
+            x.apply_op2_no_bwd(&residual, &AddNorm(self))
+        } else {
+            self.candle.forward(&(x + residual)?)
+        }
+    }
 }
 
 /// A layer's linear projection: f32 weights, or 8-bit ones: on the CPU our own
@@ -145,10 +186,10 @@ impl Bert {
             layers.push(Layer {
                 qkv: Proj::new(qkv_w, qkv_b, int8)?,
                 attention_out: Proj::load(p.pp("attention.output.dense"), h, h, int8)?,
-                attention_norm: candle_nn::layer_norm(h, eps, p.pp("attention.output.LayerNorm"))?,
+                attention_norm: Norm::load(h, eps, p.pp("attention.output.LayerNorm"))?,
                 up: Proj::load(p.pp("intermediate.dense"), h, inter, int8)?,
                 down: Proj::load(p.pp("output.dense"), inter, h, int8)?,
-                output_norm: candle_nn::layer_norm(h, eps, p.pp("output.LayerNorm"))?,
+                output_norm: Norm::load(h, eps, p.pp("output.LayerNorm"))?,
                 act: config.hidden_act,
             });
         }
@@ -228,7 +269,7 @@ impl Layer {
         };
         let x = self
             .attention_norm
-            .forward(&(self.attention_out.forward(&context)? + x)?)?;
+            .add_forward(&self.attention_out.forward(&context)?, x)?;
         let up = self.up.forward(&x)?;
         let up = match self.act {
             HiddenAct::Gelu if up.device().is_cpu() => up.apply_op1_no_bwd(&GeluErf)?,
@@ -236,7 +277,7 @@ impl Layer {
             HiddenAct::GeluApproximate => up.gelu()?,
             HiddenAct::Relu => up.relu()?,
         };
-        self.output_norm.forward(&(self.down.forward(&up)? + x)?)
+        self.output_norm.add_forward(&self.down.forward(&up)?, &x)
     }
 }
 
@@ -319,6 +360,33 @@ impl candle_core::CustomOp2 for SmallLinear<'_> {
         let mut dims = x_layout.shape().dims().to_vec();
         *dims.last_mut().expect("x has dimensions") = n;
         Ok((CpuStorage::F32(out), Shape::from(dims)))
+    }
+}
+
+/// `layer_norm(a + b)` on the CPU ([`norm::add_norm`]).
+struct AddNorm<'a>(&'a Norm);
+
+impl CustomOp2 for AddNorm<'_> {
+    fn name(&self) -> &'static str {
+        "medshelf-add-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        a: &CpuStorage,
+        a_layout: &Layout,
+        b: &CpuStorage,
+        b_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let a = f32_values(self.name(), a, a_layout)?;
+        let b = f32_values(self.name(), b, b_layout)?;
+        let h = self.0.gamma.len();
+        if a.len() != b.len() || a.len() % h != 0 {
+            candle_core::bail!("{}: shapes do not fit", self.name())
+        }
+        let mut out = vec![0f32; a.len()];
+        norm::add_norm(a, b, &self.0.gamma, &self.0.beta, self.0.eps, &mut out);
+        Ok((CpuStorage::F32(out), a_layout.shape().clone()))
     }
 }
 

@@ -15,6 +15,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 
 mod bert;
 mod fingerprint;
+mod norm;
 mod precision;
 use precision::{
     calibration_file, least_cosine, read_verdict, verdict, verdict_reason, write_verdict,
