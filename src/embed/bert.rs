@@ -141,7 +141,7 @@ impl Proj {
                     linear.forward(x)
                 }
             }
-            Proj::Quant(weights) => x.apply_op1_no_bwd(&QuantOp(weights)),
+            Proj::Quant(weights) => x.apply_op1_no_bwd(&QuantOp(weights, false)),
             Proj::Int8 { weight, bias } => weight.forward(x)?.broadcast_add(bias),
         }
     }
@@ -270,8 +270,15 @@ impl Layer {
         let x = self
             .attention_norm
             .add_forward(&self.attention_out.forward(&context)?, x)?;
-        let up = self.up.forward(&x)?;
+        let up = match (&self.up, self.act) {
+            // int8 on the CPU: GELU in the projection's own pass (PERFORMANCE.md).
+            (Proj::Quant(weights), HiddenAct::Gelu) if x.device().is_cpu() => {
+                x.apply_op1_no_bwd(&QuantOp(weights, true))?
+            }
+            _ => self.up.forward(&x)?,
+        };
         let up = match self.act {
+            HiddenAct::Gelu if matches!(self.up, Proj::Quant(_)) && up.device().is_cpu() => up,
             HiddenAct::Gelu if up.device().is_cpu() => up.apply_op1_no_bwd(&GeluErf)?,
             HiddenAct::Gelu => up.gelu_erf()?,
             HiddenAct::GeluApproximate => up.gelu()?,
@@ -391,7 +398,8 @@ impl CustomOp2 for AddNorm<'_> {
 }
 
 /// `x · wᵀ + bias` with 8-bit weights on the CPU ([`int8::QuantLinear::linear`]).
-struct QuantOp<'a>(&'a int8::QuantLinear);
+/// With `true`, GELU follows in the same pass ([`int8::QuantLinear::linear_then`]).
+struct QuantOp<'a>(&'a int8::QuantLinear, bool);
 
 impl CustomOp1 for QuantOp<'_> {
     fn name(&self) -> &'static str {
@@ -407,7 +415,11 @@ impl CustomOp1 for QuantOp<'_> {
         }
         let m = x.len() / k;
         let mut out = vec![0f32; m * n];
-        self.0.linear(x, m, &mut out);
+        if self.1 {
+            self.0.linear_then(x, m, &mut out, kernels::gelu_here);
+        } else {
+            self.0.linear(x, m, &mut out);
+        }
         *dims.last_mut().expect("x has dimensions") = n;
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }

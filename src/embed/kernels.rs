@@ -140,16 +140,19 @@ pub fn attention(
 /// GELU with erf, `x (1 + erf(x / √2)) / 2`, in place, on both cores, eight lanes wide where the
 /// CPU has AVX2: the scalar libm `erf` took an eighth of embedding time.
 pub fn gelu(values: &mut [f32]) {
-    values.par_chunks_mut(1 << 14).for_each(|chunk| {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            unsafe { x86::gelu(chunk) };
-            return;
-        }
-        gelu_portable(chunk)
-    });
+    values.par_chunks_mut(1 << 14).for_each(gelu_here);
+}
+
+/// [`gelu`] on this thread: for a block of values another kernel has just written, while
+/// they are in this core's cache.
+pub fn gelu_here(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        unsafe { x86::gelu(values) };
+        return;
+    }
+    gelu_portable(values)
 }
 
 /// The body of [`gelu`], inlined into each instruction set's copy.

@@ -186,6 +186,19 @@ impl QuantLinear {
 
     /// `out = x · wᵀ + bias` for `x` of `m × k` and `out` of `m × n`, row-major.
     pub fn linear(&self, x: &[f32], m: usize, out: &mut [f32]) {
+        self.linear_then(x, m, out, |_| {})
+    }
+
+    /// [`QuantLinear::linear`], then `then` (GELU, say) on each block of whole output rows
+    /// by the thread that wrote them, while they are in its cache, instead of in a pass of
+    /// its own over the whole output.
+    pub fn linear_then(
+        &self,
+        x: &[f32],
+        m: usize,
+        out: &mut [f32],
+        then: impl Fn(&mut [f32]) + Sync,
+    ) {
         let (k, n) = (self.k, self.n);
         assert_eq!(x.len(), m * k, "x is not {m} x {k}");
         assert_eq!(out.len(), m * n, "out is not {m} x {n}");
@@ -201,6 +214,7 @@ impl QuantLinear {
                     let i0 = t * chunk;
                     let rows_here = out.len() / n;
                     self.block(&rows, i0, rows_here, 0, self.panels(), out, n, kernel);
+                    then(out);
                 });
             return;
         }
@@ -226,6 +240,7 @@ impl QuantLinear {
                 row[j0..j0 + width].copy_from_slice(values);
             }
         }
+        then(out);
     }
 
     fn panels(&self) -> usize {
@@ -580,6 +595,25 @@ mod tests {
                 q.linear(&x, m, &mut out);
                 assert_eq!(out, slow, "{} kernel, linear, {m}x{k}x{n}", kernel.name());
             }
+        }
+    }
+
+    /// What follows the product in its own pass gives what following it afterwards gives, on
+    /// both ways of splitting the work (by rows, by panels).
+    #[test]
+    fn the_pass_after_the_product_sees_every_output_once() {
+        let mut rand = values(6);
+        for m in [3, 30] {
+            let (k, n) = (40, 70);
+            let x: Vec<f32> = (0..m * k).map(|_| rand()).collect();
+            let w: Vec<f32> = (0..n * k).map(|_| rand()).collect();
+            let q = QuantLinear::new(&w, &vec![0.1; n], n, k);
+            let mut want = vec![0f32; m * n];
+            q.linear(&x, m, &mut want);
+            crate::embed::kernels::gelu(&mut want);
+            let mut got = vec![0f32; m * n];
+            q.linear_then(&x, m, &mut got, crate::embed::kernels::gelu_here);
+            assert_eq!(got, want, "{m} rows");
         }
     }
 
