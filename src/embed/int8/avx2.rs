@@ -5,10 +5,11 @@
 //! 63 ([`super::Kernel::weight_max`]): two products of 255 and 63 fit, and the arithmetic is
 //! exact. The weights' panels are laid out as for the AVX-512 kernel.
 
+use super::quantize::{scale_and_zero, to_byte};
 use super::{QuantLinear, Rows, LANES};
 use std::arch::x86_64::*;
 
-/// [`super::quantize_row`] in AVX2: the same arithmetic, eight values a step (the portable code
+/// [`super::quantize::quantize_row`] in AVX2: the same arithmetic, eight values a step (the portable code
 /// compiled for AVX2 took 12 % of int8 embedding time in perf, shuffling more than computing).
 #[target_feature(enable = "avx2")]
 pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
@@ -36,9 +37,7 @@ pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-    let zero = (-lo / scale + 0.5).clamp(0.0, 255.0) as u8 as f32;
-    let inv = 1.0 / scale;
+    let (scale, zero, inv) = scale_and_zero(lo, hi);
     let (vinv, vzero, half) = (
         _mm256_set1_ps(inv),
         _mm256_set1_ps(zero),
@@ -64,7 +63,7 @@ pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
         unsafe { _mm256_storeu_si256(q.as_mut_ptr().add(c) as *mut __m256i, bytes) };
     }
     for (q, &v) in q[whole..].iter_mut().zip(&row[whole..]) {
-        *q = ((v * inv + zero).clamp(0.0, 255.0) + 0.5) as u8;
+        *q = to_byte(v, inv, zero);
     }
     (scale, zero as i32)
 }

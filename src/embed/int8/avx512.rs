@@ -2,10 +2,11 @@
 //! 32-bit sums in one instruction, on the weights' panels as [`super::QuantLinear`] lays them
 //! out; and the activations' quantiser in AVX-512.
 
+use super::quantize::{scale_and_zero, to_byte};
 use super::{QuantLinear, Rows, LANES};
 use std::arch::x86_64::*;
 
-/// [`super::quantize_row`] in AVX-512: the same arithmetic, sixteen values a step (the
+/// [`super::quantize::quantize_row`] in AVX-512: the same arithmetic, sixteen values a step (the
 /// compiler's own vectorisation of the min/max reduction shuffled more than it computed).
 #[target_feature(enable = "avx512f")]
 pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
@@ -22,9 +23,7 @@ pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-    let zero = (-lo / scale + 0.5).clamp(0.0, 255.0) as u8 as f32;
-    let inv = 1.0 / scale;
+    let (scale, zero, inv) = scale_and_zero(lo, hi);
     let (vinv, vzero, half) = (
         _mm512_set1_ps(inv),
         _mm512_set1_ps(zero),
@@ -42,7 +41,7 @@ pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
         }
     }
     for (q, &v) in q[whole..].iter_mut().zip(&row[whole..]) {
-        *q = ((v * inv + zero).clamp(0.0, 255.0) + 0.5) as u8;
+        *q = to_byte(v, inv, zero);
     }
     (scale, zero as i32)
 }
