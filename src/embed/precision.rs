@@ -50,7 +50,7 @@ pub struct CpuFeatures {
 }
 
 impl CpuFeatures {
-    /// The int8 kernel these features run ([`int8::Kernel`]'s choice), by name; none where only
+    /// The int8 kernel these features run (`embed::int8::Kernel`'s choice), by name; none where only
     /// the portable loops would, which are slower than f32.
     pub fn int8_kernel(self) -> Option<&'static str> {
         if self.avx512_vnni {
