@@ -3,6 +3,11 @@
 //! It is saved atomically (written beside, synced, renamed over), so a crash mid-save leaves the
 //! previous index whole. Below [`EXACT_BELOW`] vectors the search is exact: at that size a
 //! brute-force scan is as fast as walking the graph and never misses a neighbour.
+//!
+//! An opened file is memory-mapped and searched in place (usearch's view), not read into
+//! memory: at a million passages reading the 0.9 GB file was most of opening a library, and a
+//! search touches only the few thousand vectors it compares. The first change (a new paper, a
+//! removal) copies the mapped bytes into memory, where usearch can change them.
 
 use std::path::{Path, PathBuf};
 
@@ -122,7 +127,15 @@ impl Seal {
 
 /// The vector index of a library.
 pub struct VectorIndex {
+    /// The graph and vectors; a view of `mapped` where that is set. Declared before `mapped`:
+    /// fields are dropped in order, so a view never outlives the bytes it points into.
     index: Index,
+    /// The file's bytes, where `index` searches them in place. Saving writes another file and
+    /// renames it over this one, so the mapped bytes never change under the view.
+    mapped: Option<memmap2::Mmap>,
+    /// The options the index was made with (its storage is the file's), for the copy into
+    /// memory.
+    options: IndexOptions,
     path: PathBuf,
     dim: usize,
     dirty: bool,
@@ -156,6 +169,8 @@ impl VectorIndex {
             |storage: Storage| Index::new(&options(storage)).map_err(|e| err(e.to_string()));
         let mut index = VectorIndex {
             index: empty(storage)?,
+            mapped: None,
+            options: options(storage),
             path: path.to_path_buf(),
             dim,
             dirty: false,
@@ -176,8 +191,8 @@ impl VectorIndex {
             Some(now) => now,
             None => None,
         };
-        let loaded = usearch_file(path, |name| {
-            let meta = Index::metadata(name).map_err(|e| e.to_string())?;
+        match map(path).and_then(|mapped| {
+            let meta = Index::metadata_from_buffer(&mapped).map_err(|e| e.to_string())?;
             if meta.dimensions as usize != dim {
                 return Ok(None);
             }
@@ -185,13 +200,22 @@ impl VectorIndex {
                 return Err(format!("an unknown storage ({:?})", meta.quantization));
             };
             let loaded = Index::new(&options(kind)).map_err(|e| e.to_string())?;
-            loaded.load(name).map_err(|e| e.to_string())?;
-            Ok(Some(loaded))
-        });
-        match loaded {
-            Ok(Some(loaded)) => {
+            // SAFETY: the view points into `mapped`, which the index's struct keeps and drops
+            // after it (field order), and whose file is only ever replaced by a rename, never
+            // written in place.
+            unsafe { loaded.view_from_buffer(&mapped) }.map_err(|e| e.to_string())?;
+            Ok(Some((loaded, mapped, kind)))
+        }) {
+            Ok(Some((loaded, mapped, kind))) => {
                 index.index = loaded;
+                index.mapped = Some(mapped);
+                index.options = options(kind);
                 index.seal = now;
+                // Windows cannot rename over a mapped file, as every save does: there the
+                // index is read into memory at once, as before.
+                if cfg!(not(unix)) {
+                    index.writable()?;
+                }
             }
             // Another model's vectors: replaced at the next save, never mixed in.
             Ok(None) => index.dirty = true,
@@ -201,6 +225,25 @@ impl VectorIndex {
             }
         }
         Ok(index)
+    }
+
+    /// Makes the index changeable: a view of the mapped file is copied into memory (the same
+    /// bytes, so the same graph and vectors), and the mapping let go.
+    fn writable(&mut self) -> Result<()> {
+        let Some(mapped) = &self.mapped else {
+            return Ok(());
+        };
+        let owned = Index::new(&self.options).map_err(|e| self.err(e))?;
+        owned.load_from_buffer(mapped).map_err(|e| self.err(e))?;
+        // The view goes first, then the bytes it pointed into.
+        self.index = owned;
+        self.mapped = None;
+        Ok(())
+    }
+
+    /// Whether it searches the file in place (nothing changed since it was opened).
+    pub fn is_mapped(&self) -> bool {
+        self.mapped.is_some()
     }
 
     /// The dimensions of its vectors.
@@ -259,6 +302,7 @@ impl VectorIndex {
                 self.dim
             )));
         }
+        self.writable()?;
         let key = chunk as u64;
         if self.index.contains(key) {
             self.index.remove(key).map_err(|e| self.err(e))?;
@@ -274,6 +318,10 @@ impl VectorIndex {
 
     /// Removes a passage's vector, where present.
     pub fn remove(&mut self, chunk: ChunkId) -> Result<()> {
+        if !self.contains(chunk) {
+            return Ok(());
+        }
+        self.writable()?;
         let removed = self.index.remove(chunk as u64).map_err(|e| self.err(e))?;
         self.dirty |= removed > 0;
         Ok(())
@@ -281,6 +329,11 @@ impl VectorIndex {
 
     /// Removes every vector.
     pub fn clear(&mut self) -> Result<()> {
+        // Nothing of the file is kept: a new, empty index rather than a copy of it.
+        if self.mapped.is_some() {
+            self.index = Index::new(&self.options).map_err(|e| self.err(e))?;
+            self.mapped = None;
+        }
         self.index.reset().map_err(|e| self.err(e))?;
         self.dirty = true;
         Ok(())
@@ -368,6 +421,15 @@ impl VectorIndex {
     }
 }
 
+/// The file at `path`, memory-mapped for reading.
+fn map(path: &Path) -> std::result::Result<memmap2::Mmap, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // SAFETY: the library replaces its vector file only by renaming another over it, so these
+    // bytes are not changed while mapped (another program truncating it would be a fault, as
+    // for tantivy's own mapped files).
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| e.to_string())
+}
+
 /// Runs a usearch file operation, which takes the path as UTF-8 text. A path that is not UTF-8
 /// (a library in a folder named in Latin-1) is reached through the process's own descriptor of
 /// the file, `/proc/self/fd/N` (or `/dev/fd/N`), whose name is plain ASCII.
@@ -434,5 +496,63 @@ mod tests {
         let flipped = VectorIndex::open(&path, 3, Storage::F32, Some(&seal)).unwrap();
         assert!(flipped.is_empty());
         assert!(flipped.damaged().is_some());
+    }
+
+    #[test]
+    fn an_opened_file_is_searched_in_place_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.usearch");
+        let mut index = VectorIndex::open(&path, 3, Storage::Bf16, None).unwrap();
+        for (id, v) in [
+            (1, [1.0, 0.0, 0.0]),
+            (2, [0.0, 1.0, 0.0]),
+            (3, [0.0, 0.0, 1.0]),
+        ] {
+            index.add(id, &v).unwrap();
+        }
+        assert!(!index.is_mapped(), "a new index is in memory");
+        index.save().unwrap();
+        let seal = index.seal().cloned().unwrap();
+
+        let mut viewed = VectorIndex::open(&path, 3, Storage::F32, Some(&seal)).unwrap();
+        assert!(viewed.is_mapped());
+        assert_eq!(viewed.storage(), Storage::Bf16);
+        assert_eq!(viewed.len(), 3);
+        assert_eq!(viewed.search(&[0.1, 0.9, 0.0], 1).unwrap()[0].0, 2);
+
+        // Another writer replaces the file (as a save does: beside, then renamed over): the
+        // view goes on searching what it mapped.
+        index.add(4, &[0.7, 0.7, 0.0]).unwrap();
+        index.save().unwrap();
+        assert_eq!(viewed.len(), 3);
+        assert_eq!(viewed.search(&[0.0, 0.0, 1.0], 1).unwrap()[0].0, 3);
+
+        // Removing what is absent changes nothing and keeps the view.
+        viewed.remove(99).unwrap();
+        assert!(viewed.is_mapped());
+        // A change copies the mapped index into memory, every vector kept.
+        viewed.add(5, &[0.0, 0.6, 0.8]).unwrap();
+        assert!(!viewed.is_mapped());
+        assert_eq!(viewed.len(), 4);
+        assert_eq!(viewed.search(&[1.0, 0.0, 0.0], 1).unwrap()[0].0, 1);
+        viewed.remove(1).unwrap();
+        assert_eq!(viewed.len(), 3);
+        viewed.save().unwrap();
+        let seal = viewed.seal().cloned().unwrap();
+        let again = VectorIndex::open(&path, 3, Storage::F32, Some(&seal)).unwrap();
+        assert!(again.is_mapped());
+        let mut ids: Vec<ChunkId> = again
+            .search(&[0.5, 0.5, 0.5], 10)
+            .unwrap()
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![2, 3, 5]);
+
+        // Clearing a view needs no copy of it.
+        let mut cleared = VectorIndex::open(&path, 3, Storage::F32, Some(&seal)).unwrap();
+        cleared.clear().unwrap();
+        assert!(cleared.is_empty() && !cleared.is_mapped());
     }
 }
