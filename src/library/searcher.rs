@@ -110,6 +110,18 @@ pub(super) fn run_search(
     query: &str,
     opts: &SearchOptions,
 ) -> Result<SearchResponse> {
+    catalog.snapshot(|| search_in(catalog, lexical, semantic, repair_pending, query, opts))
+}
+
+/// [`run_search`] inside its read transaction.
+fn search_in(
+    catalog: &Catalog,
+    lexical: &LexicalReader,
+    semantic: Option<&Semantic>,
+    repair_pending: Option<&str>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<SearchResponse> {
     lexical.reload()?;
     let mode = match (opts.mode, semantic) {
         (Mode::Semantic, None) => return Err(Error::NeedsModel),
