@@ -241,6 +241,14 @@ impl Library {
             // (before the second phase, which adds to the vector index).
             self.repair_with(true)?;
         }
+        // A run of many papers leaves the keyword index in several segments, which each search
+        // looks at apart: merged here, before the embedding, so that searches are quick while
+        // it goes on.
+        // Only quicker searches hang on it: where it fails (a full disk), the segments stay.
+        if !summary.cancelled && self.lexical.consolidate().unwrap_or(false) {
+            // The merged segment is checked and recorded now, not at the next opening.
+            self.mark_indexed()?;
+        }
         summary.stages.write += t.elapsed().as_secs_f64();
         if !summary.cancelled && options.embedding != Embedding::Later {
             summary.keywords_seconds = started.elapsed().as_secs_f64();

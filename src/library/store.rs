@@ -266,10 +266,14 @@ impl Library {
         self.catalog.link_file(path, id, 0, 0)
     }
 
-    /// Makes everything written so far durable: the keyword index committed, the vector index
-    /// saved.
+    /// Makes everything written so far durable: the keyword index committed (and its segments
+    /// merged, as an index run leaves them), the vector index saved.
     pub fn flush(&mut self) -> Result<()> {
-        self.commit()
+        self.commit()?;
+        if self.lexical.consolidate().unwrap_or(false) {
+            self.mark_indexed()?;
+        }
+        Ok(())
     }
 }
 
