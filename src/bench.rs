@@ -240,6 +240,9 @@ pub struct SearchBench {
     pub rss_mb_open: f64,
     /// Resident memory after the queries, in MB.
     pub rss_mb_after: f64,
+    /// Of which anonymous memory (the heap: what the process holds by itself; the rest is
+    /// pages of mapped files, which the kernel can drop and read again), in MB.
+    pub rss_anon_mb_after: f64,
     /// Bytes on disk, all stores.
     pub disk_bytes: u64,
     /// Bytes on disk per passage.
@@ -263,6 +266,17 @@ pub struct SearchBench {
     /// The same queries' median without abbreviation expansion, timed in turn with the
     /// others in the same run: expansion costs `p50_ms - p50_ms_no_expand`.
     pub p50_ms_no_expand: f64,
+    /// The same queries in keyword mode alone, timed in turn with the others: the keyword
+    /// side's own median and 95th percentile (in hybrid mode it runs beside the query's
+    /// embedding, then the vector search follows).
+    pub p50_ms_keywords: f64,
+    /// 95th percentile of keyword mode alone.
+    pub p95_ms_keywords: f64,
+    /// The same queries in meaning mode alone (query embedding and vector search), in turn
+    /// with the others.
+    pub p50_ms_meaning: f64,
+    /// 95th percentile of meaning mode alone.
+    pub p95_ms_meaning: f64,
 }
 
 /// Passages per synthetic paper, unless the caller says otherwise: ten, as the figures in
@@ -386,10 +400,18 @@ pub fn search_at_scale(
         page_weight: 0.0,
         ..opts.clone()
     };
-    let variants = [&opts, &plain, &literal, &passage_alone];
+    let keywords = crate::SearchOptions {
+        mode: crate::Mode::Lexical,
+        ..opts.clone()
+    };
+    let meaning = crate::SearchOptions {
+        mode: crate::Mode::Semantic,
+        ..opts.clone()
+    };
+    let variants = [&opts, &plain, &literal, &passage_alone, &keywords, &meaning];
     // One query first, untimed: the first search pays for lazily mapped index files.
     searcher.search(&queries[0], &opts)?;
-    let mut times: [Vec<f64>; 4] = Default::default();
+    let mut times: [Vec<f64>; 6] = Default::default();
     for (i, q) in queries.iter().enumerate() {
         // Each variant first in turn, so that none gains from the others' warm caches.
         for k in 0..variants.len() {
@@ -427,6 +449,7 @@ pub fn search_at_scale(
         model_load_s,
         rss_mb_open,
         rss_mb_after: rss_mb(),
+        rss_anon_mb_after: rss_field_mb("RssAnon:"),
         disk_bytes,
         bytes_per_chunk: disk_bytes as f64 / status.chunks.max(1) as f64,
         queries: times[0].len(),
@@ -436,16 +459,25 @@ pub fn search_at_scale(
         p50_ms_no_windows,
         p50_ms_no_page,
         p50_ms_no_expand,
+        p50_ms_keywords: at(&times[4], 0.5),
+        p95_ms_keywords: at(&times[4], 0.95),
+        p50_ms_meaning: at(&times[5], 0.5),
+        p95_ms_meaning: at(&times[5], 0.95),
     })
 }
 
 /// This process's resident memory in MB (Linux; 0 elsewhere).
 fn rss_mb() -> f64 {
+    rss_field_mb("VmRSS:")
+}
+
+/// A field of this process's memory figures in MB (Linux; 0 elsewhere).
+fn rss_field_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

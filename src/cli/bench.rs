@@ -294,8 +294,8 @@ pub fn bench(
                 r.vectors, r.queries, r.model, r.p50_ms, r.p95_ms, r.p99_ms
             );
             println!(
-                "open {:.2} s (model load {:.2} s more), RSS {:.0} MB open, {:.0} MB after; disk {:.0} MB, {:.0} bytes per passage",
-                r.open_s, r.model_load_s, r.rss_mb_open, r.rss_mb_after, r.disk_bytes as f64 / 1e6, r.bytes_per_chunk
+                "open {:.2} s (model load {:.2} s more), RSS {:.0} MB open, {:.0} MB after ({:.0} MB of it the heap, the rest mapped files); disk {:.0} MB, {:.0} bytes per passage",
+                r.open_s, r.model_load_s, r.rss_mb_open, r.rss_mb_after, r.rss_anon_mb_after, r.disk_bytes as f64 / 1e6, r.bytes_per_chunk
             );
             println!(
                 "page chosen by sentence windows: p50 {:.2} ms against {:.2} ms without, {:.2}x",
@@ -314,6 +314,10 @@ pub fn bench(
                 r.p50_ms,
                 r.p50_ms_no_expand,
                 r.p50_ms - r.p50_ms_no_expand
+            );
+            println!(
+                "keyword mode alone: p50 {:.1} ms, p95 {:.1} ms; meaning mode alone: p50 {:.1} ms, p95 {:.1} ms",
+                r.p50_ms_keywords, r.p95_ms_keywords, r.p50_ms_meaning, r.p95_ms_meaning
             );
             Ok(())
         }
