@@ -319,6 +319,35 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_reads_one_state_of_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        let reader = Catalog::open(&path).unwrap();
+        let writer = Catalog::open(&path).unwrap();
+        writer.set_meta("k", "before").unwrap();
+        let seen = reader
+            .snapshot(|| {
+                let first = reader.meta("k")?;
+                // Another connection commits between two reads of the same search.
+                writer.set_meta("k", "after").unwrap();
+                Ok((first, reader.meta("k")?))
+            })
+            .unwrap();
+        assert_eq!(seen.0.as_deref(), Some("before"));
+        assert_eq!(
+            seen.1.as_deref(),
+            Some("before"),
+            "one state within the snapshot"
+        );
+        assert!(reader.conn.is_autocommit(), "the snapshot ended");
+        assert_eq!(reader.meta("k").unwrap().as_deref(), Some("after"));
+        // An error inside ends the snapshot too, and is returned.
+        let failed: Result<()> = reader.snapshot(|| Err(Error::NeedsModel));
+        assert!(matches!(failed, Err(Error::NeedsModel)));
+        assert!(reader.conn.is_autocommit());
+    }
+
+    #[test]
     fn same_content_under_two_paths_is_one_document() {
         let dir = tempfile::tempdir().unwrap();
         let mut cat = Catalog::open(&dir.path().join("catalog.sqlite")).unwrap();

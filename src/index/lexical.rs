@@ -34,9 +34,6 @@ const ALTERNATIVE_WEIGHT: f32 = 0.3;
 /// query's own words (which still count in full).
 const ADDED_ABBREVIATION_WEIGHT: f32 = 0.25;
 
-/// The most segments an index run leaves the keyword index in ([`LexicalIndex::consolidate`]).
-pub const MOST_SEGMENTS: usize = 4;
-
 /// The index's fields.
 struct Fields {
     chunk_id: Field,
@@ -83,8 +80,8 @@ pub struct SeenFile {
 /// The keyword index of a library.
 pub struct LexicalIndex {
     dir: std::path::PathBuf,
-    index: Index,
-    reader: IndexReader,
+    pub(super) index: Index,
+    pub(super) reader: IndexReader,
     writer: Option<IndexWriter>,
     chunk_id: Field,
     doc_id: Field,
@@ -137,7 +134,7 @@ impl LexicalIndex {
         })
     }
 
-    fn writer(&mut self) -> Result<&mut IndexWriter> {
+    pub(super) fn writer(&mut self) -> Result<&mut IndexWriter> {
         if self.writer.is_none() {
             // One thread: the machine's cores are better spent embedding.
             self.writer = Some(self.index.writer_with_num_threads(1, 64 * 1024 * 1024)?);
@@ -184,42 +181,6 @@ impl LexicalIndex {
         }
         self.reader.reload()?;
         Ok(())
-    }
-
-    /// Merges the index's segments into one where there are more than [`MOST_SEGMENTS`]. A
-    /// search looks at every segment apart, each with its own best-so-far (so less is pruned
-    /// in each), and a bulk index run leaves several: a million passages came to nine
-    /// segments, searched at p50 25.6 ms, p95 61-65 ms, against 20.4 ms and 49-52 ms merged
-    /// (docs/PERFORMANCE.md). Merging rewrites the index (12 s at a million passages, under a
-    /// second at 75,000), so it is done at the end of a run, not after each commit. Returns
-    /// whether it merged.
-    pub fn consolidate(&mut self) -> Result<bool> {
-        if self.index.searchable_segment_ids()?.len() <= MOST_SEGMENTS {
-            return Ok(false);
-        }
-        let index = self.index.clone();
-        let writer = self.writer()?;
-        // Committed segments only: the merge swaps them for the new one in a commit of its
-        // own, so a crash leaves either the old segments or the merged one.
-        writer.commit()?;
-        let mut merged = false;
-        // tantivy's own merges run in the background: one may have taken some of these
-        // segments since they were listed, and then this merge is refused. The segments are
-        // listed again and the merge asked again, a few times at most.
-        for _ in 0..3 {
-            let segments = index.searchable_segment_ids()?;
-            if segments.len() <= 1 {
-                break;
-            }
-            if writer.merge(&segments).wait().is_ok() {
-                merged = true;
-                break;
-            }
-        }
-        // The old segments' files go once no reader holds them.
-        let _ = writer.garbage_collect_files().wait();
-        self.reader.reload()?;
-        Ok(merged)
     }
 
     /// Picks up commits made by another process.
@@ -575,36 +536,5 @@ mod tests {
         index.commit().unwrap();
         assert_eq!(index.chunk_ids().unwrap(), HashSet::from([1]));
         assert!(index.search("the of", 10).unwrap().is_empty());
-    }
-
-    #[test]
-    fn consolidating_merges_many_segments_into_one_and_keeps_every_passage() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut index = LexicalIndex::open(dir.path()).unwrap();
-        // Each commit of new passages writes a segment of its own.
-        for id in 0..(MOST_SEGMENTS as i64 + 2) {
-            let text = format!("warfarin dose {id} in renal impairment");
-            index.add(id, id, &text, None).unwrap();
-            index.commit().unwrap();
-        }
-        let segments = |index: &LexicalIndex| index.index.searchable_segment_ids().unwrap().len();
-        assert!(
-            segments(&index) > MOST_SEGMENTS,
-            "{} segments",
-            segments(&index)
-        );
-        let before = index.search("warfarin renal", 100).unwrap();
-        assert!(index.consolidate().unwrap());
-        assert_eq!(segments(&index), 1);
-        assert_eq!(index.search("warfarin renal", 100).unwrap(), before);
-        // Few segments are left as they are.
-        index.add(100, 100, "heparin", None).unwrap();
-        index.commit().unwrap();
-        assert!(!index.consolidate().unwrap());
-        assert_eq!(segments(&index), 2);
-        // The merge is durable: the index opens again with every passage.
-        drop(index);
-        let reopened = LexicalIndex::open(dir.path()).unwrap();
-        assert_eq!(reopened.len().unwrap(), MOST_SEGMENTS as u64 + 3);
     }
 }

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod lexical;
 pub mod rare_terms;
 mod read_only;
+pub mod segments;
 pub mod vector;
 
 pub use lexical::LexicalIndex;
