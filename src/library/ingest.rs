@@ -243,8 +243,8 @@ impl Library {
         }
         // A run of many papers leaves the keyword index in several segments, which each search
         // looks at apart: merged here, before the embedding, so that searches are quick while
-        // it goes on.
-        // Only quicker searches hang on it: where it fails (a full disk), the segments stay.
+        // it goes on. Only quicker searches hang on it: where it fails (a full disk), the
+        // segments stay as they are.
         if !summary.cancelled && self.lexical.consolidate().unwrap_or(false) {
             // The merged segment is checked and recorded now, not at the next opening.
             self.mark_indexed()?;
