@@ -305,12 +305,13 @@ pub fn search_at_scale(
         });
     }
     let per_paper = per_paper.max(1);
-    // The marker says what the cached library holds: its passages, and after a slash its
-    // passages a paper (absent in caches written before that was a choice: ten).
+    // The marker says what the cached library holds: its passages, after a slash its
+    // passages a paper (absent in caches written before that was a choice: ten), and that its
+    // papers have records (caches written before 2026-12-05 have none, and are built again).
     let marker = dir.join("bench-chunks");
     let wanted = match per_paper {
-        CHUNKS_PER_DOC => chunks.to_string(),
-        n => format!("{chunks}/{n}"),
+        CHUNKS_PER_DOC => format!("{chunks} records"),
+        n => format!("{chunks}/{n} records"),
     };
     let cached = std::fs::read_to_string(&marker).ok();
     let mut build_s = None;
@@ -356,12 +357,20 @@ pub fn search_at_scale(
                 v.iter_mut().for_each(|x| *x /= norm);
                 vectors.push(v);
             }
+            // A record, as an index run stores one for every paper it reads: without one, a
+            // search would look for each candidate's year on its first page.
+            let title = format!("Synthetic paper {d}");
+            let record = crate::metadata::Record {
+                title: Some(title.clone()),
+                year: Some(1990 + (d % 36) as u16),
+                ..Default::default()
+            };
             let extracted = crate::Extracted {
-                title: Some(format!("Synthetic paper {d}")),
+                title: Some(title),
                 pages,
                 hash: None,
                 running_heads: Vec::new(),
-                metadata: None,
+                metadata: Some(Box::new(record)),
                 ocr: Vec::new(),
             };
             let path = Path::new("/synthetic").join(format!("{d:07}.pdf"));
