@@ -116,7 +116,12 @@ impl LexicalIndex {
         )
     }
 
-    fn with_index(dir: std::path::PathBuf, index: Index, fields: Fields) -> Result<Self> {
+    fn with_index(dir: std::path::PathBuf, mut index: Index, fields: Fields) -> Result<Self> {
+        // A search looks at the segments side by side, one thread each (index/segments.rs).
+        let threads = super::segments::search_threads();
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         index.tokenizers().register(ANALYZER, analyzer());
         let reader = index
             .reader_builder()

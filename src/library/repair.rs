@@ -40,6 +40,9 @@ impl Library {
                 self.lexical.add(id, doc, &text, title.as_deref())?;
             }
             self.lexical.commit()?;
+            // A rebuild is a bulk run: it leaves segments as an index run does (a failed merge
+            // leaves them as they are).
+            let _ = self.lexical.consolidate();
         }
         if let Some(semantic) = self.semantic.clone() {
             let mut vectors = semantic.write();
