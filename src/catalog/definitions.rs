@@ -29,7 +29,9 @@ pub(super) fn write_definitions(
 ) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM definitions WHERE document_id = ?1", [id])?;
     let mut stmt = conn.prepare_cached(
-        "INSERT OR REPLACE INTO definitions (document_id, short, long, count) VALUES (?1, ?2, ?3, ?4)",
+        // An upsert, not a replace: a replace's delete would not reach the counts' trigger.
+        "INSERT INTO definitions (document_id, short, long, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (document_id, short, long) DO UPDATE SET count = excluded.count",
     )?;
     for (short, long, count) in definitions {
         stmt.execute(params![id, short, long, count])?;
@@ -52,13 +54,13 @@ impl Catalog {
     }
 
     /// The long forms the indexed papers define `short` as (case aside), with how many papers
-    /// do, most first.
+    /// do, most first. (A paper that defines two spellings of one short form the same way,
+    /// "DVT" and "Dvt", counts twice.)
     pub fn defined(&self, short: &str) -> Result<Vec<(String, usize)>> {
         self.definitions_by(
-            "SELECT d.long, COUNT(DISTINCT d.document_id) AS n FROM definitions d
-               JOIN documents doc ON doc.id = d.document_id AND doc.status = 'indexed'
-              WHERE d.short = ?1 COLLATE NOCASE
-              GROUP BY d.long ORDER BY n DESC, d.long LIMIT 20",
+            "SELECT long, SUM(papers) AS n FROM definition_counts
+              WHERE short = ?1 COLLATE NOCASE
+              GROUP BY long ORDER BY n DESC, long LIMIT 20",
             short,
         )
     }
@@ -67,10 +69,8 @@ impl Catalog {
     /// first.
     pub fn defined_as(&self, long: &str) -> Result<Vec<(String, usize)>> {
         self.definitions_by(
-            "SELECT d.short, COUNT(DISTINCT d.document_id) AS n FROM definitions d
-               JOIN documents doc ON doc.id = d.document_id AND doc.status = 'indexed'
-              WHERE d.long = ?1
-              GROUP BY d.short ORDER BY n DESC, d.short LIMIT 20",
+            "SELECT short, papers FROM definition_counts WHERE long = ?1
+              ORDER BY papers DESC, short LIMIT 20",
             long,
         )
     }
@@ -82,5 +82,107 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the counts table must say: the indexed papers that define each pair, counted
+    /// from the definitions themselves.
+    fn counted(catalog: &Catalog) -> Vec<(String, String, i64)> {
+        let mut stmt = catalog
+            .conn
+            .prepare(
+                "SELECT d.long, d.short, COUNT(DISTINCT d.document_id) FROM definitions d
+                   JOIN documents doc ON doc.id = d.document_id AND doc.status = 'indexed'
+                  GROUP BY d.long, d.short ORDER BY d.long, d.short",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    fn kept(catalog: &Catalog) -> Vec<(String, String, i64)> {
+        let mut stmt = catalog
+            .conn
+            .prepare("SELECT long, short, papers FROM definition_counts ORDER BY long, short")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    fn insert(
+        catalog: &mut Catalog,
+        hash: &str,
+        definitions: &[StoredDefinition<'_>],
+    ) -> DocumentId {
+        let reading = Reading {
+            definitions,
+            ..Default::default()
+        };
+        let pages = vec!["text".to_string()];
+        catalog
+            .insert_indexed(hash, 1, None, &pages, reading, &[])
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn the_counts_follow_papers_as_they_come_change_fail_and_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = Catalog::open(&dir.path().join("catalog.sqlite")).unwrap();
+        let dvt = ("DVT", "deep vein thrombosis", 2);
+        let mi = ("MI", "myocardial infarction", 1);
+        let mi_mitral = ("MI", "mitral insufficiency", 1);
+        let a = insert(&mut catalog, "a", &[dvt, mi]);
+        let b = insert(&mut catalog, "b", &[dvt, mi_mitral]);
+        let c = insert(
+            &mut catalog,
+            "c",
+            &[dvt, ("Dvt", "deep vein thrombosis", 1)],
+        );
+        let check = |catalog: &Catalog, step: &str| {
+            assert_eq!(kept(catalog), counted(catalog), "after {step}");
+        };
+        check(&catalog, "three papers");
+        assert_eq!(
+            catalog.defined("dvt").unwrap(),
+            vec![("deep vein thrombosis".to_string(), 4)]
+        );
+        assert_eq!(
+            catalog.defined("MI").unwrap(),
+            vec![
+                ("mitral insufficiency".to_string(), 1),
+                ("myocardial infarction".to_string(), 1)
+            ]
+        );
+        assert_eq!(
+            catalog.defined_as("deep vein thrombosis").unwrap(),
+            vec![("DVT".to_string(), 3), ("Dvt".to_string(), 1)]
+        );
+        // Read again: its definitions replaced.
+        catalog.set_definitions(a, &[mi, mi]).unwrap();
+        check(&catalog, "definitions replaced (one twice)");
+        // The same content read again, with other definitions.
+        insert(&mut catalog, "b", &[mi]);
+        check(&catalog, "a paper indexed again");
+        // A paper that fails on a retry no longer counts; indexed again, it does.
+        catalog.insert_failed("c", 1, "broken", "damaged").unwrap();
+        check(&catalog, "a paper failed");
+        assert_eq!(catalog.defined_as("deep vein thrombosis").unwrap(), vec![]);
+        insert(&mut catalog, "c", &[dvt]);
+        check(&catalog, "indexed again after failing");
+        catalog.delete_document(b).unwrap();
+        check(&catalog, "a paper removed");
+        catalog.delete_document(c).unwrap();
+        catalog.delete_document(a).unwrap();
+        check(&catalog, "every paper removed");
+        assert!(kept(&catalog).is_empty());
     }
 }
