@@ -45,14 +45,17 @@ impl Catalog {
     }
 
     /// Looks up passages by id (missing ids are skipped: a search may race a removal).
+    /// Whether each one's page was read by OCR comes from the small index of OCR pages alone
+    /// (the planner would take the pages' key, then read the page's row).
     pub fn chunks(&self, ids: &[ChunkId]) -> Result<Vec<ChunkRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT c.id, c.document_id, c.page, c.start, c.end, c.text, c.source,
-                        p.ocr IS NOT NULL
-                 FROM chunks c LEFT JOIN pages p
-                     ON p.document_id = c.document_id AND p.page = c.page
+                        EXISTS (SELECT 1 FROM pages p INDEXED BY pages_ocr
+                                 WHERE p.document_id = c.document_id AND p.page = c.page
+                                   AND p.ocr IS NOT NULL)
+                 FROM chunks c
                  WHERE c.id = ?1",
             )
             .map_err(|e| self.err(e))?;
