@@ -12,20 +12,9 @@
 //! as the keyword index analyses it, so the result is the same as analysing the page.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-
-use tantivy::tokenizer::TextAnalyzer;
 
 use super::page::TermWeights;
-use crate::index::analysis::analyzer;
-
-/// Words analysed by any search, with their terms: analysis (stemming above all) is most of
-/// the cost of reading a page, and a library's pages share their words from search to search.
-/// Emptied when full; a few megabytes at most.
-static ANALYSED: LazyLock<Mutex<HashMap<String, Box<[String]>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-/// How many words [`ANALYSED`] holds before it starts again.
-const ANALYSED_MAX: usize = 100_000;
+use crate::index::analysis::analyze;
 
 /// Measures pages against one query's terms, keeping what it learnt of each word between
 /// pages (a paper's pages share most of their words).
@@ -34,7 +23,6 @@ pub(super) struct Coverage<'w> {
     /// Each term's first letter (lowercase), length in characters and whether it is a
     /// compound, for the cheap test before analysis.
     firsts: Vec<(char, usize, bool)>,
-    analyzer: TextAnalyzer,
     /// Each word analysed so far, with the terms (indexes into the weights) it gives.
     seen: HashMap<String, Vec<usize>>,
 }
@@ -52,7 +40,6 @@ impl<'w> Coverage<'w> {
         Coverage {
             weights,
             firsts,
-            analyzer: analyzer(),
             seen: HashMap::new(),
         }
     }
@@ -125,22 +112,11 @@ impl<'w> Coverage<'w> {
         })
     }
 
-    /// The terms (as indexes into the weights) that analysing `word` gives.
+    /// The terms (as indexes into the weights) that analysing `word` gives. [`analyze`]
+    /// remembers each token's term between searches (a library's pages share their words).
     fn terms_of(&mut self, word: &str) -> Vec<usize> {
-        let mut cache = ANALYSED.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= ANALYSED_MAX {
-            cache.clear();
-        }
-        let tokens = cache.entry(word.to_string()).or_insert_with(|| {
-            let mut tokens = Vec::new();
-            let mut stream = self.analyzer.token_stream(word);
-            while let Some(token) = stream.next() {
-                tokens.push(token.text.clone());
-            }
-            tokens.into_boxed_slice()
-        });
         let mut out = Vec::new();
-        for token in tokens.iter() {
+        for (token, _, _) in analyze(word) {
             if let Some(i) = self.weights.entries().position(|(t, _)| t == token) {
                 if !out.contains(&i) {
                     out.push(i);
