@@ -277,7 +277,26 @@ pub struct SearchBench {
     pub p50_ms_meaning: f64,
     /// 95th percentile of meaning mode alone.
     pub p95_ms_meaning: f64,
+    /// The slowest hybrid queries, slowest first, each with its times in the other modes:
+    /// what the tail is made of (which side, which words).
+    pub slowest: Vec<SlowQuery>,
 }
+
+/// One of the slowest queries of a [`SearchBench`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SlowQuery {
+    /// The query.
+    pub query: String,
+    /// Its hybrid time (the default options), in milliseconds.
+    pub hybrid_ms: f64,
+    /// Its time in keyword mode alone.
+    pub keywords_ms: f64,
+    /// Its time in meaning mode alone.
+    pub meaning_ms: f64,
+}
+
+/// How many of the slowest queries a [`SearchBench`] lists.
+const SLOWEST: usize = 10;
 
 /// Passages per synthetic paper, unless the caller says otherwise: ten, as the figures in
 /// docs/PERFORMANCE.md before 2026-12-04 were measured. A real paper has about 75.
@@ -430,6 +449,18 @@ pub fn search_at_scale(
             times[v].push(t.elapsed().as_secs_f64() * 1e3);
         }
     }
+    let mut slowest: Vec<SlowQuery> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| SlowQuery {
+            query: q.clone(),
+            hybrid_ms: times[0][i],
+            keywords_ms: times[4][i],
+            meaning_ms: times[5][i],
+        })
+        .collect();
+    slowest.sort_by(|a, b| b.hybrid_ms.total_cmp(&a.hybrid_ms));
+    slowest.truncate(SLOWEST);
     for list in &mut times {
         list.sort_by(f64::total_cmp);
     }
@@ -472,6 +503,7 @@ pub fn search_at_scale(
         p95_ms_keywords: at(&times[4], 0.95),
         p50_ms_meaning: at(&times[5], 0.5),
         p95_ms_meaning: at(&times[5], 0.95),
+        slowest,
     })
 }
 

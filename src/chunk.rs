@@ -233,6 +233,46 @@ pub fn is_reference_list(page: u32, text: &str) -> bool {
         || (cited >= 4 && (numbered >= 1 || initials >= 3))
 }
 
+/// Whether a passage is front matter that lists rather than tells: a table of contents, a
+/// list of tables or figures, a list of abbreviations or a glossary. Such a page names every
+/// subject of a long document (a guideline's contents page holds the words of each of its
+/// questions, its abbreviations page each drug beside its acronym) and answers none of them,
+/// so the page choice weighs it down as it does a reference list (docs/EVALUATION.md).
+///
+/// Told by its heading at the passage's start (after a page number, roman or not: "vi
+/// Abbreviations and acronyms ALB albendazole ...", "Contents 1 Introduction ..."),
+/// capitalised and followed by an entry rather than the rest of a sentence, or by dot
+/// leaders, the rows of dots that join an entry to its page number, three or more.
+pub fn is_front_matter(text: &str) -> bool {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    static HEADING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(?i:(?:[ivxlc]{1,7}|\d{1,3})\s+)?",
+            r"(?<heading>(?i:table of contents|contents|list of (?:abbreviations|acronyms|tables|figures)",
+            r"|abbreviations(?: and acronyms)?|acronyms(?: and abbreviations)?|glossary))",
+            r"\s*:?\s+(?<next>\S+)",
+        ))
+        .expect("valid")
+    });
+    // A heading is followed by an entry, not by the rest of a sentence ("Contents of the cyst
+    // were aspirated").
+    const SENTENCE_GOES_ON: [&str; 16] = [
+        "of", "the", "and", "in", "on", "for", "to", "with", "from", "by", "at", "as", "is", "are",
+        "was", "were",
+    ];
+    static LEADER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:\.\s?){5,}").expect("valid"));
+    let text = text.trim_start();
+    // A heading is capitalised: "contents of the cyst" starts a sentence, not a list.
+    let heading = HEADING.captures(text).is_some_and(|c| {
+        c.name("heading")
+            .is_some_and(|h| h.as_str().starts_with(char::is_uppercase))
+            && c.name("next")
+                .is_some_and(|n| !SENTENCE_GOES_ON.contains(&n.as_str()))
+    });
+    heading || LEADER.find_iter(text).nth(2).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +415,28 @@ mod tests {
             for &(s, e) in &spans {
                 prop_assert!(passages.iter().any(|p| p.start <= s && e <= p.end), "{s}..{e} lost");
             }
+        }
+    }
+
+    #[test]
+    fn front_matter_that_lists_is_told_from_running_text() {
+        for text in [
+            "iii Contents Acknowledgements ........ iv Abbreviations and acronyms ....... vi",
+            "vi Abbreviations and acronyms ALB albendazole CE cystic echinococcosis",
+            "vii Glossary The definitions given below apply to the terms used here.",
+            "TABLE OF CONTENTS ABSTRACT 1 INTRODUCTION 2",
+            "List of abbreviations AF atrial fibrillation",
+            "8 What is breast cancer? ........ 9 What are the symptoms? ........ 13 MRI ....... 16",
+        ] {
+            assert!(is_front_matter(text), "{text}");
+        }
+        for text in [
+            "Contents of the cyst were aspirated under ultrasound guidance.",
+            "contents were mixed. Glossary terms are in bold.",
+            "Abbreviation is common in notes. The dose was 400 mg. Then more text... and more.",
+            "Patients with AF were treated. 10. Smith J. A trial. Lancet. 2019;1:1-2.",
+        ] {
+            assert!(!is_front_matter(text), "{text}");
         }
     }
 

@@ -14,8 +14,10 @@ use super::edit::Edit;
 use super::{Author, Metadata, Source};
 
 /// The version of the metadata reader. Records read by an older one are read again by the
-/// next index run, so a better reader reaches papers indexed before it.
-pub const READER: i64 = 4;
+/// next index run, so a better reader reaches papers indexed before it. A re-reading mines
+/// the paper's abbreviations again too: 5 is the reader whose definitions include the
+/// entries of lists of abbreviations ([`crate::clinical::abbrev`]).
+pub const READER: i64 = 5;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 10] = [

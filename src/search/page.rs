@@ -113,6 +113,10 @@ const PAGE_CANDIDATES: usize = 8;
 /// ([`crate::chunk::is_reference_list`]): a bibliography names the question's subject in every
 /// title and answers nothing, so it opens only where nothing else in the paper matches as well.
 const REFERENCE_PRIOR: f32 = 0.5;
+/// What a passage's score keeps when it is front matter that lists
+/// ([`crate::chunk::is_front_matter`]: contents, abbreviations, a glossary), for the same
+/// reason as a reference list's.
+const FRONT_MATTER_PRIOR: f32 = 0.5;
 /// Passages shorter than this (in bytes) have their fused score scaled down in proportion
 /// when the page is chosen: a title page, a running head or a page's last lines match a
 /// question about the paper's subject by its words alone, and answer nothing. A full passage
@@ -326,6 +330,8 @@ pub(super) fn choose_pages<'a>(
         let fullness = (row.text.len() as f32 / FULL_PASSAGE_BYTES as f32).min(1.0);
         if crate::chunk::is_reference_list(row.page, &row.text) {
             prior[i] = REFERENCE_PRIOR;
+        } else if crate::chunk::is_front_matter(&row.text) {
+            prior[i] = FRONT_MATTER_PRIOR;
         }
         let own = relative * fullness + choice.window * share;
         scored.push((Some(own), Candidate { row, score, window }));
@@ -564,6 +570,38 @@ mod tests {
         let alone = [(&refs, 1.0)];
         let chosen = choose_pages(&alone, &weights, choice, &mut coverage, &mut |_| None);
         assert_eq!(chosen[0].row.page, 40);
+    }
+
+    #[test]
+    fn a_list_of_abbreviations_opens_only_where_nothing_else_matches() {
+        let list = row(
+            1,
+            8,
+            "vi Abbreviations and acronyms ALB albendazole CE cystic echinococcosis CT computed \
+             tomography GDG Guideline Development Group ICU intensive care unit PAIR puncture, \
+             aspiration, injection, re-aspiration RCT randomized controlled trial WHO World \
+             Health Organization",
+        );
+        let body = row(
+            2,
+            24,
+            &format!(
+                "{}Albendazole is contraindicated in the first trimester of pregnancy.",
+                "Cysts at risk of rupture were staged by ultrasound before treatment. ".repeat(12)
+            ),
+        );
+        let weights = TermWeights::uniform("albendazole pregnancy echinococcosis");
+        let mut coverage = Coverage::new(&weights);
+        let choice = Some(PageWeights {
+            window: 0.25,
+            page: 0.0,
+        });
+        let both = [(&list, 1.0), (&body, 0.7)];
+        let chosen = choose_pages(&both, &weights, choice, &mut coverage, &mut |_| None);
+        assert_eq!(chosen[0].row.page, 24);
+        let alone = [(&list, 1.0)];
+        let chosen = choose_pages(&alone, &weights, choice, &mut coverage, &mut |_| None);
+        assert_eq!(chosen[0].row.page, 8);
     }
 
     #[test]

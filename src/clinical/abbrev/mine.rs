@@ -1,7 +1,7 @@
-//! Abbreviations a paper defines ("deep vein thrombosis (DVT)"), found with the algorithm of
-//! Schwartz and Hearst (2003): a short form in parentheses, and before it the shortest run of
-//! words whose letters, read backwards, hold the short form's letters in order, its first
-//! letter starting a word.
+//! Abbreviations a paper defines ("deep vein thrombosis (DVT)"; its lists of abbreviations
+//! are [`super::list`]'s), found with the algorithm of Schwartz and Hearst (2003): a short
+//! form in parentheses, and before it the shortest run of words whose letters, read
+//! backwards, hold the short form's letters in order, its first letter starting a word.
 //!
 //! False pairs are what this must not make: "(Table 1)", "(p < 0.05)", "(n = 12)", "(see
 //! below)". A short form is one word of 2 to 10 characters with two capitals (or one, in four
@@ -60,15 +60,13 @@ const MAX_DEFINITIONS: usize = 500;
 /// The abbreviations `pages` define, each short form with its most frequent long form first.
 pub fn definitions(pages: &[String]) -> Vec<Definition> {
     let mut counts: HashMap<(String, String), u32> = HashMap::new();
-    for page in pages {
-        for (short, long) in pairs(page) {
-            if counts.len() >= MAX_DEFINITIONS
-                && !counts.contains_key(&(short.clone(), long.clone()))
-            {
-                continue;
-            }
-            *counts.entry((short, long)).or_default() += 1;
+    // Definitions in the text, then the entries of its lists of abbreviations.
+    let listed = super::list::pairs(pages);
+    for (short, long) in pages.iter().flat_map(|page| pairs(page)).chain(listed) {
+        if counts.len() >= MAX_DEFINITIONS && !counts.contains_key(&(short.clone(), long.clone())) {
+            continue;
         }
+        *counts.entry((short, long)).or_default() += 1;
     }
     let mut out: Vec<Definition> = counts
         .into_iter()
@@ -150,7 +148,7 @@ fn sentence_before(text: &str) -> &str {
 }
 
 /// The long form of `short` at the end of `before`, lower-cased, where there is one.
-fn long_form(short: &str, before: &str) -> Option<String> {
+pub(super) fn long_form(short: &str, before: &str) -> Option<String> {
     let words: Vec<&str> = before.split_whitespace().collect();
     let n = short.chars().count();
     let max_words = (n + 5).min(2 * n);

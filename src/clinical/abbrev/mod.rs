@@ -9,6 +9,7 @@
 //! chosen and the others are offered, never dropped silently. Every expansion is reported
 //! ([`Expansion`]) so that a face can show it and the user take it back.
 
+mod list;
 pub mod mine;
 mod table;
 
@@ -95,6 +96,9 @@ pub trait Vocabulary {
 
 /// How many of a query's words are read for spelled-out terms.
 const MAX_SPELLED_OUT_WORDS: usize = 32;
+
+/// The shortest single word looked up as the long form of an abbreviation.
+const MIN_SPELLED_OUT_WORD: usize = 6;
 
 /// Function words a query's spelled-out terms never start or end with.
 const GLUE: [&str; 8] = ["of", "the", "and", "with", "in", "on", "for", "to"];
@@ -207,9 +211,16 @@ pub fn expand(query: &str, vocabulary: &dyn Vocabulary, options: &ExpandOptions)
     let mut start = 0;
     while start < lower.len() && out.len() < MAX_EXPANSIONS {
         let mut matched = 0;
-        for len in (2..=longest.min(lower.len() - start)).rev() {
+        for len in (1..=longest.max(1).min(lower.len() - start)).rev() {
             let run = &lower[start..start + len];
             if GLUE.contains(&run[0].as_str()) || GLUE.contains(&run[len - 1].as_str()) {
+                continue;
+            }
+            // One word ("albendazole" where a guideline writes "ALB") only by the library's
+            // own definitions and only where it is long enough to be a term: the table's
+            // single words are shorthand the other way ("pt" for patient), and a short
+            // common word ("dose") is no one's long form.
+            if len == 1 && run[0].chars().count() < MIN_SPELLED_OUT_WORD {
                 continue;
             }
             let long = run.join(" ");
@@ -218,7 +229,7 @@ pub fn expand(query: &str, vocabulary: &dyn Vocabulary, options: &ExpandOptions)
                 .into_iter()
                 .map(|(s, n)| (s, SenseSource::Library, n))
                 .collect();
-            if shorts.is_empty() {
+            if shorts.is_empty() && len > 1 {
                 shorts = table::TABLE
                     .abbreviations_of(&long)
                     .iter()
@@ -362,6 +373,8 @@ mod tests {
                 ("DVT", "deep vein thrombosis", 2),
                 ("SLE", "systemic lupus erythematosus", 2),
                 ("SLE", "systemic lupus erythematosis", 1),
+                ("ALB", "albendazole", 1),
+                ("ASA", "aspirin", 1),
             ],
             phrases: vec![
                 ("myocardial infarction", 5),
@@ -370,6 +383,7 @@ mod tests {
                 ("deep venous thrombosis", 1),
                 ("MI", 3),
                 ("DVT", 2),
+                ("ALB", 4),
             ],
         }
     }
@@ -454,6 +468,20 @@ mod tests {
             &ExpandOptions::default()
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_word_the_library_abbreviates_gains_its_abbreviation() {
+        // A guideline lists "ALB albendazole" and writes "ALB" from then on.
+        let e = expand(
+            "can albendazole be used in pregnancy",
+            &library(),
+            &ExpandOptions::default(),
+        );
+        assert_eq!(pairs(&e), [("ALB", "albendazole")]);
+        assert_eq!(e[0].direction, Direction::Abbreviation);
+        // Not where no passage uses the abbreviation ("ASA" is defined, never written).
+        assert!(expand("aspirin dose", &library(), &ExpandOptions::default()).is_empty());
     }
 
     #[test]
