@@ -36,6 +36,9 @@ pub struct Engine {
     /// for it ([`Engine::searcher`]).
     opened: Mutex<bool>,
     opened_now: Condvar,
+    /// The catalog versions the opening is upgrading from and to, while it does (the first
+    /// opening after an upgrade of MedShelf may read whole tables).
+    upgrading: RwLock<Option<(i64, i64)>>,
 }
 
 /// How long a command waits for the library to open before it answers that it is opening (a
@@ -69,6 +72,7 @@ impl Engine {
             zotero_watch: Mutex::new(None),
             opened: Mutex::new(false),
             opened_now: Condvar::new(),
+            upgrading: RwLock::new(None),
         });
         let opening = engine.clone();
         let spawned = std::thread::Builder::new()
@@ -92,7 +96,14 @@ impl Engine {
     /// Opens the library, publishes its searcher and starts its writer (see [`Engine::start`]).
     fn open(self: &Arc<Self>, app: AppHandle, dir: PathBuf) {
         let engine = self;
-        let mut library = match Library::open_or_keywords(&dir, bundled_model(&app)) {
+        let upgrade = Library::pending_upgrade(&dir);
+        if let Some((from, to)) = upgrade {
+            eprintln!("medshelf-app: upgrading the library's catalog from format {from} to {to}");
+        }
+        *write(&engine.upgrading) = upgrade;
+        let opened = Library::open_or_keywords(&dir, bundled_model(&app));
+        *write(&engine.upgrading) = None;
+        let mut library = match opened {
             Ok((library, model_error)) => {
                 *write(&engine.model_error) = model_error;
                 library
@@ -203,7 +214,14 @@ impl Engine {
             return Ok(s.clone());
         }
         Err(read(&self.open_error).clone().unwrap_or_else(|| {
-            Problem::new("opening", Fault::Machine, "the library is still opening")
+            let message = match *read(&self.upgrading) {
+                Some(_) => {
+                    "the library is being upgraded to this version's format (once; a minute or \
+                     more on a large library)"
+                }
+                None => "the library is still opening",
+            };
+            Problem::new("opening", Fault::Machine, message)
         }))
     }
 

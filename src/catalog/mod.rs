@@ -26,7 +26,7 @@ use vectors::vector_bytes;
 
 pub use meta::{ModelRecord, ModelSlot};
 pub use records::StoredRecord;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{pending_upgrade, SCHEMA_VERSION};
 pub use zotero::{NewNote, StoredZoteroItem};
 
 /// A document's row id. Never reused (AUTOINCREMENT), so a stale index entry can never point at

@@ -125,6 +125,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         _ => {}
     }
     let open = || {
+        // The first opening after an upgrade of MedShelf may migrate the catalog, reading
+        // whole tables: say so rather than sit silent.
+        if let Some((from, to)) = Library::pending_upgrade(&dir) {
+            eprintln!(
+                "Upgrading the library in {} to this version's format ({from} to {to}): once, \
+                 and up to a minute on a large library…",
+                dir.display()
+            );
+        }
         Library::open(&dir, cli.model.as_deref())
             .with_context(|| format!("cannot open the library {}", dir.display()))
     };

@@ -105,6 +105,13 @@ enum ModelArg {
 }
 
 impl Library {
+    /// The catalog versions the library in `dir` will be upgraded from and to when it is next
+    /// opened (see [`crate::catalog::pending_upgrade`]), so that a caller can say why this
+    /// opening takes longer; `None` where nothing is to be done.
+    pub fn pending_upgrade(dir: &Path) -> Option<(i64, i64)> {
+        crate::catalog::pending_upgrade(&dir.join("catalog.sqlite"))
+    }
+
     /// Opens the library in `dir` for searching, creating it where absent. `model` names a model
     /// folder; without one, `MEDSHELF_MODEL` and then the library's `models/` folder are tried,
     /// and without any the library works by keywords only.

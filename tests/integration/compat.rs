@@ -93,3 +93,39 @@ fn a_library_from_a_newer_medshelf_is_refused() {
     let err = Library::open_with(&dir, None).err().unwrap();
     assert!(err.to_string().contains("newer MedShelf"), "{err}");
 }
+
+#[test]
+fn an_upgrade_is_told_before_the_opening_that_does_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = library_at(4, tmp.path());
+    assert_eq!(
+        Library::pending_upgrade(&dir),
+        Some((4, medshelf::catalog::SCHEMA_VERSION))
+    );
+    // The command line says so on stderr, then answers as ever.
+    let out = crate::support::cli(&dir, None)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Upgrading the library") && stderr.contains("(4 to "),
+        "{stderr}"
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["documents"], 3);
+    // Once done, nothing is pending and nothing more is said.
+    assert_eq!(Library::pending_upgrade(&dir), None);
+    let again = crate::support::cli(&dir, None)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("Upgrading"));
+    // A new folder and a newer library are not upgrades.
+    assert_eq!(Library::pending_upgrade(&tmp.path().join("none")), None);
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    assert_eq!(Library::pending_upgrade(&dir), None);
+}
