@@ -34,6 +34,12 @@ const ALTERNATIVE_WEIGHT: f32 = 0.3;
 /// query's own words (which still count in full).
 const ADDED_ABBREVIATION_WEIGHT: f32 = 0.25;
 
+/// `MEDSHELF_NO_MAXSCORE` set: keyword searches are pruned by tantivy's own block-max WAND
+/// instead of MaxScore, to measure one against the other (docs/PERFORMANCE.md). Both give
+/// the same passages.
+static WAND_ONLY: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("MEDSHELF_NO_MAXSCORE").is_some());
+
 /// The index's fields.
 struct Fields {
     chunk_id: Field,
@@ -357,6 +363,11 @@ impl LexicalReader {
     /// A query for `phrase` in `field`: its analysed terms at their positions (a term alone
     /// where it has one).
     fn phrase(&self, phrase: &str, field: Field) -> Option<Box<dyn Query>> {
+        self.phrase_with_terms(phrase, field).map(|(q, _)| q)
+    }
+
+    /// [`LexicalIndex::phrase`], with the terms it asks for (what bounds its score).
+    fn phrase_with_terms(&self, phrase: &str, field: Field) -> Option<(Box<dyn Query>, Vec<Term>)> {
         let mut analyzer = analyzer();
         let mut stream = analyzer.token_stream(phrase);
         let mut terms: Vec<(usize, Term)> = Vec::new();
@@ -370,16 +381,20 @@ impl LexicalReader {
                 return None;
             }
         }
+        let plain: Vec<Term> = terms.iter().map(|(_, t)| t.clone()).collect();
         match terms.len() {
             0 => None,
-            1 => Some(Box::new(TermQuery::new(
-                terms.remove(0).1,
-                IndexRecordOption::WithFreqs,
-            ))),
+            1 => Some((
+                Box::new(TermQuery::new(
+                    terms.remove(0).1,
+                    IndexRecordOption::WithFreqs,
+                )),
+                plain,
+            )),
             _ => {
                 let first = terms[0].0;
                 let terms = terms.into_iter().map(|(p, t)| (p - first, t)).collect();
-                Some(Box::new(PhraseQuery::new_with_offset(terms)))
+                Some((Box::new(PhraseQuery::new_with_offset(terms)), plain))
             }
         }
     }
@@ -425,18 +440,22 @@ impl LexicalReader {
         if (terms.is_empty() && extra.is_empty()) || limit == 0 {
             return Ok(Vec::new());
         }
-        let term = |field: Field, t: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, t),
-                IndexRecordOption::WithFreqs,
-            ))
+        // Each clause with the most it can add to a passage's score (its BM25 bound times its
+        // boosts), which MaxScore prunes by.
+        let searcher = self.reader.searcher();
+        let bound = |terms: &[Term]| -> Result<f32> {
+            Ok(tantivy::query::Bm25Weight::for_terms(&searcher, terms)?.max_score())
         };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<(Box<dyn Query>, f32)> = Vec::new();
         for (field, boost) in [(self.text, 1.0), (self.title, TITLE_BOOST)] {
             for t in &terms {
-                let mut either = vec![term(field, t)];
+                let term = Term::from_field_text(field, t);
+                let mut most = bound(std::slice::from_ref(&term))?;
+                let mut either: Vec<Box<dyn Query>> =
+                    vec![Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))];
                 for added in alternative_of.get(t).into_iter().flatten() {
-                    if let Some(q) = self.phrase(added, field) {
+                    if let Some((q, terms)) = self.phrase_with_terms(added, field) {
+                        most = most.max(ALTERNATIVE_WEIGHT * bound(&terms)?);
                         either.push(Box::new(BoostQuery::new(q, ALTERNATIVE_WEIGHT)));
                     }
                 }
@@ -445,15 +464,29 @@ impl LexicalReader {
                 } else {
                     Box::new(DisjunctionMaxQuery::new(either))
                 };
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(one, boost))));
+                clauses.push((Box::new(BoostQuery::new(one, boost)), boost * most));
             }
             for added in &extra {
-                if let Some(q) = self.phrase(added, field) {
+                if let Some((q, terms)) = self.phrase_with_terms(added, field) {
                     let weight = boost * ADDED_ABBREVIATION_WEIGHT;
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(q, weight))));
+                    clauses.push((
+                        Box::new(BoostQuery::new(q, weight)),
+                        weight * bound(&terms)?,
+                    ));
                 }
             }
         }
+        if documents.is_none() && !*WAND_ONLY {
+            // MaxScore prunes a question's many words better than tantivy's block-max WAND,
+            // and an abbreviation's alternatives too, which WAND cannot take (see `maxscore`).
+            let limit = limit.min(searcher.num_docs() as usize);
+            let top = super::maxscore::top_k(&searcher, &clauses, limit)?;
+            return self.ids_of(&searcher, top);
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = clauses
+            .into_iter()
+            .map(|(q, _)| (Occur::Should, q))
+            .collect();
         let mut query: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
         if let Some(documents) = documents {
             // Scored 0: the filter selects, BM25 alone ranks (the page choice compares scores).
@@ -486,6 +519,15 @@ impl LexicalReader {
             return Ok(Vec::new());
         }
         let top = searcher.search(query, &TopDocs::with_limit(limit).order_by_score())?;
+        self.ids_of(&searcher, top)
+    }
+
+    /// The passages' ids of a search's hits, in their order.
+    fn ids_of(
+        &self,
+        searcher: &tantivy::Searcher,
+        top: Vec<(f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<(ChunkId, f32)>> {
         let mut out = Vec::with_capacity(top.len());
         // Ids come from the fast field, not the document store: no block to decompress per
         // hit, and a damaged store cannot break a search.

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod lexical;
+mod maxscore;
 pub mod rare_terms;
 mod read_only;
 pub mod segments;
