@@ -366,7 +366,7 @@ impl LexicalReader {
         self.phrase_with_terms(phrase, field).map(|(q, _)| q)
     }
 
-    /// [`LexicalIndex::phrase`], with the terms it asks for (what bounds its score).
+    /// [`LexicalReader::phrase`], with the terms it asks for (what bounds its score).
     fn phrase_with_terms(&self, phrase: &str, field: Field) -> Option<(Box<dyn Query>, Vec<Term>)> {
         let mut analyzer = analyzer();
         let mut stream = analyzer.token_stream(phrase);

@@ -19,6 +19,7 @@ mod coverage;
 mod filter;
 mod page;
 mod snippet;
+mod window;
 
 use coverage::Coverage;
 pub use filter::{parse_years, FacetValue, Facets, PaperFilter, Sort, FACET_POOL};

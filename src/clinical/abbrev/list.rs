@@ -156,6 +156,16 @@ mod tests {
         pairs(&pages.iter().map(|p| p.to_string()).collect::<Vec<_>>())
     }
 
+    /// Fails unless `found` holds every (short, long) pair of `wanted`.
+    fn holds(found: &[(String, String)], wanted: &[(&str, &str)]) {
+        for (short, long) in wanted {
+            assert!(
+                found.contains(&(short.to_string(), long.to_string())),
+                "{short}: {found:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_guidelines_list_page_gives_its_entries() {
         let page = "vi Abbreviations and acronyms ALB albendazole CE cystic echinococcosis \
@@ -165,24 +175,22 @@ mod tests {
                     WHO World Health Organization WHO-IWGE WHO Informal Working Group on \
                     Echinococcosis";
         let found = listed(&[page]);
-        for (short, long) in [
-            ("ALB", "albendazole"),
-            ("CE", "cystic echinococcosis"),
-            ("EtD", "evidence to decision"),
-            ("GDG", "guideline development group"),
-            (
-                "GRADE",
-                "grading of recommendations assessment, development and evaluation",
-            ),
-            ("ICU", "intensive care unit"),
-            ("Mo-CAT", "modified catheterization technique"),
-            ("WHO", "world health organization"),
-        ] {
-            assert!(
-                found.contains(&(short.to_string(), long.to_string())),
-                "{short}: {found:?}"
-            );
-        }
+        holds(
+            &found,
+            &[
+                ("ALB", "albendazole"),
+                ("CE", "cystic echinococcosis"),
+                ("EtD", "evidence to decision"),
+                ("GDG", "guideline development group"),
+                (
+                    "GRADE",
+                    "grading of recommendations assessment, development and evaluation",
+                ),
+                ("ICU", "intensive care unit"),
+                ("Mo-CAT", "modified catheterization technique"),
+                ("WHO", "world health organization"),
+            ],
+        );
         // "WHO-IWGE" is followed by "WHO" itself: no long form of its own, and no false one.
         assert!(found.iter().all(|(s, _)| s != "WHO-IWGE"), "{found:?}");
     }
@@ -208,17 +216,15 @@ mod tests {
              Competing interests The authors declare none.",
             "Values are medians. Abbreviations: OR, odds ratio; CI, confidence interval.",
         ]);
-        for (short, long) in [
-            ("AF", "atrial fibrillation"),
-            ("BMI", "body mass index"),
-            ("OR", "odds ratio"),
-            ("CI", "confidence interval"),
-        ] {
-            assert!(
-                found.contains(&(short.to_string(), long.to_string())),
-                "{short}: {found:?}"
-            );
-        }
+        holds(
+            &found,
+            &[
+                ("AF", "atrial fibrillation"),
+                ("BMI", "body mass index"),
+                ("OR", "odds ratio"),
+                ("CI", "confidence interval"),
+            ],
+        );
     }
 
     #[test]
