@@ -39,7 +39,66 @@ pub(super) fn write_definitions(
     Ok(())
 }
 
+/// The catalog's record of which miner of abbreviations mined its papers' definitions.
+const MINER_KEY: &str = "definitions_miner";
+
 impl Catalog {
+    /// The version of the miner that mined the indexed papers' definitions (1, the first, in
+    /// a library that never recorded one).
+    pub fn definitions_miner(&self) -> Result<i64> {
+        Ok(self
+            .meta(MINER_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1))
+    }
+
+    /// The indexed documents with their stored pages' text, in page order, one document at a
+    /// time to `each` (what their definitions are mined from again).
+    pub fn for_each_indexed_text(
+        &self,
+        each: &mut dyn FnMut(DocumentId, Vec<String>),
+    ) -> Result<()> {
+        let ids: Vec<DocumentId> = self
+            .conn
+            .prepare("SELECT id FROM documents WHERE status = 'indexed' ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| self.err(e))?;
+        let mut pages = self
+            .conn
+            .prepare_cached("SELECT text FROM pages WHERE document_id = ?1 ORDER BY page")
+            .map_err(|e| self.err(e))?;
+        for id in ids {
+            let texts: Vec<String> = pages
+                .query_map([id], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))?;
+            each(id, texts);
+        }
+        Ok(())
+    }
+
+    /// Replaces the definitions of every document given, in one transaction, and records
+    /// `miner` as the version that mined them.
+    pub fn replace_definitions(
+        &mut self,
+        mined: &[(DocumentId, Vec<StoredDefinition<'_>>)],
+        miner: i64,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| sql(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        for (id, definitions) in mined {
+            write_definitions(&tx, *id, definitions).map_err(e)?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![MINER_KEY, miner.to_string()],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
     /// Replaces the abbreviations a document defines.
     pub fn set_definitions(
         &mut self,

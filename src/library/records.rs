@@ -100,6 +100,26 @@ impl Library {
         record_at(&self.catalog, path).map(|(_, r)| r)
     }
 
+    /// Mines the indexed papers' abbreviations again from their stored pages where an older
+    /// miner mined them ([`crate::clinical::abbrev::MINER`]); nothing where the current one
+    /// did. One transaction: a crash leaves the old definitions and the old version, and the
+    /// next run does it again. Returns how many papers were mined again.
+    pub(super) fn remine_definitions(&mut self) -> Result<usize> {
+        use crate::clinical::abbrev::{definitions, MINER};
+        if self.catalog.definitions_miner()? >= MINER {
+            return Ok(0);
+        }
+        let mut mined: Vec<(DocumentId, Vec<crate::clinical::abbrev::Definition>)> = Vec::new();
+        self.catalog
+            .for_each_indexed_text(&mut |id, pages| mined.push((id, definitions(&pages))))?;
+        let stored: Vec<(DocumentId, Vec<crate::catalog::StoredDefinition<'_>>)> = mined
+            .iter()
+            .map(|(id, d)| (*id, super::store::stored_definitions(d)))
+            .collect();
+        self.catalog.replace_definitions(&stored, MINER)?;
+        Ok(mined.len())
+    }
+
     /// Reads the record of an unchanged paper again, where an older reader (or none) read it:
     /// the file is extracted again in the worker, its passages left as they are. Returns
     /// whether the file still holds the paper's content; where it does not (it changed

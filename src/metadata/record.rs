@@ -14,10 +14,9 @@ use super::edit::Edit;
 use super::{Author, Metadata, Source};
 
 /// The version of the metadata reader. Records read by an older one are read again by the
-/// next index run, so a better reader reaches papers indexed before it. A re-reading mines
-/// the paper's abbreviations again too: 5 is the reader whose definitions include the
-/// entries of lists of abbreviations ([`crate::clinical::abbrev`]).
-pub const READER: i64 = 5;
+/// next index run, so a better reader reaches papers indexed before it. (A better miner of
+/// abbreviations needs no reading of the PDF: see [`crate::clinical::abbrev::MINER`].)
+pub const READER: i64 = 4;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 10] = [

@@ -465,3 +465,61 @@ fn abbreviations_are_expanded_both_ways_by_the_librarys_own_definitions() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_list_of_abbreviations_is_mined_and_mined_again_for_an_older_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("papers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let filler = "Cysts were staged by ultrasound at each visit by the treating team.";
+    let mut answer: Vec<&str> = vec!["ALB is contraindicated in the first trimester of pregnancy."];
+    answer.extend(std::iter::repeat_n(filler, 10));
+    write_pdf(
+        &dir.join("guideline.pdf"),
+        Some("Treatment of cystic echinococcosis"),
+        &[
+            FixturePage::text(&[
+                "Abbreviations and acronyms",
+                "ALB albendazole",
+                "CE cystic echinococcosis",
+                "ICU intensive care unit",
+            ]),
+            FixturePage::text(&answer),
+        ],
+    )
+    .unwrap();
+    let (lib, model) = indexed(tmp.path(), &dir);
+    let m = Some(model.as_path());
+    // The question spells the drug out; the guideline writes ALB, defined in its list alone.
+    let ask = || {
+        cli_json(
+            &lib,
+            m,
+            &[
+                "search",
+                "--json",
+                "--mode",
+                "lexical",
+                "can albendazole be used in pregnancy",
+            ],
+        )
+    };
+    let answered = |a: &serde_json::Value| {
+        a["expanded"][0]["abbreviation"] == "ALB" && a["results"][0]["page"] == 2
+    };
+    let first = ask();
+    assert!(answered(&first), "{first}");
+    // A library whose papers an older miner read: its definitions are gone, its version is
+    // the first; the next index run mines them again from the stored pages.
+    let conn = rusqlite::Connection::open(lib.join("catalog.sqlite")).unwrap();
+    conn.execute_batch(
+        "DELETE FROM definitions; DELETE FROM meta WHERE key = 'definitions_miner';",
+    )
+    .unwrap();
+    drop(conn);
+    let older = ask();
+    assert!(!answered(&older), "{older}");
+    assert_ran(&cli(&lib, m).arg("index").arg(&dir).output().unwrap());
+    let again = ask();
+    assert!(answered(&again), "{again}");
+}

@@ -57,6 +57,11 @@ const MAX_CANDIDATES: usize = 2_000;
 /// could define millions).
 const MAX_DEFINITIONS: usize = 500;
 
+/// The version of [`definitions`]. A library whose papers were mined by an older one has them
+/// mined again from their stored pages by its next index run (no PDF read again): 2 is the
+/// miner that reads lists of abbreviations too ([`super::list`]).
+pub const MINER: i64 = 2;
+
 /// The abbreviations `pages` define, each short form with its most frequent long form first.
 pub fn definitions(pages: &[String]) -> Vec<Definition> {
     let mut counts: HashMap<(String, String), u32> = HashMap::new();

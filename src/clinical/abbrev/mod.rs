@@ -15,7 +15,7 @@ mod table;
 
 use serde::{Deserialize, Serialize};
 
-pub use mine::{definitions, Definition};
+pub use mine::{definitions, Definition, MINER};
 
 /// The most expansions one query gets: a query of fifty abbreviations is expanded at its
 /// first eight (each costs a lookup, and past a handful they stop helping).
