@@ -33,5 +33,5 @@ pub use catalog::{ChunkId, DocumentId, DocumentRow, Status};
 pub use embed::{BertEmbedder, Embedder, ModelInfo, Pooling};
 pub use error::{Error, Fault, Problem, Result};
 pub use extract::{ExtractError, Extracted, Extractor};
-pub use library::{FileOutcome, IndexEvent, IndexSummary, Library, LibraryStatus, Sink};
+pub use library::{FileOutcome, IndexEvent, IndexSummary, Library, LibraryStatus, Sink, Tidying};
 pub use search::{Fusion, Mode, SearchOptions, SearchResponse, SearchResult};

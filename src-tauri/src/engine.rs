@@ -384,6 +384,7 @@ impl Report for AppReport {
             }
             IndexEvent::Removed { path } => file(path, "removed").into(),
             IndexEvent::Watching { .. } => return,
+            IndexEvent::Tidying(step) => Ingest::Tidying { job, step: *step },
             IndexEvent::Backfill {
                 done,
                 total,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use medshelf::writer::JobId;
-use medshelf::{IndexSummary, Problem};
+use medshelf::{IndexSummary, Problem, Tidying};
 use serde::Serialize;
 
 /// The event that carries indexing progress to the page.
@@ -55,6 +55,13 @@ pub enum Ingest {
         total: u64,
         papers_done: u64,
         papers: u64,
+    },
+    /// The job starts a step that belongs to no file (abbreviations mined again, the keyword
+    /// index merged): `step` names it, with its figures; it lasts until the job's next event.
+    Tidying {
+        job: JobId,
+        #[serde(flatten)]
+        step: Tidying,
     },
     /// A model download moved on: `done` bytes of `size` of `file`.
     Download { file: String, done: u64, size: u64 },

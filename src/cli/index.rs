@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressStyle};
 use medshelf::extract::WorkerExtractor;
 use medshelf::library::NO_MODEL_NOTICE;
 use medshelf::library::{Embedding, IndexOptions};
 use medshelf::writer::{Following, JobId, Outcome, Report};
-use medshelf::{FileOutcome, IndexEvent, Library, Sink};
+use medshelf::{FileOutcome, IndexEvent, Library, Sink, Tidying};
 
 #[derive(Args)]
 pub struct IndexArgs {
@@ -79,7 +79,16 @@ pub struct Bar(pub ProgressBar, pub bool);
 
 impl Sink for Bar {
     fn event(&self, event: &IndexEvent<'_>) {
+        // A tidying step lasts until the next event: the bar's clock keeps moving through it,
+        // so that seconds of merging do not look like a hang.
+        if !matches!(event, IndexEvent::Tidying(_)) {
+            self.0.disable_steady_tick();
+        }
         match event {
+            IndexEvent::Tidying(step) => {
+                self.0.set_message(tidying_words(step));
+                self.0.enable_steady_tick(Duration::from_millis(500));
+            }
             IndexEvent::Started { files } => self.0.set_length(*files as u64),
             IndexEvent::FileStarted { path } => {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -129,6 +138,22 @@ impl Sink for Bar {
                 }
                 self.0.inc(1);
             }
+        }
+    }
+}
+
+/// A tidying step in words, for the bar's message.
+pub fn tidying_words(step: &Tidying) -> String {
+    match step {
+        Tidying::Remining { papers } => format!(
+            "finding the abbreviations of {} papers again in their stored pages (once, for this version)",
+            HumanCount(*papers)
+        ),
+        Tidying::Merging { passages, .. } => {
+            format!(
+                "merging the keyword index ({} passages) for quicker searches",
+                HumanCount(*passages)
+            )
         }
     }
 }

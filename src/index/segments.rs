@@ -55,6 +55,18 @@ impl LexicalIndex {
         self.consolidate_into(search_threads())
     }
 
+    /// What [`LexicalIndex::consolidate`] would merge: the searchable segments and the
+    /// passages in them, where there are more than [`MOST_SEGMENTS`]; `None` where it would
+    /// leave them as they are. For progress: the merge rewrites the whole index.
+    pub fn to_consolidate(&self) -> Result<Option<(usize, u64)>> {
+        let metas = self.index.searchable_segment_metas()?;
+        if metas.len() <= MOST_SEGMENTS {
+            return Ok(None);
+        }
+        let passages = metas.iter().map(|m| u64::from(m.num_docs())).sum();
+        Ok(Some((metas.len(), passages)))
+    }
+
     /// [`LexicalIndex::consolidate`] into at most `ways` segments.
     pub(super) fn consolidate_into(&mut self, ways: usize) -> Result<bool> {
         if self.index.searchable_segment_ids()?.len() <= MOST_SEGMENTS {

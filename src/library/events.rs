@@ -85,6 +85,33 @@ pub enum IndexEvent<'a> {
         /// What happened.
         outcome: &'a FileOutcome,
     },
+    /// The run starts a step of its own that belongs to no file and can take a while on a
+    /// large library; it lasts until the next event.
+    Tidying(Tidying),
+}
+
+/// A step of an index run that belongs to no file: each is silent work of seconds to a minute
+/// on a library of a million passages, which a progress line should name rather than stand
+/// still through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Tidying {
+    /// The abbreviations of `papers` papers are mined again from their stored pages (a newer
+    /// miner came with this version; once).
+    Remining {
+        /// Papers mined again.
+        papers: u64,
+    },
+    /// The keyword index's `segments` segments are merged into at most `into`, for quicker
+    /// searches (the end of a run that added many papers).
+    Merging {
+        /// Segments before the merge.
+        segments: usize,
+        /// Segments after it, at most.
+        into: usize,
+        /// Passages in the index.
+        passages: u64,
+    },
 }
 
 /// Receives progress: the CLI draws a bar from it, the app sends events to the page.

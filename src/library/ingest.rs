@@ -106,7 +106,7 @@ impl Library {
         self.open_for_writing()?;
         // Papers mined by an older miner of abbreviations are mined again from their stored
         // pages (seconds for a thousand papers; no PDF is read).
-        self.remine_definitions()?;
+        self.remine_definitions(sink)?;
         let started = Instant::now();
         let mut summary = IndexSummary::default();
         let mut seen = HashSet::new();
@@ -248,9 +248,18 @@ impl Library {
         // looks at apart: merged here, before the embedding, so that searches are quick while
         // it goes on. Only quicker searches hang on it: where it fails (a full disk), the
         // segments stay as they are.
-        if !summary.cancelled && self.lexical.consolidate().unwrap_or(false) {
-            // The merged segment is checked and recorded now, not at the next opening.
-            self.mark_indexed()?;
+        if !summary.cancelled {
+            if let Ok(Some((segments, passages))) = self.lexical.to_consolidate() {
+                sink.event(&IndexEvent::Tidying(Tidying::Merging {
+                    segments,
+                    into: crate::index::segments::search_threads(),
+                    passages,
+                }));
+            }
+            if self.lexical.consolidate().unwrap_or(false) {
+                // The merged segment is checked and recorded now, not at the next opening.
+                self.mark_indexed()?;
+            }
         }
         summary.stages.write += t.elapsed().as_secs_f64();
         if !summary.cancelled && options.embedding != Embedding::Later {
@@ -412,7 +421,7 @@ impl Library {
         self.open_for_writing()?;
         // Papers mined by an older miner of abbreviations are mined again from their stored
         // pages (seconds for a thousand papers; no PDF is read).
-        self.remine_definitions()?;
+        self.remine_definitions(sink)?;
         let started = Instant::now();
         let mut summary = IndexSummary::default();
         sink.event(&IndexEvent::Started { files: docs.len() });

@@ -42,7 +42,7 @@ mod zotero;
 use crate::catalog::{ModelRecord, ModelSlot};
 pub use events::{
     Embedding, FailedFile, FileOutcome, IndexEvent, IndexOptions, IndexSummary, NoSink, Sink,
-    StageTimes,
+    StageTimes, Tidying,
 };
 use folders::folders_of;
 use ingest::{finish, Pending};

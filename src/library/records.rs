@@ -103,11 +103,18 @@ impl Library {
     /// Mines the indexed papers' abbreviations again from their stored pages where an older
     /// miner mined them ([`crate::clinical::abbrev::MINER`]); nothing where the current one
     /// did. One transaction: a crash leaves the old definitions and the old version, and the
-    /// next run does it again. Returns how many papers were mined again.
-    pub(super) fn remine_definitions(&mut self) -> Result<usize> {
+    /// next run does it again. `sink` hears it start ([`super::Tidying::Remining`]). Returns
+    /// how many papers were mined again.
+    pub(super) fn remine_definitions(&mut self, sink: &dyn super::Sink) -> Result<usize> {
         use crate::clinical::abbrev::{definitions, MINER};
         if self.catalog.definitions_miner()? >= MINER {
             return Ok(0);
+        }
+        let (papers, _) = self.catalog.counts()?;
+        if papers > 0 {
+            sink.event(&super::IndexEvent::Tidying(super::Tidying::Remining {
+                papers,
+            }));
         }
         let mut mined: Vec<(DocumentId, Vec<crate::clinical::abbrev::Definition>)> = Vec::new();
         self.catalog

@@ -330,6 +330,8 @@ export type IngestPayload =
       };
     }
   | { kind: "backfill"; job: number; done: number; total: number; papers_done?: number; papers?: number }
+  | { kind: "tidying"; job: number; step: "remining"; papers: number }
+  | { kind: "tidying"; job: number; step: "merging"; segments: number; into: number; passages: number }
   | { kind: "download"; file: string; done: number; size: number }
   | { kind: "error"; job: number; error: string; problem?: Problem }
   | { kind: "reloaded" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, describeBackfill, emptyIngest, progress, stateLabel } from "./ingest";
+import { applyEvent, describeBackfill, describeTidying, emptyIngest, progress, stateLabel } from "./ingest";
 
 const summary = { cancelled: false, indexed: 1, failed: 1, unchanged: 0, pages: 3, seconds: 2 };
 
@@ -118,5 +118,24 @@ describe("the second phase (passages embedded after the papers are stored)", () 
     applyEvent(s, { kind: "backfill", job: 3, done: 10, total: 40 }, 200);
     expect(progress(s, 300).active).toBe(true);
     expect(describeBackfill(s.backfill!, 0, 300)).toBe("embedding passages for meaning search: 10 of 40");
+  });
+});
+
+describe("tidying steps (no file moves while they run)", () => {
+  it("names the merge and the re-mining while they last, and drops them at the job's next event", () => {
+    const s = emptyIngest();
+    applyEvent(s, { kind: "tidying", job: 2, step: "remining", papers: 1250 }, 0);
+    expect(progress(s, 10).active).toBe(true);
+    expect(describeTidying(s.tidying!)).toBe("finding the abbreviations of 1,250 papers again (once, for this version)");
+    applyEvent(s, { kind: "started", job: 2, files: 1 }, 100);
+    expect(s.tidying).toBeUndefined();
+    applyEvent(s, { kind: "file", job: 2, path: "/p/a.pdf", state: "indexed", pages: 4, chunks: 9 }, 1000);
+    applyEvent(s, { kind: "tidying", job: 2, step: "merging", segments: 9, into: 2, passages: 1000000 }, 1100);
+    expect(describeTidying(s.tidying!)).toBe("merging the keyword index (1,000,000 passages) for quicker searches");
+    // Another job's event leaves it standing.
+    applyEvent(s, { kind: "queued", job: 3, files: ["/p/b.pdf"] }, 1200);
+    expect(s.tidying?.job).toBe(2);
+    applyEvent(s, { kind: "backfill", job: 2, done: 0, total: 9, papers_done: 0, papers: 1 }, 1300);
+    expect(s.tidying).toBeUndefined();
   });
 });

@@ -48,7 +48,12 @@ export interface IngestState {
    * (its events carry the job's number, which stays open through both phases), or passages
    * left waiting (indexed before the model came, an interrupted phase), as a job of its own. */
   backfill?: Backfill;
+  /** A step of a job that belongs to no file (abbreviations mined again, the keyword index
+   * merged): seconds to a minute of work on a large library, named until the job moves on. */
+  tidying?: Tidying;
 }
+
+export type Tidying = Extract<IngestEvent, { kind: "tidying" }>;
 
 export interface Backfill {
   job: number;
@@ -84,6 +89,8 @@ export function emptyIngest(): IngestState {
 
 /** Applies one event; returns the same (mutated) state. */
 export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestState {
+  // A tidying step lasts until its job's next event.
+  if (s.tidying && "job" in e && e.job === s.tidying.job && e.kind !== "tidying") s.tidying = undefined;
   switch (e.kind) {
     case "queued": {
       if (s.open.size === 0) {
@@ -141,6 +148,11 @@ export function applyEvent(s: IngestState, e: IngestEvent, now: number): IngestS
       };
       break;
     }
+    case "tidying":
+      s.open.add(e.job);
+      if (s.startedAt === undefined) s.startedAt = now;
+      s.tidying = e;
+      break;
     case "finished":
     case "error":
       s.open.delete(e.job);
@@ -215,6 +227,16 @@ export function describeBackfill(b: Backfill, indexed: number, now: number): str
     parts.push(left < 1 ? "almost done" : `about ${formatSeconds(left)} left`);
   }
   return parts.join(" · ");
+}
+
+/** A tidying step in words: what the job does while no file moves. */
+export function describeTidying(t: Tidying): string {
+  switch (t.step) {
+    case "remining":
+      return `finding the abbreviations of ${count(t.papers, "paper")} again (once, for this version)`;
+    case "merging":
+      return `merging the keyword index (${count(t.passages, "passage")}) for quicker searches`;
+  }
 }
 
 function formatSeconds(s: number): string {

@@ -4,7 +4,7 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api, type IngestEvent } from "../api";
 import { basename, count, debounce, formatDuration, formatRate } from "../format";
-import { applyEvent, describeBackfill, emptyIngest, isDone, progress } from "../ingest";
+import { applyEvent, describeBackfill, describeTidying, emptyIngest, isDone, progress } from "../ingest";
 import { describe } from "../problem";
 import { renderIngestFiles } from "../views";
 import { loadStatus } from "./status";
@@ -73,7 +73,7 @@ function renderIngest() {
   ingestFrame = 0;
   const s = state.ingest;
   const panel = $("ingest");
-  if (s.files.size === 0 && !s.error && !s.backfill) {
+  if (s.files.size === 0 && !s.error && !s.backfill && !s.tidying) {
     panel.hidden = true;
     return;
   }
@@ -95,6 +95,7 @@ function renderIngest() {
     bar.max = Math.max(1, s.backfill.total);
     bar.value = s.backfill.done;
   }
+  if (s.tidying) parts.push(describeTidying(s.tidying));
   const failed = [...s.files.values()].filter((f) => f.state === "failed").length;
   if (failed) parts.push(`${failed} failed`);
   $("ingest-stats").textContent = parts.join(" · ");
