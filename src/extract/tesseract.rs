@@ -52,6 +52,13 @@ struct Functions {
     monitor_delete: unsafe extern "C" fn(*mut Monitor),
     monitor_deadline: unsafe extern "C" fn(*mut Monitor, c_int),
     is_valid_word: unsafe extern "C" fn(*mut Api, *const c_char) -> c_int,
+    detect_orientation: unsafe extern "C" fn(
+        *mut Api,
+        *mut c_int,
+        *mut c_float,
+        *mut *const c_char,
+        *mut c_float,
+    ) -> c_int,
 }
 
 /// Tesseract, loaded and initialised for the chosen languages.
@@ -61,6 +68,13 @@ pub(super) struct Engine {
     functions: Functions,
     /// The `TessBaseAPI` instance; used by one page at a time (the mutex).
     api: Mutex<ApiHandle>,
+    /// A second instance, started with the orientation data (`osd`) the first time a page's
+    /// orientation is asked ([`Engine::orientation`]); null where that data is not installed
+    /// or did not load. Orientation is detected by `osd` alone: an instance started with a
+    /// language's data answers 270 degrees for every page.
+    osd: Mutex<Option<ApiHandle>>,
+    /// Whether the orientation data is installed (Debian's `tesseract-ocr` depends on it).
+    has_osd: bool,
     pub(super) version: String,
     pub(super) languages: Vec<String>,
     pub(super) installed: Vec<String>,
@@ -90,6 +104,15 @@ extern "C" fn end_at_exit() {
             unsafe {
                 ApiDrop(std::mem::replace(&mut api.0, std::ptr::null_mut())).end(&engine.functions)
             };
+        }
+        if let Ok(mut osd) = engine.osd.try_lock() {
+            if let Some(api) = osd.as_mut() {
+                // SAFETY: as above, for the orientation instance.
+                unsafe {
+                    ApiDrop(std::mem::replace(&mut api.0, std::ptr::null_mut()))
+                        .end(&engine.functions)
+                };
+            }
         }
     }
 }
@@ -144,11 +167,13 @@ fn load() -> Result<Engine, String> {
                 }
                 (functions.delete_text_array)(list);
             }
+            let osd = names.iter().any(|n| n == "osd");
             names.retain(|n| n != "osd");
             names.sort();
             ApiDrop(probe).end(&functions);
-            names
+            (names, osd)
         };
+        let (installed, has_osd) = installed;
         let wanted: Vec<String> = match &settings.ocr_languages {
             Some(list) => list
                 .split(['+', ',', ' '])
@@ -194,6 +219,8 @@ fn load() -> Result<Engine, String> {
             _library: library,
             functions,
             api: Mutex::new(ApiHandle(api)),
+            osd: Mutex::new(None),
+            has_osd,
             version,
             languages: wanted,
             installed,
@@ -242,6 +269,7 @@ fn functions(library: &libloading::Library) -> Result<Functions, libloading::Err
             monitor_delete: *library.get(b"TessMonitorDelete\0")?,
             monitor_deadline: *library.get(b"TessMonitorSetDeadlineMSecs\0")?,
             is_valid_word: *library.get(b"TessBaseAPIIsValidWord\0")?,
+            detect_orientation: *library.get(b"TessBaseAPIDetectOrientationScript\0")?,
         })
     }
 }
@@ -290,6 +318,54 @@ impl Engine {
                 words,
                 overran,
             })
+        }
+    }
+
+    /// How far the page's text is turned, as Tesseract's orientation detection reads it:
+    /// the degrees (90, 180 or 270) to turn the image clockwise to set its text upright, or
+    /// 0; `None` where it cannot tell (no orientation data, too little text, a weak verdict).
+    pub(super) fn orientation(&self, image: &poppler::Gray, dpi: u32) -> Option<u32> {
+        /// Tesseract's confidence in an orientation below which it is a guess: a page of
+        /// text turned sideways scores 10 to 30, a page of three short lines 4 to 5. Low,
+        /// because a wrong guess costs only time: the turned reading is kept only where it
+        /// reads better.
+        const SURE: f32 = 1.0;
+        if !self.has_osd {
+            return None;
+        }
+        let f = &self.functions;
+        let (width, height) = (
+            c_int::try_from(image.width).ok()?,
+            c_int::try_from(image.height).ok()?,
+        );
+        let mut osd = self.osd.lock().unwrap_or_else(|p| p.into_inner());
+        // SAFETY: the instance is created, used and ended under the lock; the image outlives
+        // the detection (cleared before returning); the script name is Tesseract's own.
+        unsafe {
+            if osd.is_none() {
+                let api = (f.create)();
+                let name = CString::new("osd").expect("no NUL");
+                if api.is_null() || (f.init3)(api, std::ptr::null(), name.as_ptr()) != 0 {
+                    ApiDrop(api).end(f);
+                    *osd = Some(ApiHandle(std::ptr::null_mut()));
+                } else {
+                    *osd = Some(ApiHandle(api));
+                }
+            }
+            let api = osd.as_ref().map_or(std::ptr::null_mut(), |a| a.0);
+            if api.is_null() {
+                return None;
+            }
+            (f.set_image)(api, image.pixels.as_ptr(), width, height, 1, width);
+            (f.set_source_resolution)(api, dpi as c_int);
+            let (mut degrees, mut sure) = (0 as c_int, 0.0 as c_float);
+            let (mut script, mut script_sure) = (std::ptr::null(), 0.0 as c_float);
+            let found =
+                (f.detect_orientation)(api, &mut degrees, &mut sure, &mut script, &mut script_sure);
+            (f.clear)(api);
+            // Tesseract gives the angle the text is turned counter-clockwise.
+            (found != 0 && sure >= SURE && matches!(degrees, 0 | 90 | 180 | 270))
+                .then(|| (360 - degrees as u32) % 360)
         }
     }
 

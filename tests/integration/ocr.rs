@@ -198,6 +198,52 @@ fn ocr_reads_the_words_of_a_clean_and_a_noisy_scan_with_their_boxes() {
 }
 
 #[test]
+fn a_page_scanned_sideways_or_upside_down_is_read_turned_upright() {
+    let test = "a_page_scanned_sideways_or_upside_down_is_read_turned_upright";
+    let Some(()) = ocr_ready(test) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (text, _) = scanned_paper(tmp.path());
+    let truth = medshelf::extract::extract_file(&text).unwrap();
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    // A landscape table printed sideways reads, unturned, as letter soup under the page's
+    // confidence floor: no text at all.
+    for turn in [90, 180, 270] {
+        let scan = tmp.path().join(format!("turned-{turn}.pdf"));
+        let style = ScanStyle {
+            turn,
+            ..ScanStyle::clean(300)
+        };
+        write_scanned_pdf(&text, &scan, style).unwrap();
+        let read = medshelf::extract::extract_file(&scan).unwrap();
+        assert_eq!(read.ocr.len(), 2, "{turn}: both pages were OCR'd");
+        for (page, ocr) in read.ocr.iter().enumerate() {
+            let expected = words(&truth.pages[page]);
+            let got = words(&read.pages[page]);
+            let found = expected.iter().filter(|w| got.contains(w)).count();
+            let recall = found as f64 / expected.len() as f64;
+            assert!(recall >= 0.95, "{turn}: page {}: {got:?}", page + 1);
+            // The boxes are on the page as it is shown (turned): the text's first line, an
+            // inch below the top of the upright page, is at the right edge of a page turned
+            // a quarter clockwise, at the bottom of one upside down, at the left of one
+            // turned three quarters.
+            let first = ocr.words.iter().find(|w| w.believed()).unwrap();
+            let [l, t, r, b] = first.bbox;
+            let at_the_edge = match turn {
+                90 => l > 0.75,
+                180 => t > 0.75,
+                _ => r < 0.25,
+            };
+            assert!(at_the_edge && l < r && t < b, "{turn}: {first:?}");
+        }
+    }
+}
+
+#[test]
 fn the_real_scans_become_searchable_by_the_words_on_their_pages() {
     let test = "the_real_scans_become_searchable_by_the_words_on_their_pages";
     let Some(()) = ocr_ready(test) else { return };
