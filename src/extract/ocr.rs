@@ -231,6 +231,26 @@ pub fn recognise(
     Ok(out)
 }
 
+/// The most letters a word weighs with in a page's mean confidence ([`page_confidence`]).
+const CONFIDENCE_LETTERS: usize = 8;
+
+/// A page's confidence: the mean of its words', each weighing its length up to
+/// [`CONFIDENCE_LETTERS`] (a long word read right says more than a short one), 0 for no
+/// words. The cap is for contents pages: their dot leaders come out as words of a hundred
+/// letters or more ("....ceccecce...") at confidence 0, and weighed whole they sank pages of
+/// good text under [`PAGE_FLOOR`] (ten of the 960 pages scanned for the page sets).
+pub(super) fn page_confidence(words: &[OcrWord]) -> f32 {
+    let (sum, weight) = words.iter().fold((0.0f32, 0.0f32), |(s, n), w| {
+        let len = w.text.chars().count().min(CONFIDENCE_LETTERS) as f32;
+        (s + w.confidence as f32 * len, n + len)
+    });
+    if weight > 0.0 {
+        sum / weight
+    } else {
+        0.0
+    }
+}
+
 /// A page read with a mean confidence under this may be turned sideways or upside down: an
 /// upright page of text reads at 80 to 97, one turned a quarter at 30 to 40.
 const ORIENTATION_DOUBT: f32 = 70.0;
@@ -605,6 +625,36 @@ mod tests {
             }
         }
         assert!(ink(&page) > BLANK_INK, "{}", ink(&page));
+    }
+
+    #[test]
+    fn dot_leaders_read_as_long_words_do_not_sink_a_contents_page() {
+        let mut words: Vec<OcrWord> = (0..30)
+            .map(|i| word(if i % 2 == 0 { "Diagnosis" } else { "of" }, 95, false))
+            .collect();
+        assert_eq!(page_confidence(&words), 95.0);
+        let leader = format!("....{}", "ceccecseceeceececc".repeat(8));
+        words.extend((0..6).map(|_| word(&leader, 0, false)));
+        let page = OcrPage {
+            page: 2,
+            confidence: page_confidence(&words),
+            dpi: 300,
+            words,
+            overran: false,
+        };
+        // Weighed by their whole length, the six leaders (888 letters) outweigh the thirty
+        // words (165 letters): 15. Capped, the page is text, and the leaders stay out of it.
+        assert!(page.confidence > 70.0, "{}", page.confidence);
+        assert!(
+            page.text().starts_with("Diagnosis of Diagnosis"),
+            "{}",
+            page.text()
+        );
+        assert!(!page.text().contains("cecc"), "{}", page.text());
+        // A page of soup is still soup.
+        let soup: Vec<OcrWord> = (0..40).map(|_| word("Wm", 20, false)).collect();
+        assert!(page_confidence(&soup) < PAGE_FLOOR);
+        assert_eq!(page_confidence(&[]), 0.0);
     }
 
     #[test]

@@ -52,6 +52,7 @@ struct Functions {
     monitor_delete: unsafe extern "C" fn(*mut Monitor),
     monitor_deadline: unsafe extern "C" fn(*mut Monitor, c_int),
     is_valid_word: unsafe extern "C" fn(*mut Api, *const c_char) -> c_int,
+    set_variable: unsafe extern "C" fn(*mut Api, *const c_char, *const c_char) -> c_int,
     detect_orientation: unsafe extern "C" fn(
         *mut Api,
         *mut c_int,
@@ -214,6 +215,7 @@ fn load() -> Result<Engine, String> {
             ));
         }
         (functions.set_page_seg_mode)(api, PSM_AUTO);
+        quiet(&functions, api);
         libc::atexit(end_at_exit);
         Ok(Engine {
             _library: library,
@@ -225,6 +227,19 @@ fn load() -> Result<Engine, String> {
             languages: wanted,
             installed,
         })
+    }
+}
+
+/// Sends Tesseract's own messages ("Detected 73 diacritics", "Invalid resolution 0 dpi",
+/// the orientation detection's: notes for its developers, on every page) nowhere instead of to
+/// standard error, where they came between the lines of an index run. `debug_file` is one
+/// setting for the process.
+///
+/// SAFETY: `api` is a live, initialised `TessBaseAPI`.
+unsafe fn quiet(f: &Functions, api: *mut Api) {
+    if cfg!(unix) {
+        let (name, nowhere) = (c"debug_file", c"/dev/null");
+        (f.set_variable)(api, name.as_ptr(), nowhere.as_ptr());
     }
 }
 
@@ -269,6 +284,7 @@ fn functions(library: &libloading::Library) -> Result<Functions, libloading::Err
             monitor_delete: *library.get(b"TessMonitorDelete\0")?,
             monitor_deadline: *library.get(b"TessMonitorSetDeadlineMSecs\0")?,
             is_valid_word: *library.get(b"TessBaseAPIIsValidWord\0")?,
+            set_variable: *library.get(b"TessBaseAPISetVariable\0")?,
             detect_orientation: *library.get(b"TessBaseAPIDetectOrientationScript\0")?,
         })
     }
@@ -307,13 +323,9 @@ impl Engine {
             }
             let words = self.words(api.0, image);
             (f.clear)(api.0);
-            let (sum, weight) = words.iter().fold((0.0f32, 0.0f32), |(s, n), w| {
-                let len = w.text.chars().count() as f32;
-                (s + w.confidence as f32 * len, n + len)
-            });
             Some(OcrPage {
                 page,
-                confidence: if weight > 0.0 { sum / weight } else { 0.0 },
+                confidence: super::ocr::page_confidence(&words),
                 dpi,
                 words,
                 overran,
@@ -349,6 +361,7 @@ impl Engine {
                     ApiDrop(api).end(f);
                     *osd = Some(ApiHandle(std::ptr::null_mut()));
                 } else {
+                    quiet(f, api);
                     *osd = Some(ApiHandle(api));
                 }
             }
