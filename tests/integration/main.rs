@@ -27,6 +27,7 @@ mod scans;
 mod similar;
 mod support;
 mod text_quality;
+mod tidying;
 mod watch;
 mod writer;
 mod zotero;

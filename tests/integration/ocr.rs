@@ -34,6 +34,14 @@ pub(crate) fn ocr_ready(test: &str) -> Option<()> {
 }
 
 /// A two-page paper with a text layer, and its scan (300 dpi, no text layer).
+/// A text's words, lowercased, for recall against what OCR read.
+fn words(t: &str) -> Vec<String> {
+    t.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 fn scanned_paper(dir: &Path) -> (PathBuf, PathBuf) {
     let text = dir.join("source.pdf");
     write_pdf(
@@ -157,12 +165,6 @@ fn ocr_reads_the_words_of_a_clean_and_a_noisy_scan_with_their_boxes() {
     };
     write_scanned_pdf(&text, &noisy, style).unwrap();
     let truth = medshelf::extract::extract_file(&text).unwrap();
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
     for (scan, floor) in [(&clean, 0.95), (&noisy, 0.90)] {
         let read = medshelf::extract::extract_file(scan).unwrap();
         assert_eq!(read.ocr.len(), 2, "both pages were OCR'd");
@@ -204,12 +206,6 @@ fn a_page_scanned_sideways_or_upside_down_is_read_turned_upright() {
     let tmp = tempfile::tempdir().unwrap();
     let (text, _) = scanned_paper(tmp.path());
     let truth = medshelf::extract::extract_file(&text).unwrap();
-    let words = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect()
-    };
     // A landscape table printed sideways reads, unturned, as letter soup under the page's
     // confidence floor: no text at all.
     for turn in [90, 180, 270] {
