@@ -256,14 +256,30 @@ pub(super) fn page_confidence(words: &[OcrWord]) -> f32 {
 /// upright page of text reads at 80 to 97, one turned a quarter at 30 to 40.
 const ORIENTATION_DOUBT: f32 = 70.0;
 
-/// The share of dark pixels below which a page is blank: a line of body text alone is about
+/// The share of inked pixels below which a page is blank: a line of body text alone is about
 /// 0.1 % of a page's pixels at 300 dpi.
 const BLANK_INK: f64 = 0.0002;
 
-/// The share of a page's pixels that are dark (ink, not paper).
+/// How far (of 255 levels) a pixel's gray must be from the paper's to be ink.
+const INK_CONTRAST: u8 = 48;
+
+/// The share of a page's pixels that are ink: further than [`INK_CONTRAST`] from the paper's
+/// gray, which is the page's commonest. Not "darker than middle gray": a patient booklet's
+/// page set in pink or cyan renders at grays of 150 to 210, which that counted as a blank
+/// page (nothing read, a page of text lost); and white type on a dark panel is ink too.
 fn ink(image: &poppler::Gray) -> f64 {
-    let dark = image.pixels.iter().filter(|&&p| p < 128).count();
-    dark as f64 / image.pixels.len().max(1) as f64
+    let mut counts = [0usize; 256];
+    for &p in &image.pixels {
+        counts[p as usize] += 1;
+    }
+    let paper = (0..=255u8)
+        .max_by_key(|&g| counts[g as usize])
+        .unwrap_or(255);
+    let inked: usize = (0..=255u8)
+        .filter(|g| g.abs_diff(paper) > INK_CONTRAST)
+        .map(|g| counts[g as usize])
+        .sum();
+    inked as f64 / image.pixels.len().max(1) as f64
 }
 
 /// The resolution for a page of `w` by `h` points: [`DPI`], less where its longest side would
@@ -577,6 +593,26 @@ mod tests {
             }
         }
         assert!(ink(&page) > BLANK_INK, "{}", ink(&page));
+        // The same line in pale pink (gray 180), and a page's speckle of scanner dust
+        // (gray 230 dots), which is not ink.
+        let mut pale = page.clone();
+        pale.pixels
+            .iter_mut()
+            .filter(|p| **p == 0)
+            .for_each(|p| *p = 180);
+        assert!(ink(&pale) > BLANK_INK, "{}", ink(&pale));
+        let mut dust = poppler::Gray {
+            pixels: vec![255; width * height],
+            ..page.clone()
+        };
+        dust.pixels.iter_mut().step_by(97).for_each(|p| *p = 230);
+        assert!(ink(&dust) < BLANK_INK, "{}", ink(&dust));
+        // White type on a dark panel.
+        let mut dark = page.clone();
+        dark.pixels.iter_mut().for_each(|p| *p = 255 - *p);
+        assert!(ink(&dark) > BLANK_INK, "{}", ink(&dark));
+        dark.pixels.iter_mut().for_each(|p| *p = 0);
+        assert!(ink(&dark) < BLANK_INK);
     }
 
     #[test]
