@@ -68,12 +68,23 @@ export class WebDriver {
     return Buffer.from(await this.call("GET", "/screenshot"), "base64");
   }
 
-  /** Polls `probe` (a page script returning a value) until it returns something truthy. */
+  /** Polls `probe` (a page script returning a value) until it returns something truthy. A
+   * poll that fails is tried again, up to four failures in a row: over thousands of polls
+   * WebKitWebDriver now and then answers "Could not parse script result" for a probe that
+   * returns a plain object, once (seen in CI while the app embedded on both cores). */
   async waitFor(what, probe, { timeoutMs = 60000, intervalMs = 100 } = {}) {
     const deadline = Date.now() + timeoutMs;
     let last;
+    let failures = 0;
     while (Date.now() < deadline) {
-      last = await this.execute(probe);
+      try {
+        last = await this.execute(probe);
+        failures = 0;
+      } catch (e) {
+        if (++failures > 4) throw e;
+        console.log(`e2e: a poll for ${what} failed, tried again: ${e.message}`);
+        last = undefined;
+      }
       if (last) return last;
       await new Promise((r) => setTimeout(r, intervalMs));
     }
