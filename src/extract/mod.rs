@@ -27,13 +27,13 @@ pub mod ocr;
 mod opening;
 pub mod poppler;
 mod tesseract;
-mod turn;
+mod text_layer;
+pub(crate) mod turn;
 pub mod worker;
 
 pub use files::{find_pdfs, is_pdf_name};
 pub use ocr::{OcrPage, OcrProgress, OcrStatus, OcrWord};
 pub(crate) use opening::{blank, opening_at};
-pub(crate) use turn::turn_image;
 
 use text::collapse_whitespace;
 pub(crate) use text::{head_bytes, normalize_chars};
