@@ -24,6 +24,7 @@ pub(crate) use layout::{PageLayout, StyledLine};
 use title::info_title;
 pub(crate) use title::{first_page_title, info_string, plausible_title};
 pub mod ocr;
+mod ocr_layout;
 mod opening;
 pub mod poppler;
 mod tesseract;

@@ -86,6 +86,11 @@ pub struct OcrPage {
     /// Whether Tesseract ran out of time on it (its words are those read by then).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overran: bool,
+    /// The page's width and height in points, where known: the words' boxes in points give
+    /// the sizes of its lines ([`super::ocr_layout`]). Pages read before it was kept have
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<[f32; 2]>,
 }
 
 impl OcrPage {
@@ -230,7 +235,12 @@ pub fn recognise(
             (Some(a), Some(b)) => Some(if b.confidence > a.confidence { b } else { a }),
             (a, b) => a.or(b),
         };
-        out.extend(best);
+        out.extend(best.map(|mut read| {
+            read.size = sizes
+                .get(page as usize - 1)
+                .map(|&(w, h)| [w as f32, h as f32]);
+            read
+        }));
     }
     Ok(out)
 }
@@ -411,11 +421,33 @@ pub(super) fn with_ocr(
             raw.ocr.push(page);
         }
     }
+    set_first_page_layout(&mut raw);
     match unopened {
         // The parser's verdict stands where OCR found nothing either.
         Some(e) if raw.failed.iter().all(|&f| f) => Err(e),
         _ => Ok(raw),
     }
+}
+
+/// Where OCR read the paper's first page, its layout is OCR's: the metadata reader finds the
+/// title by its size and the names under it there. That is the page the text layer's layout
+/// was of (a poor OCR layer read again), or, where no page had a text layer, the first page
+/// OCR found text on.
+fn set_first_page_layout(raw: &mut super::RawPdf) {
+    let at = raw.embedded.as_ref().and_then(|e| e.first_page_at);
+    let first = at.unwrap_or_else(|| {
+        raw.pages
+            .iter()
+            .position(|p| !super::opening::blank(p))
+            .unwrap_or(raw.pages.len())
+    });
+    let Some(page) = raw.ocr.iter().find(|p| p.page as usize == first + 1) else {
+        return;
+    };
+    let layout = super::ocr_layout::layout(page);
+    let embedded = raw.embedded.get_or_insert_with(Default::default);
+    embedded.first_page = layout;
+    embedded.first_page_at = Some(first);
 }
 
 #[cfg(test)]
@@ -444,6 +476,7 @@ mod tests {
                 word("stroke", 93, true),
             ],
             overran: false,
+            size: None,
         };
         assert_eq!(page.text(), "Aspirin after\nstroke");
         let photo = OcrPage {
@@ -505,6 +538,7 @@ mod tests {
             dpi: 300,
             words,
             overran: false,
+            size: None,
         };
         // Weighed by their whole length, the six leaders (888 letters) outweigh the thirty
         // words (165 letters): 15. Capped, the page is text, and the leaders stay out of it.

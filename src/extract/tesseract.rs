@@ -329,6 +329,7 @@ impl Engine {
                 dpi,
                 words,
                 overran,
+                size: None,
             })
         }
     }

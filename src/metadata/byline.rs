@@ -289,7 +289,10 @@ fn names_in(text: &str) -> Option<Vec<Author>> {
 /// A name with a trailing affiliation letter taken off ("Jane Doe a" to "Jane Doe"), and
 /// footnote marks typed as quotes ("Young-Dae Jung''": a name never ends in an apostrophe).
 pub(super) fn strip_marks(part: &str) -> String {
-    let part = part.trim_end().trim_end_matches(['\'', '’', '"', '”', '^']);
+    // OCR reads superscript daggers and stars as quotes, carets, `?` and `!`.
+    let part = part
+        .trim_end()
+        .trim_end_matches(['\'', '’', '"', '”', '^', '?', '!']);
     let words: Vec<&str> = part.split_whitespace().collect();
     let keep = match words.last() {
         Some(w)

@@ -239,3 +239,70 @@ fn fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict() {
         );
     }
 }
+
+/// The first page of a real paper, alone, as a PDF of its own.
+fn first_page_of(paper: &Path, to: &Path) {
+    let mut doc = lopdf::Document::load(paper).unwrap();
+    let later: Vec<u32> = doc.get_pages().keys().copied().filter(|&n| n > 1).collect();
+    doc.delete_pages(&later);
+    doc.save(to).unwrap();
+}
+
+/// A scanned paper gets the record its text layer gives: the title told by its size over
+/// the lines it is broken into (not the first of them, nor a journal's name set above it),
+/// and the names under it. Each real paper's first page is scanned at 300 dpi, and both
+/// copies are indexed.
+#[test]
+fn a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures() {
+    let test = "a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    // A title over three lines under a journal's name; a title over three lines under a
+    // masthead, with names whose marks OCR reads as quotes and question marks.
+    let papers = [
+        shared.join("data/clinical/openvirusdev__PMC7589781_fulltext.pdf"),
+        shared.join("data/pdfs/cermine__test1.pdf"),
+    ];
+    let mut files = Vec::new();
+    for (i, paper) in papers.iter().enumerate() {
+        let original = tmp.path().join(format!("original-{i}.pdf"));
+        let scan = tmp.path().join(format!("scan-{i}.pdf"));
+        first_page_of(paper, &original);
+        medshelf::fixtures::write_scanned_pdf(&original, &scan, ScanStyle::clean(300)).unwrap();
+        files.push((original, scan));
+    }
+    let mut args = vec!["index", "--json"];
+    for (original, scan) in &files {
+        args.push(original.to_str().unwrap());
+        args.push(scan.to_str().unwrap());
+    }
+    let v = json(&medshelf(&lib, &args));
+    assert_eq!(v["indexed"].as_u64(), Some(4), "{v}");
+    let record = |path: &Path| json(&medshelf(&lib, &["meta", "--json", path.to_str().unwrap()]));
+    let words = |v: &serde_json::Value| -> String {
+        v.as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (original, scan) in &files {
+        let (a, b) = (record(original), record(scan));
+        assert!(words(&a["title"]).split(' ').count() >= 10, "{a}");
+        assert_eq!(words(&b["title"]), words(&a["title"]), "{b}");
+        assert_eq!(b["provenance"]["title"], "layout", "{b}");
+    }
+    let scanned = record(&files[1].1);
+    let surnames: Vec<&str> = scanned["authors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["family"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(surnames.first(), Some(&"Datta"), "{scanned}");
+    assert!(surnames.len() >= 3, "{scanned}");
+}
