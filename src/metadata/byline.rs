@@ -286,13 +286,16 @@ fn names_in(text: &str) -> Option<Vec<Author>> {
     (names.len() == parts.len()).then_some(names)
 }
 
+/// What OCR reads superscript affiliation marks, daggers and stars as: never a name's first
+/// or last letter.
+const OCR_MARKS: [char; 14] = [
+    '\'', '’', '‘', '"', '”', '“', '^', '?', '!', '°', '®', '~', '|', '=',
+];
+
 /// A name with a trailing affiliation letter taken off ("Jane Doe a" to "Jane Doe"), and
 /// footnote marks typed as quotes ("Young-Dae Jung''": a name never ends in an apostrophe).
 pub(super) fn strip_marks(part: &str) -> String {
-    // OCR reads superscript daggers and stars as quotes, carets, `?` and `!`.
-    let part = part
-        .trim_end()
-        .trim_end_matches(['\'', '’', '"', '”', '^', '?', '!']);
+    let part = part.trim_end().trim_end_matches(|c| OCR_MARKS.contains(&c));
     let words: Vec<&str> = part.split_whitespace().collect();
     let keep = match words.last() {
         Some(w)
@@ -320,6 +323,9 @@ pub(super) fn reads_as_name(part: &str) -> bool {
                         .split('-')
                         .skip(1)
                         .any(|p| p.chars().next().is_some_and(char::is_lowercase))
+                    // A possessive is a place's name ("Shanghai No. 9 People's Hospital").
+                    && !w.ends_with("'s")
+                    && !w.ends_with("’s")
         })
         && words
             .iter()
@@ -335,13 +341,28 @@ pub(super) fn is_name_list(text: &str) -> bool {
 /// A line cut where names are separated: commas, "and", "&", semicolons; without the degrees
 /// and memberships printed after the names ("Jane Doe, MD, PhD", "Ed Chang, Member, IEEE").
 fn name_parts(text: &str) -> Vec<String> {
+    let mut text = format!(" {text} ");
+    // Names set apart by a rule, a middle dot or a bullet ("Lars Bendtsen · Steffen Birk";
+    // OCR reads a dagger between names as "|").
+    for separator in [" | ", " · ", " • ", " - ", " – "] {
+        text = text.replace(separator, " , ");
+    }
     let parts: Vec<String> = text
         .replace(", and ", ",")
         .replace(" and ", ",")
         .replace(" & ", ",")
         .replace(';', ",")
         .split(',')
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|p| {
+            // OCR's readings of affiliation marks around a name ("Castro-Pena,” Heta
+            // Javeri", "Masuda “=, MD") are no part of it: a word of marks alone goes, and a
+            // word's marks at its ends.
+            p.split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphanumeric))
+                .map(|w| w.trim_matches(|c| OCR_MARKS.contains(&c)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .filter(|p| !p.is_empty())
         .collect();
     // A line set in capitals ("JUN MA, MD") tells a degree from a name by place alone.
@@ -408,6 +429,36 @@ mod tests {
             top,
             cells: Vec::new(),
         }
+    }
+
+    #[test]
+    fn names_ocr_read_with_their_marks_are_names() {
+        let read = |line: &str| families(&clean(line));
+        assert_eq!(
+            read("Jose Cadena,'””~ Norys A. Castro-Pena,” Heta Javeri,” Brian Hernandez,’"),
+            Some(vec![
+                "Cadena".into(),
+                "Castro-Pena".into(),
+                "Javeri".into(),
+                "Hernandez".into()
+            ])
+        );
+        assert_eq!(
+            read("Ahmed Salih’ | Aman Sutaria* | Zeinab Montaser® |"),
+            Some(vec!["Salih".into(), "Sutaria".into(), "Montaser".into()])
+        );
+        assert_eq!(
+            read("Masaharu Masuda “=, MD, PhD; Paulino Ramirez, PhD?”?, Wenyan Sun"),
+            Some(vec!["Masuda".into(), "Ramirez".into(), "Sun".into()])
+        );
+        assert_eq!(
+            read("Lars Bendtsen · Steffen Birk · Helge Kasch"),
+            Some(vec!["Bendtsen".into(), "Birk".into(), "Kasch".into()])
+        );
+        // A name keeps its inner apostrophe; prose is still no list of names.
+        assert_eq!(read("Aoife O'Farrell"), Some(vec!["O'Farrell".into()]));
+        assert_eq!(read("the | patients were seen"), None);
+        assert_eq!(read("\"Shanghai No.9 People’s"), None);
     }
 
     #[test]
