@@ -24,6 +24,7 @@ fn main() {
         ocr: false,
         progress: &|_| {},
         cancel: &never,
+        stored: &[],
     };
     let mut shares = Vec::new();
     let mut unjudged = 0;

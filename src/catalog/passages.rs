@@ -29,6 +29,20 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Every page of a document OCR read, as stored (JSON), in page order.
+    pub fn ocr_pages(&self, id: DocumentId) -> Result<Vec<String>> {
+        self.conn
+            .prepare_cached(
+                "SELECT ocr FROM pages INDEXED BY pages_ocr
+                  WHERE document_id = ?1 AND ocr IS NOT NULL ORDER BY page",
+            )
+            .and_then(|mut s| {
+                s.query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.err(e))
+    }
+
     /// The words OCR read on a page (1-based) of a document, with their confidence and box;
     /// `None` where the page has a text layer of its own (or no such page).
     pub fn ocr_page(&self, id: DocumentId, page: u32) -> Result<Option<String>> {

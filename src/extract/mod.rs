@@ -155,6 +155,9 @@ pub struct ReadOptions<'a> {
     pub progress: &'a (dyn Fn(OcrProgress) + Sync),
     /// Set when the person cancels.
     pub cancel: &'a AtomicBool,
+    /// Pages OCR read before in this very file (its record read again by a newer reader):
+    /// taken as they are instead of being read again, which costs seconds a page.
+    pub stored: &'a [OcrPage],
 }
 
 impl ReadOptions<'static> {
@@ -165,6 +168,7 @@ impl ReadOptions<'static> {
             ocr: !crate::settings::get().ocr_off,
             progress: &|_| {},
             cancel: &NEVER,
+            stored: &[],
         }
     }
 }

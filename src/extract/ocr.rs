@@ -397,8 +397,34 @@ pub(super) fn with_ocr(
         }
         return unopened.map_or(Ok(raw), Err);
     }
-    let mut tell = |p: OcrProgress| (options.progress)(p);
-    let read = recognise(path, &wanted, &mut tell, options.cancel).unwrap_or_default();
+    // Pages read before in this very file are taken as they were read: reading a record
+    // again must not cost a scan's OCR again.
+    let mut read: Vec<OcrPage> = options
+        .stored
+        .iter()
+        .filter(|p| wanted.contains(&p.page))
+        .cloned()
+        .collect();
+    let fresh: Vec<u32> = wanted
+        .iter()
+        .copied()
+        .filter(|&w| !read.iter().any(|r| r.page == w))
+        .collect();
+    if !fresh.is_empty() {
+        let mut tell = |p: OcrProgress| (options.progress)(p);
+        read.extend(recognise(path, &fresh, &mut tell, options.cancel).unwrap_or_default());
+    }
+    // Pages stored before their size was kept get it now (their layout needs it).
+    if read.iter().any(|p| p.size.is_none()) {
+        let sizes = poppler::page_sizes(path).unwrap_or_default();
+        for page in read.iter_mut().filter(|p| p.size.is_none()) {
+            page.size = (page.page as usize)
+                .checked_sub(1)
+                .and_then(|i| sizes.get(i))
+                .map(|&(w, h)| [w as f32, h as f32]);
+        }
+    }
+    read.sort_by_key(|p| p.page);
     if options.cancel.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(super::ExtractError::Cancelled);
     }

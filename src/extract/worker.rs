@@ -18,6 +18,7 @@ use std::time::Duration;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use super::ocr::OcrPage;
 use super::{extract_file_with, ExtractError, Extracted, Extractor, OcrProgress, ReadOptions};
 
 /// The default time allowed to read one PDF. The slowest real paper seen takes under a second.
@@ -152,7 +153,7 @@ impl WorkerExtractor {
                 *slot = None;
             }
         }
-        let request = request_line(path, options.ocr);
+        let request = request_line(path, options);
         // A worker that dies between the check and the write makes the write fail; a fresh one
         // gets the file instead.
         let mut sent = false;
@@ -266,12 +267,16 @@ struct Request {
     /// Whether to recognise scanned pages.
     #[serde(default)]
     ocr: bool,
+    /// Pages OCR read before in this file ([`ReadOptions::stored`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stored: Vec<OcrPage>,
 }
 
-fn request_line(path: &Path, ocr: bool) -> String {
+fn request_line(path: &Path, options: &ReadOptions<'_>) -> String {
     let request = Request {
         path: crate::paths::to_bytes(path),
-        ocr,
+        ocr: options.ocr,
+        stored: options.stored.to_vec(),
     };
     let mut line = serde_json::to_string(&request).expect("a request serialises");
     line.push('\n');
@@ -403,6 +408,7 @@ pub fn run_worker() -> std::io::Result<()> {
                     ocr: request.ocr,
                     progress: &progress,
                     cancel: &never,
+                    stored: &request.stored,
                 };
                 extract_file_with(&crate::paths::from_bytes(request.path), &options)
             }

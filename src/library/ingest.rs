@@ -349,6 +349,7 @@ impl Library {
                         ocr: options.ocr(),
                         progress: &progress,
                         cancel,
+                        stored: &[],
                     },
                 ),
             };

@@ -107,6 +107,7 @@ impl Prefetch {
                     ocr: self.ocr,
                     progress: &progress,
                     cancel,
+                    stored: &[],
                 },
             );
             let mut state = self.lock();

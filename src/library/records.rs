@@ -141,7 +141,19 @@ impl Library {
         let Some(stored) = self.catalog.record(doc)? else {
             return Ok(true);
         };
-        let json = match self.extractor.extract(path) {
+        // The pages OCR read in this file are read from the catalog, not again: a newer
+        // reader of records must not cost a scan's OCR (seconds a page) once more.
+        let read_before: Vec<crate::extract::ocr::OcrPage> = self
+            .catalog
+            .ocr_pages(doc)?
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect();
+        let options = crate::extract::ReadOptions {
+            stored: &read_before,
+            ..crate::extract::ReadOptions::plain()
+        };
+        let json = match self.extractor.extract_with(path, &options) {
             Ok(extracted) if extracted.hash.as_deref().is_none_or(|h| h == stored.hash) => {
                 // The abbreviations it defines, mined first: the reader's version, set
                 // last, says the whole reading is done.

@@ -16,7 +16,9 @@ use super::{Author, Metadata, Source};
 /// The version of the metadata reader. Records read by an older one are read again by the
 /// next index run, so a better reader reaches papers indexed before it. (A better miner of
 /// abbreviations needs no reading of the PDF: see [`crate::clinical::abbrev::MINER`].)
-pub const READER: i64 = 4;
+/// 5: a scan's title and authors from the sizes OCR's word boxes give (its pages' stored OCR
+/// is taken again, not read again).
+pub const READER: i64 = 5;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 10] = [

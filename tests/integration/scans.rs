@@ -138,6 +138,7 @@ fn a_page_of_a_few_words_is_read_again_only_where_it_draws_an_image() {
             ocr: true,
             progress: &progress,
             cancel: &never,
+            stored: &[],
         };
         let out = medshelf::extract::extract_file_with(file, &options).unwrap();
         (out, recognised.into_inner().unwrap())
@@ -305,4 +306,57 @@ fn a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures() {
         .unwrap_or_default();
     assert_eq!(surnames.first(), Some(&"Datta"), "{scanned}");
     assert!(surnames.len() >= 3, "{scanned}");
+}
+
+/// A scan indexed by an older reader of records gets its record read again at the next index
+/// run from the OCR stored with its pages, not by OCR again: the stored words (altered here,
+/// so that a fresh reading would not give them) are what the title is read from.
+#[test]
+fn a_scans_record_is_read_again_from_its_stored_ocr_not_by_ocr_again() {
+    let test = "a_scans_record_is_read_again_from_its_stored_ocr_not_by_ocr_again";
+    let Some(()) = ocr_ready(test) else { return };
+    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    let original = tmp.path().join("original.pdf");
+    let scan = tmp.path().join("scan.pdf");
+    first_page_of(
+        &shared.join("data/clinical/openvirusdev__PMC7589781_fulltext.pdf"),
+        &original,
+    );
+    medshelf::fixtures::write_scanned_pdf(&original, &scan, ScanStyle::clean(300)).unwrap();
+    let path = scan.to_str().unwrap();
+    json(&medshelf(&lib, &["index", "--json", path]));
+    // As a library an older reader wrote: another title, an older reader's number, and the
+    // page's OCR as stored (its size not kept yet), with one word of the title altered.
+    let conn = rusqlite::Connection::open(lib.join("catalog.sqlite")).unwrap();
+    let ocr: String = conn
+        .query_row("SELECT ocr FROM pages WHERE page = 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(ocr.contains("\"Bronchiolitis\""), "{ocr}");
+    let mut stored: serde_json::Value = serde_json::from_str(&ocr).unwrap();
+    stored.as_object_mut().unwrap().remove("size");
+    let altered = stored
+        .to_string()
+        .replace("\"Bronchiolitis\"", "\"Bronkiolitis\"");
+    conn.execute("UPDATE pages SET ocr = ?1 WHERE page = 1", [&altered])
+        .unwrap();
+    conn.execute(
+        "UPDATE documents SET metadata = json_set(metadata, '$.title', 'Rhinovirus Infection in Children with Acute'), metadata_reader = 4",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let v = json(&medshelf(&lib, &["index", "--json", path]));
+    assert_eq!(v["unchanged"].as_u64(), Some(1), "{v}");
+    let record = json(&medshelf(&lib, &["meta", "--json", path]));
+    assert_eq!(
+        record["title"],
+        "Rhinovirus Infection in Children with Acute Bronkiolitis and Its Impact on Recurrent \
+         Wheezing and Asthma Development",
+        "{record}"
+    );
+    assert_eq!(record["provenance"]["title"], "layout", "{record}");
 }
