@@ -236,13 +236,17 @@ pub fn recognise(
             (a, b) => a.or(b),
         };
         out.extend(best.map(|mut read| {
-            read.size = sizes
-                .get(page as usize - 1)
-                .map(|&(w, h)| [w as f32, h as f32]);
+            read.size = size_of(&sizes, page);
             read
         }));
     }
     Ok(out)
+}
+
+/// A page's width and height in points (1-based `page`), from `pdfinfo`'s sizes.
+fn size_of(sizes: &[(f64, f64)], page: u32) -> Option<[f32; 2]> {
+    let &(width, height) = sizes.get((page as usize).checked_sub(1)?)?;
+    Some([width as f32, height as f32])
 }
 
 /// The most letters a word weighs with in a page's mean confidence ([`page_confidence`]).
@@ -418,10 +422,7 @@ pub(super) fn with_ocr(
     if read.iter().any(|p| p.size.is_none()) {
         let sizes = poppler::page_sizes(path).unwrap_or_default();
         for page in read.iter_mut().filter(|p| p.size.is_none()) {
-            page.size = (page.page as usize)
-                .checked_sub(1)
-                .and_then(|i| sizes.get(i))
-                .map(|&(w, h)| [w as f32, h as f32]);
+            page.size = size_of(&sizes, page.page);
         }
     }
     read.sort_by_key(|p| p.page);
@@ -447,33 +448,12 @@ pub(super) fn with_ocr(
             raw.ocr.push(page);
         }
     }
-    set_first_page_layout(&mut raw);
+    super::ocr_layout::set_first_page_layout(&mut raw);
     match unopened {
         // The parser's verdict stands where OCR found nothing either.
         Some(e) if raw.failed.iter().all(|&f| f) => Err(e),
         _ => Ok(raw),
     }
-}
-
-/// Where OCR read the paper's first page, its layout is OCR's: the metadata reader finds the
-/// title by its size and the names under it there. That is the page the text layer's layout
-/// was of (a poor OCR layer read again), or, where no page had a text layer, the first page
-/// OCR found text on.
-fn set_first_page_layout(raw: &mut super::RawPdf) {
-    let at = raw.embedded.as_ref().and_then(|e| e.first_page_at);
-    let first = at.unwrap_or_else(|| {
-        raw.pages
-            .iter()
-            .position(|p| !super::opening::blank(p))
-            .unwrap_or(raw.pages.len())
-    });
-    let Some(page) = raw.ocr.iter().find(|p| p.page as usize == first + 1) else {
-        return;
-    };
-    let layout = super::ocr_layout::layout(page);
-    let embedded = raw.embedded.get_or_insert_with(Default::default);
-    embedded.first_page = layout;
-    embedded.first_page_at = Some(first);
 }
 
 #[cfg(test)]

@@ -136,6 +136,27 @@ fn doubtful_name(word: &OcrWord) -> bool {
     word.text.chars().filter(|c| c.is_alphabetic()).count() >= 3
 }
 
+/// Where OCR read the paper's first page, its layout is OCR's: the metadata reader finds the
+/// title by its size and the names under it there. That is the page the text layer's layout
+/// was of (a poor OCR layer read again), or, where no page had a text layer, the first page
+/// OCR found text on.
+pub(super) fn set_first_page_layout(raw: &mut super::RawPdf) {
+    let at = raw.embedded.as_ref().and_then(|e| e.first_page_at);
+    let first = at.unwrap_or_else(|| {
+        raw.pages
+            .iter()
+            .position(|p| !super::opening::blank(p))
+            .unwrap_or(raw.pages.len())
+    });
+    let Some(page) = raw.ocr.iter().find(|p| p.page as usize == first + 1) else {
+        return;
+    };
+    let layout = layout(page);
+    let embedded = raw.embedded.get_or_insert_with(Default::default);
+    embedded.first_page = layout;
+    embedded.first_page_at = Some(first);
+}
+
 /// The em a word's box gives (its font size, in points): its ink's height over the share of
 /// an em its letters reach. `None` for a word of no letter or digit, or one with brackets or
 /// slashes (they reach past both the ascender and the descender).
@@ -224,6 +245,18 @@ mod tests {
         }
     }
 
+    /// Page 1, read at 300 dpi with this mean confidence.
+    fn page(words: Vec<OcrWord>, confidence: f32, size: Option<[f32; 2]>) -> OcrPage {
+        OcrPage {
+            page: 1,
+            confidence,
+            dpi: 300,
+            words,
+            overran: false,
+            size,
+        }
+    }
+
     fn line(words: &str, left: f32, baseline: f32, size: f32) -> Vec<OcrWord> {
         let mut x = left;
         words
@@ -256,15 +289,7 @@ mod tests {
                 if i % 2 == 0 { 9.6 } else { 10.2 },
             ));
         }
-        let page = OcrPage {
-            page: 1,
-            confidence: 93.0,
-            dpi: 300,
-            words,
-            overran: false,
-            size: Some([612.0, 792.0]),
-        };
-        let layout = layout(&page);
+        let layout = layout(&page(words, 93.0, Some([612.0, 792.0])));
         assert_eq!(layout.lines.len(), 15);
         assert_eq!(layout.lines[0].text, "Complications related to deep venous");
         // The two title lines are one style, larger than the body; the body's lines one.
@@ -285,15 +310,7 @@ mod tests {
         let mut words = line("Anna Berg", 0.1, 0.2, 10.0);
         words.extend(line("Carl Dahl", 0.45, 0.2, 10.0));
         words[2].line_start = false;
-        let page = OcrPage {
-            page: 1,
-            confidence: 93.0,
-            dpi: 300,
-            words,
-            overran: false,
-            size: None,
-        };
-        let layout = layout(&page);
+        let layout = layout(&page(words, 93.0, None));
         assert_eq!(layout.lines.len(), 1);
         assert_eq!(layout.lines[0].text, "Anna Berg Carl Dahl");
         assert_eq!(layout.lines[0].cells, vec!["Anna Berg ".len()]);
@@ -301,15 +318,8 @@ mod tests {
 
     #[test]
     fn a_page_without_text_has_no_lines() {
-        let page = OcrPage {
-            page: 1,
-            confidence: 20.0,
-            dpi: 300,
-            words: line("soup of letters", 0.1, 0.2, 10.0),
-            overran: false,
-            size: None,
-        };
-        assert!(layout(&page).lines.is_empty());
+        let soup = page(line("soup of letters", 0.1, 0.2, 10.0), 20.0, None);
+        assert!(layout(&soup).lines.is_empty());
     }
 
     #[test]
