@@ -53,20 +53,27 @@ pub(crate) fn layout(page: &OcrPage) -> PageLayout {
     if page.text().is_empty() {
         return layout;
     }
-    let mut lines: Vec<Vec<&OcrWord>> = Vec::new();
+    // Each line's words, each with whether a mark Tesseract doubted came before it.
+    let mut lines: Vec<Vec<(&OcrWord, bool)>> = Vec::new();
+    let mut mark = false;
     for word in page.words.iter() {
         // A line starts where Tesseract says so, even where its first word is not believed.
         if word.line_start || lines.is_empty() {
             lines.push(Vec::new());
+            mark = false;
         }
         if word.believed() || doubtful_name(word) {
             if let Some(line) = lines.last_mut() {
-                line.push(word);
+                line.push((word, mark));
             }
+            mark = false;
+        } else {
+            mark = true;
         }
     }
     let mut sizes = Vec::new();
-    for words in lines.into_iter().filter(|l| !l.is_empty()) {
+    for marked in lines.into_iter().filter(|l| !l.is_empty()) {
+        let words: Vec<&OcrWord> = marked.iter().map(|m| m.0).collect();
         let mut estimates: Vec<f64> = words.iter().filter_map(|w| em(w, height)).collect();
         let Some(size) = median(&mut estimates) else {
             continue;
@@ -74,9 +81,16 @@ pub(crate) fn layout(page: &OcrPage) -> PageLayout {
         let mut text = String::new();
         let mut cells = Vec::new();
         let mut previous: Option<&OcrWord> = None;
-        for word in &words {
+        for &(word, after_mark) in &marked {
             if let Some(p) = previous {
                 let gap = f64::from(word.bbox[0] - p.bbox[2]) * width;
+                // A doubted mark between two capitalised words stood between two names
+                // ("Carlotta Biagi *,† Alessandro Rocca" read as "+t"): it parts them as the
+                // comma it often held did.
+                let capital = |w: &OcrWord| w.text.chars().next().is_some_and(char::is_uppercase);
+                if after_mark && capital(p) && capital(word) && !text.ends_with(',') {
+                    text.push(',');
+                }
                 if gap > CELL_GAP * size {
                     cells.push(text.len() + 1);
                 }
@@ -314,6 +328,27 @@ mod tests {
         assert_eq!(layout.lines.len(), 1);
         assert_eq!(layout.lines[0].text, "Anna Berg Carl Dahl");
         assert_eq!(layout.lines[0].cells, vec!["Anna Berg ".len()]);
+    }
+
+    #[test]
+    fn a_doubted_mark_between_two_names_parts_them() {
+        let mut words = line(
+            "Carlotta Biagi +t Alessandro Rocca, Giulia Poletti",
+            0.1,
+            0.2,
+            10.0,
+        );
+        words.extend(line("Oral Class I and III drugs", 0.1, 0.3, 10.0));
+        for w in words.iter_mut().filter(|w| w.text == "+t" || w.text == "I") {
+            w.confidence = 10;
+        }
+        let layout = layout(&page(words, 93.0, None));
+        assert_eq!(
+            layout.lines[0].text,
+            "Carlotta Biagi, Alessandro Rocca, Giulia Poletti"
+        );
+        // Not before a word in lower case: a title's doubted word leaves no comma.
+        assert_eq!(layout.lines[1].text, "Oral Class and III drugs");
     }
 
     #[test]

@@ -297,15 +297,15 @@ const OCR_MARKS: [char; 14] = [
 pub(super) fn strip_marks(part: &str) -> String {
     let part = part.trim_end().trim_end_matches(|c| OCR_MARKS.contains(&c));
     let words: Vec<&str> = part.split_whitespace().collect();
+    let mark = |w: &str| w.chars().count() == 1 && w.chars().all(char::is_lowercase);
     let keep = match words.last() {
-        Some(w)
-            if words.len() > 2 && w.chars().count() == 1 && w.chars().all(char::is_lowercase) =>
-        {
-            words.len() - 1
-        }
+        Some(w) if words.len() > 2 && mark(w) => words.len() - 1,
         _ => words.len(),
     };
-    words[..keep].join(" ")
+    // OCR reads a superscript on the line above as a line of its own, joined to the names
+    // on its baseline: "t Carlotta Biagi".
+    let skip = usize::from(keep > 2 && mark(words[0]));
+    words[skip..keep].join(" ")
 }
 
 /// Two to five words, each capitalised or an initial (particles like "van", "de" aside).
@@ -459,6 +459,10 @@ mod tests {
         assert_eq!(read("Aoife O'Farrell"), Some(vec!["O'Farrell".into()]));
         assert_eq!(read("the | patients were seen"), None);
         assert_eq!(read("\"Shanghai No.9 People’s"), None);
+        assert_eq!(
+            read("t Carlotta Biagi, Alessandro Rocca"),
+            Some(vec!["Biagi".into(), "Rocca".into()])
+        );
     }
 
     #[test]
