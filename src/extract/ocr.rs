@@ -403,16 +403,19 @@ pub(super) fn with_ocr(
     }
     // Pages read before in this very file are taken as they were read: reading a record
     // again must not cost a scan's OCR again.
+    // Sets, not lists: a 2,000-page scan would compare every page with every other.
+    let asked: std::collections::HashSet<u32> = wanted.iter().copied().collect();
     let mut read: Vec<OcrPage> = options
         .stored
         .iter()
-        .filter(|p| wanted.contains(&p.page))
+        .filter(|p| asked.contains(&p.page))
         .cloned()
         .collect();
+    let taken: std::collections::HashSet<u32> = read.iter().map(|p| p.page).collect();
     let fresh: Vec<u32> = wanted
         .iter()
         .copied()
-        .filter(|&w| !read.iter().any(|r| r.page == w))
+        .filter(|w| !taken.contains(w))
         .collect();
     if !fresh.is_empty() {
         let mut tell = |p: OcrProgress| (options.progress)(p);

@@ -241,12 +241,17 @@ fn fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict() {
     }
 }
 
-/// The first page of a real paper, alone, as a PDF of its own.
-fn first_page_of(paper: &Path, to: &Path) {
+/// The first page of a real paper, alone, as a PDF of its own (`{name}-original.pdf` in
+/// `dir`), and its scan at 300 dpi (`{name}-scan.pdf`).
+fn scanned_first_page(paper: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let original = dir.join(format!("{name}-original.pdf"));
+    let scan = dir.join(format!("{name}-scan.pdf"));
     let mut doc = lopdf::Document::load(paper).unwrap();
     let later: Vec<u32> = doc.get_pages().keys().copied().filter(|&n| n > 1).collect();
     doc.delete_pages(&later);
-    doc.save(to).unwrap();
+    doc.save(&original).unwrap();
+    medshelf::fixtures::write_scanned_pdf(&original, &scan, ScanStyle::clean(300)).unwrap();
+    (original, scan)
 }
 
 /// A scanned paper gets the record its text layer gives: the title told by its size over
@@ -268,14 +273,11 @@ fn a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures() {
         shared.join("data/clinical/openvirusdev__PMC7589781_fulltext.pdf"),
         shared.join("data/pdfs/cermine__test1.pdf"),
     ];
-    let mut files = Vec::new();
-    for (i, paper) in papers.iter().enumerate() {
-        let original = tmp.path().join(format!("original-{i}.pdf"));
-        let scan = tmp.path().join(format!("scan-{i}.pdf"));
-        first_page_of(paper, &original);
-        medshelf::fixtures::write_scanned_pdf(&original, &scan, ScanStyle::clean(300)).unwrap();
-        files.push((original, scan));
-    }
+    let files: Vec<(PathBuf, PathBuf)> = papers
+        .iter()
+        .enumerate()
+        .map(|(i, paper)| scanned_first_page(paper, tmp.path(), &i.to_string()))
+        .collect();
     let mut args = vec!["index", "--json"];
     for (original, scan) in &files {
         args.push(original.to_str().unwrap());
@@ -324,13 +326,11 @@ fn a_scans_record_is_read_again_from_its_stored_ocr_not_by_ocr_again() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("lib");
-    let original = tmp.path().join("original.pdf");
-    let scan = tmp.path().join("scan.pdf");
-    first_page_of(
+    let (_, scan) = scanned_first_page(
         &shared.join("data/clinical/openvirusdev__PMC7589781_fulltext.pdf"),
-        &original,
+        tmp.path(),
+        "rhinovirus",
     );
-    medshelf::fixtures::write_scanned_pdf(&original, &scan, ScanStyle::clean(300)).unwrap();
     let path = scan.to_str().unwrap();
     json(&medshelf(&lib, &["index", "--json", path]));
     // As a library an older reader wrote: another title, an older reader's number, and the
