@@ -46,6 +46,10 @@ pub fn run() {
                 });
             }
             app.manage(engine);
+            #[cfg(target_os = "linux")]
+            if let Some(window) = app.get_webview_window("main") {
+                crate::renderer::reload_when_it_ends(&window);
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -12,6 +12,8 @@
 mod commands;
 mod engine;
 mod ingest;
+#[cfg(target_os = "linux")]
+mod renderer;
 mod search;
 
 fn main() {

@@ -94,15 +94,21 @@ export class WebDriver {
 
 /**
  * Starts tauri-driver on `port` (WebKitWebDriver on the next one) with `env` for the app it
- * launches, and waits until it answers. The driver's output goes to null: a child holding our
- * pipes would keep the caller waiting. Returns the client and a `stop()` that ends the driver.
+ * launches, and waits until it answers. The driver's output, and with it the app's (WebKit
+ * hands the app its own stderr), goes to the file `logFile`, or to null without one: never to
+ * a pipe, since a child holding our pipes would keep the caller waiting. Returns the client and
+ * a `stop()` that ends the driver.
  */
-export async function startDriver(driverBin, port, env) {
+export async function startDriver(driverBin, port, env, logFile) {
   const { spawn } = await import("node:child_process");
+  const { openSync, closeSync } = await import("node:fs");
+  const sink = logFile ? openSync(logFile, "a") : "ignore";
   const driver = spawn(driverBin, ["--port", String(port), "--native-port", String(port + 1)], {
     env,
-    stdio: ["ignore", "ignore", "ignore"],
+    stdio: ["ignore", sink, sink],
   });
+  // The child holds its own copy of the file.
+  if (typeof sink === "number") closeSync(sink);
   const wd = new WebDriver(`http://127.0.0.1:${port}`);
   const deadline = Date.now() + 30000;
   for (;;) {
