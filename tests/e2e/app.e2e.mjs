@@ -866,10 +866,12 @@ try {
     if (process.env.MEDSHELF_REQUIRE_SHARED) throw new Error(`${shared} is absent`);
     log(`skip: real papers at launch (${shared} is absent)`);
   } else {
-    // WebKit's renderer crashing under a page it runs well thousands of times is WebKit's
-    // fault (seen once in CI, while papers were embedded on both cores); the app survives it
-    // (it reloads its page, checked at the end of this part), but WebKit ends the WebDriver
-    // session with it. Then, and only then, this part runs once more, in a new library.
+    // A renderer that crashes is WebKit's fault, not the page's. CI once lost this part's
+    // session with the message a renderer's end gives ("session deleted because of page
+    // crash or hang"). The app survives it (it reloads its page: checked at the end of this
+    // part), but WebKit ends the WebDriver session with it. Then, and only then (the app's
+    // own log says the renderer crashed, and the app still runs), this part runs once more,
+    // in a new library.
     for (let attempt = 1; ; attempt++) {
       try {
         await realPapersAtLaunch(shared, attempt);
