@@ -33,7 +33,13 @@ pub(crate) fn ocr_ready(test: &str) -> Option<()> {
     )
 }
 
-/// A two-page paper with a text layer, and its scan (300 dpi, no text layer).
+/// OCR is ready and `../shared` is here: its path, else why not (the test skips, or fails in
+/// CI).
+pub(crate) fn ocr_and_shared(test: &str) -> Option<PathBuf> {
+    ocr_ready(test)?;
+    shared().or_else(|| skip(test, "../shared is absent"))
+}
+
 /// A text's words, lowercased, for recall against what OCR read.
 fn words(t: &str) -> Vec<String> {
     t.split(|c: char| !c.is_alphanumeric())
@@ -42,6 +48,7 @@ fn words(t: &str) -> Vec<String> {
         .collect()
 }
 
+/// A two-page paper with a text layer, and its scan (300 dpi, no text layer).
 fn scanned_paper(dir: &Path) -> (PathBuf, PathBuf) {
     let text = dir.join("source.pdf");
     write_pdf(
@@ -242,8 +249,7 @@ fn a_page_scanned_sideways_or_upside_down_is_read_turned_upright() {
 #[test]
 fn the_real_scans_become_searchable_by_the_words_on_their_pages() {
     let test = "the_real_scans_become_searchable_by_the_words_on_their_pages";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -367,8 +373,7 @@ fn a_long_scan_tells_its_pages_and_a_cancel_stops_it_with_nothing_recorded() {
 #[test]
 fn a_jbig2_scan_is_decoded_and_read() {
     let test = "a_jbig2_scan_is_decoded_and_read";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     let file = shared.join("data/bad_pdfs/pdfminersix__pdf-with-jbig2.pdf");

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use medshelf::fixtures::{write_pdf, FixturePage, ScanStyle};
 
-use crate::ocr::{json, medshelf, ocr_ready};
-use crate::support::{shared, skip};
+use crate::ocr::{json, medshelf, ocr_and_shared, ocr_ready};
 
 /// Two pages of prose long enough for the dictionary to judge.
 const LAYER_PAGES: [&[&str]; 2] = [
@@ -95,8 +94,7 @@ fn a_scan_whose_invisible_text_is_garbage_is_read_again_and_a_good_layer_is_kept
 #[test]
 fn a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again() {
     let test = "a_real_scan_with_a_poor_ocr_layer_of_its_own_is_read_again";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     // A typewritten letter of the 1950s whose scanner's OCR layer reads "A l e t t e r froas
@@ -202,8 +200,7 @@ fn a_photograph_of_a_person_gives_no_passages() {
 #[test]
 fn fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict() {
     let test = "fax_jpeg2000_and_broken_jbig2_images_end_with_a_verdict";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     let never = std::sync::atomic::AtomicBool::new(false);
@@ -261,8 +258,7 @@ fn scanned_first_page(paper: &Path, dir: &Path, name: &str) -> (PathBuf, PathBuf
 #[test]
 fn a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures() {
     let test = "a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -320,8 +316,7 @@ fn a_scanned_paper_gets_its_title_and_authors_from_the_sizes_ocr_measures() {
 #[test]
 fn a_scans_record_is_read_again_from_its_stored_ocr_not_by_ocr_again() {
     let test = "a_scans_record_is_read_again_from_its_stored_ocr_not_by_ocr_again";
-    let Some(()) = ocr_ready(test) else { return };
-    let Some(shared) = shared().or_else(|| skip(test, "../shared is absent")) else {
+    let Some(shared) = ocr_and_shared(test) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
