@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
-import { startDriver } from "./webdriver.mjs";
+import { removeTemporary, startDriver } from "./webdriver.mjs";
 
 const need = (name) => {
   const v = process.env[name];
@@ -64,10 +64,15 @@ async function launch(env, args = []) {
   return {
     wd,
     async close() {
+      // The app's processes, taken while they are still one tree: once the app ends, its
+      // WebKit children are re-parented and no longer look like the app's. A renderer that
+      // outlives the app still writes its shader cache into this test's folder (CI's run
+      // failed once removing it: ENOTEMPTY on xdg-cache/mesa_shader_cache).
+      const tree = appProcesses();
       await wd.quit().catch(() => {});
       await stop();
       // A session WebKit ended (its renderer gone) leaves the app to the test to end.
-      for (const p of appProcesses().filter((p) => p.self)) process.kill(p.pid, "SIGKILL");
+      await endProcesses(tree.concat(appProcesses()));
     },
   };
 }
@@ -93,6 +98,26 @@ async function typeQuery(wd, query) {
      const last = m[m.length - 1];
      return m.length > ${before} && last.query === ${JSON.stringify(query)} ? last : null;`,
   );
+}
+
+/** Ends these processes (SIGKILL to any still there) and waits, up to 5 s, until they are gone. */
+async function endProcesses(procs) {
+  const alive = (p) => {
+    try {
+      process.kill(p.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const p of procs) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {}
+  }
+  for (const deadline = Date.now() + 5000; procs.some(alive) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Whether a process runs the app's binary. */
@@ -897,6 +922,6 @@ try {
   if (session) await shot(session.wd, "failure.png").catch(() => {});
 } finally {
   if (session) await session.close();
-  rmSync(tmp, { recursive: true, force: true });
+  await removeTemporary(tmp);
 }
 process.exit(failed ? 1 : 0);

@@ -18,10 +18,10 @@
 // asking for the session are printed beside. Readiness is read by polling every 20 ms, so a
 // figure is up to about 25 ms late, the same for both builds.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDriver } from "./webdriver.mjs";
+import { removeTemporary, startDriver } from "./webdriver.mjs";
 
 const need = (name) => {
   const v = process.env[name];
@@ -100,7 +100,7 @@ async function launchOnce(binary, libraryDir) {
   } finally {
     await wd.quit().catch(() => {});
     await stop();
-    rmSync(tmp, { recursive: true, force: true });
+    await removeTemporary(tmp);
   }
 }
 

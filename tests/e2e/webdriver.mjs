@@ -128,3 +128,17 @@ export async function startDriver(driverBin, port, env, logFile) {
     },
   };
 }
+
+/**
+ * Removes a test's temporary folder. A WebKit process that has not quite ended may still be
+ * writing into it (its shader cache), so the removal retries; and a folder left behind in /tmp
+ * says so on stderr but never fails a run whose checks passed.
+ */
+export async function removeTemporary(dir) {
+  const { rmSync } = await import("node:fs");
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (e) {
+    console.error(`e2e: could not remove ${dir} (${e.code || e.message}); left in place`);
+  }
+}
