@@ -147,6 +147,27 @@ impl Proj {
     }
 }
 
+impl Proj {
+    /// `norm(self(x) + residual)`: with int8 on the CPU, the add and the norm are the product's
+    /// epilogue, run by each thread on the rows it has just written while they are in its
+    /// cache, in the product's own output; elsewhere a product, then [`Norm::add_forward`].
+    fn then_norm(&self, x: &Tensor, residual: &Tensor, norm: &Norm) -> Result<Tensor> {
+        match self {
+            Proj::Quant(weights)
+                if x.device().is_cpu()
+                    && residual.dtype() == DType::F32
+                    && residual.dim(candle_core::D::Minus1)? == weights.outputs()
+                    && weights.outputs() == norm.gamma.len() =>
+            {
+                let residual = residual.contiguous()?;
+                x.contiguous()?
+                    .apply_op2_no_bwd(&residual, &QuantAddNorm(weights, norm))
+            }
+            _ => norm.add_forward(&self.forward(x)?, residual),
+        }
+    }
+}
+
 impl Bert {
     /// Loads the weights of a Hugging Face BERT checkpoint (with or without a `bert.` prefix).
     /// With `int8`, the weights of every layer's projections are quantised to 8 bits (Q8_0) as
@@ -268,8 +289,8 @@ impl Layer {
             }
         };
         let x = self
-            .attention_norm
-            .add_forward(&self.attention_out.forward(&context)?, x)?;
+            .attention_out
+            .then_norm(&context, x, &self.attention_norm)?;
         let up = match (&self.up, self.act) {
             // int8 on the CPU: GELU in the projection's own pass (PERFORMANCE.md).
             (Proj::Quant(weights), HiddenAct::Gelu) if x.device().is_cpu() => {
@@ -284,7 +305,7 @@ impl Layer {
             HiddenAct::GeluApproximate => up.gelu()?,
             HiddenAct::Relu => up.relu()?,
         };
-        self.output_norm.add_forward(&self.down.forward(&up)?, &x)
+        self.down.then_norm(&up, &x, &self.output_norm)
     }
 }
 
@@ -334,8 +355,7 @@ impl CustomOp1 for Attention<'_> {
         if three_h != 3 * h || b != self.lengths.len() || self.lengths.iter().any(|&n| n > l) {
             candle_core::bail!("{}: shapes do not fit", self.name())
         }
-        let mut out = vec![0f32; b * l * h];
-        kernels::attention(qkv, self.lengths, l, self.heads, self.head_dim, &mut out);
+        let out = kernels::attention_new(qkv, self.lengths, l, self.heads, self.head_dim);
         Ok((CpuStorage::F32(out), Shape::from((b, l, h))))
     }
 }
@@ -414,12 +434,51 @@ impl CustomOp1 for QuantOp<'_> {
             candle_core::bail!("{}: rows of {dims:?} are not {k} long", self.name())
         }
         let m = x.len() / k;
-        let mut out = vec![0f32; m * n];
-        if self.1 {
-            self.0.linear_then(x, m, &mut out, kernels::gelu_here);
+        let out = if self.1 {
+            self.0
+                .product_then(x, m, |_, rows| kernels::gelu_here(rows))
         } else {
-            self.0.linear(x, m, &mut out);
+            self.0.product_then(x, m, |_, _| {})
+        };
+        *dims.last_mut().expect("x has dimensions") = n;
+        Ok((CpuStorage::F32(out), Shape::from(dims)))
+    }
+}
+
+/// `layer_norm(x · wᵀ + bias + residual)` with 8-bit weights on the CPU: the add and the norm
+/// run on each block of rows as the product finishes it ([`int8::QuantLinear::product_then`],
+/// [`norm::add_norm_in_place`]), in the product's own buffer. Before, they were a pass of their
+/// own over the whole output, into a third buffer.
+struct QuantAddNorm<'a>(&'a int8::QuantLinear, &'a Norm);
+
+impl CustomOp2 for QuantAddNorm<'_> {
+    fn name(&self) -> &'static str {
+        "medshelf-int8-linear-add-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        residual: &CpuStorage,
+        residual_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_values(self.name(), x, x_layout)?;
+        let residual = f32_values(self.name(), residual, residual_layout)?;
+        let (k, n) = (self.0.inputs(), self.0.outputs());
+        let mut dims = x_layout.shape().dims().to_vec();
+        if dims.last() != Some(&k) {
+            candle_core::bail!("{}: rows of {dims:?} are not {k} long", self.name())
         }
+        let m = x.len() / k;
+        if residual.len() != m * n || self.1.gamma.len() != n {
+            candle_core::bail!("{}: shapes do not fit", self.name())
+        }
+        let norm = self.1;
+        let out = self.0.product_then(x, m, |i0, rows| {
+            let residual = &residual[i0 * n..i0 * n + rows.len()];
+            norm::add_norm_in_place(rows, residual, &norm.gamma, &norm.beta, norm.eps);
+        });
         *dims.last_mut().expect("x has dimensions") = n;
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }

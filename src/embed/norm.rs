@@ -17,11 +17,8 @@ const PARALLEL_ROWS: usize = 64;
 /// (rows of `gamma.len()` values, all row-major), with AVX2 and FMA where the CPU has them.
 pub fn add_norm(a: &[f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let h = gamma.len();
-    assert!(h > 0, "rows of no values");
-    assert_eq!(beta.len(), h, "beta is not {h} long");
     assert_eq!(a.len(), out.len(), "a and out differ in length");
-    assert_eq!(b.len(), out.len(), "b and out differ in length");
-    assert_eq!(out.len() % h, 0, "out is not rows of {h}");
+    check(b, gamma, beta, out);
     let row = |(i, out): (usize, &mut [f32])| {
         let (a, b) = (&a[i * h..(i + 1) * h], &b[i * h..(i + 1) * h]);
         #[cfg(target_arch = "x86_64")]
@@ -40,6 +37,33 @@ pub fn add_norm(a: &[f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out
     }
 }
 
+/// [`add_norm`] with `x` as both `a` and `out`, on the rows of the calling thread alone: the
+/// epilogue of an int8 projection, run on the block of rows it has just written, while they
+/// are in the core's cache (no buffer of its own, no pass over the whole output).
+pub fn add_norm_in_place(x: &mut [f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    let h = gamma.len();
+    check(b, gamma, beta, x);
+    for (x, b) in x.chunks_exact_mut(h).zip(b.chunks_exact(h)) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { add_norm_row_in_place_avx2(x, b, gamma, beta, eps) };
+            continue;
+        }
+        add_norm_row_in_place(x, b, gamma, beta, eps)
+    }
+}
+
+/// The shapes both entries need: whole rows of `gamma.len()`, `b` as long as `out`.
+fn check(b: &[f32], gamma: &[f32], beta: &[f32], out: &[f32]) {
+    let h = gamma.len();
+    assert!(h > 0, "rows of no values");
+    assert_eq!(beta.len(), h, "beta is not {h} long");
+    assert_eq!(b.len(), out.len(), "b and out differ in length");
+    assert_eq!(out.len() % h, 0, "out is not rows of {h}");
+}
+
 /// [`add_norm_row`] compiled for AVX2 and FMA: its eight-lane loops become one register each.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -47,28 +71,44 @@ fn add_norm_row_avx2(a: &[f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32
     add_norm_row(a, b, gamma, beta, eps, out)
 }
 
-/// One row of [`add_norm`], in loops of eight independent lanes that the compiler vectorises
-/// (a single running sum is a chain of dependent adds it may not reorder).
+/// [`add_norm_row_in_place`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_norm_row_in_place_avx2(x: &mut [f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    add_norm_row_in_place(x, b, gamma, beta, eps)
+}
+
+/// One row of [`add_norm`]: the sum, then [`norm_row`] on it while it is in L1.
 #[inline(always)]
 fn add_norm_row(a: &[f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
+    for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+        *o = a + b;
+    }
+    norm_row(gamma, beta, eps, out)
+}
+
+/// One row of [`add_norm_in_place`].
+#[inline(always)]
+fn add_norm_row_in_place(x: &mut [f32], b: &[f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    for (x, b) in x.iter_mut().zip(b) {
+        *x += b;
+    }
+    norm_row(gamma, beta, eps, x)
+}
+
+/// Normalises one row in place, in loops of eight independent lanes that the compiler
+/// vectorises (a single running sum is a chain of dependent adds it may not reorder).
+#[inline(always)]
+fn norm_row(gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let n = out.len() as f32;
-    let mut lanes = [0f32; 8];
     let whole = out.len() / 8 * 8;
-    for ((o, a), b) in out[..whole]
-        .chunks_exact_mut(8)
-        .zip(a.chunks_exact(8))
-        .zip(b.chunks_exact(8))
-    {
+    let mut lanes = [0f32; 8];
+    for o in out[..whole].chunks_exact(8) {
         for l in 0..8 {
-            o[l] = a[l] + b[l];
             lanes[l] += o[l];
         }
     }
-    let mut sum: f32 = lanes.iter().sum();
-    for ((o, a), b) in out[whole..].iter_mut().zip(&a[whole..]).zip(&b[whole..]) {
-        *o = a + b;
-        sum += *o;
-    }
+    let sum: f32 = lanes.iter().sum::<f32>() + out[whole..].iter().sum::<f32>();
     let mean = sum / n;
     let mut lanes = [0f32; 8];
     for o in out[..whole].chunks_exact(8) {
@@ -137,6 +177,23 @@ mod tests {
             for (p, o) in portable.iter().zip(&out[..h]) {
                 assert!((p - o).abs() <= 1e-5 * p.abs().max(1.0), "{p} vs {o}");
             }
+        }
+    }
+
+    /// The in-place form gives the out-of-place one's values, bit for bit.
+    #[test]
+    fn in_place_equals_out_of_place() {
+        let mut rand = values(12);
+        for &(rows, h) in &[(1, 384), (3, 5), (70, 17)] {
+            let a: Vec<f32> = (0..rows * h).map(|_| rand() * 3.0 + 4.0).collect();
+            let b: Vec<f32> = (0..rows * h).map(|_| rand()).collect();
+            let gamma: Vec<f32> = (0..h).map(|_| rand() + 1.0).collect();
+            let beta: Vec<f32> = (0..h).map(|_| rand()).collect();
+            let mut want = vec![f32::NAN; rows * h];
+            add_norm(&a, &b, &gamma, &beta, 1e-12, &mut want);
+            let mut got = a.clone();
+            add_norm_in_place(&mut got, &b, &gamma, &beta, 1e-12);
+            assert_eq!(got, want, "{rows}x{h}");
         }
     }
 

@@ -8,6 +8,7 @@
 use super::quantize::{scale_and_zero, to_byte};
 use super::{QuantLinear, Rows, LANES};
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 /// [`super::quantize::quantize_row`] in AVX2: the same arithmetic, eight values a step (the portable code
 /// compiled for AVX2 took 12 % of int8 embedding time in perf, shuffling more than computing).
@@ -80,7 +81,7 @@ pub(super) unsafe fn block(
     m: usize,
     first: usize,
     count: usize,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     ldo: usize,
 ) {
     for panel in 0..count {
@@ -118,7 +119,7 @@ unsafe fn tile<const R: usize>(
     rows: &Rows,
     i: usize,
     panel: usize,
-    out: &mut [f32],
+    out: &mut [MaybeUninit<f32>],
     at: usize,
     ldo: usize,
 ) {
@@ -155,7 +156,7 @@ unsafe fn tile<const R: usize>(
                 _mm256_mul_ps(_mm256_cvtepi32_ps(exact), scales),
                 _mm256_loadu_ps(q.bias.as_ptr().add(j)),
             );
-            let dst = out.as_mut_ptr().add(at + r * ldo + h * 8);
+            let dst = out.as_mut_ptr().add(at + r * ldo + h * 8) as *mut f32;
             let left = (q.n - j).min(8);
             if left == 8 {
                 _mm256_storeu_ps(dst, y);

@@ -6,6 +6,7 @@
 //! where the CPU has it.
 
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 mod activation;
 mod rows;
@@ -25,6 +26,8 @@ pub use rows::linear_rows;
 /// and read three times), and copies to put q, k and v in order. Here each text is one task whose
 /// scores (`length²` for one head at a time, 256 KB) stay in the core's cache, padding is skipped
 /// rather than masked, and the only copy is of one head's k (`length × head_dim`).
+/// (For tests and benches, into a buffer they keep; the encoder uses [`attention_new`].)
+#[cfg(any(test, feature = "fixtures"))]
 pub fn attention(
     qkv: &[f32],
     lengths: &[usize],
@@ -32,6 +35,46 @@ pub fn attention(
     heads: usize,
     head_dim: usize,
     out: &mut [f32],
+) {
+    // SAFETY: `MaybeUninit<f32>` has `f32`'s layout; `attend` only writes.
+    let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+    attend(qkv, lengths, length, heads, head_dim, out)
+}
+
+/// Attention (as `attention` describes it) into a new vector, which is not zeroed first:
+/// each text zeroes its own rows as it starts, in its own thread's cache; zeroing the whole
+/// output before was a second pass over it.
+pub fn attention_new(
+    qkv: &[f32],
+    lengths: &[usize],
+    length: usize,
+    heads: usize,
+    head_dim: usize,
+) -> Vec<f32> {
+    let len = lengths.len() * length * heads * head_dim;
+    let mut out = Vec::with_capacity(len);
+    attend(
+        qkv,
+        lengths,
+        length,
+        heads,
+        head_dim,
+        &mut out.spare_capacity_mut()[..len],
+    );
+    // SAFETY: `attend` writes every value (each text's chunk is filled before its heads
+    // write into it), and `len` is within the capacity.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// [`attention`]'s work: every value of `out` is written.
+fn attend(
+    qkv: &[f32],
+    lengths: &[usize],
+    length: usize,
+    heads: usize,
+    head_dim: usize,
+    out: &mut [MaybeUninit<f32>],
 ) {
     let hidden = heads * head_dim;
     let texts = lengths.len();
@@ -61,7 +104,11 @@ pub fn attention(
         .zip(qkv.par_chunks(length * stride))
         .zip(lengths.par_iter())
         .for_each(|((out, qkv), &n)| {
-            out.fill(0.0);
+            for v in out.iter_mut() {
+                v.write(0.0);
+            }
+            // SAFETY: every value was just written.
+            let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
             if n == 0 {
                 return;
             }
