@@ -275,6 +275,8 @@ impl Layer {
                 lengths,
                 heads,
                 head_dim,
+                // The int8 encoder's attention may run in bf16: its inputs were 8 bits.
+                bf16: matches!(self.qkv, Proj::Quant(_)),
             })?,
             Mask::Bias(bias) => {
                 let qkv = qkv
@@ -341,6 +343,8 @@ struct Attention<'a> {
     lengths: &'a [usize],
     heads: usize,
     head_dim: usize,
+    /// Whether the products may run in bf16 ([`kernels::attention_new`]).
+    bf16: bool,
 }
 
 impl CustomOp1 for Attention<'_> {
@@ -355,7 +359,8 @@ impl CustomOp1 for Attention<'_> {
         if three_h != 3 * h || b != self.lengths.len() || self.lengths.iter().any(|&n| n > l) {
             candle_core::bail!("{}: shapes do not fit", self.name())
         }
-        let out = kernels::attention_new(qkv, self.lengths, l, self.heads, self.head_dim);
+        let out =
+            kernels::attention_new(qkv, self.lengths, l, self.heads, self.head_dim, self.bf16);
         Ok((CpuStorage::F32(out), Shape::from((b, l, h))))
     }
 }

@@ -9,8 +9,9 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
 mod activation;
+pub mod bf16;
 mod rows;
-pub use activation::{gelu, gelu_here, softmax_scaled};
+pub use activation::{exp_shifted, gelu, gelu_here, softmax_scaled};
 pub use rows::linear_rows;
 
 /// Multi-head self-attention straight from the fused query/key/value projection.
@@ -38,18 +39,21 @@ pub fn attention(
 ) {
     // SAFETY: `MaybeUninit<f32>` has `f32`'s layout; `attend` only writes.
     let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
-    attend(qkv, lengths, length, heads, head_dim, out)
+    attend(qkv, lengths, length, heads, head_dim, false, out)
 }
 
 /// Attention (as `attention` describes it) into a new vector, which is not zeroed first:
 /// each text zeroes its own rows as it starts, in its own thread's cache; zeroing the whole
-/// output before was a second pass over it.
+/// output before was a second pass over it. With `bf16`, where the CPU has AVX512-BF16 and
+/// heads are a multiple of 16 wide, the two products run in bf16 ([`bf16`]; the int8
+/// encoder's choice), else in f32.
 pub fn attention_new(
     qkv: &[f32],
     lengths: &[usize],
     length: usize,
     heads: usize,
     head_dim: usize,
+    bf16: bool,
 ) -> Vec<f32> {
     let len = lengths.len() * length * heads * head_dim;
     let mut out = Vec::with_capacity(len);
@@ -59,6 +63,7 @@ pub fn attention_new(
         length,
         heads,
         head_dim,
+        bf16,
         &mut out.spare_capacity_mut()[..len],
     );
     // SAFETY: `attend` writes every value (each text's chunk is filled before its heads
@@ -74,9 +79,11 @@ fn attend(
     length: usize,
     heads: usize,
     head_dim: usize,
+    bf16: bool,
     out: &mut [MaybeUninit<f32>],
 ) {
     let hidden = heads * head_dim;
+    let bf16 = bf16 && head_dim.is_multiple_of(16) && bf16::available();
     let texts = lengths.len();
     assert_eq!(
         qkv.len(),
@@ -113,6 +120,12 @@ fn attend(
                 return;
             }
             let rows = &qkv[..n * stride];
+            #[cfg(target_arch = "x86_64")]
+            if bf16 {
+                // SAFETY: the CPU has the instructions (`bf16::available`, above).
+                unsafe { bf16::text(rows, n, heads, head_dim, scale, out) };
+                return;
+            }
             let n16 = n.div_ceil(16) * 16;
             let mut kt = vec![0f32; head_dim * n16];
             let mut scores = vec![0f32; n * n16];
