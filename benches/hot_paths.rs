@@ -125,6 +125,20 @@ fn small_products(c: &mut Criterion) {
         .collect();
     let lengths = vec![length; texts];
     let mut out = vec![0f32; texts * length * heads * head_dim];
+    // The int8 encoder's attention: bf16 products where the CPU has AVX512-BF16, else the
+    // same f32 kernel as above.
+    c.bench_function("attention_8x200x12x32_int8_encoder", |b| {
+        b.iter(|| {
+            medshelf::embed::kernels::attention_new(
+                black_box(&qkv),
+                &lengths,
+                length,
+                heads,
+                head_dim,
+                true,
+            )
+        })
+    });
     c.bench_function("attention_8x200x12x32", |b| {
         b.iter(|| {
             medshelf::embed::kernels::attention(

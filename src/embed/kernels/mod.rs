@@ -83,7 +83,7 @@ fn attend(
     out: &mut [MaybeUninit<f32>],
 ) {
     let hidden = heads * head_dim;
-    let bf16 = bf16 && head_dim.is_multiple_of(16) && bf16::available();
+    let bf16 = bf16::chosen(bf16, head_dim, bf16::available());
     let texts = lengths.len();
     assert_eq!(
         qkv.len(),
