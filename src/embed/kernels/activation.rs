@@ -80,34 +80,11 @@ pub fn softmax_scaled(row: &mut [f32], scale: f32) {
     softmax_portable(row, scale)
 }
 
-/// The body of [`softmax_scaled`], inlined into each instruction set's copy.
+/// The body of [`softmax_scaled`], inlined into each instruction set's copy: the shifted
+/// exponentials and their sum ([`exp_shifted`]), then the division.
 #[inline(always)]
 fn softmax_portable(row: &mut [f32], scale: f32) {
-    let mut max = [f32::MIN; 8];
-    let mut chunks = row.chunks_exact(8);
-    for c in &mut chunks {
-        for j in 0..8 {
-            max[j] = max[j].max(c[j]);
-        }
-    }
-    let max = chunks
-        .remainder()
-        .iter()
-        .fold(max.iter().copied().fold(f32::MIN, f32::max), |m, &x| {
-            m.max(x)
-        });
-    for x in row.iter_mut() {
-        *x = exp((*x - max) * scale);
-    }
-    let mut sum = [0f32; 8];
-    let mut chunks = row.chunks_exact(8);
-    for c in &mut chunks {
-        for j in 0..8 {
-            sum[j] += c[j];
-        }
-    }
-    let sum: f32 = sum.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
-    let inv = 1.0 / sum;
+    let inv = 1.0 / exp_shifted_portable::<8>(row, scale);
     for x in row.iter_mut() {
         *x *= inv;
     }
