@@ -145,9 +145,7 @@ impl Proj {
             Proj::Int8 { weight, bias } => weight.forward(x)?.broadcast_add(bias),
         }
     }
-}
 
-impl Proj {
     /// `norm(self(x) + residual)`: with int8 on the CPU, the add and the norm are the product's
     /// epilogue, run by each thread on the rows it has just written while they are in its
     /// cache, in the product's own output; elsewhere a product, then [`Norm::add_forward`].
