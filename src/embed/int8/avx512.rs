@@ -10,7 +10,13 @@ use std::mem::MaybeUninit;
 /// [`super::quantize::quantize_row`] in AVX-512: the same arithmetic, sixteen values a step (the
 /// compiler's own vectorisation of the min/max reduction shuffled more than it computed).
 #[target_feature(enable = "avx512f")]
-pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
+pub(super) fn quantize_row(row: &[f32], q: &mut [MaybeUninit<u8>]) -> (f32, i32) {
+    assert!(
+        row.len() <= q.len(),
+        "a row of {} values into {} bytes",
+        row.len(),
+        q.len()
+    );
     let whole = row.len() / 16 * 16;
     let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
     for c in (0..whole).step_by(16) {
@@ -42,7 +48,7 @@ pub(super) fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, i32) {
         }
     }
     for (q, &v) in q[whole..].iter_mut().zip(&row[whole..]) {
-        *q = to_byte(v, inv, zero);
+        q.write(to_byte(v, inv, zero));
     }
     (scale, zero as i32)
 }

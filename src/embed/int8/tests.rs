@@ -1,9 +1,10 @@
 //! The int8 projections' tests: against the exact product, the portable loops (every fast
 //! kernel this CPU runs), the layout's definition and libm's rounding.
 
-use super::quantize::quantize_row;
+use super::quantize::{quantize_row, to_byte};
 use super::*;
 use crate::embed::kernels::tests::values;
+use std::mem::MaybeUninit;
 
 /// The quantised product is close to the exact one (8 bits: about 1 % of the row's scale),
 /// for shapes with partial tiles, partial panels and an inner size not a multiple of 4, on
@@ -104,28 +105,46 @@ fn weights_land_in_their_panel_slots() {
     }
 }
 
-/// The AVX-512 and AVX2 quantisers give the portable one's bytes, scale and zero point.
+/// The AVX-512 and AVX2 quantisers give the portable one's bytes, scale and zero point, and each
+/// writes every byte of its row (the buffers are not zeroed first: a byte left unwritten would
+/// keep the marker it was filled with).
+/// A row quantiser: the row, the bytes it writes, and what it returns (scale, zero point).
+type Quantiser<'a> = &'a dyn Fn(&[f32], &mut [MaybeUninit<u8>]) -> (f32, i32);
+
 #[test]
 fn quantisers_agree() {
     let mut rand = values(2);
+    // Runs a quantiser on a buffer filled with a marker no row of these values quantises to
+    // everywhere, and returns what it wrote.
+    let quantise = |row: &[f32], f: Quantiser<'_>| {
+        let mut q = vec![MaybeUninit::new(0xA5u8); row.len()];
+        let found = f(row, &mut q);
+        // SAFETY: filled with the marker above, so initialised whatever the quantiser wrote.
+        let bytes: Vec<u8> = q.iter().map(|b| unsafe { b.assume_init() }).collect();
+        (found, bytes)
+    };
     for len in [1, 15, 16, 384, 1539] {
         let row: Vec<f32> = (0..len).map(|_| rand() * 6.0 + 1.0).collect();
-        let mut want = vec![0u8; len];
-        let expected = quantize_row(&row, &mut want);
+        let (expected, want) = quantise(&row, &quantize_row);
+        let (scale, zero) = expected;
+        for (&q, &v) in want.iter().zip(&row) {
+            assert_eq!(
+                q,
+                to_byte(v, 1.0 / scale, zero as f32),
+                "portable, length {len}"
+            );
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
-            let mut got = vec![0u8; len];
             // SAFETY: the CPU has AVX-512F.
-            let found = unsafe { avx512::quantize_row(&row, &mut got) };
-            assert_eq!(found, expected, "length {len}");
-            assert_eq!(got, want, "length {len}");
+            let got = quantise(&row, &|r, q| unsafe { avx512::quantize_row(r, q) });
+            assert_eq!(got, (expected, want.clone()), "length {len}, AVX-512");
         }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            let mut got = vec![0u8; len];
             // SAFETY: the CPU has AVX2.
-            let found = unsafe { avx2::quantize_row(&row, &mut got) };
-            assert_eq!((found, &got), (expected, &want), "length {len}, AVX2");
+            let got = quantise(&row, &|r, q| unsafe { avx2::quantize_row(r, q) });
+            assert_eq!(got, (expected, want.clone()), "length {len}, AVX2");
         }
         // Dequantised, every value is within half a step of the original.
         let (scale, zero) = expected;
