@@ -20,7 +20,8 @@ use rayon::prelude::*;
 const COLUMNS_PER_TASK: usize = 64;
 
 /// `out[i][j] = bias[j] + Σ_k x[i][k] · w[j][k]` for `x` of `m × k`, `w` of `n × k`, `out` of
-/// `m × n`, all row-major. Uses AVX2 and FMA where the CPU has them, else portable code.
+/// `m × n`, all row-major. Uses AVX-512 (broadcast tiles), else AVX2 and FMA (dot-product tiles)
+/// where the CPU has them, else portable code.
 pub fn linear_rows(x: &[f32], w: &[f32], bias: &[f32], m: usize, k: usize, out: &mut [f32]) {
     let n = bias.len();
     assert_eq!(x.len(), m * k, "x is not {m} x {k}");
@@ -31,14 +32,7 @@ pub fn linear_rows(x: &[f32], w: &[f32], bias: &[f32], m: usize, k: usize, out: 
     let mut columns = vec![0f32; n * m];
     #[cfg(target_arch = "x86_64")]
     if m > 0 && x86::has_avx512() {
-        // x transposed: value p of row i at p * ld + i, rows padded to whole vectors with zeros.
-        let ld = m.div_ceil(16) * 16;
-        let mut xt = vec![0f32; k * ld];
-        for (i, row) in x.chunks_exact(k).enumerate() {
-            for (p, &v) in row.iter().enumerate() {
-                xt[p * ld + i] = v;
-            }
-        }
+        let (xt, ld) = transpose(x, m, k);
         columns
             .par_chunks_mut(COLUMNS_PER_TASK * m)
             .enumerate()
@@ -63,6 +57,20 @@ pub fn linear_rows(x: &[f32], w: &[f32], bias: &[f32], m: usize, k: usize, out: 
             block_product(x, &w[j0 * k..(j0 + cols) * k], m, k, cols, block);
         });
     add_bias_transposed(&columns, bias, m, out);
+}
+
+/// `x` (`m × k`) transposed for [`x86::broadcast_block`]: value p of row i at `p * ld + i`, with
+/// `ld` the rows rounded up to whole vectors of sixteen and zeros past row m. Returns it and `ld`.
+#[cfg(target_arch = "x86_64")]
+fn transpose(x: &[f32], m: usize, k: usize) -> (Vec<f32>, usize) {
+    let ld = m.div_ceil(16) * 16;
+    let mut xt = vec![0f32; k * ld];
+    for (i, row) in x.chunks_exact(k.max(1)).take(m).enumerate() {
+        for (p, &v) in row.iter().enumerate() {
+            xt[p * ld + i] = v;
+        }
+    }
+    (xt, ld)
 }
 
 /// `out[i][j] = columns[j][i] + bias[j]`: the column-major blocks back to rows, with the bias.
@@ -394,13 +402,7 @@ mod tests {
             let (x, w, b) = operands(m, k, n);
             let want = reference(&x, &w, &b, m, k);
             if avx512 {
-                let ld = m.div_ceil(16) * 16;
-                let mut xt = vec![0f32; k * ld];
-                for i in 0..m {
-                    for p in 0..k {
-                        xt[p * ld + i] = x[i * k + p];
-                    }
-                }
+                let (xt, ld) = transpose(&x, m, k);
                 let mut block = vec![f32::NAN; n * m];
                 // SAFETY: AVX-512F, VL and FMA are detected; the shapes are as documented.
                 unsafe { x86::broadcast_block(&xt, ld, &w, m, k, n, &mut block) };
