@@ -105,12 +105,12 @@ fn weights_land_in_their_panel_slots() {
     }
 }
 
-/// The AVX-512 and AVX2 quantisers give the portable one's bytes, scale and zero point, and each
-/// writes every byte of its row (the buffers are not zeroed first: a byte left unwritten would
-/// keep the marker it was filled with).
 /// A row quantiser: the row, the bytes it writes, and what it returns (scale, zero point).
 type Quantiser<'a> = &'a dyn Fn(&[f32], &mut [MaybeUninit<u8>]) -> (f32, i32);
 
+/// The AVX-512 and AVX2 quantisers give the portable one's bytes, scale and zero point, and each
+/// writes every byte of its row (the buffers are not zeroed first: a byte left unwritten would
+/// keep the marker it was filled with).
 #[test]
 fn quantisers_agree() {
     let mut rand = values(2);
