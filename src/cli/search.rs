@@ -36,6 +36,11 @@ pub struct FusionArgs {
     /// weighs the passage alone.
     #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_PAGE_WEIGHT)]
     page_weight: f32,
+    /// What a passage gains when the page is chosen if its best window holds the kind of
+    /// answer the question asks for (a duration for "how long", a dose, a recommendation for
+    /// "can I give"); 0 ignores the kind.
+    #[arg(long, value_name = "W", default_value_t = medshelf::search::DEFAULT_ANSWER_WEIGHT)]
+    answer_weight: f32,
 }
 
 impl FusionArgs {
@@ -51,11 +56,17 @@ impl FusionArgs {
             "--page-weight must be 0 or more, not {}",
             self.page_weight
         );
+        anyhow::ensure!(
+            self.answer_weight >= 0.0 && self.answer_weight.is_finite(),
+            "--answer-weight must be 0 or more, not {}",
+            self.answer_weight
+        );
         Ok(SearchOptions {
             fusion: self.fusion()?,
             page_fusion: self.page_fusion()?,
             window_weight: self.window_weight,
             page_weight: self.page_weight,
+            answer_weight: self.answer_weight,
             ..SearchOptions::default()
         })
     }

@@ -299,6 +299,8 @@ fn search_in(
             Mode::Hybrid => opts.page_weight,
             _ => 0.0,
         },
+        answer: opts.answer_weight,
+        asked: crate::search::answer::Asked::of(query),
     });
     let mut results = group(
         &weights,

@@ -305,6 +305,9 @@ fn rank(
         Some(PageWeights {
             window: window_weight,
             page: 0.0,
+            // A paper is not a question: it asks for no kind of answer.
+            answer: 0.0,
+            asked: Default::default(),
         }),
         |_| None,
         &shown,

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use crate::catalog::{ChunkId, ChunkRow, DocumentId};
 
+pub mod answer;
 mod coverage;
 mod filter;
 mod page;
@@ -85,6 +86,11 @@ pub const DEFAULT_WINDOW_WEIGHT: f32 = 0.25;
 /// level).
 pub const DEFAULT_PAGE_WEIGHT: f32 = 1.0;
 
+/// The default of [`SearchOptions::answer_weight`] (docs/EVALUATION.md, "The kind of answer
+/// asked"): 0.1 gained development and validation questions in hybrid mode and lost none on
+/// any page set; 0.15 lost one.
+pub const DEFAULT_ANSWER_WEIGHT: f32 = 0.1;
+
 impl Default for Fusion {
     fn default() -> Self {
         Fusion::Weighted {
@@ -119,6 +125,10 @@ pub struct SearchOptions {
     /// it: the heading, the table title). In hybrid mode, where windows are on
     /// ([`SearchOptions::window_weight`] above 0); 0 weighs the passage alone.
     pub page_weight: f32,
+    /// What a passage gains when its best window holds the kind of answer the question asks
+    /// for ("how long": a span of time; "dose": an amount; "can I give": a recommendation;
+    /// [`answer::Asked`]) when the page is chosen, where windows are on; 0 ignores the kind.
+    pub answer_weight: f32,
     /// Which papers may answer (a year range, an author, a venue).
     pub filter: PaperFilter,
     /// The results' order.
@@ -144,6 +154,7 @@ impl Default for SearchOptions {
             },
             window_weight: DEFAULT_WINDOW_WEIGHT,
             page_weight: DEFAULT_PAGE_WEIGHT,
+            answer_weight: DEFAULT_ANSWER_WEIGHT,
             filter: PaperFilter::default(),
             sort: Sort::Relevance,
             facets: false,

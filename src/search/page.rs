@@ -172,6 +172,11 @@ pub struct PageWeights {
     /// What the share of the query's weight its page holds beyond its own adds
     /// ([`crate::SearchOptions::page_weight`]).
     pub page: f32,
+    /// What a passage's best window adds when it holds the kind of answer `asked`
+    /// ([`crate::SearchOptions::answer_weight`]).
+    pub answer: f32,
+    /// The kinds of answer the question asks for.
+    pub asked: super::answer::Asked,
 }
 
 /// Orders a paper's passages (best fused score first) for its page, best page first.
@@ -231,6 +236,9 @@ pub(super) fn choose_pages<'a>(
             continue;
         };
         let (window, share) = best_window(&row.text, terms, weights);
+        // Where the question's words meet, the page that answers says what it asks for: a
+        // duration, a dose, a recommendation (search/answer.rs).
+        let typed = choice.answer > 0.0 && choice.asked.answered_by(&row.text[window.0..window.1]);
         let (shown, shown_share) = best_window(&row.text, terms, &within);
         let window = match (shown_share > 0.0, share > 0.0) {
             (true, _) => shown,
@@ -244,7 +252,8 @@ pub(super) fn choose_pages<'a>(
         } else if crate::chunk::is_front_matter(&row.text) {
             prior[i] = FRONT_MATTER_PRIOR;
         }
-        let own = relative * fullness + choice.window * share;
+        let own =
+            relative * fullness + choice.window * share + if typed { choice.answer } else { 0.0 };
         scored.push((Some(own), Candidate { row, score, window }));
     }
     // The pages, best candidate first, for as long as one could still come first: a page adds
@@ -332,6 +341,8 @@ mod tests {
         let choice = Some(PageWeights {
             window: 1.0,
             page: 0.0,
+            answer: 0.0,
+            asked: Default::default(),
         });
         let mut coverage = Coverage::new(&weights);
         let chosen = choose_pages(&list, &weights, choice, &mut coverage, &mut |_| None);
@@ -344,6 +355,46 @@ mod tests {
         let fused = choose_pages(&list, &weights, None, &mut coverage, &mut |_| None);
         assert_eq!(fused[0].row.page, 1);
         assert_eq!(fused[1].window, (0, about.text.len()));
+    }
+
+    #[test]
+    fn the_page_that_says_how_long_beats_the_page_that_says_the_words() {
+        // The booklet's case: both pages hold the question's words; only one says when.
+        let filler = "Your care team will talk with you about what suits you best. ".repeat(14);
+        let about = row(
+            1,
+            64,
+            &format!(
+                "{filler}A breast cancer survivor can go back to BreastScreen when her \
+                 doctor agrees."
+            ),
+        );
+        let answers = row(
+            2,
+            63,
+            &format!(
+                "{filler}A breast cancer survivor can go back to BreastScreen five years \
+                 after her diagnosis."
+            ),
+        );
+        let list = [(&about, 1.0), (&answers, 0.95)];
+        let query = "when can a breast cancer survivor go back to BreastScreen";
+        let weights = TermWeights::uniform(query);
+        let page = |answer: f32| {
+            let choice = Some(PageWeights {
+                window: 0.25,
+                page: 0.0,
+                answer,
+                asked: super::super::answer::Asked::of(query),
+            });
+            let mut coverage = Coverage::new(&weights);
+            choose_pages(&list, &weights, choice, &mut coverage, &mut |_| None)[0]
+                .row
+                .page
+        };
+        assert_eq!(page(crate::search::DEFAULT_ANSWER_WEIGHT), 63);
+        // Without the kind of answer, the words and the fused score choose the other page.
+        assert_eq!(page(0.0), 64);
     }
 
     #[test]
@@ -379,7 +430,12 @@ mod tests {
             pages.get(&r.page).cloned()
         };
         let choose = |page, coverage: &mut Coverage<'_>, text: &mut dyn FnMut(&ChunkRow) -> _| {
-            let choice = Some(PageWeights { window: 0.25, page });
+            let choice = Some(PageWeights {
+                window: 0.25,
+                page,
+                answer: 0.0,
+                asked: Default::default(),
+            });
             choose_pages(&list, &weights, choice, coverage, text)[0]
                 .row
                 .page
@@ -426,6 +482,8 @@ mod tests {
         let choice = Some(PageWeights {
             window: 0.25,
             page: 0.0,
+            answer: 0.0,
+            asked: Default::default(),
         });
         let mut chosen = |candidates: &[(&ChunkRow, f32)]| {
             choose_pages(candidates, &weights, choice, &mut coverage, &mut |_| None)[0]

@@ -68,10 +68,12 @@ fn a_sample_of_the_page_level_set_opens_at_the_right_page() {
     assert!(hybrid.answer_in_snippet >= SNIPPET_FLOOR, "{hybrid:?}");
 }
 
-/// The sample's page hit rate when this floor was set (24 of 30, 0.800, hybrid, stand-in
-/// model, sentence windows), less one question for the model's arithmetic on other CPUs.
-/// Before windows the 21 questions of dev.tsv alone measured 0.714.
-const PAGE_HIT_FLOOR: f64 = 0.76;
+/// The sample's page hit rate when this floor was set (26 of 30, 0.867, hybrid, stand-in
+/// model, sentence windows and the kind of answer asked), less one question for the model's
+/// arithmetic on other CPUs. Without the kind of answer (`SearchOptions::answer_weight` 0) it
+/// measures 25 of 30 (the unit test `the_page_that_says_how_long_beats_the_page_that_says_the_words`
+/// holds that step); before windows the 21 questions of dev.tsv alone measured 0.714.
+const PAGE_HIT_FLOOR: f64 = 0.83;
 
 /// The sample's answer-in-snippet share when this floor was set (12 of the 24 opened at a right
 /// page, 0.500), less one question.
