@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::poppler;
-use super::tesseract::engine;
+use super::tesseract::{engine, Threshold};
 pub use super::text_layer::dictionary_share;
 pub(crate) use super::text_layer::known_word;
 use super::text_layer::{invisible_text_pages, DICTIONARY_FLOOR, DICTIONARY_GAIN};
@@ -200,10 +200,38 @@ pub fn recognise(
         };
         // A blank page (or one with a stamp's worth of ink) has nothing to read: Tesseract
         // would spend a second finding so.
-        if ink(&image) < BLANK_INK {
+        let grays = Grays::of(&image);
+        if grays.ink() < BLANK_INK {
             continue;
         }
-        let upright = engine.read(&image, dpi, page);
+        let mut threshold = Threshold::Global;
+        let mut upright = engine.read(&image, dpi, page, threshold);
+        // Much ink that no word covers may be type the page-wide threshold took for paper:
+        // pale type (coloured headings, call-out boxes), type on a tinted panel. The page is
+        // read again thresholded tile by tile, and the reading that believes more letters is
+        // kept. A figure leaves ink unread too, and costs a second reading for nothing; a
+        // page of text does not. Tiles are not the first reading because they are not better
+        // everywhere: they lose a little on some tables and dense pages (docs/OCR.md).
+        let unread = upright
+            .as_ref()
+            .is_some_and(|r| unread_ink(&image, grays.paper(), &r.words) > UNREAD_INK);
+        if unread && !cancel.load(Ordering::Relaxed) {
+            progress(OcrProgress {
+                done: done as u32,
+                pages: pages.len() as u32,
+                page,
+            });
+            let second = Threshold::Tiled;
+            if let Some(again) = engine.read(&image, dpi, page, second) {
+                if upright
+                    .as_ref()
+                    .is_none_or(|r| letters(&again) > letters(r))
+                {
+                    upright = Some(again);
+                    threshold = second;
+                }
+            }
+        }
         // A page read poorly may be turned: a landscape table printed sideways on a portrait
         // page reads as letter soup (and slowly). Tesseract's orientation detection is asked
         // only then (a quarter of a second), and the page read again turned upright; the
@@ -222,8 +250,12 @@ pub fn recognise(
                         pages: pages.len() as u32,
                         page,
                     });
-                    let mut read =
-                        engine.read(&super::turn::turn_image(&image, turn), dpi, page)?;
+                    let mut read = engine.read(
+                        &super::turn::turn_image(&image, turn),
+                        dpi,
+                        page,
+                        threshold,
+                    )?;
                     for word in &mut read.words {
                         word.bbox = super::turn::unturn_box(word.bbox, turn);
                     }
@@ -280,23 +312,93 @@ const BLANK_INK: f64 = 0.0002;
 /// How far (of 255 levels) a pixel's gray must be from the paper's to be ink.
 const INK_CONTRAST: u8 = 48;
 
-/// The share of a page's pixels that are ink: further than [`INK_CONTRAST`] from the paper's
-/// gray, which is the page's commonest. Not "darker than middle gray": a patient booklet's
-/// page set in pink or cyan renders at grays of 150 to 210, which that counted as a blank
-/// page (nothing read, a page of text lost); and white type on a dark panel is ink too.
-fn ink(image: &poppler::Gray) -> f64 {
-    let mut counts = [0usize; 256];
-    for &p in &image.pixels {
-        counts[p as usize] += 1;
+/// The share of a page's ink that no believed word may cover before the page is read again
+/// tile by tile ([`Threshold::Tiled`]): the 23 pages of a PMC review leave 2 to 19 % of their
+/// ink outside their words' boxes (rules, tables' lines, logos), and booklet pages whose
+/// coloured type the page-wide threshold lost 20 to 99 %.
+const UNREAD_INK: f64 = 0.2;
+
+/// The share of a page's ink (further than [`INK_CONTRAST`] from the `paper` gray) outside
+/// the boxes of the words a reading believes.
+fn unread_ink(image: &poppler::Gray, paper: u8, words: &[OcrWord]) -> f64 {
+    let (w, h) = (image.width, image.height);
+    let mut covered = vec![false; w * h];
+    for word in words.iter().filter(|word| word.believed()) {
+        let [left, top, right, bottom] = word.bbox;
+        let x = |f: f32| ((f.clamp(0.0, 1.0) * w as f32) as usize).min(w);
+        let y = |f: f32| ((f.clamp(0.0, 1.0) * h as f32) as usize).min(h);
+        let (x0, x1) = (x(left), x(right).max(x(left)));
+        for row in y(top)..y(bottom) {
+            covered[row * w + x0..row * w + x1].fill(true);
+        }
     }
-    let paper = (0..=255u8)
-        .max_by_key(|&g| counts[g as usize])
-        .unwrap_or(255);
-    let inked: usize = (0..=255u8)
-        .filter(|g| g.abs_diff(paper) > INK_CONTRAST)
-        .map(|g| counts[g as usize])
-        .sum();
-    inked as f64 / image.pixels.len().max(1) as f64
+    let (mut ink, mut unread) = (0usize, 0usize);
+    for (&p, &c) in image.pixels.iter().zip(&covered) {
+        if p.abs_diff(paper) > INK_CONTRAST {
+            ink += 1;
+            unread += usize::from(!c);
+        }
+    }
+    unread as f64 / ink.max(1) as f64
+}
+
+/// The letters and digits of the words a reading believes (none where the page as a whole is
+/// not believed to be text): what a second reading must beat to be kept.
+fn letters(read: &OcrPage) -> usize {
+    if read.text().is_empty() {
+        return 0;
+    }
+    read.words
+        .iter()
+        .filter(|w| w.believed())
+        .map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum()
+}
+
+/// How many of a page's pixels have each gray.
+struct Grays {
+    counts: [usize; 256],
+    pixels: usize,
+}
+
+impl Grays {
+    /// Counts the grays of `image`.
+    fn of(image: &poppler::Gray) -> Grays {
+        let mut counts = [0usize; 256];
+        for &p in &image.pixels {
+            counts[p as usize] += 1;
+        }
+        Grays {
+            counts,
+            pixels: image.pixels.len(),
+        }
+    }
+
+    /// The paper's gray: the page's commonest.
+    fn paper(&self) -> u8 {
+        (0..=255u8)
+            .max_by_key(|&g| self.counts[g as usize])
+            .unwrap_or(255)
+    }
+
+    /// The share of the pixels that are ink: further than [`INK_CONTRAST`] from the paper's
+    /// gray. Not "darker than middle gray": a patient booklet's page set in pink or cyan
+    /// renders at grays of 150 to 210, which that counted as a blank page (nothing read, a
+    /// page of text lost); and white type on a dark panel is ink too.
+    fn ink(&self) -> f64 {
+        let paper = self.paper();
+        let inked: usize = (0..=255u8)
+            .filter(|g| g.abs_diff(paper) > INK_CONTRAST)
+            .map(|g| self.counts[g as usize])
+            .sum();
+        inked as f64 / self.pixels.max(1) as f64
+    }
+}
+
+/// The share of a page's pixels that are ink ([`Grays::ink`]).
+#[cfg(test)]
+fn ink(image: &poppler::Gray) -> f64 {
+    Grays::of(image).ink()
 }
 
 /// The resolution for a page of `w` by `h` points: [`DPI`], less where its longest side would
@@ -531,6 +633,57 @@ mod tests {
         assert!(ink(&dark) > BLANK_INK, "{}", ink(&dark));
         dark.pixels.iter_mut().for_each(|p| *p = 0);
         assert!(ink(&dark) < BLANK_INK);
+    }
+
+    #[test]
+    fn ink_outside_the_words_read_asks_for_a_second_reading() {
+        // Two lines of type of equal ink; a reading that found words over the first only.
+        let (width, height) = (1000, 1000);
+        let mut page = poppler::Gray {
+            width,
+            height,
+            pixels: vec![255; width * height],
+        };
+        for y in [100, 500] {
+            for row in y..y + 20 {
+                page.pixels[row * width + 100..row * width + 900].fill(0);
+            }
+        }
+        let boxed = |b: [f32; 4], confidence| OcrWord {
+            bbox: b,
+            ..word("Heading", confidence, true)
+        };
+        let first = [boxed([0.09, 0.09, 0.91, 0.13], 95)];
+        let half = unread_ink(&page, 255, &first);
+        assert!((half - 0.5).abs() < 0.01, "{half}");
+        assert!(half > UNREAD_INK);
+        let both = [first[0].clone(), boxed([0.09, 0.49, 0.91, 0.53], 95)];
+        assert_eq!(unread_ink(&page, 255, &both), 0.0);
+        // A word Tesseract does not believe covers nothing: its ink is still unread.
+        let doubted = [first[0].clone(), boxed([0.09, 0.49, 0.91, 0.53], 10)];
+        assert!((unread_ink(&page, 255, &doubted) - 0.5).abs() < 0.01);
+        // Boxes past the page's edges are clipped, not a panic.
+        let wild = [boxed([-0.5, 0.9, 1.5, 2.0], 95)];
+        assert_eq!(unread_ink(&page, 255, &wild), 1.0);
+        // The reading kept is the one that believes more letters; a page not believed to be
+        // text has none.
+        let read = |words: Vec<OcrWord>| OcrPage {
+            page: 1,
+            confidence: page_confidence(&words),
+            dpi: 300,
+            words,
+            overran: false,
+            size: None,
+        };
+        let global = read(vec![word("Recovery", 95, true), word("time", 90, false)]);
+        let local = read(vec![
+            word("Recovery", 95, true),
+            word("time", 90, false),
+            word("two", 92, false),
+            word("weeks", 88, false),
+        ]);
+        assert!(letters(&local) > letters(&global));
+        assert_eq!(letters(&read(vec![word("x#@", 5, true)])), 0);
     }
 
     #[test]

@@ -243,6 +243,30 @@ unsafe fn quiet(f: &Functions, api: *mut Api) {
     }
 }
 
+/// How Tesseract parts ink from paper before it reads a page (its `thresholding_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Threshold {
+    /// Tesseract's default: one Otsu threshold for the whole page. Type lighter than most
+    /// of the page's (a patient booklet's cyan headings, its olive call-out boxes) falls on
+    /// the paper's side, and a page printed on a yellow panel reads as one black block.
+    Global,
+    /// Otsu's threshold tile by tile (Leptonica's): in a tile of pale type, or of type on a
+    /// tinted panel, the threshold falls between that type and its paper (docs/OCR.md, "Pale
+    /// type and tinted panels"). Sauvola's threshold, Tesseract's third, loses type as pale
+    /// as gray 200 on white.
+    Tiled,
+}
+
+impl Threshold {
+    /// Tesseract's setting for it.
+    fn setting(self) -> &'static std::ffi::CStr {
+        match self {
+            Threshold::Global => c"0",
+            Threshold::Tiled => c"1",
+        }
+    }
+}
+
 /// An API instance ended and freed when it is no longer wanted.
 struct ApiDrop(*mut Api);
 
@@ -292,7 +316,13 @@ fn functions(library: &libloading::Library) -> Result<Functions, libloading::Err
 
 impl Engine {
     /// Reads one rendered page; `None` where Tesseract fails on it.
-    pub(super) fn read(&self, image: &poppler::Gray, dpi: u32, page: u32) -> Option<OcrPage> {
+    pub(super) fn read(
+        &self,
+        image: &poppler::Gray,
+        dpi: u32,
+        page: u32,
+        threshold: Threshold,
+    ) -> Option<OcrPage> {
         let f = &self.functions;
         let (width, height) = (
             c_int::try_from(image.width).ok()?,
@@ -308,6 +338,11 @@ impl Engine {
         unsafe {
             (f.set_image)(api.0, image.pixels.as_ptr(), width, height, 1, width);
             (f.set_source_resolution)(api.0, dpi as c_int);
+            (f.set_variable)(
+                api.0,
+                c"thresholding_method".as_ptr(),
+                threshold.setting().as_ptr(),
+            );
             let monitor = (f.monitor_create)();
             if !monitor.is_null() {
                 (f.monitor_deadline)(monitor, PAGE_DEADLINE_MS);

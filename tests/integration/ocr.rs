@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use medshelf::fixtures::{write_pdf, write_scanned_pdf, FixturePage, ScanStyle};
+use medshelf::fixtures::{write_pdf, write_scanned_pdf, FixturePage, ScanStyle, Tint};
 use serde_json::Value;
 
 use crate::support::{assert_ran, shared, skip};
@@ -203,6 +203,58 @@ fn ocr_reads_the_words_of_a_clean_and_a_noisy_scan_with_their_boxes() {
             assert!(first.bbox[1] < 0.2 && first.confidence > 80, "{first:?}");
             assert!(!read.pages[page].contains(" . "), "{}", read.pages[page]);
         }
+    }
+}
+
+#[test]
+fn pale_type_and_type_on_a_tinted_panel_are_read() {
+    let test = "pale_type_and_type_on_a_tinted_panel_are_read";
+    let Some(()) = ocr_ready(test) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("booklet.pdf");
+    write_pdf(
+        &text,
+        None,
+        &[FixturePage::text(&[
+            "Getting back on your feet after surgery",
+            "Recovery time varies between people and procedures.",
+            "Most people start to feel better within about two weeks.",
+        ])],
+    )
+    .unwrap();
+    let truth = medshelf::extract::extract_file(&text).unwrap();
+    let expected = words(&truth.pages[0]);
+    // The booklet's two cases, each a band of the page: its first two lines (whose type ends
+    // 0.088 of the page down) in pale cyan (gray 200) over black type, which one threshold
+    // for the page takes for paper; and all but the first line printed on a yellow panel
+    // (gray 200) under white paper, which that threshold reads as one black block. Read
+    // with that threshold alone, the pale page gives 0.46 of its words and the panel 0.29.
+    let pale = Tint {
+        from: 0.0,
+        to: 0.089,
+        ink: 200,
+        paper: 255,
+    };
+    let panel = Tint {
+        from: 0.072,
+        to: 1.0,
+        ink: 20,
+        paper: 200,
+    };
+    // On the panel, tiles cut a few letters off their words ("etting", "ime").
+    for (name, tint, floor) in [("pale", pale, 0.95), ("panel", panel, 0.85)] {
+        let scan = tmp.path().join(format!("{name}.pdf"));
+        let style = ScanStyle {
+            tint: Some(tint),
+            ..ScanStyle::clean(300)
+        };
+        write_scanned_pdf(&text, &scan, style).unwrap();
+        let read = medshelf::extract::extract_file(&scan).unwrap();
+        assert_eq!(read.ocr.len(), 1, "{name}: the page was OCR'd");
+        let got = words(&read.pages[0]);
+        let found = expected.iter().filter(|w| got.contains(w)).count();
+        let recall = found as f64 / expected.len() as f64;
+        assert!(recall >= floor, "{name}: recall {recall:.3}: {got:?}");
     }
 }
 
