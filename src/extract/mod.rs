@@ -23,6 +23,7 @@ mod year;
 pub(crate) use layout::{PageLayout, StyledLine};
 use title::info_title;
 pub(crate) use title::{first_page_title, info_string, plausible_title};
+mod ink;
 pub mod ocr;
 mod ocr_layout;
 mod opening;

@@ -17,6 +17,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::ink::{unread_ink, Grays, BLANK_INK, UNREAD_INK};
 use super::poppler;
 use super::tesseract::{engine, Threshold};
 pub use super::text_layer::dictionary_share;
@@ -210,11 +211,13 @@ pub fn recognise(
         // pale type (coloured headings, call-out boxes), type on a tinted panel. The page is
         // read again thresholded tile by tile, and the reading that believes more letters is
         // kept. A figure leaves ink unread too, and costs a second reading for nothing; a
-        // page of text does not. Tiles are not the first reading because they are not better
+        // page of text does not, nor a page whose first reading believes no text at all (a
+        // photograph, a drawing: other thresholds read no more there, and a scanned picture
+        // took twice as long). Tiles are not the first reading because they are not better
         // everywhere: they lose a little on some tables and dense pages (docs/OCR.md).
-        let unread = upright
-            .as_ref()
-            .is_some_and(|r| unread_ink(&image, grays.paper(), &r.words) > UNREAD_INK);
+        let unread = upright.as_ref().is_some_and(|r| {
+            letters(r) > 0 && unread_ink(&image, grays.paper(), &r.words) > UNREAD_INK
+        });
         if unread && !cancel.load(Ordering::Relaxed) {
             progress(OcrProgress {
                 done: done as u32,
@@ -305,43 +308,6 @@ pub(super) fn page_confidence(words: &[OcrWord]) -> f32 {
 /// upright page of text reads at 80 to 97, one turned a quarter at 30 to 40.
 const ORIENTATION_DOUBT: f32 = 70.0;
 
-/// The share of inked pixels below which a page is blank: a line of body text alone is about
-/// 0.1 % of a page's pixels at 300 dpi.
-const BLANK_INK: f64 = 0.0002;
-
-/// How far (of 255 levels) a pixel's gray must be from the paper's to be ink.
-const INK_CONTRAST: u8 = 48;
-
-/// The share of a page's ink that no believed word may cover before the page is read again
-/// tile by tile ([`Threshold::Tiled`]): the 23 pages of a PMC review leave 2 to 19 % of their
-/// ink outside their words' boxes (rules, tables' lines, logos), and booklet pages whose
-/// coloured type the page-wide threshold lost 20 to 99 %.
-const UNREAD_INK: f64 = 0.2;
-
-/// The share of a page's ink (further than [`INK_CONTRAST`] from the `paper` gray) outside
-/// the boxes of the words a reading believes.
-fn unread_ink(image: &poppler::Gray, paper: u8, words: &[OcrWord]) -> f64 {
-    let (w, h) = (image.width, image.height);
-    let mut covered = vec![false; w * h];
-    for word in words.iter().filter(|word| word.believed()) {
-        let [left, top, right, bottom] = word.bbox;
-        let x = |f: f32| ((f.clamp(0.0, 1.0) * w as f32) as usize).min(w);
-        let y = |f: f32| ((f.clamp(0.0, 1.0) * h as f32) as usize).min(h);
-        let (x0, x1) = (x(left), x(right).max(x(left)));
-        for row in y(top)..y(bottom) {
-            covered[row * w + x0..row * w + x1].fill(true);
-        }
-    }
-    let (mut ink, mut unread) = (0usize, 0usize);
-    for (&p, &c) in image.pixels.iter().zip(&covered) {
-        if p.abs_diff(paper) > INK_CONTRAST {
-            ink += 1;
-            unread += usize::from(!c);
-        }
-    }
-    unread as f64 / ink.max(1) as f64
-}
-
 /// The letters and digits of the words a reading believes (none where the page as a whole is
 /// not believed to be text): what a second reading must beat to be kept.
 fn letters(read: &OcrPage) -> usize {
@@ -353,52 +319,6 @@ fn letters(read: &OcrPage) -> usize {
         .filter(|w| w.believed())
         .map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count())
         .sum()
-}
-
-/// How many of a page's pixels have each gray.
-struct Grays {
-    counts: [usize; 256],
-    pixels: usize,
-}
-
-impl Grays {
-    /// Counts the grays of `image`.
-    fn of(image: &poppler::Gray) -> Grays {
-        let mut counts = [0usize; 256];
-        for &p in &image.pixels {
-            counts[p as usize] += 1;
-        }
-        Grays {
-            counts,
-            pixels: image.pixels.len(),
-        }
-    }
-
-    /// The paper's gray: the page's commonest.
-    fn paper(&self) -> u8 {
-        (0..=255u8)
-            .max_by_key(|&g| self.counts[g as usize])
-            .unwrap_or(255)
-    }
-
-    /// The share of the pixels that are ink: further than [`INK_CONTRAST`] from the paper's
-    /// gray. Not "darker than middle gray": a patient booklet's page set in pink or cyan
-    /// renders at grays of 150 to 210, which that counted as a blank page (nothing read, a
-    /// page of text lost); and white type on a dark panel is ink too.
-    fn ink(&self) -> f64 {
-        let paper = self.paper();
-        let inked: usize = (0..=255u8)
-            .filter(|g| g.abs_diff(paper) > INK_CONTRAST)
-            .map(|g| self.counts[g as usize])
-            .sum();
-        inked as f64 / self.pixels.max(1) as f64
-    }
-}
-
-/// The share of a page's pixels that are ink ([`Grays::ink`]).
-#[cfg(test)]
-fn ink(image: &poppler::Gray) -> f64 {
-    Grays::of(image).ink()
 }
 
 /// The resolution for a page of `w` by `h` points: [`DPI`], less where its longest side would
@@ -598,75 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn a_blank_page_has_no_ink_and_a_line_of_text_has_some() {
-        let (width, height) = (2550, 3300);
-        let mut page = poppler::Gray {
-            width,
-            height,
-            pixels: vec![255; width * height],
-        };
-        assert!(ink(&page) < BLANK_INK);
-        // One line of 10-point text: about 2,000 pixels across, a third of its 40 inked.
-        for x in 300..2300 {
-            for y in (600..640).step_by(3) {
-                page.pixels[y * width + x] = 0;
-            }
-        }
-        assert!(ink(&page) > BLANK_INK, "{}", ink(&page));
-        // The same line in pale pink (gray 180), and a page's speckle of scanner dust
-        // (gray 230 dots), which is not ink.
-        let mut pale = page.clone();
-        pale.pixels
-            .iter_mut()
-            .filter(|p| **p == 0)
-            .for_each(|p| *p = 180);
-        assert!(ink(&pale) > BLANK_INK, "{}", ink(&pale));
-        let mut dust = poppler::Gray {
-            pixels: vec![255; width * height],
-            ..page.clone()
-        };
-        dust.pixels.iter_mut().step_by(97).for_each(|p| *p = 230);
-        assert!(ink(&dust) < BLANK_INK, "{}", ink(&dust));
-        // White type on a dark panel.
-        let mut dark = page.clone();
-        dark.pixels.iter_mut().for_each(|p| *p = 255 - *p);
-        assert!(ink(&dark) > BLANK_INK, "{}", ink(&dark));
-        dark.pixels.iter_mut().for_each(|p| *p = 0);
-        assert!(ink(&dark) < BLANK_INK);
-    }
-
-    #[test]
-    fn ink_outside_the_words_read_asks_for_a_second_reading() {
-        // Two lines of type of equal ink; a reading that found words over the first only.
-        let (width, height) = (1000, 1000);
-        let mut page = poppler::Gray {
-            width,
-            height,
-            pixels: vec![255; width * height],
-        };
-        for y in [100, 500] {
-            for row in y..y + 20 {
-                page.pixels[row * width + 100..row * width + 900].fill(0);
-            }
-        }
-        let boxed = |b: [f32; 4], confidence| OcrWord {
-            bbox: b,
-            ..word("Heading", confidence, true)
-        };
-        let first = [boxed([0.09, 0.09, 0.91, 0.13], 95)];
-        let half = unread_ink(&page, 255, &first);
-        assert!((half - 0.5).abs() < 0.01, "{half}");
-        assert!(half > UNREAD_INK);
-        let both = [first[0].clone(), boxed([0.09, 0.49, 0.91, 0.53], 95)];
-        assert_eq!(unread_ink(&page, 255, &both), 0.0);
-        // A word Tesseract does not believe covers nothing: its ink is still unread.
-        let doubted = [first[0].clone(), boxed([0.09, 0.49, 0.91, 0.53], 10)];
-        assert!((unread_ink(&page, 255, &doubted) - 0.5).abs() < 0.01);
-        // Boxes past the page's edges are clipped, not a panic.
-        let wild = [boxed([-0.5, 0.9, 1.5, 2.0], 95)];
-        assert_eq!(unread_ink(&page, 255, &wild), 1.0);
-        // The reading kept is the one that believes more letters; a page not believed to be
-        // text has none.
+    fn the_reading_kept_is_the_one_that_believes_more_letters() {
         let read = |words: Vec<OcrWord>| OcrPage {
             page: 1,
             confidence: page_confidence(&words),
@@ -675,14 +527,15 @@ mod tests {
             overran: false,
             size: None,
         };
-        let global = read(vec![word("Recovery", 95, true), word("time", 90, false)]);
-        let local = read(vec![
+        let first = read(vec![word("Recovery", 95, true), word("time", 90, false)]);
+        let second = read(vec![
             word("Recovery", 95, true),
             word("time", 90, false),
             word("two", 92, false),
             word("weeks", 88, false),
         ]);
-        assert!(letters(&local) > letters(&global));
+        assert!(letters(&second) > letters(&first));
+        // A page not believed to be text has none.
         assert_eq!(letters(&read(vec![word("x#@", 5, true)])), 0);
     }
 
