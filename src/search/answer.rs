@@ -139,65 +139,65 @@ impl Asked {
 
 /// Whether `text` holds an answer of this kind.
 fn holds(kind: Kind, text: &str) -> bool {
-    static ANSWERS: LazyLock<[Regex; 5]> = LazyLock::new(|| {
-        let answer = |pattern: String| Regex::new(&format!("(?i){pattern}")).expect("valid");
-        let unit = concat!(
-            r"(?:s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|weeks?|wks?|months?",
-            r"|mos?|years?|yrs?)",
-        );
-        [
-            answer(format!(r"\b{NUMBER}(?:\s?[-–]\s?{NUMBER})?[\s-]?{unit}\b")),
-            answer(format!(
-                concat!(
-                    r"\b(?:once|twice|{number} times)\b|\bevery\b",
-                    r"|\b(?:daily|weekly|monthly|annually|yearly|fortnightly)\b",
-                    r"|\bper (?:day|week|month|year)\b|\ba (?:day|week|month|year)\b",
-                ),
-                number = NUMBER
-            )),
-            answer(
-                concat!(
-                    r"\d\s?%|\bper ?cent\b",
-                    r"|\b(?:one|two|three|four)[- ](?:thirds?|quarters?|fifths?|halves|half)\b",
-                    r"|\bhalf\b|\b\d+ (?:of|in|out of) \d+|\b\d+/\d+\b|\bmajority\b",
-                )
-                .to_string(),
-            ),
-            answer(
-                // Molar units keep their case: "50 mm" is a length.
-                concat!(
-                    r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|µg|μg|mcg|ng|ml|IU|units?|mmol|mEq",
-                    r"|(?-i:[nµμm]M))\b",
-                )
-                .to_string(),
-            ),
-            answer(
-                concat!(
-                    r"[<>≥≤]\s?\d",
-                    r"|\b(?:above|below|greater than|less than|at least|more than|over|under",
-                    r"|exceeding)\s\d",
-                )
-                .to_string(),
-            ),
-        ]
+    // One pattern a kind, in the order of [`KINDS`] (the kind's own number).
+    static ANSWERS: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
+        KINDS
+            .iter()
+            .map(|&kind| {
+                answer_pattern(kind)
+                    .map(|pattern| Regex::new(&format!("(?i){pattern}")).expect("valid"))
+            })
+            .collect()
     });
-    static ADVICE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(concat!(
-            r"(?i)\b(?:recommend\w*|suggest(?:s|ed)?|should|must|contraindicated|avoid\w*",
+    match &ANSWERS[kind as usize] {
+        Some(answer) => answer.is_match(text),
+        None => holds_count(text),
+    }
+}
+
+/// The pattern of an answer of this kind (case aside); `None` for a count, which
+/// [`holds_count`] tells.
+fn answer_pattern(kind: Kind) -> Option<String> {
+    let unit = concat!(
+        r"(?:s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|weeks?|wks?|months?",
+        r"|mos?|years?|yrs?)",
+    );
+    Some(match kind {
+        Kind::Duration => format!(r"\b{NUMBER}(?:\s?[-–]\s?{NUMBER})?[\s-]?{unit}\b"),
+        Kind::Frequency => format!(
+            concat!(
+                r"\b(?:once|twice|{number} times)\b|\bevery\b",
+                r"|\b(?:daily|weekly|monthly|annually|yearly|fortnightly)\b",
+                r"|\bper (?:day|week|month|year)\b|\ba (?:day|week|month|year)\b",
+            ),
+            number = NUMBER
+        ),
+        Kind::Proportion => concat!(
+            r"\d\s?%|\bper ?cent\b",
+            r"|\b(?:one|two|three|four)[- ](?:thirds?|quarters?|fifths?|halves|half)\b",
+            r"|\bhalf\b|\b\d+ (?:of|in|out of) \d+|\b\d+/\d+\b|\bmajority\b",
+        )
+        .to_string(),
+        // Molar units keep their case: "50 mm" is a length.
+        Kind::Dose => concat!(
+            r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|µg|μg|mcg|ng|ml|IU|units?|mmol|mEq",
+            r"|(?-i:[nµμm]M))\b",
+        )
+        .to_string(),
+        Kind::Threshold => concat!(
+            r"[<>≥≤]\s?\d",
+            r"|\b(?:above|below|greater than|less than|at least|more than|over|under",
+            r"|exceeding)\s\d",
+        )
+        .to_string(),
+        Kind::Advice => concat!(
+            r"\b(?:recommend\w*|suggest(?:s|ed)?|should|must|contraindicated|avoid\w*",
             r"|safe(?:ly|ty)?|not be (?:used|given)|can be (?:used|given)|indicated|advised?",
             r"|offer)\b",
-        ))
-        .expect("valid")
-    });
-    match kind {
-        Kind::Duration => ANSWERS[0].is_match(text),
-        Kind::Frequency => ANSWERS[1].is_match(text),
-        Kind::Proportion => ANSWERS[2].is_match(text),
-        Kind::Dose => ANSWERS[3].is_match(text),
-        Kind::Threshold => ANSWERS[4].is_match(text),
-        Kind::Count => holds_count(text),
-        Kind::Advice => ADVICE.is_match(text),
-    }
+        )
+        .to_string(),
+        Kind::Count => return None,
+    })
 }
 
 /// Whether `text` holds a number that counts something: not a year, a citation ("[12]",
@@ -327,6 +327,14 @@ mod tests {
             "can I give",
             "Dengue is caused by one of four viruses."
         ));
+    }
+
+    #[test]
+    fn each_kind_is_at_its_own_number_in_the_list() {
+        // `holds` finds a kind's pattern by the kind's number.
+        for (i, kind) in KINDS.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind:?}");
+        }
     }
 
     #[test]
