@@ -274,6 +274,14 @@ const MIGRATIONS: &[Migration] = &[
               CREATE INDEX IF NOT EXISTS pages_ocr ON pages (document_id, page)
                   WHERE ocr IS NOT NULL;",
     },
+    Migration {
+        // no table changes: the keyword index's terms did (`index::analysis::ANALYZER_VERSION`
+        // 1, a range of numbers is no longer a term whole), and the library rebuilds that
+        // index from the catalog's text when it next opens for writing. A version of its own
+        // so that the opening that rebuilds says why it takes longer (`pending_upgrade`)
+        version: 14,
+        sql: "UPDATE meta SET value = '1' WHERE key = 'indexes_dirty';",
+    },
 ];
 
 /// The on-disk schema version this MedShelf reads and writes.

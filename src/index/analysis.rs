@@ -12,6 +12,13 @@ use tantivy::tokenizer::{
     Token, TokenStream, Tokenizer,
 };
 
+/// The version of the terms [`analyzer`] makes, recorded with a library's keyword index; a
+/// library whose index an older version built rebuilds it from its catalog when next written.
+/// Raise it with every change to the terms a text gives.
+///
+/// 1: numbers joined by a hyphen ("37-38") are no longer a term whole.
+pub const ANALYZER_VERSION: u32 = 1;
+
 /// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
 #[derive(Clone, Default)]
 pub struct CompoundTokenizer;
@@ -66,7 +73,14 @@ fn for_each_span(text: &str, mut f: impl FnMut(usize, usize, usize)) {
     let mut parts: Vec<(usize, usize)> = Vec::new();
     let mut chars = text.char_indices().peekable();
     let mut flush = |parts: &mut Vec<(usize, usize)>, position: &mut usize| {
-        if parts.len() > 1 {
+        // Numbers joined by a hyphen are a range ("37-38 weeks") or a date, not a term: typeset
+        // text writes them with an en dash, which never joins, while typed questions and OCR
+        // write a hyphen, so only their parts are terms, the same however the dash was written.
+        if parts.len() > 1
+            && parts
+                .iter()
+                .any(|&(from, to)| !text[from..to].bytes().all(|b| b.is_ascii_digit()))
+        {
             f(parts[0].0, parts[parts.len() - 1].1, *position);
         }
         for &(from, to) in parts.iter() {
@@ -223,7 +237,15 @@ mod tests {
         assert_eq!(terms("IL-6 levels"), ["il-6", "il", "6", "level"]);
         assert_eq!(terms("COVID-19"), ["covid-19", "covid", "19"]);
         assert_eq!(terms("HbA1c"), ["hba1c"]);
+        assert_eq!(terms("5-HT3"), ["5-ht3", "5", "ht3"]);
         assert_eq!(terms("the patients were treated"), ["patient", "treat"]);
+    }
+
+    #[test]
+    fn a_range_of_numbers_is_its_numbers_however_its_dash_is_written() {
+        assert_eq!(terms("37-38 weeks"), ["37", "38", "week"]);
+        assert_eq!(terms("37-38 weeks"), terms("37\u{2013}38 weeks"));
+        assert_eq!(terms("0-95"), ["0", "95"]);
     }
 
     #[test]

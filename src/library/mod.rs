@@ -18,6 +18,7 @@ use crate::chunk::{chunk_page, ChunkOptions};
 use crate::embed::{word_spans, BertEmbedder, Embedder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::extract::{find_pdfs, Extracted, Extractor, InProcessExtractor};
+use crate::index::analysis::ANALYZER_VERSION;
 use crate::index::lexical::{LexicalReader, SeenFile};
 use crate::index::vector::{Seal, Storage, DEFAULT_STORAGE};
 use crate::index::{LexicalIndex, VectorIndex};
@@ -94,6 +95,10 @@ struct IndexState {
     lexical_files: Vec<SeenFile>,
     #[serde(default)]
     vector_seal: Option<Seal>,
+    /// The version of the analyzer that made the keyword index's terms
+    /// ([`crate::index::analysis::ANALYZER_VERSION`]; 0 before versions were recorded).
+    #[serde(default)]
+    analyzer: u32,
 }
 
 /// The model a library opens with: none, one loaded, or the folder of one to load while the
@@ -228,7 +233,8 @@ impl Library {
     /// fails (a full disk, a read-only folder) is left pending rather than failing the open.
     fn check_at_open(&mut self, lock: Option<File>) -> Result<()> {
         let rebuilt = lock.is_some();
-        let whole = self.verify_lexical()?;
+        let intact = self.verify_lexical()?;
+        let whole = intact && self.terms_current()?;
         if !rebuilt && whole && self.indexes_in_step()? {
             return Ok(());
         }
@@ -247,7 +253,7 @@ impl Library {
         let repaired = if whole {
             self.repair_with(rebuilt)
         } else {
-            self.rebuild_lexical()
+            self.rebuild_lexical(intact)
         };
         drop(lock);
         // Whatever stopped the repair (most often a full disk or a read-only folder), a search
@@ -256,31 +262,6 @@ impl Library {
             self.repair_pending = Some(e.to_string());
         }
         Ok(())
-    }
-
-    /// Checks the keyword index's files against their checksums (those not known whole
-    /// already). Returns whether the index is whole.
-    fn verify_lexical(&mut self) -> Result<bool> {
-        let known: HashSet<SeenFile> = self.state.lexical_files.iter().cloned().collect();
-        Ok(match self.lexical.verify(&known)? {
-            Ok(files) => {
-                self.state.lexical_files = files;
-                true
-            }
-            Err(_) => false,
-        })
-    }
-
-    /// Sets a damaged keyword index aside and builds a new one from the catalog's stored text
-    /// (no PDF is read, nothing is embedded). The caller holds the write lock.
-    fn rebuild_lexical(&mut self) -> Result<()> {
-        let dir = self.dir.join("lexical");
-        // The damaged index's files are closed before its folder moves.
-        self.lexical = LexicalIndex::open_in_ram()?;
-        LexicalIndex::set_aside(&dir)?;
-        self.lexical = LexicalIndex::open(&dir)?;
-        self.state.lexical_files.clear();
-        self.repair_with(true)
     }
 
     /// How the vector index stores vectors, where there is one.
@@ -314,8 +295,9 @@ impl Library {
         {
             return Ok(());
         }
-        if !self.verify_lexical()? {
-            self.rebuild_lexical()?;
+        let intact = self.verify_lexical()?;
+        if !intact || !self.terms_current()? {
+            self.rebuild_lexical(intact)?;
         } else {
             self.repair()?;
         }

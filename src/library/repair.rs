@@ -114,4 +114,51 @@ impl Library {
         }
         self.catalog.mark_indexed(&self.state)
     }
+
+    /// Checks the keyword index's files against their checksums (those not known whole
+    /// already). Returns whether the index is whole.
+    pub(super) fn verify_lexical(&mut self) -> Result<bool> {
+        let known: HashSet<SeenFile> = self.state.lexical_files.iter().cloned().collect();
+        Ok(match self.lexical.verify(&known)? {
+            Ok(files) => {
+                self.state.lexical_files = files;
+                true
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// Whether the keyword index's terms are the ones this build's analyzer makes. An index
+    /// built by an older analyzer still answers (every word is a term in both), but its terms
+    /// differ where the analyzer changed, so a writer rebuilds it. An empty index is current:
+    /// what it will hold is analysed now.
+    pub(super) fn terms_current(&mut self) -> Result<bool> {
+        if self.state.analyzer == ANALYZER_VERSION {
+            return Ok(true);
+        }
+        if self.lexical.len()? == 0 && self.catalog.exact_counts()?.0 == 0 {
+            self.state.analyzer = ANALYZER_VERSION;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Sets a damaged keyword index aside and builds a new one from the catalog's stored text
+    /// (no PDF is read, nothing is embedded). An `intact` index (one whose terms an older
+    /// analyzer made) is not kept once the new one is built. The caller holds the write lock.
+    pub(super) fn rebuild_lexical(&mut self, intact: bool) -> Result<()> {
+        let dir = self.dir.join("lexical");
+        // The damaged index's files are closed before its folder moves.
+        self.lexical = LexicalIndex::open_in_ram()?;
+        LexicalIndex::set_aside(&dir)?;
+        self.lexical = LexicalIndex::open(&dir)?;
+        self.state.lexical_files.clear();
+        self.state.analyzer = ANALYZER_VERSION;
+        self.repair_with(true)?;
+        if intact {
+            let aside = dir.with_extension("damaged");
+            std::fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
+        }
+        Ok(())
+    }
 }

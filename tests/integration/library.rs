@@ -164,6 +164,72 @@ fn lost_indexes_are_rebuilt_from_the_catalog() {
     );
 }
 
+/// The keyword index's segment files, by name.
+fn segment_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir.join("lexical"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".idx"))
+        .collect()
+}
+
+#[test]
+fn a_keyword_index_an_older_analyzer_built_is_rebuilt_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let papers = write_papers(tmp.path());
+    let dir = tmp.path().join("library");
+    {
+        let mut lib = tiny_library(tmp.path());
+        lib.index(
+            std::slice::from_ref(&papers.dir),
+            &NoSink,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    }
+    let built = segment_files(&dir);
+    // As a library an earlier MedShelf indexed: its state records no analyzer version.
+    let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
+    let state: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'index_state'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(
+        state["analyzer"],
+        medshelf::index::analysis::ANALYZER_VERSION,
+        "a new library records the analyzer that built its keyword index"
+    );
+    state.as_object_mut().unwrap().remove("analyzer");
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'index_state'",
+        [state.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+    let lib = Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap();
+    let rebuilt = segment_files(&dir);
+    assert!(
+        rebuilt.is_disjoint(&built),
+        "the index is built anew: {built:?} then {rebuilt:?}"
+    );
+    assert!(
+        !dir.join("lexical.damaged").exists(),
+        "an index that was only outdated is not kept aside"
+    );
+    let status = lib.status().unwrap();
+    assert_eq!(status.lexical_entries, status.chunks);
+    let hits = lib.search("ferritin", &opts(Mode::Lexical)).unwrap();
+    assert_eq!(hits.results[0].path, papers.sepsis);
+    drop(lib);
+    // Once: the next opening finds it current.
+    drop(Library::open_with(&dir, Some(tiny_model(tmp.path()))).unwrap());
+    assert_eq!(segment_files(&dir), rebuilt);
+}
+
 #[test]
 fn a_catalog_change_the_indexes_missed_is_repaired_at_open() {
     let tmp = tempfile::tempdir().unwrap();
