@@ -153,15 +153,22 @@ fn a_sample_of_the_shorthand_set_gains_from_expansion() {
     assert!(e.page_hit >= SHORTHAND_HYBRID_PAGE_FLOOR, "{e:?}");
     let (t, e) = (&typed.modes["semantic"], &expanded.modes["semantic"]);
     assert!(e.paper_mrr > t.paper_mrr, "{t:?} {e:?}");
-    assert!(e.paper_mrr >= SHORTHAND_MRR_FLOOR, "{e:?}");
+    assert!(e.paper_mrr >= SHORTHAND_SEMANTIC_MRR_FLOOR, "{e:?}");
     let (t, e) = (&typed.modes["lexical"], &expanded.modes["lexical"]);
     assert!(e.page_hit >= t.page_hit, "{t:?} {e:?}");
     assert!(e.page_hit >= SHORTHAND_KEYWORD_PAGE_FLOOR, "{e:?}");
 }
 
-/// Paper MRR of the expanded questions when this floor was set (1.000 hybrid and semantic, of
-/// 17 questions; semantic as typed 0.902), less half a question's worth.
+/// Paper MRR of the expanded questions in hybrid mode when this floor was set (1.000 of 17
+/// questions), less half a question's worth.
 const SHORTHAND_MRR_FLOOR: f64 = 0.97;
+
+/// Paper MRR of the expanded questions by meaning alone: 0.941 since the text layer reads
+/// ligatures drawn with a space whole (docs/EXTRACTION.md), less half a question. The sample's
+/// Lancet trial (`PMC4655321`) lost 141 words to "signifi cant" and "diff erence" before; read
+/// whole, it is the only paper of the sample whose text changed, and two questions whose
+/// papers are others now find their paper second (1.000 before; as typed 0.902 then and now).
+const SHORTHAND_SEMANTIC_MRR_FLOOR: f64 = 0.91;
 
 /// Hybrid page hit rate of the expanded questions when this floor was set (7 of 17, 0.412; as
 /// typed 8), less one question.
