@@ -276,7 +276,8 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         // no table changes: the keyword index's terms did (`index::analysis::ANALYZER_VERSION`
-        // 1, a range of numbers is no longer a term whole), and the library rebuilds that
+        // 1 and 2: a range of numbers is no longer a term whole, Unicode's hyphens join a
+        // compound as ASCII's does), and the library rebuilds that
         // index from the catalog's text when it next opens for writing. A version of its own
         // so that the opening that rebuilds says why it takes longer (`pending_upgrade`)
         version: 14,

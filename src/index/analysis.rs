@@ -17,7 +17,8 @@ use tantivy::tokenizer::{
 /// Raise it with every change to the terms a text gives.
 ///
 /// 1: numbers joined by a hyphen ("37-38") are no longer a term whole.
-pub const ANALYZER_VERSION: u32 = 1;
+/// 2: Unicode's hyphens (U+2010, U+2011) join a compound as ASCII's does.
+pub const ANALYZER_VERSION: u32 = 2;
 
 /// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
 #[derive(Clone, Default)]
@@ -91,8 +92,10 @@ fn for_each_span(text: &str, mut f: impl FnMut(usize, usize, usize)) {
     };
     while let Some((i, c)) = chars.next() {
         if !c.is_alphanumeric() {
-            // A single hyphen between two alphanumeric runs joins them into a compound.
-            let joins = c == '-'
+            // A single hyphen between two alphanumeric runs joins them into a compound:
+            // the ASCII one or Unicode's own (U+2010, U+2011), which some journals typeset
+            // ("DE‐MRI") and which OCR and a keyboard write as ASCII.
+            let joins = is_hyphen(c)
                 && !parts.is_empty()
                 && parts.last().is_some_and(|p| p.1 == i)
                 && chars.peek().is_some_and(|&(_, n)| n.is_alphanumeric());
@@ -119,9 +122,15 @@ fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
         offset_from: from,
         offset_to: to,
         position,
-        text: text[from..to].to_string(),
+        // A compound's hyphens as ASCII's, so that "DE‐MRI" and "DE-MRI" are one term.
+        text: text[from..to].replace(is_hyphen, "-"),
         position_length: 1,
     }
+}
+
+/// Whether `c` is a hyphen: ASCII's, or Unicode's hyphen and non-breaking hyphen.
+fn is_hyphen(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}' | '\u{2011}')
 }
 
 /// The analyzer used for passages, titles, queries and snippet highlighting alike.
@@ -199,7 +208,8 @@ pub fn analyze(text: &str) -> Vec<(String, usize, usize)> {
             let term = match seen.get(raw) {
                 Some(term) => term.as_deref(),
                 None => {
-                    let mut stream = analyzer.token_stream(raw);
+                    let hyphens = raw.replace(is_hyphen, "-");
+                    let mut stream = analyzer.token_stream(&hyphens);
                     let term = stream.next().map(|t| t.text.clone().into_boxed_str());
                     seen.entry(raw.into()).or_insert(term).as_deref()
                 }
@@ -249,6 +259,12 @@ mod tests {
     }
 
     #[test]
+    fn unicode_hyphens_join_as_the_ascii_one_does() {
+        assert_eq!(terms("DE\u{2010}MRI"), ["de-mri", "de", "mri"]);
+        assert_eq!(terms("IL\u{2011}6"), terms("IL-6"));
+    }
+
+    #[test]
     fn a_remembered_token_is_analysed_as_the_first_time() {
         let text = "IL-6 levels; the IL-6 LEVELS were raised in 12 of 40 patients-years";
         assert_eq!(analyze(text), analyze_uncached(text));
@@ -258,7 +274,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_cache_gives_the_analyzers_terms_and_spans(
-            text in "([A-Za-z0-9é]{1,12}|-|--| |\\.|, |\n|é|ﬁ|İ){0,40}"
+            text in "([A-Za-z0-9é]{1,12}|-|--|\u{2010}| |\\.|, |\n|é|ﬁ|İ){0,40}"
         ) {
             proptest::prop_assert_eq!(analyze(&text), analyze_uncached(&text));
             // Again, now from the cache.
