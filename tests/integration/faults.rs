@@ -9,7 +9,7 @@ use std::sync::Arc;
 use medshelf::library::NoSink;
 use medshelf::{Embedder, Library, ModelInfo, Status};
 
-use crate::support::{tiny_library, tiny_model, write_papers};
+use crate::support::{indexed_library, tiny_library, tiny_model, write_papers};
 
 /// The tiny model with traps: it panics cutting a page that holds one word, panics embedding
 /// a passage that holds another, and can drop the last vector of every answer.
@@ -205,19 +205,6 @@ fn regression_an_embedder_that_drops_a_vector_fails_the_batch() {
     };
     let hits = lib.search("ferritin", &keyword).unwrap();
     assert_eq!(hits.results[0].path, papers.sepsis);
-}
-
-/// A library of the three generated papers, indexed with the tiny model and closed.
-fn indexed_library(tmp: &Path) -> (PathBuf, crate::support::Papers) {
-    let papers = write_papers(tmp);
-    let mut lib = tiny_library(tmp);
-    lib.index(
-        std::slice::from_ref(&papers.dir),
-        &NoSink,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    (tmp.join("library"), papers)
 }
 
 /// Opens the library as a search would and checks that it answers from whole indexes.

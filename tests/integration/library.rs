@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use medshelf::library::NoSink;
 use medshelf::{Library, Mode, SearchOptions, Status};
 
-use crate::support::{tiny_library, tiny_model, write_papers};
+use crate::support::{indexed_library, tiny_library, tiny_model, write_papers};
 
 fn opts(mode: Mode) -> SearchOptions {
     SearchOptions {
@@ -176,17 +176,7 @@ fn segment_files(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
 #[test]
 fn a_keyword_index_an_older_analyzer_built_is_rebuilt_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let papers = write_papers(tmp.path());
-    let dir = tmp.path().join("library");
-    {
-        let mut lib = tiny_library(tmp.path());
-        lib.index(
-            std::slice::from_ref(&papers.dir),
-            &NoSink,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
-    }
+    let (dir, papers) = indexed_library(tmp.path());
     let built = segment_files(&dir);
     // As a library an earlier MedShelf indexed: its state records no analyzer version.
     let conn = rusqlite::Connection::open(dir.join("catalog.sqlite")).unwrap();
@@ -233,17 +223,7 @@ fn a_keyword_index_an_older_analyzer_built_is_rebuilt_once() {
 #[test]
 fn a_catalog_change_the_indexes_missed_is_repaired_at_open() {
     let tmp = tempfile::tempdir().unwrap();
-    let papers = write_papers(tmp.path());
-    let dir = tmp.path().join("library");
-    {
-        let mut lib = tiny_library(tmp.path());
-        lib.index(
-            std::slice::from_ref(&papers.dir),
-            &NoSink,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
-    }
+    let (dir, papers) = indexed_library(tmp.path());
     let catalog = medshelf::catalog::Catalog::open(&dir.join("catalog.sqlite")).unwrap();
     // Closed cleanly: the catalog says its indexes are in step.
     assert!(!catalog.indexes_dirty().unwrap());

@@ -144,6 +144,20 @@ pub fn tiny_library(tmp: &Path) -> Library {
     Library::open_with(&tmp.join("library"), Some(embedder)).unwrap()
 }
 
+/// A library of the three generated papers in `tmp/library`, indexed with the tiny model and
+/// closed: its folder, and the papers.
+pub fn indexed_library(tmp: &Path) -> (PathBuf, Papers) {
+    let papers = write_papers(tmp);
+    let mut lib = tiny_library(tmp);
+    lib.index(
+        std::slice::from_ref(&papers.dir),
+        &medshelf::library::NoSink,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    (tmp.join("library"), papers)
+}
+
 /// The `medshelf` binary on a library, with a model or none (the environment's model ignored).
 pub fn cli(library: &Path, model: Option<&Path>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_medshelf"));
