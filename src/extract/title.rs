@@ -70,6 +70,10 @@ fn decode_entities(s: &str) -> String {
 }
 
 /// Decodes a PDF text string: UTF-16 with a byte-order mark, else PDFDocEncoding (Latin-1 here).
+/// Bytes past ASCII that read as UTF-8 are taken as UTF-8: some producers write it without a
+/// mark, and read as Latin-1 an author "Providência" became "ProvidÃªncia" in the record and in
+/// every citation of the paper. Latin-1 text that is also valid UTF-8 needs a run such as "Ã"
+/// and "ª" side by side, which no title or name holds.
 fn decode_pdf_string(bytes: &[u8]) -> String {
     if bytes.starts_with(&[0xFE, 0xFF]) {
         let units: Vec<u16> = bytes[2..]
@@ -79,6 +83,8 @@ fn decode_pdf_string(bytes: &[u8]) -> String {
         String::from_utf16_lossy(&units)
     } else if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         String::from_utf8_lossy(&bytes[3..]).into_owned()
+    } else if let (false, Ok(text)) = (bytes.is_ascii(), std::str::from_utf8(bytes)) {
+        text.to_string()
     } else {
         bytes.iter().map(|&b| b as char).collect()
     }
@@ -191,6 +197,14 @@ mod tests {
             first_page_title(page).as_deref(),
             Some("Understanding the barriers to setting up a healthcare quality programme")
         );
+    }
+
+    #[test]
+    fn an_info_string_in_utf8_without_a_mark_is_read_as_utf8() {
+        assert_eq!(decode_pdf_string("Providência".as_bytes()), "Providência");
+        // Latin-1 that is not UTF-8 stays Latin-1; ASCII is ASCII either way.
+        assert_eq!(decode_pdf_string(b"Provid\xeancia"), "Providência");
+        assert_eq!(decode_pdf_string(b"Smith J"), "Smith J");
     }
 
     #[test]

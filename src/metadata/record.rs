@@ -18,7 +18,8 @@ use super::{Author, Metadata, Source};
 /// abbreviations needs no reading of the PDF: see [`crate::clinical::abbrev::MINER`].)
 /// 5: a scan's title and authors from the sizes OCR's word boxes give (its pages' stored OCR
 /// is taken again, not read again).
-pub const READER: i64 = 5;
+/// 6: Info strings in UTF-8 without a mark read as UTF-8 ("Providência", not "ProvidÃªncia").
+pub const READER: i64 = 6;
 
 /// The fields a record has, by their names in JSON and in `meta --set`.
 pub const FIELDS: [&str; 10] = [
