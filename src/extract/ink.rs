@@ -92,14 +92,19 @@ fn ink(image: &poppler::Gray) -> f64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_blank_page_has_no_ink_and_a_line_of_text_has_some() {
-        let (width, height) = (2550, 3300);
-        let mut page = poppler::Gray {
+    /// A white page of `width` by `height` pixels.
+    fn white(width: usize, height: usize) -> poppler::Gray {
+        poppler::Gray {
             width,
             height,
             pixels: vec![255; width * height],
-        };
+        }
+    }
+
+    #[test]
+    fn a_blank_page_has_no_ink_and_a_line_of_text_has_some() {
+        let (width, height) = (2550, 3300);
+        let mut page = white(width, height);
         assert!(ink(&page) < BLANK_INK);
         // One line of 10-point text: about 2,000 pixels across, a third of its 40 inked.
         for x in 300..2300 {
@@ -116,10 +121,7 @@ mod tests {
             .filter(|p| **p == 0)
             .for_each(|p| *p = 180);
         assert!(ink(&pale) > BLANK_INK, "{}", ink(&pale));
-        let mut dust = poppler::Gray {
-            pixels: vec![255; width * height],
-            ..page.clone()
-        };
+        let mut dust = white(width, height);
         dust.pixels.iter_mut().step_by(97).for_each(|p| *p = 230);
         assert!(ink(&dust) < BLANK_INK, "{}", ink(&dust));
         // White type on a dark panel.
@@ -134,11 +136,7 @@ mod tests {
     fn ink_outside_the_words_believed_is_unread() {
         // Two lines of type of equal ink; a reading that found words over the first only.
         let (width, height) = (1000, 1000);
-        let mut page = poppler::Gray {
-            width,
-            height,
-            pixels: vec![255; width * height],
-        };
+        let mut page = white(width, height);
         for y in [100, 500] {
             for row in y..y + 20 {
                 page.pixels[row * width + 100..row * width + 900].fill(0);

@@ -458,9 +458,7 @@ pub(super) fn with_ocr(
         // Reading order and misreadings Tesseract makes on papers, mended where the page says
         // how (extract/ocr_order.rs): a list's numbers read apart from their entries, a
         // two-column page's head and foot read mid-page, "Class Ill" and "95% Cl".
-        super::ocr_order::attach_hanging_labels(&mut page.words);
-        super::ocr_order::margins_first_and_last(&mut page.words);
-        super::ocr_order::letter_i(&mut page.words);
+        super::ocr_order::mend(&mut page.words);
         let i = page.page as usize - 1;
         let text = super::glue::unglued(&page.text());
         let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();

@@ -23,6 +23,15 @@
 
 use super::ocr::OcrWord;
 
+/// Every mend of this module on one page's words, in the order they build on each other: the
+/// numbers first (a moved number makes its entry's line start with it), then the margins, then
+/// single words.
+pub(super) fn mend(words: &mut Vec<OcrWord>) {
+    attach_hanging_labels(words);
+    margins_first_and_last(words);
+    letter_i(words);
+}
+
 /// How far from the top or the bottom of the page (a share of its height) a running head
 /// or foot may lie: journals set them within the outer tenth, the body's first and last
 /// lines start within it too, and the gap tells them apart ([`MARGIN_GAP`]).
@@ -57,7 +66,7 @@ fn is_label(text: &str) -> bool {
 /// apart), and only to a line that starts just right of it ([`LABEL_GAP`]) and overlaps it
 /// vertically by half its height or more, each line taking one number; the others stay where
 /// they were read. Boxes are kept: each word is where it was on the page.
-pub(super) fn attach_hanging_labels(words: &mut Vec<OcrWord>) {
+fn attach_hanging_labels(words: &mut Vec<OcrWord>) {
     let lines = lines_of(words);
     let lone_label = |line: &std::ops::Range<usize>| {
         line.len() == 1 && words[line.start].believed() && is_label(&words[line.start].text)
@@ -138,7 +147,7 @@ const NUMBERED_BY_ROMAN: [&str; 7] = ["class", "type", "phase", "stage", "grade"
 /// IIl" as III, 141 and 4 times over the scanned pages of the page sets; "Class |" as I, 261
 /// times) and confidence intervals ("95% Cl" as CI, 368 times). A question's "class III" or
 /// "95% CI" finds the scan's page as it finds the original's.
-pub(super) fn letter_i(words: &mut [OcrWord]) {
+fn letter_i(words: &mut [OcrWord]) {
     for i in 0..words.len() {
         let (open, head, tail) = split_punctuation(&words[i].text);
         let before = i
@@ -201,7 +210,7 @@ fn lines_of(words: &[OcrWord]) -> Vec<std::ops::Range<usize>> {
 /// of at least [`MARGIN_GAP`] line heights parts it from the body, within [`MARGIN_BAND`] of
 /// the edge; the widest such band on each side is the body's edge. A page of fewer than
 /// eight lines is left as read: too little body to tell a margin from.
-pub(super) fn margins_first_and_last(words: &mut Vec<OcrWord>) {
+fn margins_first_and_last(words: &mut Vec<OcrWord>) {
     let lines = lines_of(words);
     if lines.len() < 8 {
         return;
