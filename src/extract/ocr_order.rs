@@ -20,6 +20,11 @@
 //! and these were not: "Empagliflozin Reduces Left Ventricular Volumes in HFrEF" stayed in
 //! the text of every page of a scanned trial, beside the body that says so once. Lines set
 //! apart at the top and bottom of the page are put first and last.
+//!
+//! And two columns read as one: where a column sits on a tinted or patterned box, Tesseract
+//! may not see the gutter, and reads each line across both columns ("4. Do not reuse a
+//! syringe to enter a placed on surfaces that are most likely to become"). The gutter is
+//! still on the page, a band no word crosses ([`split_merged_columns`]).
 
 use super::ocr::OcrWord;
 
@@ -27,6 +32,7 @@ use super::ocr::OcrWord;
 /// numbers first (a moved number makes its entry's line start with it), then the margins, then
 /// single words.
 pub(super) fn mend(words: &mut Vec<OcrWord>) {
+    split_merged_columns(words);
     attach_hanging_labels(words);
     margins_first_and_last(words);
     letter_i(words);
@@ -46,6 +52,120 @@ const MARGIN_GAP: f32 = 1.5;
 /// hanging indent is a few characters (the echinococcosis guideline's is 1 %); a second
 /// column of text starts much further away.
 const LABEL_GAP: f32 = 0.04;
+
+/// How many strips the page's width is cut into to find a gutter: each is half a percent.
+const STRIPS: usize = 200;
+
+/// How much of the page's width a gutter spans at least: the measured gutters of columns
+/// read as one were 2.5 to 5.5 % wide; the gaps between words of a line are under 1.2 %.
+const GUTTER: f32 = 0.015;
+
+/// Splits two columns that Tesseract read as one, line by line across both: the left
+/// column's part of each line first, then the right column's. It acts only where the page
+/// says so plainly:
+/// - exactly one band of the page's width, [`GUTTER`] wide or more, that the words of at most
+///   3 % of the lines (two, on a short page) cross and that has words on both sides in four lines or more (a table
+///   has a band for each of its columns, and stays as read: its text layer reads it row by
+///   row too);
+/// - that band lies in the middle of the page (30 % to 70 % of its width);
+/// - at least six lines, and a quarter of the page's, hold three words or more on each side
+///   of it: two columns of prose, not a figure's labels.
+///
+/// The lines from the first to the last of those are the two columns; the lines above and
+/// below (a title across both, a foot) stay where they were read. Boxes are kept.
+fn split_merged_columns(words: &mut Vec<OcrWord>) {
+    let lines = lines_of(words);
+    if lines.len() < 8 {
+        return;
+    }
+    let strip = |x: f32| ((x.clamp(0.0, 1.0) * STRIPS as f32) as usize).min(STRIPS - 1);
+    // How many lines cover each strip with a word they believe.
+    let mut cover = vec![0usize; STRIPS];
+    for line in &lines {
+        let mut covered = [false; STRIPS];
+        for w in words[line.clone()].iter().filter(|w| w.believed()) {
+            covered[strip(w.bbox[0])..=strip(w.bbox[2])].fill(true);
+        }
+        for (c, covered) in cover.iter_mut().zip(covered) {
+            *c += usize::from(covered);
+        }
+    }
+    // A title or a foot across both columns crosses the gutter: two such lines may.
+    let open = (lines.len() * 3 / 100).max(2);
+    // Words a line believes wholly left of `lo` and wholly right of `hi`.
+    let sides = |line: &std::ops::Range<usize>, lo: f32, hi: f32| {
+        let believed = || words[line.clone()].iter().filter(|w| w.believed());
+        (
+            believed().filter(|w| w.bbox[2] <= lo).count(),
+            believed().filter(|w| w.bbox[0] >= hi).count(),
+        )
+    };
+    // The blank bands with words on both sides in four lines or more.
+    let mut bands: Vec<(f32, f32)> = Vec::new();
+    let mut k = STRIPS / 10;
+    while k < STRIPS * 9 / 10 {
+        if cover[k] > open {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k + 1 < STRIPS && cover[k + 1] <= open {
+            k += 1;
+        }
+        let (lo, hi) = (start as f32 / STRIPS as f32, (k + 1) as f32 / STRIPS as f32);
+        k += 1;
+        if hi - lo < 0.01 {
+            continue;
+        }
+        let across = lines
+            .iter()
+            .filter(|line| {
+                let (left, right) = sides(line, lo, hi);
+                left > 0 && right > 0
+            })
+            .count();
+        if across >= 4 {
+            bands.push((lo, hi));
+        }
+    }
+    let [(lo, hi)] = bands[..] else {
+        return;
+    };
+    if hi - lo < GUTTER || (lo + hi) / 2.0 < 0.3 || (lo + hi) / 2.0 > 0.7 {
+        return;
+    }
+    let prose: Vec<usize> = (0..lines.len())
+        .filter(|&n| {
+            let (left, right) = sides(&lines[n], lo, hi);
+            left >= 3 && right >= 3
+        })
+        .collect();
+    let (Some(&first), Some(&last)) = (prose.first(), prose.last()) else {
+        return;
+    };
+    if prose.len() < 6 || prose.len() * 4 < lines.len() {
+        return;
+    }
+    let middle = (lo + hi) / 2.0;
+    let left_of = |w: &OcrWord| (w.bbox[0] + w.bbox[2]) / 2.0 < middle;
+    let mut order: Vec<OcrWord> = words[..lines[first].start].to_vec();
+    for left in [true, false] {
+        for line in &lines[first..=last] {
+            let start = order.len();
+            order.extend(
+                words[line.clone()]
+                    .iter()
+                    .filter(|w| left_of(w) == left)
+                    .cloned(),
+            );
+            if let Some(w) = order.get_mut(start) {
+                w.line_start = true;
+            }
+        }
+    }
+    order.extend(words[lines[last].end..].iter().cloned());
+    *words = order;
+}
 
 /// Whether a word is a list's number: "19.", "24," (OCR's reading of "24."), "3)", "(3)",
 /// "[12]". A bare number is not one: a manuscript's line numbers hang in the margin too, and
@@ -415,6 +535,79 @@ mod tests {
         let read = text(&words);
         margins_first_and_last(&mut words);
         assert_eq!(text(&words), read);
+    }
+
+    /// A line of words 0.06 wide, 0.01 apart, from `left`.
+    fn words_from(text: &str, left: f32, top: f32, line_start: bool) -> Vec<OcrWord> {
+        text.split(' ')
+            .enumerate()
+            .map(|(i, t)| {
+                let x = left + 0.07 * i as f32;
+                word(t, [x, top, x + 0.06, top + 0.012], line_start && i == 0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_columns_read_as_one_are_read_column_by_column() {
+        // Ten lines read across a gutter from 0.48 to 0.52, under a title across both.
+        let mut words = words_from("Safe injection practices", 0.3, 0.05, true);
+        for i in 0..10 {
+            let top = 0.1 + 0.02 * i as f32;
+            let mut line = words_from(&format!("a{i} b c d e"), 0.13, top, true);
+            line.extend(words_from(&format!("p{i} q r s t"), 0.52, top, false));
+            words.extend(line);
+        }
+        words.extend(words_from("Version 2.3", 0.4, 0.95, true));
+        let before = words.len();
+        split_merged_columns(&mut words);
+        assert_eq!(words.len(), before, "no word is lost or doubled");
+        let text = text(&words);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 22);
+        assert_eq!(lines[0], "Safe injection practices");
+        assert_eq!(lines[1..3], ["a0 b c d e", "a1 b c d e"]);
+        assert_eq!(lines[10..12], ["a9 b c d e", "p0 q r s t"]);
+        assert_eq!(lines[20..], ["p9 q r s t", "Version 2.3"]);
+    }
+
+    #[test]
+    fn a_table_and_a_single_column_stay_as_read() {
+        // A table: three columns, each band between them blank.
+        let mut table = Vec::new();
+        for i in 0..10 {
+            let top = 0.1 + 0.02 * i as f32;
+            table.extend(words_from("Aspirin 75 mg", 0.1, top, true));
+            table.extend(words_from("daily oral", 0.45, top, false));
+            table.extend(words_from("n 120 12%", 0.7, top, false));
+        }
+        let read = text(&table);
+        split_merged_columns(&mut table);
+        assert_eq!(text(&table), read);
+        // A single column of prose, its words' gaps all narrow.
+        let mut column: Vec<OcrWord> = (0..10)
+            .flat_map(|i| {
+                words_from(
+                    "one two three four five six seven eight nine ten eleven",
+                    0.1,
+                    0.1 + 0.02 * i as f32,
+                    true,
+                )
+            })
+            .collect();
+        let read = text(&column);
+        split_merged_columns(&mut column);
+        assert_eq!(text(&column), read);
+        // Two columns with two words a side: labels, not prose.
+        let mut labels = Vec::new();
+        for i in 0..10 {
+            let top = 0.1 + 0.02 * i as f32;
+            labels.extend(words_from("Days 10", 0.3, top, true));
+            labels.extend(words_from("Dose 5", 0.55, top, false));
+        }
+        let read = text(&labels);
+        split_merged_columns(&mut labels);
+        assert_eq!(text(&labels), read);
     }
 
     #[test]
