@@ -25,14 +25,19 @@
 //! may not see the gutter, and reads each line across both columns ("4. Do not reuse a
 //! syringe to enter a placed on surfaces that are most likely to become"). The gutter is
 //! still on the page, a band no word crosses ([`split_merged_columns`]).
+//!
+//! And a figure's ink read as letters ([`drop_figure_noise`]): a scanned plot gives lines of
+//! ticks and fragments that Tesseract itself doubts, where the original holds an image.
 
 use super::ocr::OcrWord;
 
 /// Every mend of this module on one page's words, in the order they build on each other: the
-/// numbers first (a moved number makes its entry's line start with it), then the margins, then
+/// columns parted first (every other mend reads lines), a figure's noise left out, the
+/// numbers next (a moved number makes its entry's line start with it), then the margins, then
 /// single words.
 pub(super) fn mend(words: &mut Vec<OcrWord>) {
     split_merged_columns(words);
+    drop_figure_noise(words);
     attach_hanging_labels(words);
     margins_first_and_last(words);
     letter_i(words);
@@ -52,6 +57,70 @@ const MARGIN_GAP: f32 = 1.5;
 /// hanging indent is a few characters (the echinococcosis guideline's is 1 %); a second
 /// column of text starts much further away.
 const LABEL_GAP: f32 = 0.04;
+
+/// A line whose words Tesseract believes less than this on average (and 15 less than the
+/// page's median line), in a run of such lines, is a figure's ink read as letters: the lines
+/// of a scanned plot read at 35 to 70 ("oO", "38 8 8", "5” 55"), the page's prose at 90 and
+/// more.
+const FIGURE_CONFIDENCE: f32 = 70.0;
+
+/// Leaves out the lines of a figure read as text: three or more of four lines in a row whose
+/// words Tesseract believes less than [`FIGURE_CONFIDENCE`] on average, and 15 less than the
+/// page's median line (a poor scan reads all its lines lower, and keeps them). A plot's
+/// ticks and fragments ("238 o00- Control § 3 °") made a passage of their own on the scan,
+/// where the original holds the figure as an image and no text; its labels read well
+/// ("Expected value") are kept.
+fn drop_figure_noise(words: &mut Vec<OcrWord>) {
+    let lines = lines_of(words);
+    let means: Vec<Option<f32>> = lines
+        .iter()
+        .map(|line| {
+            let believed: Vec<&OcrWord> = words[line.clone()]
+                .iter()
+                .filter(|w| w.believed())
+                .collect();
+            (!believed.is_empty()).then(|| {
+                believed
+                    .iter()
+                    .map(|w| f32::from(w.confidence))
+                    .sum::<f32>()
+                    / believed.len() as f32
+            })
+        })
+        .collect();
+    let mut sorted: Vec<f32> = means.iter().flatten().copied().collect();
+    if sorted.is_empty() {
+        return;
+    }
+    sorted.sort_by(f32::total_cmp);
+    let floor = FIGURE_CONFIDENCE.min(sorted[sorted.len() / 2] - 15.0);
+    let doubtful: Vec<Option<bool>> = means.iter().map(|m| m.map(|m| m < floor)).collect();
+    let mut drop = vec![false; lines.len()];
+    for i in 0..lines.len() {
+        let window: Vec<bool> = doubtful[i..(i + 4).min(lines.len())]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        if window.len() >= 3 && window.iter().filter(|&&d| d).count() >= 3 {
+            for j in i..(i + 4).min(lines.len()) {
+                if doubtful[j] == Some(true) {
+                    drop[j] = true;
+                }
+            }
+        }
+    }
+    if !drop.contains(&true) {
+        return;
+    }
+    let mut kept = Vec::with_capacity(words.len());
+    for (line, drop) in lines.iter().zip(drop) {
+        if !drop {
+            kept.extend(words[line.clone()].iter().cloned());
+        }
+    }
+    *words = kept;
+}
 
 /// How many strips the page's width is cut into to find a gutter: each is half a percent.
 const STRIPS: usize = 200;
@@ -608,6 +677,50 @@ mod tests {
         let read = text(&labels);
         split_merged_columns(&mut labels);
         assert_eq!(text(&labels), read);
+    }
+
+    #[test]
+    fn a_figure_read_as_letters_is_left_out_and_its_clear_labels_kept() {
+        let line = |text: &str, confidence: u8, top: f32| -> Vec<OcrWord> {
+            let mut words = words_from(text, 0.1, top, true);
+            for w in &mut words {
+                w.confidence = confidence;
+            }
+            words
+        };
+        let prose = "Braak stage methylation of retrotransposons differs";
+        let mut words = Vec::new();
+        for i in 0..6 {
+            words.extend(line(prose, 94, 0.05 + 0.02 * i as f32));
+        }
+        // A plot: fragments read at 40 to 65, one clear label among them.
+        words.extend(line("oO c 0.03", 48, 0.2));
+        words.extend(line("38 8 8", 64, 0.22));
+        words.extend(line("Expected value", 96, 0.24));
+        words.extend(line("238 o00- Control", 59, 0.26));
+        words.extend(line("5” 55", 40, 0.28));
+        // One doubtful line alone in prose is a word misread, and stays.
+        for i in 0..3 {
+            words.extend(line(prose, 94, 0.4 + 0.02 * i as f32));
+        }
+        words.extend(line("Nakamura eta1", 55, 0.46));
+        for i in 0..3 {
+            words.extend(line(prose, 94, 0.48 + 0.02 * i as f32));
+        }
+        drop_figure_noise(&mut words);
+        let kept = text(&words);
+        assert!(kept.contains("Expected value"), "{kept}");
+        assert!(kept.contains("Nakamura eta1"), "{kept}");
+        for noise in ["oO", "38 8 8", "o00-", "5” 55"] {
+            assert!(!kept.contains(noise), "{noise} in {kept}");
+        }
+        // A poor scan, every line read at 60: kept whole.
+        let mut poor: Vec<OcrWord> = (0..10)
+            .flat_map(|i| line(prose, 60, 0.05 + 0.02 * i as f32))
+            .collect();
+        let read = text(&poor);
+        drop_figure_noise(&mut poor);
+        assert_eq!(text(&poor), read);
     }
 
     #[test]
