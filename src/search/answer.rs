@@ -13,9 +13,25 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// The kinds of answer a question asks for, a set (a question may ask for none).
+/// The kinds of answer a question asks for, a set (a question may ask for none), and the
+/// side of a number it asks about, where it says one ("a cyst larger than 5 cm").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Asked(u8);
+pub struct Asked {
+    kinds: u8,
+    bound: Option<Bound>,
+}
+
+/// A side of a number: "larger than 5 cm", "over 40 kg", "GFR <10 ml/min". Guidelines part
+/// their advice at such numbers, in pairs of sections that differ by the sign alone
+/// ("hepatic cyst types CE2 or CE3b ≤ 5 cm" and "... > 5 cm"), where the words cannot tell
+/// the section asked for from its twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bound {
+    /// Above the number (or at it: "at least", "≥"), else below it.
+    above: bool,
+    /// The number, in thousandths (so that the bound compares whole).
+    milli: i64,
+}
 
 /// One kind of answer: how it is asked, and what in a passage gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,28 +129,77 @@ impl Asked {
         if ADVICE.is_match(query) || (asked.is_empty() && query.trim_end().ends_with('?')) {
             asked.insert(Kind::Advice);
         }
+        // The question's own bound: the first it states (a question rarely states two).
+        asked.bound = bounds(query).next();
         asked
     }
 
     /// Whether the question asks for no particular kind of answer.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.kinds == 0
     }
 
     fn insert(&mut self, kind: Kind) {
-        self.0 |= 1 << kind as u8;
+        self.kinds |= 1 << kind as u8;
     }
 
     fn contains(self, kind: Kind) -> bool {
-        self.0 & (1 << kind as u8) != 0
+        self.kinds & (1 << kind as u8) != 0
     }
 
-    /// Whether `text` holds an answer of a kind the question asks for.
+    /// Whether `text` holds an answer of a kind the question asks for. Where the question
+    /// states a bound, a text that states it too answers, and a text that states only the
+    /// other side of the same number answers the twin question, not this one.
     pub fn answered_by(self, text: &str) -> bool {
+        if let Some(bound) = self.bound {
+            let (mut same, mut other) = (false, false);
+            for b in bounds(text).filter(|b| b.milli == bound.milli) {
+                same |= b.above == bound.above;
+                other |= b.above != bound.above;
+            }
+            if same {
+                return true;
+            }
+            if other {
+                return false;
+            }
+        }
         KINDS
             .iter()
             .any(|&kind| self.contains(kind) && holds(kind, text))
     }
+}
+
+/// The bounds `text` states: a comparison in words or signs before a number ("larger than 5",
+/// "over 40", "≤ 5", "<10", "below 50k", "below 50 000").
+fn bounds(text: &str) -> impl Iterator<Item = Bound> + '_ {
+    static BOUND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"(?i)(?:(?P<above>(?:\b(?:larger|greater|bigger|more|higher|longer|older|heavier)",
+            r"\s+than|\b(?:over|above|exceeding|beyond|at\s+least)\b|>=|≥|>)\s*)",
+            r"|(?P<below>(?:\b(?:smaller|less|lower|fewer|shorter|younger|lighter)\s+than",
+            r"|\b(?:under|below|at\s+most|up\s+to)\b|<=|≤|<)\s*))",
+            r"(?P<number>\d{1,3}(?:[ \u{2009}\u{202F},]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+            r"(?P<thousand>\s?k\b)?",
+        ))
+        .expect("valid")
+    });
+    BOUND.captures_iter(text).filter_map(|c| {
+        let digits: String = c["number"]
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let value: f64 = digits.parse().ok()?;
+        let value = if c.name("thousand").is_some() {
+            value * 1000.0
+        } else {
+            value
+        };
+        Some(Bound {
+            above: c.name("above").is_some(),
+            milli: (value * 1000.0).round() as i64,
+        })
+    })
 }
 
 /// Whether `text` holds an answer of this kind.
@@ -326,6 +391,43 @@ mod tests {
         assert!(!asked(
             "can I give",
             "Dengue is caused by one of four viruses."
+        ));
+    }
+
+    #[test]
+    fn a_bound_asked_is_answered_by_its_side_of_the_number_not_the_other() {
+        let asked = |q: &str, text: &str| Asked::of(q).answered_by(text);
+        let q = "CE2 or CE3b hepatic cyst larger than 5 cm recommended treatment";
+        assert!(asked(
+            q,
+            "types CE2 or CE3b > 5 cm, surgery combined with ALB"
+        ));
+        assert!(asked(q, "types CE2 or CE3b>5 cm"));
+        // Its twin section: a recommendation, and still not this question's answer.
+        assert!(!asked(
+            q,
+            "In patients with types CE2 or CE3b ≤ 5 cm, we recommend ALB"
+        ));
+        // A text without the number answers as the kinds asked say.
+        assert!(asked(q, "we recommend surgery"));
+        assert!(!asked(q, "Cysts were staged by ultrasound."));
+        assert!(asked(
+            "paracetamol dose if GFR <10 ml/min",
+            "GFR <10 ml/min: 500 mg every 8 hours"
+        ));
+        assert!(asked(
+            "platelets below 50k?",
+            "a count below 50 000 per microlitre"
+        ));
+        assert!(!asked(
+            "platelets below 50k?",
+            "counts above 50,000 are safe"
+        ));
+        assert!(asked("adult over 40 kg", "Adults ≥40 kg: 150 mg/kg"));
+        // Another number on the other side is another bound.
+        assert!(asked(
+            "can I give it under 10 years?",
+            "should be given above 65 years"
         ));
     }
 
