@@ -18,7 +18,9 @@ use tantivy::tokenizer::{
 ///
 /// 1: numbers joined by a hyphen ("37-38") are no longer a term whole.
 /// 2: Unicode's hyphens (U+2010, U+2011) join a compound as ASCII's does.
-pub const ANALYZER_VERSION: u32 = 2;
+/// 3: Greek letters are their Latin names ("β-lactam" is "beta-lactam"), and one glued to
+///    Latin letters or digits is a part of its own ("IFNγ" is "ifngamma", "ifn", "gamma").
+pub const ANALYZER_VERSION: u32 = 3;
 
 /// Splits text into words and keeps hyphenated compounds (`IL-6`) whole besides their parts.
 #[derive(Clone, Default)]
@@ -104,15 +106,24 @@ fn for_each_span(text: &str, mut f: impl FnMut(usize, usize, usize)) {
             }
             continue;
         }
+        // A run of letters and digits, parted where Greek meets the rest ("IFNγ", "β2"):
+        // papers glue the letter on, clinicians type it apart ("IFN-gamma", "beta-2").
+        let mut start = i;
         let mut end = i + c.len_utf8();
+        let mut greek = greek_name(c).is_some();
         while let Some(&(j, n)) = chars.peek() {
             if !n.is_alphanumeric() {
                 break;
             }
+            if greek_name(n).is_some() != greek {
+                parts.push((start, end));
+                start = j;
+                greek = !greek;
+            }
             end = j + n.len_utf8();
             chars.next();
         }
-        parts.push((i, end));
+        parts.push((start, end));
     }
     flush(&mut parts, &mut position);
 }
@@ -122,10 +133,63 @@ fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
         offset_from: from,
         offset_to: to,
         position,
-        // A compound's hyphens as ASCII's, so that "DE‐MRI" and "DE-MRI" are one term.
-        text: text[from..to].replace(is_hyphen, "-"),
+        text: normalized(&text[from..to]),
         position_length: 1,
     }
+}
+
+/// A token's text as its term is made from: a compound's hyphens as ASCII's, so that "DE‐MRI"
+/// and "DE-MRI" are one term, and Greek letters by their names, as a keyboard types them
+/// ("β-blocker" as "beta-blocker", "TNF-α" as "TNF-alpha").
+fn normalized(token: &str) -> String {
+    let mut out = String::with_capacity(token.len() + 8);
+    for c in token.chars() {
+        match greek_name(c) {
+            Some(name) => out.push_str(name),
+            None if is_hyphen(c) => out.push('-'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Latin name of a Greek letter, either case, final sigma and the symbol variants of phi
+/// and theta included. Mu is left alone: "µg" and "μM" are units, which "mu" would not spell.
+fn greek_name(c: char) -> Option<&'static str> {
+    let lower = match c {
+        'ϕ' => 'φ',
+        'ϑ' => 'θ',
+        'ς' => 'σ',
+        'ϐ' => 'β',
+        'Α'..='Ω' => c.to_lowercase().next()?,
+        _ => c,
+    };
+    Some(match lower {
+        'α' => "alpha",
+        'β' => "beta",
+        'γ' => "gamma",
+        'δ' => "delta",
+        'ε' => "epsilon",
+        'ζ' => "zeta",
+        'η' => "eta",
+        'θ' => "theta",
+        'ι' => "iota",
+        'κ' => "kappa",
+        'λ' => "lambda",
+        'ν' => "nu",
+        'ξ' => "xi",
+        'ο' => "omicron",
+        'π' => "pi",
+        'ρ' => "rho",
+        'σ' => "sigma",
+        'τ' => "tau",
+        'υ' => "upsilon",
+        'φ' => "phi",
+        'χ' => "chi",
+        'ψ' => "psi",
+        'ω' => "omega",
+        _ => return None,
+    })
 }
 
 /// Whether `c` is a hyphen: ASCII's, or Unicode's hyphen and non-breaking hyphen.
@@ -208,8 +272,8 @@ pub fn analyze(text: &str) -> Vec<(String, usize, usize)> {
             let term = match seen.get(raw) {
                 Some(term) => term.as_deref(),
                 None => {
-                    let hyphens = raw.replace(is_hyphen, "-");
-                    let mut stream = analyzer.token_stream(&hyphens);
+                    let normal = normalized(raw);
+                    let mut stream = analyzer.token_stream(&normal);
                     let term = stream.next().map(|t| t.text.clone().into_boxed_str());
                     seen.entry(raw.into()).or_insert(term).as_deref()
                 }
@@ -265,8 +329,22 @@ mod tests {
     }
 
     #[test]
+    fn greek_letters_are_their_names_and_a_part_of_their_own() {
+        assert_eq!(terms("β-lactam"), ["beta-lactam", "beta", "lactam"]);
+        assert_eq!(terms("β-lactam"), terms("beta-lactam"));
+        assert_eq!(terms("TNF-α"), terms("TNF-alpha"));
+        assert_eq!(terms("IFNγ"), ["ifngamma", "ifn", "gamma"]);
+        assert_eq!(terms("β2"), ["beta2", "beta", "2"]);
+        assert_eq!(terms("ΔLVEF"), ["deltalvef", "delta", "lvef"]);
+        // Units keep their mu.
+        assert_eq!(terms("5 µg"), ["5", "µg"]);
+        // The terms' spans are the text's own.
+        assert_eq!(analyze("IFNγ")[2], ("gamma".to_string(), 3, 5));
+    }
+
+    #[test]
     fn a_remembered_token_is_analysed_as_the_first_time() {
-        let text = "IL-6 levels; the IL-6 LEVELS were raised in 12 of 40 patients-years";
+        let text = "IL-6 levels; the IL-6 LEVELS of TNF-α were raised in 12 of 40 patients-years";
         assert_eq!(analyze(text), analyze_uncached(text));
         assert_eq!(analyze(text), analyze(text));
     }
