@@ -26,6 +26,7 @@ pub(crate) use title::{first_page_title, info_string, plausible_title};
 mod ink;
 pub mod ocr;
 mod ocr_layout;
+mod ocr_misread;
 mod ocr_order;
 mod opening;
 pub mod poppler;

@@ -465,9 +465,11 @@ pub(super) fn with_ocr(
     }
     for mut page in read {
         // Reading order and misreadings Tesseract makes on papers, mended where the page says
-        // how (extract/ocr_order.rs): a list's numbers read apart from their entries, a
-        // two-column page's head and foot read mid-page, "Class Ill" and "95% Cl".
+        // how: two columns read as one, a list's numbers read apart from their entries, a
+        // two-column page's head and foot read mid-page (extract/ocr_order.rs); a figure's ink
+        // read as letters, "Class Ill" and "95% Cl" (extract/ocr_misread.rs).
         super::ocr_order::mend(&mut page.words);
+        super::ocr_misread::mend(&mut page.words);
         let i = page.page as usize - 1;
         let text = super::glue::unglued(&page.text());
         let letters = |t: &str| t.chars().filter(|c| c.is_alphanumeric()).count();
