@@ -179,16 +179,22 @@ fn bounds(text: &str) -> impl Iterator<Item = Bound> + '_ {
             r"\s+than|\b(?:over|above|exceeding|beyond|at\s+least)\b|>=|≥|>)\s*)",
             r"|(?P<below>(?:\b(?:smaller|less|lower|fewer|shorter|younger|lighter)\s+than",
             r"|\b(?:under|below|at\s+most|up\s+to)\b|<=|≤|<)\s*))",
-            r"(?P<number>\d{1,3}(?:[ \u{2009}\u{202F},]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)",
+            r"(?P<number>\d{1,3}(?:[ \u{2009}\u{202F},]\d{3})+(?:\.\d+)?",
+            r"|(?P<decimal>\d+),\d+|\d+(?:\.\d+)?)",
             r"(?P<thousand>\s?k\b)?",
         ))
         .expect("valid")
     });
     BOUND.captures_iter(text).filter_map(|c| {
-        let digits: String = c["number"]
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
+        // A comma not followed by three digits is a decimal comma ("below 0,5"); one that is
+        // groups thousands ("50,000"), as English papers and most others write them.
+        let digits: String = match c.name("decimal") {
+            Some(_) => c["number"].replace(',', "."),
+            None => c["number"]
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '.')
+                .collect(),
+        };
         let value: f64 = digits.parse().ok()?;
         let value = if c.name("thousand").is_some() {
             value * 1000.0
@@ -243,10 +249,12 @@ fn answer_pattern(kind: Kind) -> Option<String> {
             r"|\bhalf\b|\b\d+ (?:of|in|out of) \d+|\b\d+/\d+\b|\bmajority\b",
         )
         .to_string(),
-        // Molar units keep their case: "50 mm" is a length.
+        // Molar units keep their case: "50 mm" is a length. Micro is also written "u" ("ug/mL",
+        // "1 uM"), as plain text and OCR spell µ, and units "U" ("5000 U heparin", "50 U/mL"),
+        // whose case keeps "5 u" (a letter in a list) out.
         Kind::Dose => concat!(
-            r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|µg|μg|mcg|ng|ml|IU|units?|mmol|mEq",
-            r"|(?-i:[nµμm]M))\b",
+            r"\b\d+(?:[.,]\d+)?\s?(?:mg|g|µg|μg|ug|mcg|ng|ml|IU|units?|mmol|µmol|μmol|umol",
+            r"|mEq|(?-i:[nµμum]M|U))\b",
         )
         .to_string(),
         Kind::Threshold => concat!(
@@ -375,6 +383,10 @@ mod tests {
         assert!(asked("dose", "500 mg every 8 hours"));
         assert!(asked("dose", "a loading dose of 150 mg/kg"));
         assert!(asked("dose", "treated with 100 nM dexamethasone"));
+        assert!(asked("dose", "supplemented with 50 ug/mL streptomycin"));
+        assert!(asked("dose", "treated with 1 uM pladienolide B"));
+        assert!(asked("dose", "heparin 5000 U subcutaneously"));
+        assert!(asked("dose", "insulin 0.1 U/kg per hour"));
         // Millimetres are not millimoles: the molar units keep their case.
         assert!(!asked("dose", "a cyst of 50 mm"));
         assert!(!asked("dose", "FKBP5 in A549 cells (Figure 2)"));
@@ -424,6 +436,10 @@ mod tests {
             "counts above 50,000 are safe"
         ));
         assert!(asked("adult over 40 kg", "Adults ≥40 kg: 150 mg/kg"));
+        // A decimal comma is a decimal point, not the end of the number.
+        assert!(asked("lactate below 0,5", "lactate below 0.5 mmol/L"));
+        assert!(!asked("lactate below 0,5", "lactate above 0,5 mmol/L"));
+        assert!(!asked("lactate below 0,5", "lactate below 0 mmol/L"));
         // Another number on the other side is another bound.
         assert!(asked(
             "can I give it under 10 years?",
